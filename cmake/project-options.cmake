@@ -1,0 +1,13 @@
+# SPDX-License-Identifier: Apache-2.0
+# Warning and sanitizer flags shared by every target of this project (not exported to consumers).
+add_library(presign_project_options INTERFACE)
+target_compile_features(presign_project_options INTERFACE cxx_std_20)
+target_compile_options(presign_project_options INTERFACE -Wall -Wextra -Wpedantic -Wshadow -Wconversion
+    -Wno-sign-conversion)
+if(SIGV4_WARNINGS_AS_ERRORS)
+    target_compile_options(presign_project_options INTERFACE -Werror)
+endif()
+if(SIGV4_SANITIZE)
+    add_compile_options(-fsanitize=${SIGV4_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all)
+    add_link_options(-fsanitize=${SIGV4_SANITIZE})
+endif()

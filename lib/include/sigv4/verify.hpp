@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: Apache-2.0
+// The server side of SigV4: checks a presigned URL or an Authorization header the way S3 does.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sigv4/credentials.hpp"
+#include "sigv4/request.hpp"
+#include "sigv4/result.hpp"
+#include "sigv4/time.hpp"
+
+namespace sigv4 {
+
+/// What the server knows about an access key id.
+struct known_key {
+    secret_key secret;
+    /// The session token the request must carry; empty for long-term keys.
+    std::string session_token;
+};
+
+/// Finds the key for an access key id; nullopt for an unknown id (errc::invalid_access_key_id).
+using key_lookup = std::function<std::optional<known_key>(std::string_view access_key_id)>;
+
+/// A request as the server received it.
+struct received_request {
+    std::string method;
+    /// The raw request target, exactly as on the request line: "/bucket/my%20key?X-Amz-...".
+    std::string target;
+    std::vector<header> headers;
+    /// Header auth: how to check the payload. kind::hash means "trust x-amz-content-sha256 as
+    /// the hash to sign with" (a streaming server checks the body against it afterwards);
+    /// kind::body checks the body against x-amz-content-sha256 now (XAmzContentSHA256Mismatch).
+    payload body = payload::from_hash({});
+};
+
+struct verify_options {
+    std::string region;
+    std::string service = "s3";
+    /// Default: sigv4::now().
+    std::optional<sys_seconds> now;
+    /// S3 rules: no path normalization and single encoding. Off for generic services.
+    bool s3 = true;
+    /// Header auth: how far X-Amz-Date may be from now. Presigned URLs may be dated at most this
+    /// far in the future (errc::request_not_yet_valid), and are otherwise bounded by X-Amz-Expires.
+    std::chrono::seconds max_skew{900};
+};
+
+/// The facts a successful verification establishes.
+struct verified_request {
+    enum class auth { query, header };
+    auth kind = auth::query;
+    std::string access_key_id;
+    std::vector<std::string> signed_headers;  ///< lowercase, sorted
+    sys_seconds signed_at;
+    /// query: X-Amz-Date + X-Amz-Expires; header: signed_at + max_skew.
+    sys_seconds expires_at;
+    /// The decoded path ("/bucket/my key").
+    std::string path;
+    /// The request's query parameters without the X-Amz-* auth ones, decoded.
+    std::vector<query_param> query;
+    /// Header auth: the signed payload hash ("UNSIGNED-PAYLOAD" or hex).
+    std::string payload_hash;
+};
+
+/// A failed verification. `canonical_request` and `string_to_sign` are what the server computed
+/// (set once the request got that far), for debugging as S3's error XML shows them. They never
+/// contain a secret.
+struct verify_error {
+    errc code{};
+    std::string message;
+    std::string canonical_request;
+    std::string string_to_sign;
+};
+
+/// S3's error code for a verification errc ("SignatureDoesNotMatch", "AccessDenied", ...).
+[[nodiscard]] std::string_view s3_error_code(errc code) noexcept;
+/// S3's HTTP status for a verification errc (400 or 403).
+[[nodiscard]] int http_status(errc code) noexcept;
+
+/// Verifies query or header authentication (chosen by the presence of X-Amz-Algorithm in the
+/// query or of an Authorization header; both is an error, neither is errc::missing_security_header
+/// with S3's "AccessDenied").
+[[nodiscard]] result<verified_request, verify_error> verify(const received_request& request,
+                                                            const key_lookup& keys,
+                                                            const verify_options& options);
+
+}  // namespace sigv4

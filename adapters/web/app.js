@@ -1,0 +1,756 @@
+// SPDX-License-Identifier: Apache-2.0
+// The presign web page: ask the API for a signed upload URL, PUT the file straight to storage with a
+// progress bar, keep a list of this browser's uploads and hand out short-lived share links.
+// Plain JavaScript, no build step, no dependencies. All text that comes from a user, a file name or a
+// server goes into the page through textContent or attributes, never as HTML.
+'use strict';
+
+(() => {
+  const UPLOADS_STORAGE_KEY = 'presign.uploads.v1';
+  const API_BASE_STORAGE_KEY = 'presign.apiBase';
+  const MAX_LIST_ENTRIES = 200;
+  // Files up to this size get a SHA-256 that the API signs as x-amz-checksum-sha256, so storage
+  // refuses bytes that changed on the way. Hashing reads the file into memory, hence the limit.
+  const CHECKSUM_MAX_BYTES = 256 * 1024 * 1024;
+  const SPEED_WINDOW_MS = 2000;
+
+  // Headers a page may not set on XMLHttpRequest: the browser sends them itself (Content-Length is
+  // the file's size, which is what the API signed).
+  const FORBIDDEN_HEADERS = new Set([
+    'accept-charset', 'accept-encoding', 'access-control-request-headers',
+    'access-control-request-method', 'connection', 'content-length', 'cookie', 'cookie2', 'date',
+    'dnt', 'expect', 'host', 'keep-alive', 'origin', 'referer', 'set-cookie', 'te', 'trailer',
+    'transfer-encoding', 'upgrade', 'via',
+  ]);
+  const isForbiddenHeader = (lowerName) =>
+    FORBIDDEN_HEADERS.has(lowerName) || lowerName.startsWith('proxy-') || lowerName.startsWith('sec-');
+
+  const byId = (id) => document.getElementById(id);
+  const ui = {
+    dropZone: byId('drop-zone'),
+    fileInput: byId('file-input'),
+    transfer: byId('transfer'),
+    transferName: byId('transfer-name'),
+    transferSize: byId('transfer-size'),
+    progress: byId('progress'),
+    progressText: byId('progress-text'),
+    speedText: byId('speed-text'),
+    cancelButton: byId('cancel-button'),
+    status: byId('status'),
+    error: byId('error'),
+    errorText: byId('error-text'),
+    errorDetail: byId('error-detail'),
+    list: byId('upload-list'),
+    emptyNote: byId('empty-note'),
+    clearButton: byId('clear-button'),
+    settings: byId('settings'),
+    settingsForm: byId('settings-form'),
+    apiBaseInput: byId('api-base'),
+    apiReset: byId('api-reset'),
+    apiCurrent: byId('api-current'),
+  };
+
+  /** An error with a sentence for people and, separately, the technical detail. */
+  class FriendlyError extends Error {
+    constructor(message, detail = '') {
+      super(message);
+      this.detail = detail;
+    }
+  }
+  class CancelledError extends Error {}
+
+  // ---------------------------------------------------------------------------------------------
+  // Formatting
+
+  function formatBytes(bytes) {
+    if (!Number.isFinite(bytes) || bytes < 0) return '';
+    if (bytes < 1000) return `${bytes} byte${bytes === 1 ? '' : 's'}`;
+    const units = ['KB', 'MB', 'GB', 'TB'];
+    let value = bytes;
+    let unit = -1;
+    do {
+      value /= 1000;
+      unit += 1;
+    } while (value >= 1000 && unit < units.length - 1);
+    return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+  }
+
+  function formatDuration(totalSeconds) {
+    const s = Math.max(0, Math.ceil(totalSeconds));
+    const days = Math.floor(s / 86400);
+    const hours = Math.floor((s % 86400) / 3600);
+    const minutes = Math.floor((s % 3600) / 60);
+    const seconds = s % 60;
+    if (days > 0) return `${days} d ${hours} h`;
+    if (hours > 0) return `${hours} h ${String(minutes).padStart(2, '0')} min`;
+    return `${minutes}:${String(seconds).padStart(2, '0')}`;
+  }
+
+  function formatLifetimeWords(totalSeconds) {
+    const s = Math.round(totalSeconds);
+    if (s % 86400 === 0 && s >= 86400) return `${s / 86400} day${s === 86400 ? '' : 's'}`;
+    if (s % 3600 === 0 && s >= 3600) return `${s / 3600} hour${s === 3600 ? '' : 's'}`;
+    if (s % 60 === 0 && s >= 60) return `${s / 60} minute${s === 60 ? '' : 's'}`;
+    return `${s} second${s === 1 ? '' : 's'}`;
+  }
+
+  function formatTime(ms) {
+    try {
+      return new Date(ms).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+    } catch {
+      return new Date(ms).toISOString();
+    }
+  }
+
+  function hostOf(url) {
+    try {
+      return new URL(url).host;
+    } catch {
+      return url;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Storage that never throws (private windows and full quotas make localStorage fail)
+
+  function storageGet(key) {
+    try {
+      return window.localStorage.getItem(key);
+    } catch {
+      return null;
+    }
+  }
+
+  function storageSet(key, value) {
+    try {
+      if (value === null) window.localStorage.removeItem(key);
+      else window.localStorage.setItem(key, value);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  function loadUploads() {
+    let parsed;
+    try {
+      parsed = JSON.parse(storageGet(UPLOADS_STORAGE_KEY) || '[]');
+    } catch {
+      return [];
+    }
+    if (!Array.isArray(parsed)) return [];
+    return parsed.filter((entry) => entry && typeof entry === 'object'
+      && typeof entry.name === 'string' && typeof entry.key === 'string' && entry.key !== ''
+      && Number.isFinite(entry.size) && Number.isFinite(entry.time)
+      && (entry.apiBase === undefined || typeof entry.apiBase === 'string'));
+  }
+
+  function saveUploads(entries) {
+    return storageSet(UPLOADS_STORAGE_KEY, JSON.stringify(entries.slice(0, MAX_LIST_ENTRIES)));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // API address: ?api= beats the saved setting, which beats this page's own origin.
+
+  /** Returns the URL without trailing slashes, or null when it is not an http(s) URL. */
+  function normalizeApiBase(text) {
+    const trimmed = String(text || '').trim();
+    if (trimmed === '') return null;
+    let url;
+    try {
+      url = new URL(trimmed);
+    } catch {
+      return null;
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
+    if (url.username || url.password) return null;
+    url.search = '';
+    url.hash = '';
+    return url.href.replace(/\/+$/, '');
+  }
+
+  function apiBaseFromQuery() {
+    const value = new URLSearchParams(window.location.search).get('api');
+    return value === null ? null : normalizeApiBase(value);
+  }
+
+  function ownOrigin() {
+    const origin = window.location.origin;
+    return origin && origin !== 'null' ? origin : null;
+  }
+
+  function currentApiBase() {
+    return apiBaseFromQuery() || normalizeApiBase(storageGet(API_BASE_STORAGE_KEY)) || ownOrigin();
+  }
+
+  function showApiSetting() {
+    const saved = normalizeApiBase(storageGet(API_BASE_STORAGE_KEY));
+    ui.apiBaseInput.value = saved || '';
+    const fromQuery = apiBaseFromQuery();
+    const base = currentApiBase();
+    let source = '';
+    if (fromQuery) source = ' (from the page address)';
+    else if (!saved) source = ' (this page’s server)';
+    ui.apiCurrent.textContent = base ? base + source : 'nothing yet: enter the API address above';
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Messages
+
+  function setStatus(text) {
+    ui.status.textContent = text;
+  }
+
+  function clearError() {
+    ui.error.hidden = true;
+    ui.errorText.textContent = '';
+    ui.errorDetail.textContent = '';
+  }
+
+  function showError(error) {
+    const friendly = error instanceof FriendlyError ? error
+      : new FriendlyError('Something unexpected went wrong in this page.', String(error && error.message || error));
+    ui.errorText.textContent = friendly.message;
+    ui.errorDetail.textContent = friendly.detail ? `Details: ${friendly.detail}` : '';
+    ui.errorDetail.hidden = !friendly.detail;
+    ui.error.hidden = false;
+    setStatus('');
+  }
+
+  /** Turns an API answer {"error":{"code","message"}} into words. `context` names the file or key. */
+  function apiError(status, body, rawText, context) {
+    const code = body && body.error && typeof body.error.code === 'string' ? body.error.code : '';
+    const message = body && body.error && typeof body.error.message === 'string' ? body.error.message : '';
+    const detail = code ? `${code} (HTTP ${status})${message ? `: ${message}` : ''}`
+      : `HTTP ${status}${rawText ? `: ${rawText.slice(0, 200)}` : ''}`;
+    const name = context.fileName ? `“${context.fileName}”` : 'This file';
+    const sentences = {
+      too_large: `${name} is too large to share here${context.fileSize !== undefined ? ` (${formatBytes(context.fileSize)})` : ''}. Try a smaller file.`,
+      content_type_not_allowed: `Files of this type${context.contentType ? ` (${context.contentType})` : ''} can’t be shared here.`,
+      invalid_filename: `${name} has a name the server can’t accept. Rename the file and try again.`,
+      invalid_size: `${name} has a size the server can’t accept${context.fileSize === 0 ? ' (it is empty)' : ''}.`,
+      invalid_checksum: 'The server did not accept the file’s checksum. Try again.',
+      invalid_json: 'The server could not read this page’s request. Reload the page and try again.',
+      invalid_key: 'This file can’t be shared: the server does not accept its name.',
+      key_outside_prefix: 'This file belongs to another account, so it can’t be shared from here.',
+      unauthorized: 'This server needs you to sign in before you can upload or share files.',
+      not_found: context.operation === 'download'
+        ? 'The server does not know this file any more.'
+        : 'The API address does not answer like a presign server. Check it in Settings.',
+      method_not_allowed: 'The server refused this kind of request. Check the API address in Settings.',
+      signing_failed: 'The server could not sign a link right now. Try again in a moment.',
+      internal: 'Something went wrong on the server. Try again in a moment.',
+    };
+    if (sentences[code]) return new FriendlyError(sentences[code], detail);
+    if (status === 401 || status === 403) return new FriendlyError(sentences.unauthorized, detail);
+    if (status === 413) return new FriendlyError(sentences.too_large, detail);
+    if (status === 415) return new FriendlyError(sentences.content_type_not_allowed, detail);
+    if (status === 429) return new FriendlyError('The server is busy. Wait a moment and try again.', detail);
+    if (status >= 500) return new FriendlyError(sentences.internal, detail);
+    if (!code) {
+      return new FriendlyError('The API address does not answer like a presign server. Check it in Settings.', detail);
+    }
+    return new FriendlyError(`The server refused the request (${code}).`, detail);
+  }
+
+  /** Reads S3's XML error body <Error><Code>…</Code><Message>…</Message></Error>. */
+  function parseS3Error(text) {
+    if (!text) return { code: '', message: '' };
+    try {
+      const doc = new DOMParser().parseFromString(text, 'application/xml');
+      if (doc.getElementsByTagName('parsererror').length > 0) return { code: '', message: '' };
+      const pick = (tag) => {
+        const node = doc.getElementsByTagName(tag)[0];
+        return node ? node.textContent.trim() : '';
+      };
+      return { code: pick('Code'), message: pick('Message') };
+    } catch {
+      return { code: '', message: '' };
+    }
+  }
+
+  /** Turns a refusal from the storage (S3, the local store, RGW, MinIO) into words. */
+  function storageError(status, responseText, context) {
+    const { code, message } = parseS3Error(responseText);
+    const detail = code ? `${code} (HTTP ${status})${message ? `: ${message}` : ''}` : `HTTP ${status}`;
+    const name = context.fileName ? `“${context.fileName}”` : 'the file';
+    const upload = context.operation === 'upload';
+    if (code === 'AccessDenied' && /expired/i.test(message)) {
+      return new FriendlyError(upload
+        ? `The upload link for ${name} expired before the upload finished. Try again.`
+        : 'This link has expired. Copy a new share link.', detail);
+    }
+    const sentences = {
+      SignatureDoesNotMatch: upload
+        ? `The storage refused ${name}: the upload did not match what the server signed (the file may have changed while it was sent). Try again.`
+        : 'The storage refused this link: it has been altered or was signed with other settings.',
+      AccessDenied: 'The storage refused access. The server may not be allowed to write there.',
+      BadDigest: `${name} changed while it was being uploaded (its checksum does not match). Try again.`,
+      XAmzContentChecksumMismatch: `${name} changed while it was being uploaded (its checksum does not match). Try again.`,
+      XAmzContentSHA256Mismatch: `${name} changed while it was being uploaded (its checksum does not match). Try again.`,
+      InvalidDigest: `${name} changed while it was being uploaded (its checksum does not match). Try again.`,
+      EntityTooLarge: `${name} is larger than the storage accepts.`,
+      IncompleteBody: `The upload of ${name} was interrupted before the whole file arrived. Try again.`,
+      RequestTimeout: `The upload of ${name} was too slow and the storage gave up. Try again.`,
+      RequestTimeTooSkewed: 'Your computer’s clock is too far off for the storage to accept this. Set the correct time and try again.',
+      NoSuchKey: 'This file is no longer in storage.',
+      NoSuchBucket: 'The storage bucket does not exist. The server needs to be set up again.',
+      SlowDown: 'The storage is busy. Wait a moment and try again.',
+      ServiceUnavailable: 'The storage is busy. Wait a moment and try again.',
+      InternalError: 'The storage had an internal problem. Try again in a moment.',
+    };
+    if (sentences[code]) return new FriendlyError(sentences[code], detail);
+    if (status === 403) return new FriendlyError(sentences.AccessDenied, detail);
+    if (status >= 500) return new FriendlyError(sentences.InternalError, detail);
+    return new FriendlyError(`The storage refused ${upload ? `the upload of ${name}` : 'the request'}${code ? ` (${code})` : ''}.`, detail);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // API calls
+
+  async function callApi(base, method, path, body, context) {
+    let response;
+    try {
+      response = await fetch(base + path, {
+        method,
+        headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        cache: 'no-store',
+        credentials: 'omit',
+        referrerPolicy: 'no-referrer',
+      });
+    } catch (error) {
+      throw new FriendlyError(
+        `Could not reach the server at ${hostOf(base)}. Check your connection, or the API address in Settings.`,
+        String(error && error.message || error));
+    }
+    const text = await response.text().catch(() => '');
+    let data = null;
+    try {
+      data = text ? JSON.parse(text) : null;
+    } catch {
+      data = null;
+    }
+    if (!response.ok) throw apiError(response.status, data, data ? '' : text, context);
+    if (!data || typeof data !== 'object') {
+      throw new FriendlyError('The API address does not answer like a presign server. Check it in Settings.',
+        `HTTP ${response.status}: not JSON`);
+    }
+    return data;
+  }
+
+  async function sha256Base64(file) {
+    const digest = await window.crypto.subtle.digest('SHA-256', await file.arrayBuffer());
+    let binary = '';
+    for (const byte of new Uint8Array(digest)) binary += String.fromCharCode(byte);
+    return window.btoa(binary);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The transfer itself
+
+  let currentRequest = null;
+  let cancelRequested = false;
+
+  function putFile(ticket, file, context, onProgress) {
+    return new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      currentRequest = xhr;
+      xhr.open(ticket.method, ticket.url);
+      for (const [name, value] of Object.entries(ticket.headers)) {
+        if (isForbiddenHeader(name.toLowerCase())) continue;
+        xhr.setRequestHeader(name, String(value));
+      }
+      xhr.upload.addEventListener('progress', (event) => {
+        onProgress(event.loaded, event.lengthComputable ? event.total : file.size);
+      });
+      xhr.addEventListener('load', () => {
+        if (xhr.status >= 200 && xhr.status < 300) resolve(xhr);
+        else reject(storageError(xhr.status, xhr.responseText, context));
+      });
+      xhr.addEventListener('error', () => reject(new FriendlyError(
+        `The upload could not reach the storage at ${hostOf(ticket.url)}. It may be offline, or it does not accept uploads from this page (CORS).`,
+        'network error')));
+      xhr.addEventListener('abort', () => reject(new CancelledError('cancelled')));
+      xhr.send(file);
+    });
+  }
+
+  function createSpeedMeter() {
+    const samples = [];
+    return (loaded) => {
+      const now = performance.now();
+      samples.push({ now, loaded });
+      while (samples.length > 2 && now - samples[0].now > SPEED_WINDOW_MS) samples.shift();
+      const first = samples[0];
+      const elapsed = (now - first.now) / 1000;
+      return elapsed > 0.2 ? (loaded - first.loaded) / elapsed : null;
+    };
+  }
+
+  function showTransfer(file) {
+    ui.transfer.hidden = false;
+    ui.transferName.textContent = file.name;
+    ui.transferSize.textContent = formatBytes(file.size);
+    ui.progress.value = 0;
+    ui.progressText.textContent = '0 %';
+    ui.speedText.textContent = '';
+    ui.cancelButton.hidden = false;
+    ui.dropZone.dataset.state = 'busy';
+  }
+
+  function showProgress(loaded, total, bytesPerSecond) {
+    const percent = total > 0 ? Math.min(100, Math.floor((loaded / total) * 100)) : 100;
+    ui.progress.value = percent;
+    ui.progressText.textContent = `${percent} %`;
+    if (bytesPerSecond && bytesPerSecond > 0) {
+      const left = Math.max(0, total - loaded) / bytesPerSecond;
+      ui.speedText.textContent = `${formatBytes(bytesPerSecond)}/s${left >= 1 ? ` · ${formatDuration(left)} left` : ''}`;
+    }
+  }
+
+  function validTicket(ticket) {
+    return ticket && typeof ticket.url === 'string' && /^https?:\/\//i.test(ticket.url)
+      && (ticket.method === undefined || typeof ticket.method === 'string')
+      && (ticket.headers === undefined || (ticket.headers && typeof ticket.headers === 'object'));
+  }
+
+  async function uploadOne(file) {
+    const base = currentApiBase();
+    if (!base) {
+      ui.settings.open = true;
+      throw new FriendlyError('Enter the API address in Settings first.');
+    }
+    const contentType = file.type || 'application/octet-stream';
+    const context = { operation: 'upload', fileName: file.name, fileSize: file.size, contentType };
+    showTransfer(file);
+    const request = { filename: file.name, contentType, size: file.size };
+    if (file.size > 0 && file.size <= CHECKSUM_MAX_BYTES && window.crypto && window.crypto.subtle) {
+      setStatus(`Reading “${file.name}”…`);
+      try {
+        request.sha256 = await sha256Base64(file);
+      } catch {
+        // Unreadable here means unreadable for the upload too; that error is reported below.
+      }
+    }
+    if (cancelRequested) throw new CancelledError('cancelled');
+    setStatus(`Asking the server to sign an upload for “${file.name}”…`);
+    const ticket = await callApi(base, 'POST', '/uploads', request, context);
+    if (!validTicket(ticket)) {
+      throw new FriendlyError('The server’s answer is missing the upload address.', JSON.stringify(ticket).slice(0, 200));
+    }
+    if (cancelRequested) throw new CancelledError('cancelled');
+    const headers = ticket.headers || {};
+    const signedLength = Object.entries(headers).find(([name]) => name.toLowerCase() === 'content-length');
+    if (signedLength && Number(signedLength[1]) !== file.size) {
+      throw new FriendlyError(`“${file.name}” changed size since it was chosen. Choose it again.`,
+        `signed content-length ${signedLength[1]}, file ${file.size}`);
+    }
+    setStatus(`Uploading “${file.name}”…`);
+    const meter = createSpeedMeter();
+    await putFile({ method: (ticket.method || 'PUT').toUpperCase(), url: ticket.url, headers }, file, context,
+      (loaded, total) => showProgress(loaded, total, meter(loaded)));
+    showProgress(file.size, file.size, null);
+    ui.speedText.textContent = 'Done';
+    return {
+      name: file.name,
+      size: file.size,
+      key: typeof ticket.key === 'string' ? ticket.key : '',
+      time: Date.now(),
+      apiBase: base,
+    };
+  }
+
+  const queue = [];
+  let busy = false;
+
+  async function runQueue() {
+    if (busy) return;
+    busy = true;
+    cancelRequested = false;
+    clearError();
+    try {
+      while (queue.length > 0) {
+        const file = queue.shift();
+        try {
+          const entry = await uploadOne(file);
+          if (!entry.key) throw new FriendlyError('The server did not say where the file was stored.');
+          const entries = loadUploads().filter((existing) => existing.key !== entry.key);
+          entries.unshift(entry);
+          const kept = saveUploads(entries);
+          renderList(entries);
+          setStatus(`Uploaded “${entry.name}”. Use “Copy share link” to share it.${kept ? '' : ' (This browser could not save the list.)'}`);
+        } catch (error) {
+          if (error instanceof CancelledError) {
+            queue.length = 0;
+            setStatus('Upload cancelled.');
+            ui.transfer.hidden = true;
+          } else {
+            showError(error);
+          }
+        }
+      }
+    } finally {
+      busy = false;
+      currentRequest = null;
+      ui.cancelButton.hidden = true;
+      ui.dropZone.dataset.state = 'idle';
+    }
+  }
+
+  function enqueue(files) {
+    const list = Array.from(files || []);
+    if (list.length === 0) return;
+    queue.push(...list);
+    if (busy) setStatus(`${queue.length} file${queue.length === 1 ? '' : 's'} waiting to upload.`);
+    runQueue();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The list of uploads and share links
+
+  const links = new Map(); // key -> { url, deadline } for links copied during this visit
+  let linkFieldCounter = 0;
+
+  function renderList(entries = loadUploads()) {
+    ui.list.replaceChildren(...entries.map(renderEntry));
+    ui.emptyNote.hidden = entries.length > 0;
+    ui.clearButton.hidden = entries.length === 0;
+    tickCountdowns();
+  }
+
+  function element(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function renderEntry(entry) {
+    const item = element('li', 'upload-item');
+    item.dataset.key = entry.key;
+
+    const main = element('div', 'item-main');
+    const name = element('span', 'item-name', entry.name);
+    name.title = entry.key;
+    const meta = element('span', 'item-meta');
+    const time = element('time', '', formatTime(entry.time));
+    time.dateTime = new Date(entry.time).toISOString();
+    meta.append(`${formatBytes(entry.size)} · `, time);
+    if (entry.apiBase && entry.apiBase !== currentApiBase()) meta.append(` · via ${hostOf(entry.apiBase)}`);
+    main.append(name, meta);
+
+    const actions = element('div', 'item-actions');
+    const copyButton = element('button', 'button copy-button', 'Copy share link');
+    copyButton.type = 'button';
+    copyButton.setAttribute('aria-label', `Copy share link for ${entry.name}`);
+    const removeButton = element('button', 'button button-quiet remove-button');
+    removeButton.type = 'button';
+    removeButton.setAttribute('aria-label', `Remove ${entry.name} from this list`);
+    removeButton.title = 'Remove from this list (the file stays in storage)';
+    removeButton.append(element('span', '', '✕'));
+    removeButton.firstChild.setAttribute('aria-hidden', 'true');
+    actions.append(copyButton, removeButton);
+
+    const linkRow = element('div', 'item-link');
+    linkFieldCounter += 1;
+    const fieldId = `link-${linkFieldCounter}`;
+    const label = element('label', 'visually-hidden', `Share link for ${entry.name}`);
+    label.htmlFor = fieldId;
+    const field = element('input', 'link-field mono');
+    field.id = fieldId;
+    field.type = 'url';
+    field.readOnly = true;
+    field.spellcheck = false;
+    field.addEventListener('focus', () => field.select());
+    const expiry = element('span', 'link-expiry');
+    linkRow.append(label, field, expiry);
+
+    const link = links.get(entry.key);
+    linkRow.hidden = !link;
+    if (link) field.value = link.url;
+
+    copyButton.addEventListener('click', () => copyShareLink(entry, copyButton, field, linkRow));
+    removeButton.addEventListener('click', () => removeEntry(entry));
+    item.append(main, actions, linkRow);
+    return item;
+  }
+
+  async function copyText(text, field) {
+    if (navigator.clipboard && window.isSecureContext) {
+      try {
+        await navigator.clipboard.writeText(text);
+        return true;
+      } catch {
+        // Not allowed here (permissions, no focus): fall back to the selected text field.
+      }
+    }
+    field.focus();
+    field.select();
+    field.setSelectionRange(0, text.length);
+    try {
+      return document.execCommand('copy');
+    } catch {
+      return false;
+    }
+  }
+
+  async function copyShareLink(entry, button, field, linkRow) {
+    clearError();
+    const base = entry.apiBase || currentApiBase();
+    if (!base) {
+      showError(new FriendlyError('Enter the API address in Settings first.'));
+      return;
+    }
+    button.disabled = true;
+    button.setAttribute('aria-busy', 'true');
+    setStatus(`Making a share link for “${entry.name}”…`);
+    try {
+      const answer = await callApi(base, 'GET', `/downloads?key=${encodeURIComponent(entry.key)}`, undefined,
+        { operation: 'download', fileName: entry.name });
+      if (typeof answer.url !== 'string' || !/^https?:\/\//i.test(answer.url)) {
+        throw new FriendlyError('The server’s answer is missing the link.', JSON.stringify(answer).slice(0, 200));
+      }
+      const lifetime = Number.isFinite(answer.expiresIn) && answer.expiresIn > 0 ? answer.expiresIn
+        : Math.max(0, (Date.parse(answer.expiresAt) - Date.now()) / 1000) || 0;
+      // The countdown runs on this browser's clock from the moment the link arrived, so a skewed
+      // clock does not shorten or stretch it.
+      links.set(entry.key, { url: answer.url, deadline: Date.now() + lifetime * 1000 });
+      field.value = answer.url;
+      linkRow.hidden = false;
+      tickCountdowns();
+      const copied = await copyText(answer.url, field);
+      setStatus(copied
+        ? `Share link for “${entry.name}” copied. It works for ${formatLifetimeWords(lifetime)}.`
+        : `The share link for “${entry.name}” is selected below: press Ctrl+C (⌘C on a Mac) to copy it.`);
+      if (!copied) {
+        field.focus();
+        field.select();
+      }
+    } catch (error) {
+      showError(error);
+    } finally {
+      button.disabled = false;
+      button.removeAttribute('aria-busy');
+    }
+  }
+
+  function removeEntry(entry) {
+    const entries = loadUploads().filter((existing) => existing.key !== entry.key);
+    saveUploads(entries);
+    links.delete(entry.key);
+    renderList(entries);
+    setStatus(`Removed “${entry.name}” from this list. The file itself is still stored.`);
+    ui.fileInput.focus();
+  }
+
+  function tickCountdowns() {
+    for (const item of ui.list.children) {
+      const link = links.get(item.dataset.key);
+      const expiry = item.querySelector('.link-expiry');
+      if (!link || !expiry) continue;
+      const remaining = (link.deadline - Date.now()) / 1000;
+      const expired = remaining <= 0;
+      const text = expired ? 'expired' : `expires in ${formatDuration(remaining)}`;
+      if (expiry.textContent !== text) expiry.textContent = text;
+      expiry.classList.toggle('expired', expired);
+      item.querySelector('.link-field').classList.toggle('expired', expired);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Wiring
+
+  function setUpDragAndDrop() {
+    let depth = 0;
+    const hasFiles = (event) => event.dataTransfer && Array.from(event.dataTransfer.types || []).includes('Files');
+    window.addEventListener('dragenter', (event) => {
+      if (!hasFiles(event)) return;
+      event.preventDefault();
+      depth += 1;
+      if (!busy) ui.dropZone.dataset.state = 'drag';
+    });
+    window.addEventListener('dragover', (event) => {
+      if (!hasFiles(event)) return;
+      event.preventDefault();
+      event.dataTransfer.dropEffect = 'copy';
+    });
+    window.addEventListener('dragleave', (event) => {
+      if (!hasFiles(event)) return;
+      depth = Math.max(0, depth - 1);
+      if (depth === 0 && !busy) ui.dropZone.dataset.state = 'idle';
+    });
+    // A file dropped anywhere on the page is uploaded rather than opened by the browser.
+    window.addEventListener('drop', (event) => {
+      if (!hasFiles(event)) return;
+      event.preventDefault();
+      depth = 0;
+      if (!busy) ui.dropZone.dataset.state = 'idle';
+      enqueue(event.dataTransfer.files);
+    });
+  }
+
+  function setUpSettings() {
+    showApiSetting();
+    if (!currentApiBase()) ui.settings.open = true;
+    ui.settingsForm.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const raw = ui.apiBaseInput.value.trim();
+      if (raw === '') {
+        storageSet(API_BASE_STORAGE_KEY, null);
+      } else {
+        const normalized = normalizeApiBase(raw);
+        if (!normalized) {
+          ui.apiBaseInput.setAttribute('aria-invalid', 'true');
+          showError(new FriendlyError('The API address must start with https:// (or http://).', raw));
+          ui.apiBaseInput.focus();
+          return;
+        }
+        storageSet(API_BASE_STORAGE_KEY, normalized);
+      }
+      ui.apiBaseInput.removeAttribute('aria-invalid');
+      clearError();
+      showApiSetting();
+      renderList();
+      setStatus(apiBaseFromQuery()
+        ? 'Saved. The ?api= parameter in the page address still takes precedence.'
+        : `Saved. Uploads now go through ${currentApiBase() || 'nothing: enter an address'}.`);
+    });
+    ui.apiReset.addEventListener('click', () => {
+      storageSet(API_BASE_STORAGE_KEY, null);
+      ui.apiBaseInput.removeAttribute('aria-invalid');
+      showApiSetting();
+      renderList();
+      setStatus(`Uploads now go through ${currentApiBase() || 'nothing: enter an address'}.`);
+    });
+  }
+
+  ui.fileInput.multiple = true;
+  ui.fileInput.addEventListener('change', () => {
+    const files = Array.from(ui.fileInput.files || []);
+    ui.fileInput.value = ''; // so choosing the same file again still uploads it
+    enqueue(files);
+  });
+  ui.cancelButton.hidden = true;
+  ui.cancelButton.addEventListener('click', () => {
+    cancelRequested = true;
+    queue.length = 0;
+    if (currentRequest) currentRequest.abort();
+  });
+  ui.clearButton.addEventListener('click', () => {
+    saveUploads([]);
+    links.clear();
+    renderList([]);
+    setStatus('The list is empty now. Uploaded files stay in storage until they expire or are deleted.');
+    ui.fileInput.focus();
+  });
+  window.addEventListener('storage', (event) => {
+    if (event.key === UPLOADS_STORAGE_KEY) renderList();
+    if (event.key === API_BASE_STORAGE_KEY) showApiSetting();
+  });
+
+  setUpDragAndDrop();
+  setUpSettings();
+  renderList();
+  window.setInterval(tickCountdowns, 1000);
+})();

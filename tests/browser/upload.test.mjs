@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: Apache-2.0
+// Browser test of the web page against the real `presign serve`: headless Debian Chromium driven by
+// playwright-core uploads a file through the page, copies the share link, and the bytes behind that
+// link must be the bytes uploaded. Also checks that a too-large file is refused in words.
+//
+// usage: node upload.test.mjs <path to presign> [--screenshot <png>]
+//        (or PRESIGN_BIN=<path>); CHROMIUM=<path> overrides /usr/bin/chromium.
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { once } from 'node:events';
+
+const MiB = 1024 * 1024;
+const MAX_UPLOAD_BYTES = 4 * MiB;
+const GOOD_FILE_NAME = 'Résumé & notes 2026.pdf';
+const GOOD_FILE_BYTES = 3 * MiB + 12345;
+const BIG_FILE_NAME = 'too-big.bin';
+const BIG_FILE_BYTES = MAX_UPLOAD_BYTES + 1;
+const TEST_TIMEOUT_MS = 150_000;
+
+const args = process.argv.slice(2);
+const screenshotIndex = args.indexOf('--screenshot');
+const screenshotPath = screenshotIndex >= 0 ? path.resolve(args[screenshotIndex + 1]) : null;
+if (screenshotIndex >= 0) args.splice(screenshotIndex, 2);
+const presignBinary = args[0] || process.env.PRESIGN_BIN;
+const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
+
+const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
+let step = 0;
+const ok = (what) => console.log(`ok ${++step} - ${what}`);
+function check(condition, what, detail = '') {
+  if (!condition) throw new Error(`${what}${detail ? `: ${detail}` : ''}`);
+  ok(what);
+}
+
+/** Starts `presign serve` on free ports and resolves with its two base URLs from the stdout line. */
+async function startServer(dataDir) {
+  const child = spawn(presignBinary, ['serve', '--port', '0', '--s3-port', '0', '--data-dir', dataDir,
+    '--max-upload-bytes', String(MAX_UPLOAD_BYTES)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const onData = (chunk) => { output += chunk.toString(); };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  const urls = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`serve printed no "listening" line in 20 s:\n${output}`)), 20_000);
+    const look = () => {
+      const match = /listening api=(http:\/\/127\.0\.0\.1:\d+)\S* s3=(http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ api: match[1], s3: match[2] });
+      }
+    };
+    child.stdout.on('data', look);
+    child.on('error', (error) => { clearTimeout(timer); reject(error); });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`serve exited (${code ?? signal}) before listening:\n${output}`));
+    });
+  });
+  return { child, urls, log: () => output };
+}
+
+async function stopServer(server) {
+  if (!server || server.child.exitCode !== null || server.child.signalCode !== null) return;
+  const exited = once(server.child, 'exit');
+  server.child.kill('SIGTERM');
+  const timer = setTimeout(() => server.child.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function main() {
+  if (!presignBinary || !existsSync(presignBinary)) throw new Error(`presign binary not found: ${presignBinary}`);
+  const { chromium } = await import('playwright-core');
+  const work = await mkdtemp(path.join(tmpdir(), 'presign-browser-'));
+  let server = null;
+  let context = null;
+  try {
+    const goodFile = path.join(work, GOOD_FILE_NAME);
+    const goodBytes = randomBytes(GOOD_FILE_BYTES);
+    await writeFile(goodFile, goodBytes);
+    const bigFile = path.join(work, BIG_FILE_NAME);
+    await writeFile(bigFile, randomBytes(BIG_FILE_BYTES));
+
+    server = await startServer(path.join(work, 'data'));
+    ok(`serve listening (api ${server.urls.api}, s3 ${server.urls.s3})`);
+
+    context = await chromium.launchPersistentContext(path.join(work, 'profile'), {
+      executablePath: chromiumPath,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      viewport: { width: 900, height: 820 },
+      deviceScaleFactor: screenshotPath ? 2 : 1,
+      colorScheme: 'light',
+      locale: 'en-GB',
+      timezoneId: 'UTC',
+    });
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.urls.api });
+    const page = context.pages()[0] || await context.newPage();
+    const pageErrors = [];
+    page.on('pageerror', (error) => pageErrors.push(String(error)));
+    page.setDefaultTimeout(30_000);
+
+    const response = await page.goto(server.urls.api + '/');
+    check(response && response.status() === 200, 'the API serves the page at /', String(response && response.status()));
+    check(await page.title() === 'presign · share a file', 'the page has its title', await page.title());
+    check((await page.locator('#api-current').textContent()).startsWith(server.urls.api),
+      'the page uses its own origin as the API by default');
+
+    // The upload, through the file input as a person picking a file does.
+    await page.setInputFiles('#file-input', goodFile);
+    await page.waitForFunction(() => document.getElementById('progress').value === 100
+      && document.getElementById('progress-text').textContent === '100 %');
+    ok('the progress bar reached 100 %');
+    const item = page.locator('.upload-item', { hasText: GOOD_FILE_NAME });
+    await item.waitFor();
+    check(await page.locator('#error').isHidden(), 'no error is shown', await page.locator('#error').textContent());
+    check(/Uploaded “Résumé & notes 2026\.pdf”/.test(await page.locator('#status').textContent()),
+      'the status line says the file was uploaded');
+    check(/\d+(\.\d+)? MB\/s|Done/.test(await page.locator('#speed-text').textContent()), 'a speed or "Done" is shown');
+    const stored = await page.evaluate(() => JSON.parse(localStorage.getItem('presign.uploads.v1')));
+    check(Array.isArray(stored) && stored.length === 1 && stored[0].name === GOOD_FILE_NAME
+      && stored[0].size === GOOD_FILE_BYTES && typeof stored[0].key === 'string' && stored[0].key.length > 0,
+      'the upload is kept in localStorage (name, size, key, time)', JSON.stringify(stored));
+
+    // The list survives a reload; then copy the share link.
+    await page.reload();
+    await page.locator('.upload-item', { hasText: GOOD_FILE_NAME }).waitFor();
+    ok('the list survives a reload');
+    await page.getByRole('button', { name: `Copy share link for ${GOOD_FILE_NAME}` }).click();
+    const field = page.locator('.upload-item', { hasText: GOOD_FILE_NAME }).locator('.link-field');
+    await page.waitForFunction(() => /^https?:\/\//.test(document.querySelector('.link-field')?.value || ''));
+    const link = await field.inputValue();
+    check(link.startsWith(server.urls.s3 + '/'), 'the share link points at the S3 endpoint', link);
+    check(/copied/.test(await page.locator('#status').textContent()), 'the status line says the link was copied',
+      await page.locator('#status').textContent());
+    const clipboard = await page.evaluate(() => navigator.clipboard.readText());
+    check(clipboard === link, 'the clipboard holds the share link', clipboard);
+    const expiry = page.locator('.upload-item', { hasText: GOOD_FILE_NAME }).locator('.link-expiry');
+    const expiryText = await expiry.textContent();
+    check(/^expires in \d+:\d\d$/.test(expiryText), 'the link shows its remaining lifetime', expiryText);
+    await page.waitForFunction((before) => document.querySelector('.link-expiry').textContent !== before,
+      expiryText, { timeout: 5_000 });
+    ok('the remaining lifetime counts down');
+
+    if (screenshotPath) {
+      await page.locator('#settings').evaluate((details) => { details.open = false; });
+      await page.mouse.move(0, 0);
+      await page.screenshot({ path: screenshotPath, fullPage: true });
+      ok(`screenshot saved to ${screenshotPath}`);
+    }
+
+    // The link works for anyone: download it outside the browser and compare the bytes.
+    const download = await fetch(link);
+    check(download.status === 200, 'the share link downloads', String(download.status));
+    const downloaded = Buffer.from(await download.arrayBuffer());
+    check(downloaded.length === GOOD_FILE_BYTES && sha256(downloaded) === sha256(goodBytes),
+      'the downloaded bytes have the uploaded SHA-256', `${downloaded.length} bytes`);
+    check(/^attachment/i.test(download.headers.get('content-disposition') || ''),
+      'the download is served as an attachment', download.headers.get('content-disposition'));
+
+    // An error path: a file over --max-upload-bytes is refused in words, and nothing is listed.
+    await page.setInputFiles('#file-input', bigFile);
+    await page.locator('#error').waitFor({ state: 'visible' });
+    const errorText = await page.locator('#error-text').textContent();
+    check(/“too-big\.bin” is too large to share here \(4\.2 MB\)/.test(errorText),
+      'a too-large file is refused in words', errorText);
+    check(/too_large \(HTTP 413\)/.test(await page.locator('#error-detail').textContent()),
+      'the details name the API error code', await page.locator('#error-detail').textContent());
+    check(await page.locator('.upload-item').count() === 1, 'the refused file is not listed');
+    check(pageErrors.length === 0, 'the page threw no script error', pageErrors.join('\n'));
+  } catch (error) {
+    if (server) console.error(`--- serve output ---\n${server.log()}`);
+    throw error;
+  } finally {
+    if (context) await context.close().catch(() => {});
+    await stopServer(server);
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+const watchdog = setTimeout(() => {
+  console.error(`FAIL: the browser test did not finish within ${TEST_TIMEOUT_MS / 1000} s`);
+  process.exit(1);
+}, TEST_TIMEOUT_MS);
+watchdog.unref();
+
+main().then(() => {
+  console.log(`browser test: ${step} passed, 0 failed`);
+}, (error) => {
+  console.error(`not ok ${step + 1} - ${error.message}`);
+  console.log(`browser test: ${step} passed, 1 failed`);
+  process.exitCode = 1;
+});

@@ -41,9 +41,14 @@ struct http_request {
     /// Host, with ":port" when not the scheme's default. Signed as the `host` header unless the
     /// headers already carry one.
     std::string host;
-    /// The *decoded* path ("/my file.txt"): the signer URI-encodes it (once for S3, twice for
-    /// other services) and, when asked, removes dot segments and repeated slashes.
+    /// The path. By default *decoded* ("/my file.txt"): the signer URI-encodes it for the URL and
+    /// the canonical request (once more for services with double encoding) and, when asked,
+    /// removes dot segments and repeated slashes.
     std::string path = "/";
+    /// When true, `path` is already in wire form (as on the request line) and goes into the URL
+    /// unchanged; the canonical URI is then the path itself for S3, and encoded once more for
+    /// services with double encoding (as AWS's test suite models requests).
+    bool path_is_encoded = false;
     std::vector<query_param> query;
     std::vector<header> headers;
     payload body = payload::from_body({});

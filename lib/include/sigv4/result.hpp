@@ -46,6 +46,8 @@ enum class errc {
     request_not_yet_valid,                 ///< 403 AccessDenied: X-Amz-Date > 15 min in the future
     request_time_too_skewed,               ///< 403 header auth outside the 15-minute window
     content_sha256_mismatch,               ///< 400 XAmzContentSHA256Mismatch
+    missing_content_sha256,                ///< 400 InvalidRequest: S3 header auth without x-amz-content-sha256
+    headers_not_signed,                    ///< 403 AccessDenied: x-amz-* headers present but not signed
     invalid_argument,                      ///< 400 malformed request target or other input
     // Environment.
     crypto_failure,  ///< libcrypto reported an error (should not happen)

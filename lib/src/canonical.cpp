@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "detail/canonical.hpp"
+
+#include <algorithm>
+
+#include "detail/crypto.hpp"
+#include "sigv4/encoding.hpp"
+#include "sigv4/hash.hpp"
+
+namespace sigv4::detail {
+
+namespace {
+
+bool is_tchar(char c) noexcept {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+    switch (c) {
+        case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
+        case '-': case '.': case '^': case '_': case '`': case '|': case '~': return true;
+        default: return false;
+    }
+}
+
+char to_lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+
+bool is_space(char c) noexcept { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+bool has_control_byte(std::string_view text) noexcept {
+    return std::any_of(text.begin(), text.end(), [](char c) {
+        auto u = static_cast<unsigned char>(c);
+        return u < 0x20 || u == 0x7f;
+    });
+}
+
+// Trims and collapses runs of whitespace (including folded line breaks) into one space.
+void append_header_value(std::string_view value, std::string& out) {
+    bool pending_space = false;
+    bool started = false;
+    for (char c : value) {
+        if (is_space(c)) {
+            pending_space = started;
+            continue;
+        }
+        if (pending_space) out.push_back(' ');
+        pending_space = false;
+        started = true;
+        out.push_back(c);
+    }
+}
+
+// RFC 3986 remove_dot_segments, and repeated slashes collapsed (what AWS services do).
+void append_normalized(std::string_view path, std::string& out) {
+    std::vector<std::string_view> segments;
+    bool trailing_slash = false;
+    std::size_t pos = 0;
+    while (pos <= path.size()) {
+        std::size_t next = path.find('/', pos);
+        if (next == std::string_view::npos) next = path.size();
+        std::string_view segment = path.substr(pos, next - pos);
+        bool last = next == path.size();
+        if (segment == "..") {
+            if (!segments.empty()) segments.pop_back();
+            trailing_slash = last;
+        } else if (segment == "." || segment.empty()) {
+            trailing_slash = last;
+        } else {
+            segments.push_back(segment);
+            trailing_slash = false;
+        }
+        pos = next + 1;
+    }
+    out.push_back('/');
+    for (std::size_t i = 0; i < segments.size(); ++i) {
+        if (i) out.push_back('/');
+        out.append(segments[i]);
+    }
+    if (trailing_slash && !segments.empty()) out.push_back('/');
+}
+
+}  // namespace
+
+bool is_token(std::string_view text) noexcept {
+    return !text.empty() && std::all_of(text.begin(), text.end(), is_tchar);
+}
+
+bool is_scope_name(std::string_view text) noexcept {
+    return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+    });
+}
+
+bool is_lower_hex64(std::string_view text) noexcept {
+    return text.size() == 64 && std::all_of(text.begin(), text.end(), [](char c) {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+    });
+}
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (to_lower(a[i]) != to_lower(b[i])) return false;
+    }
+    return true;
+}
+
+void append_lower(std::string_view text, std::string& out) {
+    for (char c : text) out.push_back(to_lower(c));
+}
+
+result<void> validate_request(const http_request& request) {
+    if (!is_token(request.method)) {
+        return fail(errc::invalid_method, "the HTTP method '" + request.method + "' is not a token");
+    }
+    bool host_header = std::any_of(request.headers.begin(), request.headers.end(),
+                                   [](const header& h) { return iequals(h.name, "host"); });
+    if (request.host.empty() && !host_header) return fail(errc::invalid_host, "the host is empty");
+    for (char c : request.host) {
+        auto u = static_cast<unsigned char>(c);
+        if (u <= 0x20 || u == 0x7f || c == '/' || c == '?' || c == '#' || c == '@' || c == '\\') {
+            return fail(errc::invalid_host, "the host contains a character no host can have");
+        }
+    }
+    if (request.path.empty() || request.path.front() != '/') {
+        return fail(errc::invalid_path, "the path must start with '/'");
+    }
+    if (request.path.find('\0') != std::string::npos ||
+        (request.path_is_encoded && has_control_byte(request.path))) {
+        return fail(errc::invalid_path, "the path contains control bytes");
+    }
+    if (request.path_is_encoded && (request.path.find('?') != std::string::npos ||
+                                    request.path.find('#') != std::string::npos)) {
+        return fail(errc::invalid_path, "an encoded path cannot contain '?' or '#'");
+    }
+    for (const auto& q : request.query) {
+        if (q.name.empty()) return fail(errc::invalid_query, "a query parameter has an empty name");
+    }
+    for (const auto& h : request.headers) {
+        if (!is_token(h.name)) {
+            return fail(errc::invalid_header_name, "the header name '" + h.name + "' is not a token");
+        }
+        // Folded lines (CRLF followed by whitespace) are tolerated as in AWS's suite; bare CR/LF
+        // or NUL would let a value smuggle another header.
+        for (std::size_t i = 0; i < h.value.size(); ++i) {
+            char c = h.value[i];
+            if (c == '\0' || ((c == '\r' || c == '\n') &&
+                              (i + 1 >= h.value.size() ||
+                               !(h.value[i + 1] == ' ' || h.value[i + 1] == '\t' ||
+                                 (c == '\r' && h.value[i + 1] == '\n'))))) {
+                return fail(errc::invalid_header_value,
+                            "the value of header '" + h.name + "' contains CR, LF or NUL");
+            }
+        }
+    }
+    return {};
+}
+
+void append_wire_path(std::string_view path, bool path_is_encoded, std::string& out) {
+    if (path_is_encoded) {
+        out.append(path);
+    } else {
+        uri_encode(path, true, out);
+    }
+}
+
+void append_canonical_uri(std::string_view path, bool path_is_encoded, bool normalize,
+                          bool double_encode, std::string& out) {
+    std::string wire;
+    append_wire_path(path, path_is_encoded, wire);
+    if (normalize) {
+        std::string normalized;
+        append_normalized(wire, normalized);
+        wire.swap(normalized);
+    }
+    if (double_encode) {
+        uri_encode(wire, true, out);
+    } else {
+        out.append(wire);
+    }
+}
+
+void append_canonical_query(std::span<const query_view> params, std::string& out) {
+    std::vector<std::pair<std::string, std::string>> encoded;
+    encoded.reserve(params.size());
+    for (const auto& p : params) encoded.emplace_back(uri_encode(p.name), uri_encode(p.value));
+    std::sort(encoded.begin(), encoded.end());
+    for (std::size_t i = 0; i < encoded.size(); ++i) {
+        if (i) out.push_back('&');
+        out.append(encoded[i].first);
+        out.push_back('=');
+        out.append(encoded[i].second);
+    }
+}
+
+void collect_canonical_headers(std::span<const header> headers, std::span<const header> extra,
+                               std::span<const std::string> only, std::string_view host_fallback,
+                               std::vector<canonical_header>& out) {
+    out.clear();
+    std::string lower;
+    auto add = [&](const header& h) {
+        lower.clear();
+        append_lower(h.name, lower);
+        if (lower == "authorization") return;
+        if (!only.empty() && lower != "host" &&
+            std::find(only.begin(), only.end(), lower) == only.end()) {
+            return;
+        }
+        auto it = std::find_if(out.begin(), out.end(),
+                               [&](const canonical_header& c) { return c.name == lower; });
+        if (it == out.end()) {
+            out.push_back({lower, {}});
+            append_header_value(h.value, out.back().value);
+        } else {
+            it->value.push_back(',');
+            append_header_value(h.value, it->value);
+        }
+    };
+    for (const auto& h : headers) add(h);
+    for (const auto& h : extra) add(h);
+    bool has_host = std::any_of(out.begin(), out.end(),
+                                [](const canonical_header& c) { return c.name == "host"; });
+    if (!has_host && !host_fallback.empty()) out.push_back({"host", std::string(host_fallback)});
+    std::sort(out.begin(), out.end(),
+              [](const canonical_header& a, const canonical_header& b) { return a.name < b.name; });
+}
+
+void append_canonical_headers(std::span<const canonical_header> headers, std::string& out) {
+    for (const auto& h : headers) {
+        out.append(h.name);
+        out.push_back(':');
+        out.append(h.value);
+        out.push_back('\n');
+    }
+}
+
+void append_signed_header_names(std::span<const canonical_header> headers, std::string& out) {
+    for (std::size_t i = 0; i < headers.size(); ++i) {
+        if (i) out.push_back(';');
+        out.append(headers[i].name);
+    }
+}
+
+void append_scope(std::string_view scope_date, std::string_view region, std::string_view service,
+                  std::string& out) {
+    out.append(scope_date);
+    out.push_back('/');
+    out.append(region);
+    out.push_back('/');
+    out.append(service);
+    out.append("/aws4_request");
+}
+
+void append_string_to_sign(std::string_view amz_date, std::string_view scope,
+                           std::string_view canonical_request, std::string& out) {
+    out.append(algorithm);
+    out.push_back('\n');
+    out.append(amz_date);
+    out.push_back('\n');
+    out.append(scope);
+    out.push_back('\n');
+    auto digest = sha256_of(canonical_request);
+    char hex[64];
+    hex32(digest.data(), hex);
+    out.append(hex, 64);
+}
+
+}  // namespace sigv4::detail

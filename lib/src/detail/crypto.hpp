@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: Apache-2.0
+// HMAC-SHA256 with precomputed inner/outer states, and the cached SigV4 signing key.
+#pragma once
+
+#include <openssl/sha.h>
+
+#include <cstddef>
+#include <string_view>
+
+#include "sigv4/credentials.hpp"
+#include "sigv4/hash.hpp"
+
+namespace sigv4::detail {
+
+/// An HMAC-SHA256 key whose ipad/opad blocks are already compressed, so a MAC of a short message
+/// costs only the message's blocks plus two final blocks.
+class hmac_sha256_key {
+public:
+    hmac_sha256_key() noexcept = default;
+    hmac_sha256_key(const void* key, std::size_t size) noexcept { assign(key, size); }
+    hmac_sha256_key(const hmac_sha256_key&) = delete;
+    hmac_sha256_key& operator=(const hmac_sha256_key&) = delete;
+    ~hmac_sha256_key();
+
+    void assign(const void* key, std::size_t size) noexcept;
+    void mac(const void* data, std::size_t size, unsigned char out[32]) const noexcept;
+    sha256_digest mac(std::string_view data) const noexcept {
+        sha256_digest out;
+        mac(data.data(), data.size(), out.data());
+        return out;
+    }
+
+private:
+    SHA256_CTX inner_{};
+    SHA256_CTX outer_{};
+};
+
+/// The SigV4 signing key for (secret, scope date, region, service), derived with four HMACs on
+/// first use and then served from a small per-thread cache (no locks, wiped at thread exit).
+/// The reference stays valid until the next call on the same thread.
+const hmac_sha256_key& signing_key(const secret_key& secret, std::string_view scope_date,
+                                   std::string_view region, std::string_view service) noexcept;
+
+/// Lowercase hex of 32 bytes into out[64].
+void hex32(const unsigned char in[32], char out[64]) noexcept;
+
+}  // namespace sigv4::detail

@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "sigv4/encoding.hpp"
+
+#include <array>
+#include <cstdint>
+
+namespace sigv4 {
+
+namespace {
+
+constexpr std::array<bool, 256> make_unreserved() {
+    std::array<bool, 256> table{};
+    for (int c = 'A'; c <= 'Z'; ++c) table[static_cast<std::size_t>(c)] = true;
+    for (int c = 'a'; c <= 'z'; ++c) table[static_cast<std::size_t>(c)] = true;
+    for (int c = '0'; c <= '9'; ++c) table[static_cast<std::size_t>(c)] = true;
+    table['-'] = table['.'] = table['_'] = table['~'] = true;
+    return table;
+}
+constexpr auto unreserved = make_unreserved();
+constexpr char upper_hex[] = "0123456789ABCDEF";
+
+int hex_value(char c) noexcept {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+constexpr char base64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+}  // namespace
+
+void uri_encode(std::string_view in, bool keep_slash, std::string& out) {
+    out.reserve(out.size() + in.size() + in.size() / 2);
+    for (char c : in) {
+        auto u = static_cast<unsigned char>(c);
+        if (unreserved[u] || (keep_slash && c == '/')) {
+            out.push_back(c);
+        } else {
+            const char escaped[3] = {'%', upper_hex[u >> 4], upper_hex[u & 0xf]};
+            out.append(escaped, 3);
+        }
+    }
+}
+
+std::string uri_encode(std::string_view in, bool keep_slash) {
+    std::string out;
+    uri_encode(in, keep_slash, out);
+    return out;
+}
+
+std::optional<std::string> percent_decode(std::string_view in) {
+    std::string out;
+    out.reserve(in.size());
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        if (in[i] != '%') {
+            out.push_back(in[i]);
+            continue;
+        }
+        if (i + 2 >= in.size()) return std::nullopt;
+        int hi = hex_value(in[i + 1]);
+        int lo = hex_value(in[i + 2]);
+        if (hi < 0 || lo < 0) return std::nullopt;
+        out.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+    }
+    return out;
+}
+
+std::string hex_encode(std::span<const unsigned char> bytes) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    out.resize(bytes.size() * 2);
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+        out[2 * i] = digits[bytes[i] >> 4];
+        out[2 * i + 1] = digits[bytes[i] & 0xf];
+    }
+    return out;
+}
+
+std::string base64_encode(std::span<const unsigned char> bytes) {
+    std::string out;
+    out.reserve((bytes.size() + 2) / 3 * 4);
+    std::size_t i = 0;
+    for (; i + 3 <= bytes.size(); i += 3) {
+        std::uint32_t v = (std::uint32_t{bytes[i]} << 16) | (std::uint32_t{bytes[i + 1]} << 8) | bytes[i + 2];
+        out.push_back(base64_alphabet[(v >> 18) & 63]);
+        out.push_back(base64_alphabet[(v >> 12) & 63]);
+        out.push_back(base64_alphabet[(v >> 6) & 63]);
+        out.push_back(base64_alphabet[v & 63]);
+    }
+    if (std::size_t rest = bytes.size() - i; rest > 0) {
+        std::uint32_t v = std::uint32_t{bytes[i]} << 16;
+        if (rest == 2) v |= std::uint32_t{bytes[i + 1]} << 8;
+        out.push_back(base64_alphabet[(v >> 18) & 63]);
+        out.push_back(base64_alphabet[(v >> 12) & 63]);
+        out.push_back(rest == 2 ? base64_alphabet[(v >> 6) & 63] : '=');
+        out.push_back('=');
+    }
+    return out;
+}
+
+std::optional<std::string> base64_decode(std::string_view text) {
+    if (text.size() % 4 != 0) return std::nullopt;
+    auto value_of = [](char c) -> int {
+        if (c >= 'A' && c <= 'Z') return c - 'A';
+        if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+        if (c >= '0' && c <= '9') return c - '0' + 52;
+        if (c == '+') return 62;
+        if (c == '/') return 63;
+        return -1;
+    };
+    std::string out;
+    out.reserve(text.size() / 4 * 3);
+    for (std::size_t i = 0; i < text.size(); i += 4) {
+        bool last = i + 4 == text.size();
+        int pads = 0;
+        std::uint32_t v = 0;
+        for (std::size_t j = 0; j < 4; ++j) {
+            char c = text[i + j];
+            if (c == '=') {
+                // Padding only at the end of the last group, at most two.
+                if (!last || j < 2) return std::nullopt;
+                ++pads;
+                v <<= 6;
+                continue;
+            }
+            if (pads > 0) return std::nullopt;
+            int d = value_of(c);
+            if (d < 0) return std::nullopt;
+            v = (v << 6) | static_cast<std::uint32_t>(d);
+        }
+        out.push_back(static_cast<char>((v >> 16) & 0xff));
+        if (pads < 2) out.push_back(static_cast<char>((v >> 8) & 0xff));
+        if (pads < 1) out.push_back(static_cast<char>(v & 0xff));
+        // Non-canonical encodings (stray bits under the padding) are rejected.
+        if ((pads == 1 && (v & 0xff) != 0) || (pads == 2 && (v & 0xffff) != 0)) return std::nullopt;
+    }
+    return out;
+}
+
+bool is_valid_utf8(std::string_view text) noexcept {
+    std::size_t i = 0;
+    const std::size_t n = text.size();
+    while (i < n) {
+        auto c = static_cast<unsigned char>(text[i]);
+        if (c < 0x80) {
+            ++i;
+            continue;
+        }
+        std::size_t len;
+        std::uint32_t cp;
+        if ((c & 0xe0) == 0xc0) {
+            len = 2;
+            cp = c & 0x1f;
+        } else if ((c & 0xf0) == 0xe0) {
+            len = 3;
+            cp = c & 0x0f;
+        } else if ((c & 0xf8) == 0xf0) {
+            len = 4;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if (i + len > n) return false;
+        for (std::size_t k = 1; k < len; ++k) {
+            auto cc = static_cast<unsigned char>(text[i + k]);
+            if ((cc & 0xc0) != 0x80) return false;
+            cp = (cp << 6) | (cc & 0x3f);
+        }
+        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000)) return false;
+        if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+        i += len;
+    }
+    return true;
+}
+
+}  // namespace sigv4

@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "sigv4/s3.hpp"
+
+#include <algorithm>
+
+#include "detail/canonical.hpp"
+#include "sigv4/encoding.hpp"
+
+namespace sigv4::s3 {
+
+namespace {
+
+bool is_lower_alnum(char c) noexcept { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+
+bool looks_like_ipv4(std::string_view text) noexcept {
+    int dots = 0;
+    for (char c : text) {
+        if (c == '.') {
+            ++dots;
+        } else if (c < '0' || c > '9') {
+            return false;
+        }
+    }
+    return dots == 3;
+}
+
+bool dns_compatible(std::string_view bucket) noexcept { return validate_bucket_name(bucket, false).has_value(); }
+
+struct parsed_endpoint {
+    std::string scheme;
+    std::string host;  // with port
+    std::string hostname;  // without port
+};
+
+result<parsed_endpoint> parse_endpoint(std::string_view url) {
+    parsed_endpoint out;
+    std::string_view rest;
+    if (url.starts_with("https://")) {
+        out.scheme = "https";
+        rest = url.substr(8);
+    } else if (url.starts_with("http://")) {
+        out.scheme = "http";
+        rest = url.substr(7);
+    } else {
+        return fail(errc::invalid_endpoint, "the endpoint must start with http:// or https://");
+    }
+    if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+    if (rest.empty()) return fail(errc::invalid_endpoint, "the endpoint has no host");
+    for (char c : rest) {
+        bool ok = is_lower_alnum(c) || (c >= 'A' && c <= 'Z') || c == '.' || c == '-' || c == ':' ||
+                  c == '[' || c == ']' || c == '_';
+        if (!ok) {
+            return fail(errc::invalid_endpoint,
+                        "the endpoint must be scheme://host[:port], without a path, query or user");
+        }
+    }
+    out.host.assign(rest);
+    std::size_t colon = rest.rfind(':');
+    std::size_t bracket = rest.rfind(']');
+    if (colon != std::string_view::npos && (bracket == std::string_view::npos || colon > bracket)) {
+        std::string_view port = rest.substr(colon + 1);
+        if (port.empty() || port.size() > 5 ||
+            !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+            return fail(errc::invalid_endpoint, "the endpoint's port is not a number");
+        }
+        // Default ports are left out, as HTTP clients send Host without them.
+        if ((out.scheme == "http" && port == "80") || (out.scheme == "https" && port == "443")) {
+            out.host.assign(rest.substr(0, colon));
+        }
+        out.hostname.assign(rest.substr(0, colon));
+    } else {
+        out.hostname.assign(rest);
+    }
+    if (out.hostname.empty()) return fail(errc::invalid_endpoint, "the endpoint has no host");
+    std::transform(out.host.begin(), out.host.end(), out.host.begin(),
+                   [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; });
+    return out;
+}
+
+bool is_base64_sha256(std::string_view text) {
+    auto decoded = base64_decode(text);
+    return decoded && decoded->size() == 32;
+}
+
+}  // namespace
+
+result<void> validate_bucket_name(std::string_view bucket, bool allow_legacy) {
+    auto bad = [&](std::string why) {
+        return fail(errc::invalid_bucket_name, "invalid bucket name '" + std::string(bucket) + "': " + why);
+    };
+    if (allow_legacy && !bucket.empty() && bucket.size() <= 255 &&
+        std::all_of(bucket.begin(), bucket.end(), [](char c) {
+            return is_lower_alnum(c) || (c >= 'A' && c <= 'Z') || c == '.' || c == '-' || c == '_';
+        }) &&
+        !validate_bucket_name(bucket, false)) {
+        // Legacy names (uppercase, underscores, long) only work with path-style addressing.
+        if (bucket.size() < 3) return bad("shorter than 3 characters");
+        return {};
+    }
+    if (bucket.size() < 3 || bucket.size() > 63) return bad("must be 3 to 63 characters long");
+    for (char c : bucket) {
+        if (!is_lower_alnum(c) && c != '.' && c != '-') {
+            return bad("only lowercase letters, digits, '.' and '-' are allowed");
+        }
+    }
+    if (!is_lower_alnum(bucket.front()) || !is_lower_alnum(bucket.back())) {
+        return bad("must start and end with a letter or digit");
+    }
+    if (bucket.find("..") != std::string_view::npos) return bad("must not contain '..'");
+    if (looks_like_ipv4(bucket)) return bad("must not look like an IP address");
+    if (bucket.starts_with("xn--") || bucket.starts_with("sthree-")) return bad("reserved prefix");
+    if (bucket.ends_with("-s3alias") || bucket.ends_with("--ol-s3")) return bad("reserved suffix");
+    return {};
+}
+
+result<void> validate_object_key(std::string_view key) {
+    if (key.empty()) return fail(errc::invalid_object_key, "the object key is empty");
+    if (key.size() > 1024) return fail(errc::invalid_object_key, "the object key is longer than 1024 bytes");
+    if (!is_valid_utf8(key)) return fail(errc::invalid_object_key, "the object key is not valid UTF-8");
+    return {};
+}
+
+std::string encode_key(std::string_view key) { return uri_encode(key, true); }
+
+result<object_location> locate(std::string_view bucket, std::string_view key, const endpoint& where) {
+    if (!detail::is_scope_name(where.region)) {
+        return fail(errc::invalid_region, "the region '" + where.region + "' is not [a-z0-9-]+");
+    }
+    if (auto ok = validate_object_key(key); !ok) return unexpected{ok.error()};
+    const bool legacy_ok = where.style != addressing::virtual_hosted;
+    if (auto ok = validate_bucket_name(bucket, legacy_ok); !ok) return unexpected{ok.error()};
+
+    object_location out;
+    std::string endpoint_host;
+    bool ip_or_local = false;
+    if (where.url.empty()) {
+        out.scheme = "https";
+        endpoint_host = "s3." + where.region + ".amazonaws.com";
+        if (where.region.starts_with("cn-")) endpoint_host += ".cn";
+    } else {
+        auto parsed = parse_endpoint(where.url);
+        if (!parsed) return unexpected{parsed.error()};
+        out.scheme = parsed->scheme;
+        endpoint_host = parsed->host;
+        ip_or_local = looks_like_ipv4(parsed->hostname) || parsed->hostname.front() == '[' ||
+                      parsed->hostname == "localhost";
+    }
+
+    bool virtual_hosted = false;
+    switch (where.style) {
+        case addressing::path: virtual_hosted = false; break;
+        case addressing::virtual_hosted:
+            if (ip_or_local) {
+                return fail(errc::invalid_endpoint, "virtual-hosted addressing needs a DNS name, not an IP address");
+            }
+            if (out.scheme == "https" && bucket.find('.') != std::string_view::npos) {
+                return fail(errc::invalid_bucket_name,
+                            "a bucket name with dots cannot be virtual-hosted over https "
+                            "(the TLS certificate does not match); use path style");
+            }
+            virtual_hosted = true;
+            break;
+        case addressing::automatic:
+            virtual_hosted = !ip_or_local && dns_compatible(bucket) &&
+                             !(out.scheme == "https" && bucket.find('.') != std::string_view::npos);
+            break;
+    }
+
+    if (virtual_hosted) {
+        out.host.assign(bucket).append(".").append(endpoint_host);
+        out.path.assign("/").append(key);
+    } else {
+        out.host = endpoint_host;
+        out.path.assign("/").append(bucket).append("/").append(key);
+    }
+    out.url.assign(out.scheme).append("://").append(out.host);
+    uri_encode(out.path, true, out.url);
+    return out;
+}
+
+std::string attachment_disposition(std::string_view filename) {
+    std::string fallback;
+    for (std::size_t i = 0; i < filename.size();) {
+        auto c = static_cast<unsigned char>(filename[i]);
+        if (c >= 0x80) {
+            // One '_' per code point (skip continuation bytes).
+            fallback.push_back('_');
+            ++i;
+            while (i < filename.size() && (static_cast<unsigned char>(filename[i]) & 0xc0) == 0x80) ++i;
+            continue;
+        }
+        fallback.push_back((c < 0x20 || c == 0x7f || c == '"' || c == '\\') ? '_' : static_cast<char>(c));
+        ++i;
+    }
+    std::string out = "attachment; filename=\"" + fallback + "\"; filename*=UTF-8''";
+    uri_encode(filename, false, out);
+    return out;
+}
+
+result<presigned_request> presign_object(const credentials& creds, std::string_view method,
+                                         std::string_view bucket, std::string_view key,
+                                         const endpoint& where, const object_options& options) {
+    auto location = locate(bucket, key, where);
+    if (!location) return unexpected{location.error()};
+
+    http_request request;
+    request.method.assign(method);
+    request.scheme = location->scheme;
+    request.host = location->host;
+    request.path = std::move(location->path);
+    request.body = payload::unsigned_payload();
+
+    auto add_header = [&](std::string name, std::string value) {
+        request.headers.push_back({std::move(name), std::move(value)});
+    };
+    if (!options.content_type.empty()) add_header("Content-Type", options.content_type);
+    if (options.content_length) add_header("Content-Length", std::to_string(*options.content_length));
+    if (!options.checksum_sha256.empty()) {
+        if (!is_base64_sha256(options.checksum_sha256)) {
+            return fail(errc::invalid_option, "the SHA-256 checksum must be the base64 of 32 bytes");
+        }
+        add_header("x-amz-checksum-sha256", options.checksum_sha256);
+    }
+    switch (options.sse) {
+        case server_side_encryption::none:
+            if (!options.sse_kms_key_id.empty()) {
+                return fail(errc::invalid_option, "a KMS key id needs server-side encryption aws:kms");
+            }
+            break;
+        case server_side_encryption::aes256: 
+            if (!options.sse_kms_key_id.empty()) {
+                return fail(errc::invalid_option, "a KMS key id needs server-side encryption aws:kms");
+            }
+            add_header("x-amz-server-side-encryption", "AES256");
+            break;
+        case server_side_encryption::kms:
+            add_header("x-amz-server-side-encryption", "aws:kms");
+            if (!options.sse_kms_key_id.empty()) {
+                add_header("x-amz-server-side-encryption-aws-kms-key-id", options.sse_kms_key_id);
+            }
+            break;
+    }
+    for (const auto& meta : options.metadata) {
+        if (!detail::is_token(meta.name)) {
+            return fail(errc::invalid_option, "the metadata name '" + meta.name + "' is not a token");
+        }
+        std::string name = "x-amz-meta-";
+        detail::append_lower(meta.name, name);
+        add_header(std::move(name), meta.value);
+    }
+    for (const auto& h : options.extra_headers) request.headers.push_back(h);
+
+    if (!options.download_filename.empty() && !options.response_content_disposition.empty()) {
+        return fail(errc::invalid_option, "give either a download file name or a content disposition, not both");
+    }
+    if (!options.download_filename.empty()) {
+        request.query.push_back({"response-content-disposition", attachment_disposition(options.download_filename)});
+    } else if (!options.response_content_disposition.empty()) {
+        request.query.push_back({"response-content-disposition", options.response_content_disposition});
+    }
+    if (!options.response_content_type.empty()) {
+        request.query.push_back({"response-content-type", options.response_content_type});
+    }
+    if (!options.version_id.empty()) request.query.push_back({"versionId", options.version_id});
+
+    signing_options signing = signing_options::for_s3(where.region);
+    signing.expires = options.expires;
+    signing.signing_time = options.signing_time;
+    signing.clamp_expiry = options.clamp_expiry;
+    signing.capture_artifacts = options.capture_artifacts;
+    return presign(creds, request, signing);
+}
+
+result<signed_request> sign_request(const credentials& creds, const http_request& request,
+                                    std::string_view region, std::optional<sys_seconds> signing_time) {
+    signing_options signing = signing_options::for_s3(std::string(region));
+    signing.signing_time = signing_time;
+    return sign(creds, request, signing);
+}
+
+}  // namespace sigv4::s3

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <openssl/crypto.h>
+
+#include <array>
+#include <cstring>
+#include <memory>
+
+#include "detail/crypto.hpp"
+
+namespace sigv4::detail {
+
+hmac_sha256_key::~hmac_sha256_key() {
+    OPENSSL_cleanse(&inner_, sizeof inner_);
+    OPENSSL_cleanse(&outer_, sizeof outer_);
+}
+
+void hmac_sha256_key::assign(const void* key, std::size_t size) noexcept {
+    constexpr std::size_t block = SHA256_CBLOCK;
+    unsigned char padded[block] = {};
+    if (size > block) {
+        SHA256(static_cast<const unsigned char*>(key), size, padded);
+    } else {
+        std::memcpy(padded, key, size);
+    }
+    unsigned char pad[block];
+    for (std::size_t i = 0; i < block; ++i) pad[i] = static_cast<unsigned char>(padded[i] ^ 0x36);
+    SHA256_Init(&inner_);
+    SHA256_Update(&inner_, pad, block);
+    for (std::size_t i = 0; i < block; ++i) pad[i] = static_cast<unsigned char>(padded[i] ^ 0x5c);
+    SHA256_Init(&outer_);
+    SHA256_Update(&outer_, pad, block);
+    OPENSSL_cleanse(padded, sizeof padded);
+    OPENSSL_cleanse(pad, sizeof pad);
+}
+
+void hmac_sha256_key::mac(const void* data, std::size_t size, unsigned char out[32]) const noexcept {
+    SHA256_CTX ctx = inner_;
+    SHA256_Update(&ctx, data, size);
+    unsigned char inner_digest[32];
+    SHA256_Final(inner_digest, &ctx);
+    ctx = outer_;
+    SHA256_Update(&ctx, inner_digest, sizeof inner_digest);
+    SHA256_Final(out, &ctx);
+    OPENSSL_cleanse(&ctx, sizeof ctx);
+}
+
+void hex32(const unsigned char in[32], char out[64]) noexcept {
+    static constexpr char digits[] = "0123456789abcdef";
+    for (int i = 0; i < 32; ++i) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 0xf];
+    }
+}
+
+namespace {
+
+struct cache_entry {
+    secret_key secret;  // a copy, compared in constant time; wiped with the entry
+    char scope_date[8] = {};
+    std::string region;
+    std::string service;
+    hmac_sha256_key key;
+    unsigned long long last_use = 0;
+};
+
+// A handful of entries covers every realistic mix of (credentials, day, region, service) that
+// one thread signs with; the least recently used entry is replaced.
+constexpr std::size_t cache_slots = 8;
+
+struct signing_key_cache {
+    std::array<std::unique_ptr<cache_entry>, cache_slots> slots;
+    unsigned long long clock = 0;
+};
+
+void derive(cache_entry& entry) noexcept {
+    unsigned char k[32];
+    {
+        unsigned char prefixed[4 + secret_key::max_size];
+        std::memcpy(prefixed, "AWS4", 4);
+        std::memcpy(prefixed + 4, entry.secret.data(), entry.secret.size());
+        hmac_sha256_key date_key(prefixed, 4 + entry.secret.size());
+        OPENSSL_cleanse(prefixed, sizeof prefixed);
+        date_key.mac(entry.scope_date, sizeof entry.scope_date, k);
+    }
+    hmac_sha256_key step;
+    step.assign(k, sizeof k);
+    step.mac(entry.region.data(), entry.region.size(), k);
+    step.assign(k, sizeof k);
+    step.mac(entry.service.data(), entry.service.size(), k);
+    step.assign(k, sizeof k);
+    step.mac("aws4_request", 12, k);
+    entry.key.assign(k, sizeof k);
+    OPENSSL_cleanse(k, sizeof k);
+}
+
+}  // namespace
+
+const hmac_sha256_key& signing_key(const secret_key& secret, std::string_view scope_date,
+                                   std::string_view region, std::string_view service) noexcept {
+    thread_local signing_key_cache cache;
+    ++cache.clock;
+    for (auto& slot : cache.slots) {
+        if (slot && std::memcmp(slot->scope_date, scope_date.data(), sizeof slot->scope_date) == 0 &&
+            slot->region == region && slot->service == service && slot->secret.equals(secret)) {
+            slot->last_use = cache.clock;
+            return slot->key;
+        }
+    }
+    auto* victim = &cache.slots[0];
+    for (auto& slot : cache.slots) {
+        if (!slot) {
+            victim = &slot;
+            break;
+        }
+        if (slot->last_use < (*victim)->last_use) victim = &slot;
+    }
+    if (!*victim) *victim = std::make_unique<cache_entry>();
+    cache_entry& e = **victim;
+    e.secret = secret;
+    std::memcpy(e.scope_date, scope_date.data(), sizeof e.scope_date);
+    e.region.assign(region);
+    e.service.assign(service);
+    e.last_use = cache.clock;
+    derive(e);
+    return e.key;
+}
+
+}  // namespace sigv4::detail

@@ -1,0 +1,443 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "sigv4/verify.hpp"
+
+#include <openssl/crypto.h>
+
+#include <algorithm>
+#include <charconv>
+
+#include "detail/canonical.hpp"
+#include "detail/crypto.hpp"
+#include "sigv4/encoding.hpp"
+#include "sigv4/hash.hpp"
+#include "sigv4/signer.hpp"
+
+namespace sigv4 {
+
+namespace {
+
+using std::chrono::seconds;
+
+unexpected<verify_error> reject(errc code, std::string message) {
+    return unexpected<verify_error>{verify_error{code, std::move(message), {}, {}}};
+}
+
+struct raw_param {
+    std::string name;   // decoded
+    std::string value;  // decoded
+};
+
+result<std::vector<raw_param>, verify_error> parse_query(std::string_view query) {
+    std::vector<raw_param> params;
+    std::size_t pos = 0;
+    while (pos < query.size()) {
+        std::size_t end = query.find('&', pos);
+        if (end == std::string_view::npos) end = query.size();
+        std::string_view part = query.substr(pos, end - pos);
+        pos = end + 1;
+        if (part.empty()) continue;
+        std::size_t eq = part.find('=');
+        auto name = percent_decode(part.substr(0, eq));
+        auto value = percent_decode(eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1));
+        if (!name || !value) return reject(errc::invalid_argument, "the query string has a malformed percent escape");
+        params.push_back({std::move(*name), std::move(*value)});
+    }
+    return params;
+}
+
+const header* find_header(const std::vector<header>& headers, std::string_view name, int* count = nullptr) {
+    const header* found = nullptr;
+    int n = 0;
+    for (const auto& h : headers) {
+        if (detail::iequals(h.name, name)) {
+            if (!found) found = &h;
+            ++n;
+        }
+    }
+    if (count) *count = n;
+    return found;
+}
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+// The parsed authentication, whichever way it came.
+struct auth_parts {
+    bool query = true;
+    std::string_view credential;
+    std::string_view amz_date;
+    std::string_view signed_headers;
+    std::string_view signature;
+    std::string_view token;
+    bool has_token = false;
+    seconds expires{0};
+};
+
+struct scope_parts {
+    std::string_view access_key_id, date, region, service, terminator;
+};
+
+bool split_scope(std::string_view credential, scope_parts& out) {
+    std::string_view parts[5];
+    std::size_t pos = 0;
+    for (int i = 0; i < 5; ++i) {
+        std::size_t end = i == 4 ? credential.size() : credential.find('/', pos);
+        if (end == std::string_view::npos) return false;
+        parts[i] = credential.substr(pos, end - pos);
+        if (parts[i].empty()) return false;
+        pos = end + 1;
+    }
+    if (parts[4].find('/') != std::string_view::npos) return false;
+    out = {parts[0], parts[1], parts[2], parts[3], parts[4]};
+    return true;
+}
+
+bool valid_signed_header_list(std::string_view list, std::vector<std::string>& out) {
+    out.clear();
+    std::size_t pos = 0;
+    while (pos <= list.size()) {
+        std::size_t end = list.find(';', pos);
+        if (end == std::string_view::npos) end = list.size();
+        std::string_view name = list.substr(pos, end - pos);
+        if (!detail::is_token(name)) return false;
+        if (std::any_of(name.begin(), name.end(), [](char c) { return c >= 'A' && c <= 'Z'; })) return false;
+        out.emplace_back(name);
+        pos = end + 1;
+    }
+    return std::is_sorted(out.begin(), out.end()) &&
+           std::adjacent_find(out.begin(), out.end()) == out.end();
+}
+
+bool is_streaming_payload(std::string_view value) {
+    return value.starts_with("STREAMING-") && detail::is_token(value);
+}
+
+}  // namespace
+
+result<verified_request, verify_error> verify(const received_request& request, const key_lookup& keys,
+                                              const verify_options& options) {
+    const errc malformed_query = errc::authorization_query_parameters_error;
+    if (!detail::is_token(request.method)) return reject(errc::invalid_argument, "the method is not a token");
+    std::string_view target = request.target;
+    if (target.empty() || target.front() != '/') {
+        return reject(errc::invalid_argument, "the request target must start with '/'");
+    }
+    std::size_t question = target.find('?');
+    std::string_view raw_path = target.substr(0, question);
+    std::string_view raw_query = question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
+    auto decoded_path = percent_decode(raw_path);
+    if (!decoded_path) return reject(errc::invalid_argument, "the path has a malformed percent escape");
+    auto parsed_query = parse_query(raw_query);
+    if (!parsed_query) return unexpected{std::move(parsed_query).error()};
+    const std::vector<raw_param>& params = *parsed_query;
+
+    auto count_param = [&](std::string_view name, const raw_param** first) {
+        int n = 0;
+        *first = nullptr;
+        for (const auto& p : params) {
+            if (p.name == name) {
+                if (!*first) *first = &p;
+                ++n;
+            }
+        }
+        return n;
+    };
+
+    int authorization_count = 0;
+    const header* authorization = find_header(request.headers, "authorization", &authorization_count);
+    const raw_param* algorithm_param = nullptr;
+    const int algorithm_count = count_param("X-Amz-Algorithm", &algorithm_param);
+    if (authorization && algorithm_count > 0) {
+        return reject(errc::invalid_argument, "only one auth mechanism allowed; only the X-Amz-Algorithm query "
+                                              "parameter or the Authorization header should be specified");
+    }
+    if (!authorization && algorithm_count == 0) {
+        return reject(errc::missing_security_header, "the request carries no SigV4 authentication");
+    }
+
+    auth_parts auth;
+    const sys_seconds now = options.now.value_or(sigv4::now());
+
+    if (algorithm_count > 0) {
+        auth.query = true;
+        const char* required[] = {"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires",
+                                  "X-Amz-SignedHeaders", "X-Amz-Signature"};
+        const raw_param* found[6];
+        for (int i = 0; i < 6; ++i) {
+            int n = count_param(required[i], &found[i]);
+            if (n == 0) {
+                return reject(malformed_query, std::string("Query-string authentication version 4 requires the "
+                                                           "X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, "
+                                                           "X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires "
+                                                           "parameters; missing ") + required[i]);
+            }
+            if (n > 1) return reject(malformed_query, std::string("the parameter ") + required[i] + " is repeated");
+        }
+        if (found[0]->value != detail::algorithm) {
+            return reject(malformed_query, "X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"");
+        }
+        auth.credential = found[1]->value;
+        auth.amz_date = found[2]->value;
+        std::string_view expires_text = found[3]->value;
+        long long expires = 0;
+        auto [end, ec] = std::from_chars(expires_text.data(), expires_text.data() + expires_text.size(), expires);
+        if (ec != std::errc{} || end != expires_text.data() + expires_text.size() || expires_text.empty() ||
+            expires_text.front() == '+' || expires_text.front() == '-') {
+            return reject(malformed_query, "X-Amz-Expires should be a number");
+        }
+        if (expires < 1) return reject(malformed_query, "X-Amz-Expires must be non-negative and non-zero");
+        if (expires > max_expiry.count()) {
+            return reject(malformed_query, "X-Amz-Expires must be less than a week (in seconds) that is 604800");
+        }
+        auth.expires = seconds{expires};
+        auth.signed_headers = found[4]->value;
+        auth.signature = found[5]->value;
+        const raw_param* token = nullptr;
+        int token_count = count_param("X-Amz-Security-Token", &token);
+        if (token_count > 1) return reject(malformed_query, "the parameter X-Amz-Security-Token is repeated");
+        if (token) {
+            auth.has_token = true;
+            auth.token = token->value;
+        }
+    } else {
+        auth.query = false;
+        if (authorization_count > 1) {
+            return reject(errc::authorization_header_malformed, "the Authorization header is repeated");
+        }
+        std::string_view value = trim(authorization->value);
+        if (!value.starts_with(detail::algorithm) || value.size() == detail::algorithm.size() ||
+            value[detail::algorithm.size()] != ' ') {
+            return reject(errc::authorization_header_malformed,
+                          "the authorization header is malformed; only AWS4-HMAC-SHA256 is supported");
+        }
+        value.remove_prefix(detail::algorithm.size());
+        bool have[3] = {false, false, false};
+        std::size_t pos = 0;
+        while (pos <= value.size()) {
+            std::size_t end = value.find(',', pos);
+            if (end == std::string_view::npos) end = value.size();
+            std::string_view part = trim(value.substr(pos, end - pos));
+            pos = end + 1;
+            std::size_t eq = part.find('=');
+            if (eq == std::string_view::npos) {
+                return reject(errc::authorization_header_malformed,
+                              "the authorization header is malformed; a component is not key=value");
+            }
+            std::string_view key = part.substr(0, eq);
+            std::string_view component = part.substr(eq + 1);
+            int index = key == "Credential" ? 0 : key == "SignedHeaders" ? 1 : key == "Signature" ? 2 : -1;
+            if (index < 0 || have[index]) {
+                return reject(errc::authorization_header_malformed,
+                              "the authorization header is malformed; unexpected or repeated component '" +
+                                  std::string(key) + "'");
+            }
+            have[index] = true;
+            (index == 0 ? auth.credential : index == 1 ? auth.signed_headers : auth.signature) = component;
+        }
+        if (!have[0] || !have[1] || !have[2]) {
+            return reject(errc::authorization_header_malformed,
+                          "the authorization header requires Credential, SignedHeaders and Signature");
+        }
+        int date_count = 0;
+        const header* date = find_header(request.headers, "x-amz-date", &date_count);
+        if (!date) {
+            return reject(errc::missing_security_header,
+                          "AWS authentication requires a valid Date or x-amz-date header");
+        }
+        if (date_count > 1) return reject(errc::invalid_argument, "the x-amz-date header is repeated");
+        auth.amz_date = trim(date->value);
+        int token_count = 0;
+        const header* token = find_header(request.headers, "x-amz-security-token", &token_count);
+        if (token_count > 1) return reject(errc::invalid_token, "the x-amz-security-token header is repeated");
+        if (token) {
+            auth.has_token = true;
+            auth.token = trim(token->value);
+        }
+    }
+
+    const errc malformed = auth.query ? malformed_query : errc::authorization_header_malformed;
+    scope_parts scope;
+    if (!split_scope(auth.credential, scope) || scope.terminator != "aws4_request") {
+        return reject(malformed, "error parsing the credential; it must be "
+                                 "<access key id>/<YYYYMMDD>/<region>/<service>/aws4_request");
+    }
+    auto signed_at = parse_amz_date(auth.amz_date);
+    if (!signed_at) {
+        if (auth.query) return reject(malformed, "X-Amz-Date must be in the ISO8601 long format");
+        return reject(errc::missing_security_header, "AWS authentication requires a valid Date or x-amz-date header");
+    }
+    if (scope.date != auth.amz_date.substr(0, 8)) {
+        return reject(malformed, "the credential date '" + std::string(scope.date) +
+                                     "' does not match the date of X-Amz-Date");
+    }
+    if (scope.region != options.region) {
+        return reject(malformed, "the region '" + std::string(scope.region) + "' is wrong; expecting '" +
+                                     options.region + "'");
+    }
+    if (scope.service != options.service) {
+        return reject(malformed, "the service '" + std::string(scope.service) + "' is wrong; expecting '" +
+                                     options.service + "'");
+    }
+    std::vector<std::string> signed_names;
+    if (!valid_signed_header_list(auth.signed_headers, signed_names)) {
+        return reject(malformed, "SignedHeaders must be lowercase header names, sorted, separated by ';'");
+    }
+    if (std::find(signed_names.begin(), signed_names.end(), "host") == signed_names.end()) {
+        return reject(malformed, "the host header must be signed");
+    }
+
+    // Time.
+    verified_request facts;
+    facts.signed_at = *signed_at;
+    if (auth.query) {
+        facts.expires_at = *signed_at + auth.expires;
+        if (*signed_at > now + options.max_skew) {
+            return reject(errc::request_not_yet_valid, "Request is not valid yet");
+        }
+        if (now >= facts.expires_at) return reject(errc::request_expired, "Request has expired");
+    } else {
+        facts.expires_at = *signed_at + options.max_skew;
+        auto skew = *signed_at > now ? *signed_at - now : now - *signed_at;
+        if (skew > options.max_skew) {
+            return reject(errc::request_time_too_skewed,
+                          "The difference between the request time and the current time is too large");
+        }
+    }
+
+    // Every x-amz-* header must be signed (S3 refuses unsigned ones).
+    for (const auto& h : request.headers) {
+        std::string lower;
+        detail::append_lower(h.name, lower);
+        if (lower.starts_with("x-amz-") && lower != "x-amz-security-token" &&
+            std::find(signed_names.begin(), signed_names.end(), lower) == signed_names.end() &&
+            !(auth.query && lower == "x-amz-content-sha256")) {
+            return reject(errc::headers_not_signed,
+                          "There were headers present in the request which were not signed: " + lower);
+        }
+    }
+
+    // Payload hash.
+    std::string payload_hash;
+    const header* content_sha = find_header(request.headers, "x-amz-content-sha256");
+    if (auth.query) {
+        const raw_param* query_sha = nullptr;
+        count_param("X-Amz-Content-Sha256", &query_sha);
+        if (query_sha) {
+            payload_hash = query_sha->value;
+        } else if (options.s3) {
+            payload_hash = detail::unsigned_payload;
+        } else if (request.body.how == payload::kind::body) {
+            payload_hash = sha256_hex(request.body.value);
+        } else if (request.body.how == payload::kind::hash && !request.body.value.empty()) {
+            payload_hash = request.body.value;
+        } else {
+            payload_hash = detail::unsigned_payload;
+        }
+    } else if (content_sha) {
+        payload_hash = trim(content_sha->value);
+        if (payload_hash != detail::unsigned_payload && !detail::is_lower_hex64(payload_hash) &&
+            !is_streaming_payload(payload_hash)) {
+            return reject(errc::invalid_argument, "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-*, "
+                                                  "or a SHA-256 in lowercase hex");
+        }
+    } else if (options.s3) {
+        return reject(errc::missing_content_sha256,
+                      "Missing required header for this request: x-amz-content-sha256");
+    } else if (request.body.how == payload::kind::body) {
+        payload_hash = sha256_hex(request.body.value);
+    } else if (request.body.how == payload::kind::hash && detail::is_lower_hex64(request.body.value)) {
+        payload_hash = request.body.value;
+    } else {
+        payload_hash = detail::unsigned_payload;
+    }
+
+    // Canonical request.
+    std::vector<detail::canonical_header> canonical_headers;
+    detail::collect_canonical_headers(request.headers, {}, signed_names, {}, canonical_headers);
+    for (const auto& name : signed_names) {
+        bool present = std::any_of(canonical_headers.begin(), canonical_headers.end(),
+                                   [&](const detail::canonical_header& h) { return h.name == name; });
+        if (!present) {
+            return reject(errc::signature_does_not_match,
+                          "the signed header '" + name + "' is not present in the request");
+        }
+    }
+    std::vector<detail::query_view> canonical_params;
+    for (const auto& p : params) {
+        if (auth.query && p.name == "X-Amz-Signature") continue;
+        canonical_params.push_back({p.name, p.value});
+    }
+    verify_error failure;
+    std::string& canonical = failure.canonical_request;
+    canonical.append(request.method).push_back('\n');
+    if (options.s3) {
+        detail::append_canonical_uri(*decoded_path, false, false, false, canonical);
+    } else {
+        detail::append_canonical_uri(raw_path, true, true, true, canonical);
+    }
+    canonical.push_back('\n');
+    detail::append_canonical_query(canonical_params, canonical);
+    canonical.push_back('\n');
+    detail::append_canonical_headers(canonical_headers, canonical);
+    canonical.push_back('\n');
+    canonical.append(auth.signed_headers).push_back('\n');
+    canonical.append(payload_hash);
+    std::string scope_text;
+    detail::append_scope(scope.date, scope.region, scope.service, scope_text);
+    detail::append_string_to_sign(auth.amz_date, scope_text, canonical, failure.string_to_sign);
+
+    // Key and token.
+    auto key = keys ? keys(scope.access_key_id) : std::nullopt;
+    if (!key || key->secret.empty()) {
+        return reject(errc::invalid_access_key_id,
+                      "The AWS Access Key Id you provided does not exist in our records.");
+    }
+    if (!key->session_token.empty() || auth.has_token) {
+        bool equal = auth.has_token && key->session_token.size() == auth.token.size() &&
+                     CRYPTO_memcmp(key->session_token.data(), auth.token.data(), auth.token.size()) == 0;
+        if (!equal) return reject(errc::invalid_token, "The provided token is malformed or otherwise invalid.");
+    }
+
+    const auto& signing_key = detail::signing_key(key->secret, scope.date, scope.region, scope.service);
+    unsigned char mac[32];
+    signing_key.mac(failure.string_to_sign.data(), failure.string_to_sign.size(), mac);
+    char expected[64];
+    detail::hex32(mac, expected);
+    OPENSSL_cleanse(mac, sizeof mac);
+    bool match = auth.signature.size() == 64 && CRYPTO_memcmp(expected, auth.signature.data(), 64) == 0;
+    OPENSSL_cleanse(expected, sizeof expected);
+    if (!match) {
+        failure.code = errc::signature_does_not_match;
+        failure.message =
+            "The request signature we calculated does not match the signature you provided. "
+            "Check your key and signing method.";
+        return unexpected{std::move(failure)};
+    }
+
+    if (!auth.query && request.body.how == payload::kind::body && detail::is_lower_hex64(payload_hash) &&
+        sha256_hex(request.body.value) != payload_hash) {
+        return reject(errc::content_sha256_mismatch,
+                      "The provided 'x-amz-content-sha256' header does not match what was computed.");
+    }
+
+    facts.kind = auth.query ? verified_request::auth::query : verified_request::auth::header;
+    facts.access_key_id.assign(scope.access_key_id);
+    facts.signed_headers = std::move(signed_names);
+    facts.path = std::move(*decoded_path);
+    for (const auto& p : params) {
+        if (auth.query && p.name.starts_with("X-Amz-")) {
+            static constexpr std::string_view auth_names[] = {
+                "X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date",           "X-Amz-Expires",
+                "X-Amz-SignedHeaders", "X-Amz-Signature", "X-Amz-Security-Token"};
+            if (std::find(std::begin(auth_names), std::end(auth_names), p.name) != std::end(auth_names)) continue;
+        }
+        facts.query.push_back({p.name, p.value});
+    }
+    facts.payload_hash = std::move(payload_hash);
+    return facts;
+}
+
+}  // namespace sigv4

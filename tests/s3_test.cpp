@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: Apache-2.0
+// sigv4/s3.hpp: AWS's documented S3 examples, addressing, key encoding, options and errors.
+#include <doctest/doctest.h>
+
+#include <sigv4/s3.hpp>
+#include <sigv4/signer.hpp>
+#include <sigv4/verify.hpp>
+
+#include <string>
+
+using namespace std::chrono_literals;
+namespace s3 = sigv4::s3;
+
+namespace {
+
+// The credentials of AWS's S3 SigV4 documentation examples.
+sigv4::credentials doc_credentials() {
+    return *sigv4::credentials::make("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
+}
+sigv4::sys_seconds doc_time() { return *sigv4::parse_amz_date("20130524T000000Z"); }
+
+std::string header_value(const std::vector<sigv4::header>& headers, std::string_view name) {
+    for (const auto& h : headers) {
+        if (h.name == name) return h.value;
+    }
+    return {};
+}
+
+std::string signature_of(const std::string& url) {
+    auto pos = url.find("X-Amz-Signature=");
+    return pos == std::string::npos ? std::string{} : url.substr(pos + 16, 64);
+}
+
+}  // namespace
+
+TEST_CASE("documented example: presigned GET of examplebucket/test.txt (query parameters)") {
+    // "Authenticating Requests: Using Query Parameters (AWS Signature Version 4)".
+    sigv4::http_request request;
+    request.method = "GET";
+    request.host = "examplebucket.s3.amazonaws.com";
+    request.path = "/test.txt";
+    request.body = sigv4::payload::unsigned_payload();
+    auto options = sigv4::signing_options::for_s3("us-east-1");
+    options.signing_time = doc_time();
+    options.expires = 86400s;
+    options.capture_artifacts = true;
+    auto presigned = sigv4::presign(doc_credentials(), request, options);
+    REQUIRE(presigned);
+    CHECK(presigned->artifacts.canonical_request ==
+          "GET\n/test.txt\nX-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-"
+          "east-1%2Fs3%2Faws4_request&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host\n"
+          "host:examplebucket.s3.amazonaws.com\n\nhost\nUNSIGNED-PAYLOAD");
+    CHECK(presigned->artifacts.signature == "aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404");
+    CHECK(presigned->url ==
+          "https://examplebucket.s3.amazonaws.com/test.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential="
+          "AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20130524T000000Z&X-Amz-"
+          "SignedHeaders=host&X-Amz-Expires=86400&X-Amz-Signature="
+          "aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404");
+    CHECK(presigned->expires_at == doc_time() + 86400s);
+    CHECK(presigned->headers.empty());
+}
+
+TEST_CASE("documented examples: header authentication (GET object, PUT object, lifecycle, list)") {
+    struct example {
+        const char* name;
+        sigv4::http_request request;
+        const char* signature;
+    };
+    auto base = [](std::string method, std::string path) {
+        sigv4::http_request r;
+        r.method = std::move(method);
+        r.host = "examplebucket.s3.amazonaws.com";
+        r.path = std::move(path);
+        r.headers.push_back({"Host", "examplebucket.s3.amazonaws.com"});
+        return r;
+    };
+    std::vector<example> examples;
+    {
+        auto r = base("GET", "/test.txt");
+        r.headers.push_back({"Range", "bytes=0-9"});
+        examples.push_back({"GET object", r, "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"});
+    }
+    {
+        auto r = base("PUT", "/test$file.text");
+        r.headers.push_back({"Date", "Fri, 24 May 2013 00:00:00 GMT"});
+        r.headers.push_back({"x-amz-storage-class", "REDUCED_REDUNDANCY"});
+        r.body = sigv4::payload::from_body("Welcome to Amazon S3.");
+        examples.push_back({"PUT object", r, "98ad721746da40c64f1a55b78f14c238d841ea1380cd77a1b5971af0ece108bd"});
+    }
+    {
+        auto r = base("GET", "/");
+        r.query.push_back({"lifecycle", ""});
+        examples.push_back({"GET lifecycle", r, "fea454ca298b7da1c68078a5d1bdbfbbe0d65c699e0f91ac7a200a0136783543"});
+    }
+    {
+        auto r = base("GET", "/");
+        r.query.push_back({"max-keys", "2"});
+        r.query.push_back({"prefix", "J"});
+        examples.push_back({"list objects", r, "34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7"});
+    }
+    for (const auto& ex : examples) {
+        CAPTURE(ex.name);
+        auto signed_request = s3::sign_request(doc_credentials(), ex.request, "us-east-1", doc_time());
+        REQUIRE(signed_request);
+        CHECK(signed_request->artifacts.signature == ex.signature);
+        std::string authorization = header_value(signed_request->headers, "Authorization");
+        CHECK(authorization.find(std::string("Signature=") + ex.signature) != std::string::npos);
+        CHECK(header_value(signed_request->headers, "X-Amz-Date") == "20130524T000000Z");
+    }
+}
+
+TEST_CASE("addressing: regional virtual-hosted by default, path style when needed or asked") {
+    struct row {
+        const char* bucket;
+        const char* key;
+        s3::endpoint where;
+        const char* url;
+    };
+    const row rows[] = {
+        {"my-bucket", "a.txt", {"eu-west-1", "", s3::addressing::automatic}, "https://my-bucket.s3.eu-west-1.amazonaws.com/a.txt"},
+        {"my-bucket", "a.txt", {"us-east-1", "", s3::addressing::automatic}, "https://my-bucket.s3.us-east-1.amazonaws.com/a.txt"},
+        {"my-bucket", "a.txt", {"us-east-1", "", s3::addressing::path}, "https://s3.us-east-1.amazonaws.com/my-bucket/a.txt"},
+        {"my.dotted.bucket", "a", {"us-west-2", "", s3::addressing::automatic}, "https://s3.us-west-2.amazonaws.com/my.dotted.bucket/a"},
+        {"LegacyBucket", "a", {"us-east-1", "", s3::addressing::automatic}, "https://s3.us-east-1.amazonaws.com/LegacyBucket/a"},
+        {"b1", "k", {"us-east-1", "", s3::addressing::path}, nullptr},
+        {"bkt", "k", {"cn-north-1", "", s3::addressing::automatic}, "https://bkt.s3.cn-north-1.amazonaws.com.cn/k"},
+        {"bkt", "k", {"us-east-1", "http://127.0.0.1:9000", s3::addressing::automatic}, "http://127.0.0.1:9000/bkt/k"},
+        {"bkt", "k", {"us-east-1", "http://localhost:9000/", s3::addressing::automatic}, "http://localhost:9000/bkt/k"},
+        {"bkt", "k", {"auto", "https://acct.r2.cloudflarestorage.com", s3::addressing::automatic}, "https://bkt.acct.r2.cloudflarestorage.com/k"},
+        {"bkt", "k", {"us-east-1", "https://minio.example:443", s3::addressing::path}, "https://minio.example/bkt/k"},
+        {"bkt", "a b/+%/ü//x/", {"us-east-1", "", s3::addressing::path}, "https://s3.us-east-1.amazonaws.com/bkt/a%20b/%2B%25/%C3%BC//x/"},
+    };
+    for (const auto& r : rows) {
+        CAPTURE(r.bucket);
+        CAPTURE(r.where.url);
+        auto located = s3::locate(r.bucket, r.key, r.where);
+        if (!r.url) {
+            REQUIRE_FALSE(located);
+            CHECK(located.error().code == sigv4::errc::invalid_bucket_name);
+            continue;
+        }
+        REQUIRE(located);
+        CHECK(located->url == r.url);
+    }
+}
+
+TEST_CASE("addressing errors carry exact codes") {
+    CHECK(s3::locate("my.bucket", "k", {"us-east-1", "", s3::addressing::virtual_hosted}).error().code ==
+          sigv4::errc::invalid_bucket_name);
+    CHECK(s3::locate("bkt", "k", {"us-east-1", "ftp://x", s3::addressing::automatic}).error().code ==
+          sigv4::errc::invalid_endpoint);
+    CHECK(s3::locate("bkt", "k", {"us-east-1", "http://x/path", s3::addressing::automatic}).error().code ==
+          sigv4::errc::invalid_endpoint);
+    CHECK(s3::locate("bkt", "k", {"us-east-1", "http://x:port", s3::addressing::automatic}).error().code ==
+          sigv4::errc::invalid_endpoint);
+    CHECK(s3::locate("bkt", "k", {"US_EAST", "", s3::addressing::automatic}).error().code ==
+          sigv4::errc::invalid_region);
+    CHECK(s3::locate("bkt", "", {}).error().code == sigv4::errc::invalid_object_key);
+    CHECK(s3::locate("bkt", std::string(1025, 'a'), {}).error().code == sigv4::errc::invalid_object_key);
+    CHECK(s3::locate("bkt", "\xff\xfe", {}).error().code == sigv4::errc::invalid_object_key);
+    for (const char* bad : {"ab", "-abc", "abc-", "a..b", "192.168.1.1", "xn--abc", "abc-s3alias", "ab_c!", "Abc"}) {
+        CAPTURE(bad);
+        CHECK(s3::validate_bucket_name(bad).error().code == sigv4::errc::invalid_bucket_name);
+    }
+    CHECK(s3::validate_bucket_name("my-bucket.example"));
+    CHECK(s3::validate_bucket_name("Legacy_Bucket", true));
+}
+
+TEST_CASE("key encoding: S3 rules, no double encoding") {
+    CHECK(s3::encode_key("photos/2024 summer/a+b%c~d.jpg") == "photos/2024%20summer/a%2Bb%25c~d.jpg");
+    CHECK(s3::encode_key("//lead/trail/") == "//lead/trail/");
+    CHECK(s3::encode_key("\xc3\xa9t\xc3\xa9") == "%C3%A9t%C3%A9");
+    CHECK(s3::encode_key("*=&?#!'()") == "%2A%3D%26%3F%23%21%27%28%29");
+}
+
+TEST_CASE("attachment disposition: RFC 6266 / 5987") {
+    CHECK(s3::attachment_disposition("report.pdf") ==
+          "attachment; filename=\"report.pdf\"; filename*=UTF-8''report.pdf");
+    CHECK(s3::attachment_disposition("na\xc3\xafve \"file\".txt") ==
+          "attachment; filename=\"na_ve _file_.txt\"; filename*=UTF-8''na%C3%AFve%20%22file%22.txt");
+}
+
+TEST_CASE("presign_put signs content type, length, checksum, SSE and metadata as headers") {
+    auto creds = doc_credentials();
+    s3::object_options options;
+    options.signing_time = doc_time();
+    options.content_type = "image/png";
+    options.content_length = 1234;
+    options.checksum_sha256 = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+    options.sse = s3::server_side_encryption::kms;
+    options.sse_kms_key_id = "alias/my-key";
+    options.metadata.push_back({"Owner", "me"});
+    auto put = s3::presign_put(creds, "bkt", "dir/a b.png", {"eu-central-1", "", s3::addressing::automatic}, options);
+    REQUIRE(put);
+    CHECK(put->method == "PUT");
+    CHECK(put->url.starts_with("https://bkt.s3.eu-central-1.amazonaws.com/dir/a%20b.png?X-Amz-Algorithm="));
+    CHECK(put->url.find("X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost%3Bx-amz-checksum-sha256%3B"
+                        "x-amz-meta-owner%3Bx-amz-server-side-encryption%3B"
+                        "x-amz-server-side-encryption-aws-kms-key-id") != std::string::npos);
+    CHECK(header_value(put->headers, "Content-Type") == "image/png");
+    CHECK(header_value(put->headers, "Content-Length") == "1234");
+    CHECK(header_value(put->headers, "x-amz-checksum-sha256") == options.checksum_sha256);
+    CHECK(header_value(put->headers, "x-amz-meta-owner") == "me");
+    CHECK(put->expires_in == 300s);
+
+    options.checksum_sha256 = "not base64";
+    CHECK(s3::presign_put(creds, "bkt", "k", {}, options).error().code == sigv4::errc::invalid_option);
+    options.checksum_sha256.clear();
+    options.sse = s3::server_side_encryption::aes256;
+    CHECK(s3::presign_put(creds, "bkt", "k", {}, options).error().code == sigv4::errc::invalid_option);
+}
+
+TEST_CASE("presign_get puts response overrides in the signed query") {
+    s3::object_options options;
+    options.signing_time = doc_time();
+    options.download_filename = "r\xc3\xa9sum\xc3\xa9.pdf";
+    options.response_content_type = "application/pdf";
+    options.version_id = "v1";
+    auto get = s3::presign_get(doc_credentials(), "bkt", "k", {}, options);
+    REQUIRE(get);
+    CHECK(get->url.find("?response-content-disposition=attachment%3B%20filename%3D%22r_sum_.pdf%22%3B%20filename%2A%3D"
+                        "UTF-8%27%27r%25C3%25A9sum%25C3%25A9.pdf&response-content-type=application%2Fpdf&versionId=v1&"
+                        "X-Amz-Algorithm=") != std::string::npos);
+    options.response_content_disposition = "inline";
+    CHECK(s3::presign_get(doc_credentials(), "bkt", "k", {}, options).error().code == sigv4::errc::invalid_option);
+}
+
+TEST_CASE("expiry: range, credentials that expire first, clamping") {
+    auto creds = doc_credentials();
+    s3::object_options options;
+    options.signing_time = doc_time();
+    for (auto bad : {0s, -1s, 604801s}) {
+        options.expires = bad;
+        CHECK(s3::presign_get(creds, "bkt", "k", {}, options).error().code == sigv4::errc::invalid_expiry);
+    }
+    options.expires = 604800s;
+    CHECK(s3::presign_get(creds, "bkt", "k", {}, options));
+
+    creds.expiration = doc_time() + 60s;
+    options.expires = 300s;
+    auto refused = s3::presign_get(creds, "bkt", "k", {}, options);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().code == sigv4::errc::credentials_expire_first);
+    CHECK(refused.error().message.find("2013-05-24T00:01:00Z") != std::string::npos);
+    CHECK(refused.error().message.find("2013-05-24T00:05:00Z") != std::string::npos);
+    options.clamp_expiry = true;
+    auto clamped = s3::presign_get(creds, "bkt", "k", {}, options);
+    REQUIRE(clamped);
+    CHECK(clamped->expires_in == 60s);
+    CHECK(clamped->url.find("X-Amz-Expires=60&") != std::string::npos);
+
+    creds.expiration = doc_time();
+    CHECK(s3::presign_get(creds, "bkt", "k", {}, options).error().code == sigv4::errc::credentials_expired);
+}
+
+TEST_CASE("session token is signed into presigned URLs") {
+    auto creds = *sigv4::credentials::make("AKIDEXAMPLE", "secret", "token/with+chars=");
+    s3::object_options options;
+    options.signing_time = doc_time();
+    auto get = s3::presign_get(creds, "bkt", "k", {}, options);
+    REQUIRE(get);
+    CHECK(get->url.find("&X-Amz-Security-Token=token%2Fwith%2Bchars%3D&X-Amz-Signature=") != std::string::npos);
+    // The token is part of the signature: the verifier rejects the URL with a different token.
+    sigv4::key_lookup keys = [](std::string_view) {
+        return std::optional<sigv4::known_key>{sigv4::known_key{*sigv4::secret_key::from("secret"), "token/with+chars="}};
+    };
+    sigv4::received_request received;
+    received.method = "GET";
+    received.target = get->url.substr(get->url.find('/', 8));
+    received.headers.push_back({"Host", "bkt.s3.us-east-1.amazonaws.com"});
+    sigv4::verify_options verify_options;
+    verify_options.region = "us-east-1";
+    verify_options.now = doc_time();
+    CHECK(sigv4::verify(received, keys, verify_options));
+    CHECK(signature_of(get->url).size() == 64);
+}

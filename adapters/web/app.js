@@ -448,10 +448,14 @@
     }
     setStatus(`Uploading “${file.name}”…`);
     const meter = createSpeedMeter();
+    const started = performance.now();
     await putFile({ method: (ticket.method || 'PUT').toUpperCase(), url: ticket.url, headers }, file, context,
       (loaded, total) => showProgress(loaded, total, meter(loaded)));
+    const seconds = (performance.now() - started) / 1000;
     showProgress(file.size, file.size, null);
-    ui.speedText.textContent = 'Done';
+    ui.speedText.textContent = seconds > 0 && file.size > 0
+      ? `Done in ${seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)} s · ${formatBytes(file.size / seconds)}/s`
+      : 'Done';
     return {
       name: file.name,
       size: file.size,
@@ -486,6 +490,7 @@
             setStatus('Upload cancelled.');
             ui.transfer.hidden = true;
           } else {
+            ui.transfer.hidden = true;
             showError(error);
           }
         }

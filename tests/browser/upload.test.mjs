@@ -103,6 +103,10 @@ async function main() {
     const page = context.pages()[0] || await context.newPage();
     const pageErrors = [];
     page.on('pageerror', (error) => pageErrors.push(String(error)));
+    // Console errors catch Content-Security-Policy violations; a refused request's own log line is expected.
+    page.on('console', (message) => {
+      if (message.type() === 'error' && !/Failed to load resource/.test(message.text())) pageErrors.push(message.text());
+    });
     page.setDefaultTimeout(30_000);
 
     const response = await page.goto(server.urls.api + '/');
@@ -110,6 +114,11 @@ async function main() {
     check(await page.title() === 'presign · share a file', 'the page has its title', await page.title());
     check((await page.locator('#api-current').textContent()).startsWith(server.urls.api),
       'the page uses its own origin as the API by default');
+
+    await page.keyboard.press('Tab'); // the skip link
+    await page.keyboard.press('Tab');
+    check(await page.evaluate(() => document.activeElement && document.activeElement.id) === 'file-input',
+      'the file picker is reachable with the keyboard');
 
     // The upload, through the file input as a person picking a file does.
     await page.setInputFiles('#file-input', goodFile);
@@ -166,6 +175,11 @@ async function main() {
     await page.waitForFunction(() => /^https?:\/\//.test(document.querySelector('.link-field')?.value || ''));
     check(await page.locator('.upload-item').count() === 1, 'the list survives a reload and still makes links');
 
+    // ?api= points the page at another API (here the same one, spelled with a trailing slash).
+    await page.goto(`${server.urls.api}/?api=${encodeURIComponent(server.urls.api + '/')}`);
+    check(await page.locator('#api-current').textContent() === `${server.urls.api} (from the page address)`,
+      'the ?api= parameter sets the API address', await page.locator('#api-current').textContent());
+
     // An error path: a file over --max-upload-bytes is refused in words, and nothing is listed.
     await page.setInputFiles('#file-input', bigFile);
     await page.locator('#error').waitFor({ state: 'visible' });
@@ -175,7 +189,7 @@ async function main() {
     check(/too_large \(HTTP 413\)/.test(await page.locator('#error-detail').textContent()),
       'the details name the API error code', await page.locator('#error-detail').textContent());
     check(await page.locator('.upload-item').count() === 1, 'the refused file is not listed');
-    check(pageErrors.length === 0, 'the page threw no script error', pageErrors.join('\n'));
+    check(pageErrors.length === 0, 'the page logged no script or CSP error', pageErrors.join('\n'));
   } catch (error) {
     if (server) console.error(`--- serve output ---\n${server.log()}`);
     throw error;

@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: Apache-2.0
+// The on-disk half of the local S3-compatible store: buckets, objects and their metadata under one
+// data directory. Object files are named after the SHA-256 of the key, so no key (however it is
+// spelled: "..", "%2e%2e", backslashes, NUL, absolute paths, 1024 bytes) can name a path outside it.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <sigv4/hash.hpp>
+#include <sigv4/request.hpp>
+#include <sigv4/result.hpp>
+
+namespace presign::local {
+
+/// An S3 error as the wire shows it: status, code ("NoSuchKey") and a message for people.
+struct s3_error {
+    int status = 500;
+    std::string code = "InternalError";
+    std::string message = "We encountered an internal error. Please try again.";
+};
+
+template <class T>
+using store_result = sigv4::result<T, s3_error>;
+
+/// What is kept beside an object.
+struct object_info {
+    std::string key;
+    std::uint64_t size = 0;
+    std::string etag;             ///< quoted lowercase hex MD5, as S3 prints it
+    std::string content_type;     ///< as uploaded (default binary/octet-stream)
+    std::string checksum_sha256;  ///< base64, when the upload carried x-amz-checksum-sha256
+    std::int64_t last_modified = 0;  ///< unix seconds
+    /// Other headers S3 keeps and returns on GET/HEAD (Content-Disposition, Cache-Control,
+    /// x-amz-meta-*, ...).
+    std::vector<sigv4::header> stored_headers;
+    std::string data_file;  ///< file name (no directory) of the bytes, inside the bucket
+};
+
+/// An object opened for reading: the file stays readable even if replaced or deleted meanwhile.
+class open_object {
+public:
+    open_object() = default;
+    open_object(int fd, object_info info) : fd_(fd), info_(std::move(info)) {}
+    open_object(open_object&& other) noexcept;
+    open_object& operator=(open_object&& other) noexcept;
+    open_object(const open_object&) = delete;
+    open_object& operator=(const open_object&) = delete;
+    ~open_object();
+
+    [[nodiscard]] const object_info& info() const noexcept { return info_; }
+    /// Reads up to `size` bytes at `offset`; returns the count (0 at the end), -1 on error.
+    [[nodiscard]] long read_at(std::uint64_t offset, char* out, std::size_t size) const noexcept;
+
+private:
+    int fd_ = -1;
+    object_info info_;
+};
+
+/// What the client promised about the bytes; checked when the upload is committed.
+struct upload_expectations {
+    std::uint64_t content_length = 0;
+    std::string content_sha256_hex;  ///< x-amz-content-sha256 when it is a hash (lowercase hex)
+    std::string checksum_sha256;     ///< x-amz-checksum-sha256 (base64)
+    std::string content_md5;         ///< Content-MD5 (base64)
+};
+
+class object_store;
+
+/// A PUT in progress: bytes go to a temporary file (hashed as they arrive) and become visible
+/// only on commit(). Destroying an uncommitted upload removes the temporary file.
+class pending_upload {
+public:
+    pending_upload(pending_upload&& other) noexcept;
+    pending_upload& operator=(pending_upload&&) = delete;
+    pending_upload(const pending_upload&) = delete;
+    pending_upload& operator=(const pending_upload&) = delete;
+    ~pending_upload();
+
+    /// Appends bytes (buffered). Fails with InternalError on a disk error.
+    [[nodiscard]] store_result<void> write(const char* data, std::size_t size);
+    [[nodiscard]] std::uint64_t received() const noexcept { return received_; }
+    /// Checks size and digests against `expect`, fsyncs, and renames into place. Errors:
+    /// IncompleteBody (fewer bytes), XAmzContentSHA256Mismatch, BadDigest, InvalidDigest.
+    [[nodiscard]] store_result<object_info> commit(const upload_expectations& expect);
+
+private:
+    friend class object_store;
+    pending_upload(object_store& store, std::string bucket, object_info info,
+                   std::filesystem::path temp_path, int fd);
+    store_result<void> flush();
+    void discard() noexcept;
+
+    object_store* store_;
+    std::string bucket_;
+    object_info info_;
+    std::filesystem::path temp_path_;
+    int fd_ = -1;
+    std::uint64_t received_ = 0;
+    std::vector<char> buffer_;
+    std::size_t buffered_ = 0;
+    sigv4::sha256 sha256_;
+    struct md5_state;
+    std::unique_ptr<md5_state> md5_;
+};
+
+/// Buckets are directories named after the (validated) bucket name; objects live in them under
+/// hashed names. Safe for concurrent use from many threads of one process.
+class object_store {
+public:
+    /// Creates `root` (and its layout) when missing. Throws nothing; check ok().
+    explicit object_store(std::filesystem::path root);
+
+    [[nodiscard]] const std::filesystem::path& root() const noexcept { return root_; }
+
+    /// Errors: InvalidBucketName (400). Creating an existing bucket succeeds (as S3 does for its
+    /// owner in us-east-1).
+    [[nodiscard]] store_result<void> create_bucket(std::string_view bucket);
+    [[nodiscard]] bool bucket_exists(std::string_view bucket) const;
+    /// Errors: NoSuchBucket, BucketNotEmpty (409).
+    [[nodiscard]] store_result<void> delete_bucket(std::string_view bucket);
+    [[nodiscard]] std::vector<std::string> list_buckets() const;
+
+    /// Starts a PUT of bucket/key. Errors: NoSuchBucket, KeyTooLongError, InvalidArgument.
+    [[nodiscard]] store_result<pending_upload> begin_upload(std::string_view bucket,
+                                                           std::string_view key,
+                                                           std::string content_type,
+                                                           std::vector<sigv4::header> stored_headers);
+    /// Errors: NoSuchBucket, NoSuchKey.
+    [[nodiscard]] store_result<object_info> stat(std::string_view bucket, std::string_view key) const;
+    [[nodiscard]] store_result<open_object> open(std::string_view bucket, std::string_view key) const;
+    /// Deleting a missing key succeeds (S3 semantics). Errors: NoSuchBucket.
+    [[nodiscard]] store_result<void> remove(std::string_view bucket, std::string_view key);
+
+    /// Objects whose key starts with `prefix` and sorts after `start_after`, in key order, at most
+    /// `max_keys` + 1 (so the caller can tell whether the list was truncated).
+    [[nodiscard]] store_result<std::vector<object_info>> list(std::string_view bucket,
+                                                              std::string_view prefix,
+                                                              std::string_view start_after,
+                                                              std::size_t max_keys) const;
+
+    /// Errors for a key S3 would refuse: KeyTooLongError (> 1024 bytes), InvalidArgument
+    /// (empty, not UTF-8, NUL).
+    [[nodiscard]] static store_result<void> check_key(std::string_view key);
+
+private:
+    friend class pending_upload;
+    std::filesystem::path bucket_dir(std::string_view bucket) const;
+    static std::string key_hash(std::string_view key);
+    std::mutex& key_mutex(std::string_view hash) const;
+    store_result<object_info> read_meta(const std::filesystem::path& bucket_path,
+                                        const std::string& hash) const;
+    store_result<object_info> commit(const std::string& bucket, object_info info,
+                                     const std::filesystem::path& temp_path);
+
+    std::filesystem::path root_;
+    mutable std::array<std::mutex, 64> key_mutexes_;
+    std::mutex bucket_mutex_;
+};
+
+/// A random lowercase hex string of `bytes` random bytes (RAND_bytes).
+[[nodiscard]] std::string random_hex(std::size_t bytes);
+
+}  // namespace presign::local

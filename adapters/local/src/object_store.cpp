@@ -1,0 +1,474 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "presign/local/object_store.hpp"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <system_error>
+
+#include <nlohmann/json.hpp>
+#include <sigv4/encoding.hpp>
+#include <sigv4/s3.hpp>
+
+namespace presign::local {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::size_t write_buffer_size = 1 << 20;
+constexpr std::string_view meta_suffix = ".meta";
+
+s3_error internal_error(std::string_view what) {
+    return s3_error{500, "InternalError", "We encountered an internal error: " + std::string(what)};
+}
+
+s3_error no_such_bucket() {
+    return s3_error{404, "NoSuchBucket", "The specified bucket does not exist"};
+}
+
+s3_error no_such_key() {
+    return s3_error{404, "NoSuchKey", "The specified key does not exist."};
+}
+
+bool write_all(int fd, const char* data, std::size_t size) {
+    while (size > 0) {
+        const ssize_t n = ::write(fd, data, size);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return false;
+        }
+        data += n;
+        size -= static_cast<std::size_t>(n);
+    }
+    return true;
+}
+
+bool fsync_dir(const fs::path& dir) {
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return false;
+    const bool ok = ::fsync(fd) == 0;
+    ::close(fd);
+    return ok;
+}
+
+/// Writes `text` to `path` through a temporary file, fsynced, then renamed: all or nothing.
+bool write_file_atomically(const fs::path& path, std::string_view text) {
+    fs::path temp = path;
+    temp += ".tmp-" + random_hex(8);
+    const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return false;
+    bool ok = write_all(fd, text.data(), text.size()) && ::fsync(fd) == 0;
+    ok = (::close(fd) == 0) && ok;
+    if (ok) ok = ::rename(temp.c_str(), path.c_str()) == 0;
+    if (!ok) ::unlink(temp.c_str());
+    return ok;
+}
+
+std::optional<std::string> read_small_file(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return std::nullopt;
+    std::ostringstream text;
+    text << in.rdbuf();
+    return std::move(text).str();
+}
+
+nlohmann::json to_json(const object_info& info) {
+    nlohmann::json headers = nlohmann::json::array();
+    for (const auto& h : info.stored_headers) headers.push_back({h.name, h.value});
+    return {{"key", info.key},
+            {"size", info.size},
+            {"etag", info.etag},
+            {"content_type", info.content_type},
+            {"checksum_sha256", info.checksum_sha256},
+            {"last_modified", info.last_modified},
+            {"headers", headers},
+            {"data", info.data_file}};
+}
+
+std::optional<object_info> from_json(std::string_view text) {
+    const auto json = nlohmann::json::parse(text, nullptr, false);
+    if (json.is_discarded() || !json.is_object()) return std::nullopt;
+    try {
+        object_info info;
+        info.key = json.at("key").get<std::string>();
+        info.size = json.at("size").get<std::uint64_t>();
+        info.etag = json.at("etag").get<std::string>();
+        info.content_type = json.at("content_type").get<std::string>();
+        info.checksum_sha256 = json.at("checksum_sha256").get<std::string>();
+        info.last_modified = json.at("last_modified").get<std::int64_t>();
+        for (const auto& h : json.at("headers")) {
+            info.stored_headers.push_back({h.at(0).get<std::string>(), h.at(1).get<std::string>()});
+        }
+        info.data_file = json.at("data").get<std::string>();
+        // Data file names are ours ("<hex>.<hex>.data"); refuse anything else found on disk.
+        if (info.data_file.find('/') != std::string::npos || info.data_file.empty() ||
+            info.data_file[0] == '.') {
+            return std::nullopt;
+        }
+        return info;
+    } catch (const nlohmann::json::exception&) {
+        return std::nullopt;
+    }
+}
+
+std::string base64_of(const unsigned char* bytes, std::size_t size) {
+    return sigv4::base64_encode(std::span<const unsigned char>(bytes, size));
+}
+
+}  // namespace
+
+std::string random_hex(std::size_t bytes) {
+    std::vector<unsigned char> buffer(bytes);
+    if (RAND_bytes(buffer.data(), static_cast<int>(buffer.size())) != 1) {
+        // RAND_bytes only fails when the system has no entropy source; nothing sensible remains.
+        std::abort();
+    }
+    return sigv4::hex_encode(buffer);
+}
+
+// ---- open_object ---------------------------------------------------------------------------
+
+open_object::open_object(open_object&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)), info_(std::move(other.info_)) {}
+
+open_object& open_object::operator=(open_object&& other) noexcept {
+    if (this != &other) {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = std::exchange(other.fd_, -1);
+        info_ = std::move(other.info_);
+    }
+    return *this;
+}
+
+open_object::~open_object() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+long open_object::read_at(std::uint64_t offset, char* out, std::size_t size) const noexcept {
+    for (;;) {
+        const ssize_t n = ::pread(fd_, out, size, static_cast<off_t>(offset));
+        if (n < 0 && errno == EINTR) continue;
+        return static_cast<long>(n);
+    }
+}
+
+// ---- pending_upload ------------------------------------------------------------------------
+
+struct pending_upload::md5_state {
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    md5_state() {
+        if (ctx == nullptr || EVP_DigestInit_ex(ctx, EVP_md5(), nullptr) != 1) std::abort();
+    }
+    ~md5_state() { EVP_MD_CTX_free(ctx); }
+    md5_state(const md5_state&) = delete;
+    md5_state& operator=(const md5_state&) = delete;
+};
+
+pending_upload::pending_upload(object_store& store, std::string bucket, object_info info,
+                               fs::path temp_path, int fd)
+    : store_(&store),
+      bucket_(std::move(bucket)),
+      info_(std::move(info)),
+      temp_path_(std::move(temp_path)),
+      fd_(fd),
+      md5_(std::make_unique<md5_state>()) {}
+
+pending_upload::pending_upload(pending_upload&& other) noexcept
+    : store_(other.store_),
+      bucket_(std::move(other.bucket_)),
+      info_(std::move(other.info_)),
+      temp_path_(std::move(other.temp_path_)),
+      fd_(std::exchange(other.fd_, -1)),
+      received_(other.received_),
+      buffer_(std::move(other.buffer_)),
+      buffered_(other.buffered_),
+      sha256_(other.sha256_),
+      md5_(std::move(other.md5_)) {
+    other.temp_path_.clear();
+}
+
+pending_upload::~pending_upload() { discard(); }
+
+void pending_upload::discard() noexcept {
+    if (fd_ >= 0) {
+        ::close(fd_);
+        fd_ = -1;
+    }
+    if (!temp_path_.empty()) {
+        ::unlink(temp_path_.c_str());
+        temp_path_.clear();
+    }
+}
+
+store_result<void> pending_upload::write(const char* data, std::size_t size) {
+    if (fd_ < 0) return sigv4::unexpected{internal_error("upload already finished")};
+    sha256_.update(data, size);
+    EVP_DigestUpdate(md5_->ctx, data, size);
+    received_ += size;
+    if (buffer_.empty()) buffer_.resize(write_buffer_size);
+    while (size > 0) {
+        const std::size_t room = buffer_.size() - buffered_;
+        const std::size_t take = std::min(room, size);
+        std::copy_n(data, take, buffer_.data() + buffered_);
+        buffered_ += take;
+        data += take;
+        size -= take;
+        if (buffered_ == buffer_.size()) {
+            if (auto flushed = flush(); !flushed) return flushed;
+        }
+    }
+    return {};
+}
+
+store_result<void> pending_upload::flush() {
+    if (buffered_ > 0 && !write_all(fd_, buffer_.data(), buffered_)) {
+        return sigv4::unexpected{internal_error("cannot write the object to disk")};
+    }
+    buffered_ = 0;
+    return {};
+}
+
+store_result<object_info> pending_upload::commit(const upload_expectations& expect) {
+    if (fd_ < 0) return sigv4::unexpected{internal_error("upload already finished")};
+    if (received_ != expect.content_length) {
+        discard();
+        return sigv4::unexpected{s3_error{
+            400, "IncompleteBody",
+            "You did not provide the number of bytes specified by the Content-Length HTTP header"}};
+    }
+    const sigv4::sha256_digest sha = sha256_.finish();
+    unsigned char md5[EVP_MAX_MD_SIZE];
+    unsigned int md5_size = 0;
+    EVP_DigestFinal_ex(md5_->ctx, md5, &md5_size);
+
+    if (!expect.content_sha256_hex.empty() && sigv4::hex_encode(sha) != expect.content_sha256_hex) {
+        discard();
+        return sigv4::unexpected{
+            s3_error{400, "XAmzContentSHA256Mismatch",
+                     "The provided 'x-amz-content-sha256' header does not match what was computed."}};
+    }
+    if (!expect.checksum_sha256.empty() && base64_of(sha.data(), sha.size()) != expect.checksum_sha256) {
+        discard();
+        return sigv4::unexpected{s3_error{
+            400, "BadDigest", "The SHA256 you specified did not match the calculated checksum."}};
+    }
+    if (!expect.content_md5.empty() && base64_of(md5, md5_size) != expect.content_md5) {
+        discard();
+        return sigv4::unexpected{
+            s3_error{400, "BadDigest", "The Content-MD5 you specified did not match what we received."}};
+    }
+    if (auto flushed = flush(); !flushed) {
+        discard();
+        return sigv4::unexpected{flushed.error()};
+    }
+    const bool synced = ::fsync(fd_) == 0;
+    const bool closed = ::close(fd_) == 0;
+    fd_ = -1;
+    if (!synced || !closed) {
+        discard();
+        return sigv4::unexpected{internal_error("cannot flush the object to disk")};
+    }
+    info_.size = received_;
+    info_.etag = "\"" + sigv4::hex_encode(std::span<const unsigned char>(md5, md5_size)) + "\"";
+    info_.checksum_sha256 = expect.checksum_sha256;
+    info_.last_modified = std::chrono::duration_cast<std::chrono::seconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+    auto committed = store_->commit(bucket_, std::move(info_), temp_path_);
+    if (committed) temp_path_.clear();  // renamed into place: nothing left to remove
+    discard();
+    return committed;
+}
+
+// ---- object_store --------------------------------------------------------------------------
+
+object_store::object_store(fs::path root) : root_(std::move(root)) {
+    std::error_code ignored;
+    fs::create_directories(root_ / "buckets", ignored);
+}
+
+fs::path object_store::bucket_dir(std::string_view bucket) const {
+    return root_ / "buckets" / std::string(bucket);
+}
+
+std::string object_store::key_hash(std::string_view key) { return sigv4::sha256_hex(key); }
+
+std::mutex& object_store::key_mutex(std::string_view hash) const {
+    const auto index = std::stoul(std::string(hash.substr(0, 4)), nullptr, 16) % key_mutexes_.size();
+    return key_mutexes_[index];
+}
+
+store_result<void> object_store::check_key(std::string_view key) {
+    if (key.size() > 1024) {
+        return sigv4::unexpected{s3_error{400, "KeyTooLongError", "Your key is too long"}};
+    }
+    if (key.empty() || !sigv4::is_valid_utf8(key) || key.find('\0') != std::string_view::npos) {
+        return sigv4::unexpected{
+            s3_error{400, "InvalidArgument", "Object keys must be 1 to 1024 bytes of UTF-8 without NUL."}};
+    }
+    return {};
+}
+
+store_result<void> object_store::create_bucket(std::string_view bucket) {
+    if (!sigv4::s3::validate_bucket_name(bucket)) {
+        return sigv4::unexpected{
+            s3_error{400, "InvalidBucketName", "The specified bucket is not valid."}};
+    }
+    std::lock_guard lock(bucket_mutex_);
+    std::error_code error;
+    const fs::path dir = bucket_dir(bucket);
+    fs::create_directories(dir / "objects", error);
+    if (!error) fs::create_directories(dir / "tmp", error);
+    if (error) return sigv4::unexpected{internal_error("cannot create the bucket directory")};
+    fsync_dir(root_ / "buckets");
+    return {};
+}
+
+bool object_store::bucket_exists(std::string_view bucket) const {
+    if (!sigv4::s3::validate_bucket_name(bucket)) return false;
+    std::error_code error;
+    return fs::is_directory(bucket_dir(bucket) / "objects", error);
+}
+
+store_result<void> object_store::delete_bucket(std::string_view bucket) {
+    if (!bucket_exists(bucket)) return sigv4::unexpected{no_such_bucket()};
+    std::lock_guard lock(bucket_mutex_);
+    const fs::path dir = bucket_dir(bucket);
+    std::error_code error;
+    for (const auto& entry : fs::directory_iterator(dir / "objects", error)) {
+        if (entry.path().native().ends_with(meta_suffix)) {
+            return sigv4::unexpected{
+                s3_error{409, "BucketNotEmpty", "The bucket you tried to delete is not empty"}};
+        }
+    }
+    fs::remove_all(dir, error);
+    if (error) return sigv4::unexpected{internal_error("cannot remove the bucket directory")};
+    return {};
+}
+
+std::vector<std::string> object_store::list_buckets() const {
+    std::vector<std::string> names;
+    std::error_code error;
+    for (const auto& entry : fs::directory_iterator(root_ / "buckets", error)) {
+        auto name = entry.path().filename().string();
+        if (bucket_exists(name)) names.push_back(std::move(name));
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+store_result<pending_upload> object_store::begin_upload(std::string_view bucket, std::string_view key,
+                                                        std::string content_type,
+                                                        std::vector<sigv4::header> stored_headers) {
+    if (auto valid = check_key(key); !valid) return sigv4::unexpected{valid.error()};
+    if (!bucket_exists(bucket)) return sigv4::unexpected{no_such_bucket()};
+    const fs::path temp = bucket_dir(bucket) / "tmp" / ("upload-" + random_hex(16));
+    const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return sigv4::unexpected{internal_error("cannot create a temporary file")};
+    object_info info;
+    info.key = std::string(key);
+    info.content_type = content_type.empty() ? "binary/octet-stream" : std::move(content_type);
+    info.stored_headers = std::move(stored_headers);
+    return pending_upload(*this, std::string(bucket), std::move(info), temp, fd);
+}
+
+store_result<object_info> object_store::commit(const std::string& bucket, object_info info,
+                                               const fs::path& temp_path) {
+    const fs::path dir = bucket_dir(bucket);
+    const std::string hash = key_hash(info.key);
+    info.data_file = hash + "." + random_hex(8) + ".data";
+    const fs::path objects = dir / "objects";
+    if (::rename(temp_path.c_str(), (objects / info.data_file).c_str()) != 0) {
+        return sigv4::unexpected{internal_error("cannot move the object into place")};
+    }
+    std::lock_guard lock(key_mutex(hash));
+    auto previous = read_meta(dir, hash);
+    // The metadata file is the commit point: once renamed, readers see the new bytes.
+    if (!write_file_atomically(objects / (hash + std::string(meta_suffix)), to_json(info).dump())) {
+        ::unlink((objects / info.data_file).c_str());
+        return sigv4::unexpected{internal_error("cannot write the object's metadata")};
+    }
+    fsync_dir(objects);
+    if (previous && previous->data_file != info.data_file) {
+        ::unlink((objects / previous->data_file).c_str());
+    }
+    return info;
+}
+
+store_result<object_info> object_store::read_meta(const fs::path& bucket_path,
+                                                  const std::string& hash) const {
+    auto text = read_small_file(bucket_path / "objects" / (hash + std::string(meta_suffix)));
+    if (!text) return sigv4::unexpected{no_such_key()};
+    auto info = from_json(*text);
+    if (!info) return sigv4::unexpected{internal_error("damaged object metadata")};
+    return std::move(*info);
+}
+
+store_result<object_info> object_store::stat(std::string_view bucket, std::string_view key) const {
+    if (auto valid = check_key(key); !valid) return sigv4::unexpected{valid.error()};
+    if (!bucket_exists(bucket)) return sigv4::unexpected{no_such_bucket()};
+    auto info = read_meta(bucket_dir(bucket), key_hash(key));
+    // Two keys cannot share a hash in practice; the check costs nothing and proves it.
+    if (info && info->key != key) return sigv4::unexpected{no_such_key()};
+    return info;
+}
+
+store_result<open_object> object_store::open(std::string_view bucket, std::string_view key) const {
+    // A concurrent PUT may replace the data file between reading the metadata and opening it;
+    // the metadata is then newer, so try again.
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        auto info = stat(bucket, key);
+        if (!info) return sigv4::unexpected{info.error()};
+        const fs::path path = bucket_dir(bucket) / "objects" / info->data_file;
+        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) return open_object(fd, std::move(*info));
+        if (errno != ENOENT) break;
+    }
+    return sigv4::unexpected{internal_error("cannot open the object")};
+}
+
+store_result<void> object_store::remove(std::string_view bucket, std::string_view key) {
+    if (auto valid = check_key(key); !valid) return sigv4::unexpected{valid.error()};
+    if (!bucket_exists(bucket)) return sigv4::unexpected{no_such_bucket()};
+    const fs::path dir = bucket_dir(bucket);
+    const std::string hash = key_hash(key);
+    std::lock_guard lock(key_mutex(hash));
+    auto info = read_meta(dir, hash);
+    if (!info) return {};
+    ::unlink((dir / "objects" / (hash + std::string(meta_suffix))).c_str());
+    ::unlink((dir / "objects" / info->data_file).c_str());
+    fsync_dir(dir / "objects");
+    return {};
+}
+
+store_result<std::vector<object_info>> object_store::list(std::string_view bucket,
+                                                          std::string_view prefix,
+                                                          std::string_view start_after,
+                                                          std::size_t max_keys) const {
+    if (!bucket_exists(bucket)) return sigv4::unexpected{no_such_bucket()};
+    const fs::path dir = bucket_dir(bucket);
+    std::vector<object_info> found;
+    std::error_code error;
+    for (const auto& entry : fs::directory_iterator(dir / "objects", error)) {
+        const std::string name = entry.path().filename().string();
+        if (!name.ends_with(meta_suffix) || name.find(".tmp-") != std::string::npos) continue;
+        auto info = read_meta(dir, name.substr(0, name.size() - meta_suffix.size()));
+        if (!info) continue;  // deleted meanwhile
+        if (!info->key.starts_with(prefix) || info->key <= start_after) continue;
+        found.push_back(std::move(*info));
+    }
+    std::sort(found.begin(), found.end(),
+              [](const object_info& a, const object_info& b) { return a.key < b.key; });
+    if (found.size() > max_keys + 1) found.resize(max_keys + 1);
+    return found;
+}
+
+}  // namespace presign::local

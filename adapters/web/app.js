@@ -224,8 +224,11 @@
     const detail = code ? `${code} (HTTP ${status})${message ? `: ${message}` : ''}`
       : `HTTP ${status}${rawText ? `: ${rawText.slice(0, 200)}` : ''}`;
     const name = context.fileName ? `“${context.fileName}”` : 'This file';
+    // The service states its limit as "... limit of N bytes"; say it in megabytes when it does.
+    const limit = /\b(\d+) bytes\b/.exec(message);
     const sentences = {
-      too_large: `${name} is too large to share here${context.fileSize !== undefined ? ` (${formatBytes(context.fileSize)})` : ''}. Try a smaller file.`,
+      too_large: `${name} is too large to share here${context.fileSize !== undefined ? ` (${formatBytes(context.fileSize)})` : ''}. `
+        + (limit ? `The limit is ${formatBytes(Number(limit[1]))}.` : 'Try a smaller file.'),
       content_type_not_allowed: `Files of this type${context.contentType ? ` (${context.contentType})` : ''} can’t be shared here.`,
       invalid_filename: `${name} has a name the server can’t accept. Rename the file and try again.`,
       invalid_size: `${name} has a size the server can’t accept${context.fileSize === 0 ? ' (it is empty)' : ''}.`,

@@ -184,7 +184,7 @@ async function main() {
     await page.setInputFiles('#file-input', bigFile);
     await page.locator('#error').waitFor({ state: 'visible' });
     const errorText = await page.locator('#error-text').textContent();
-    check(/^“too-big\.bin” is too large to share here \(4\.2 MB\)\. (The limit is 4\.2 MB\.|Try a smaller file\.)$/.test(errorText),
+    check(/^“too-big\.bin” is too large to share here \(5\.2 MB\)\. (The limit is 4\.2 MB\.|Try a smaller file\.)$/.test(errorText),
       'a too-large file is refused in words', errorText);
     check(/too_large \(HTTP 413\)/.test(await page.locator('#error-detail').textContent()),
       'the details name the API error code', await page.locator('#error-detail').textContent());

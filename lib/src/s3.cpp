@@ -244,6 +244,10 @@ result<presigned_request> presign_object(const credentials& creds, std::string_v
         if (!detail::is_token(meta.name)) {
             return fail(errc::invalid_option, "the metadata name '" + meta.name + "' is not a token");
         }
+        if (std::any_of(meta.value.begin(), meta.value.end(),
+                        [](char c) { return static_cast<unsigned char>(c) >= 0x80; })) {
+            return fail(errc::invalid_option, "S3 metadata values can only contain ASCII characters");
+        }
         std::string name = "x-amz-meta-";
         detail::append_lower(meta.name, name);
         add_header(std::move(name), meta.value);

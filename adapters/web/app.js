@@ -733,7 +733,12 @@
     });
   }
 
-  ui.fileInput.multiple = true;
+  // Leaving the page would abort the transfer: let the browser ask first.
+  window.addEventListener('beforeunload', (event) => {
+    if (!busy) return;
+    event.preventDefault();
+    event.returnValue = '';
+  });
   ui.fileInput.addEventListener('change', () => {
     const files = Array.from(ui.fileInput.files || []);
     ui.fileInput.value = ''; // so choosing the same file again still uploads it

@@ -18,6 +18,7 @@ const MAX_UPLOAD_BYTES = 4 * MiB;
 const GOOD_FILE_NAME = 'Résumé & notes 2026.pdf';
 const GOOD_FILE_BYTES = 3 * MiB + 12345;
 const BIG_FILE_NAME = 'too-big.bin';
+const SMALL_FILE_NAME = 'notes.txt';
 const BIG_FILE_BYTES = MAX_UPLOAD_BYTES + MiB;
 const TEST_TIMEOUT_MS = 150_000;
 
@@ -189,6 +190,34 @@ async function main() {
     check(/too_large \(HTTP 413\)/.test(await page.locator('#error-detail').textContent()),
       'the details name the API error code', await page.locator('#error-detail').textContent());
     check(await page.locator('.upload-item').count() === 1, 'the refused file is not listed');
+
+    // Refusals by the store, in words: bytes sent with another content type than the signed one
+    // (the real store answers SignatureDoesNotMatch), and an upload link that expired on the way.
+    const smallFile = path.join(work, SMALL_FILE_NAME);
+    await writeFile(smallFile, randomBytes(1000));
+    const storeUrls = `${server.urls.s3}/**`;
+    await page.route(storeUrls, (route) => (route.request().method() === 'PUT'
+      ? route.continue({ headers: { ...route.request().headers(), 'content-type': 'text/x-tampered' } })
+      : route.continue()));
+    await page.setInputFiles('#file-input', smallFile);
+    await page.waitForFunction(() => /SignatureDoesNotMatch/.test(document.getElementById('error-detail').textContent));
+    check((await page.locator('#error-text').textContent()).startsWith(
+      `The storage refused “${SMALL_FILE_NAME}”: the upload did not match what the server signed`),
+    'a tampered upload is refused in words', await page.locator('#error').innerText());
+    await page.unroute(storeUrls);
+    await page.route(storeUrls, (route) => route.fulfill({
+      status: 403,
+      contentType: 'application/xml',
+      headers: { 'Access-Control-Allow-Origin': server.urls.api },
+      body: '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>',
+    }));
+    await page.setInputFiles('#file-input', smallFile);
+    await page.waitForFunction(() => /AccessDenied/.test(document.getElementById('error-detail').textContent));
+    check(await page.locator('#error-text').textContent()
+      === `The upload link for “${SMALL_FILE_NAME}” expired before the upload finished. Try again.`,
+    'an expired upload link is reported as expired', await page.locator('#error').innerText());
+    await page.unroute(storeUrls);
+    check(await page.locator('.upload-item').count() === 1, 'refused uploads are not listed');
     check(pageErrors.length === 0, 'the page logged no script or CSP error', pageErrors.join('\n'));
   } catch (error) {
     if (server) console.error(`--- serve output ---\n${server.log()}`);

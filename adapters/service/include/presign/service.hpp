@@ -53,16 +53,55 @@ struct response {
 /// Supplies the signing credentials for each request (they may rotate).
 using credentials_source = std::function<sigv4::result<sigv4::credentials>()>;
 
+/// Receives one structured JSON log line per request (no trailing newline). The line holds the
+/// request id, route, status, error code, key and duration; never a secret, a token or a URL.
+using log_sink = std::function<void(std::string_view line)>;
+
+/// The default sink: writes the line and a newline to stdout in one write(2).
+void log_to_stdout(std::string_view line) noexcept;
+
 class service {
 public:
+    /// Logs to stdout.
     service(config settings, credentials_source credentials);
+    /// Logs through `sink` (an empty sink logs nothing).
+    service(config settings, credentials_source credentials, log_sink sink);
     /// Never throws: every failure becomes a JSON error response {"error":{"code","message"}}.
     [[nodiscard]] response handle(const request& req) const noexcept;
+    /// The error response for a request the transport could not translate (an undecodable body,
+    /// a malformed event), with the same headers, CORS and log line as handle(). `code` is one of
+    /// handle()'s error codes, e.g. "invalid_json".
+    [[nodiscard]] response reject(const request& req, int status, std::string_view code,
+                                  std::string_view message) const noexcept;
     [[nodiscard]] const config& settings() const noexcept { return settings_; }
 
 private:
     config settings_;
     credentials_source credentials_;
+    log_sink log_;
 };
+
+// The policy pieces handle() uses, public so other adapters and tests apply the same rules.
+
+/// The key prefix of a caller: KEY_PREFIX + "users/<sanitized id>/" with an identity,
+/// KEY_PREFIX + "shared/" without one (whether anonymous callers are allowed is handle()'s call).
+/// The id is escaped injectively: bytes outside [A-Za-z0-9.@-] become "_XX" (and so does '_'),
+/// an id of dots only is fully escaped, an id whose escape exceeds 128 bytes becomes
+/// "sha256-<hex>" of the id.
+[[nodiscard]] std::string caller_prefix(const config& settings, const std::optional<std::string>& identity);
+
+/// Checks a client-given key: non-empty, <= 1024 bytes of valid UTF-8, no control character (C0,
+/// DEL, C1), no "." or ".." segment, no leading '/'. Returns an explanation, or nullopt when valid.
+[[nodiscard]] std::optional<std::string> key_problem(std::string_view key);
+
+/// The file name of a client-given name: the part after the last '/' or '\\', without control
+/// characters, trimmed of spaces; nullopt when nothing usable remains, it is "." or "..", it is
+/// not valid UTF-8, or it is longer than 255 bytes.
+[[nodiscard]] std::optional<std::string> clean_file_name(std::string_view name);
+
+/// True when `content_type` ("type/subtype[; params]") matches one of `patterns` ("type/subtype",
+/// "type/*", "*/*"; an empty list allows every syntactically valid type). Case-insensitive.
+[[nodiscard]] bool content_type_allowed(std::string_view content_type,
+                                        const std::vector<std::string>& patterns);
 
 }  // namespace presign::service

@@ -163,6 +163,10 @@ void append_wire_path(std::string_view path, bool path_is_encoded, std::string& 
 
 void append_canonical_uri(std::string_view path, bool path_is_encoded, bool normalize,
                           bool double_encode, std::string& out) {
+    if (!normalize && !double_encode) {
+        append_wire_path(path, path_is_encoded, out);
+        return;
+    }
     std::string wire;
     append_wire_path(path, path_is_encoded, wire);
     if (normalize) {
@@ -178,15 +182,35 @@ void append_canonical_uri(std::string_view path, bool path_is_encoded, bool norm
 }
 
 void append_canonical_query(std::span<const query_view> params, std::string& out) {
-    std::vector<std::pair<std::string, std::string>> encoded;
-    encoded.reserve(params.size());
-    for (const auto& p : params) encoded.emplace_back(uri_encode(p.name), uri_encode(p.value));
-    std::sort(encoded.begin(), encoded.end());
-    for (std::size_t i = 0; i < encoded.size(); ++i) {
+    // Encoded pairs live in one per-thread buffer, so sorting moves only small offsets.
+    struct encoded_pair {
+        std::size_t name_at, name_size, value_at, value_size;
+    };
+    thread_local std::string buffer;
+    thread_local std::vector<encoded_pair> pairs;
+    buffer.clear();
+    pairs.clear();
+    for (const auto& p : params) {
+        encoded_pair e{};
+        e.name_at = buffer.size();
+        uri_encode(p.name, false, buffer);
+        e.name_size = buffer.size() - e.name_at;
+        e.value_at = buffer.size();
+        uri_encode(p.value, false, buffer);
+        e.value_size = buffer.size() - e.value_at;
+        pairs.push_back(e);
+    }
+    const std::string_view all = buffer;
+    std::sort(pairs.begin(), pairs.end(), [all](const encoded_pair& a, const encoded_pair& b) {
+        auto an = all.substr(a.name_at, a.name_size), bn = all.substr(b.name_at, b.name_size);
+        if (an != bn) return an < bn;
+        return all.substr(a.value_at, a.value_size) < all.substr(b.value_at, b.value_size);
+    });
+    for (std::size_t i = 0; i < pairs.size(); ++i) {
         if (i) out.push_back('&');
-        out.append(encoded[i].first);
+        out.append(all.substr(pairs[i].name_at, pairs[i].name_size));
         out.push_back('=');
-        out.append(encoded[i].second);
+        out.append(all.substr(pairs[i].value_at, pairs[i].value_size));
     }
 }
 

@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 
 namespace sigv4 {
 
@@ -31,14 +32,27 @@ constexpr char base64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqr
 }  // namespace
 
 void uri_encode(std::string_view in, bool keep_slash, std::string& out) {
-    out.reserve(out.size() + in.size() + in.size() / 2);
+    // Size first, then write in place: the hot path of every presign.
+    std::size_t escapes = 0;
+    for (char c : in) {
+        auto u = static_cast<unsigned char>(c);
+        escapes += !(unreserved[u] || (keep_slash && c == '/'));
+    }
+    const std::size_t start = out.size();
+    out.resize(start + in.size() + 2 * escapes);
+    char* dst = out.data() + start;
+    if (escapes == 0) {
+        std::memcpy(dst, in.data(), in.size());
+        return;
+    }
     for (char c : in) {
         auto u = static_cast<unsigned char>(c);
         if (unreserved[u] || (keep_slash && c == '/')) {
-            out.push_back(c);
+            *dst++ = c;
         } else {
-            const char escaped[3] = {'%', upper_hex[u >> 4], upper_hex[u & 0xf]};
-            out.append(escaped, 3);
+            *dst++ = '%';
+            *dst++ = upper_hex[u >> 4];
+            *dst++ = upper_hex[u & 0xf];
         }
     }
 }

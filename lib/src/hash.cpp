@@ -27,8 +27,12 @@ sha256_digest sha256::finish() noexcept {
 }
 
 sha256_digest sha256_of(std::string_view data) noexcept {
+    // The low-level API: OpenSSL 3's one-shot SHA256() fetches the digest on every call.
+    SHA256_CTX ctx;
+    SHA256_Init(&ctx);
+    SHA256_Update(&ctx, data.data(), data.size());
     sha256_digest out;
-    SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data());
+    SHA256_Final(out.data(), &ctx);
     return out;
 }
 

@@ -122,7 +122,18 @@ result<void> validate_object_key(std::string_view key) {
 
 std::string encode_key(std::string_view key) { return uri_encode(key, true); }
 
+namespace {
+result<object_location> locate_object(std::string_view bucket, std::string_view key, const endpoint& where,
+                                      bool with_url);
+}  // namespace
+
 result<object_location> locate(std::string_view bucket, std::string_view key, const endpoint& where) {
+    return locate_object(bucket, key, where, true);
+}
+
+namespace {
+result<object_location> locate_object(std::string_view bucket, std::string_view key, const endpoint& where,
+                                      bool with_url) {
     if (!detail::is_scope_name(where.region)) {
         return fail(errc::invalid_region, "the region '" + where.region + "' is not [a-z0-9-]+");
     }
@@ -173,10 +184,13 @@ result<object_location> locate(std::string_view bucket, std::string_view key, co
         out.host = endpoint_host;
         out.path.assign("/").append(bucket).append("/").append(key);
     }
-    out.url.assign(out.scheme).append("://").append(out.host);
-    uri_encode(out.path, true, out.url);
+    if (with_url) {
+        out.url.assign(out.scheme).append("://").append(out.host);
+        uri_encode(out.path, true, out.url);
+    }
     return out;
 }
+}  // namespace
 
 std::string attachment_disposition(std::string_view filename) {
     std::string fallback;
@@ -200,7 +214,7 @@ std::string attachment_disposition(std::string_view filename) {
 result<presigned_request> presign_object(const credentials& creds, std::string_view method,
                                          std::string_view bucket, std::string_view key,
                                          const endpoint& where, const object_options& options) {
-    auto location = locate(bucket, key, where);
+    auto location = locate_object(bucket, key, where, false);
     if (!location) return unexpected{location.error()};
 
     http_request request;

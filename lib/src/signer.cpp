@@ -4,6 +4,7 @@
 #include <openssl/crypto.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 
 #include "detail/canonical.hpp"
@@ -112,7 +113,37 @@ struct scratch {
     std::string credential;
     std::vector<detail::canonical_header> headers;
     std::vector<detail::query_view> query;
+    std::string canonical_query;
+    // Presign encodes every query parameter once, here; the canonical query (sorted) and the URL
+    // (in the given order) both read the encoded text.
+    std::string encoded;
+    struct encoded_param {
+        std::size_t name_at, name_size, value_at, value_size;
+    };
+    std::vector<encoded_param> params;
+    std::vector<std::size_t> order;
+    [[nodiscard]] std::string_view name_of(const encoded_param& p) const { return std::string_view(encoded).substr(p.name_at, p.name_size); }
+    [[nodiscard]] std::string_view value_of(const encoded_param& p) const { return std::string_view(encoded).substr(p.value_at, p.value_size); }
+    void add_param(std::string_view name, std::string_view value) {
+        encoded_param p{};
+        p.name_at = encoded.size();
+        uri_encode(name, false, encoded);
+        p.name_size = encoded.size() - p.name_at;
+        p.value_at = encoded.size();
+        uri_encode(value, false, encoded);
+        p.value_size = encoded.size() - p.value_at;
+        params.push_back(p);
+    }
+    void append_param(std::size_t index, std::string& out) const {
+        if (!out.empty() && out.back() != '?') out.push_back('&');
+        out.append(name_of(params[index])).push_back('=');
+        out.append(value_of(params[index]));
+    }
     void clear() {
+        canonical_query.clear();
+        encoded.clear();
+        params.clear();
+        order.clear();
         canonical.clear();
         string_to_sign.clear();
         scope.clear();
@@ -154,12 +185,6 @@ void append_canonical_request(const http_request& request, const signing_options
     out.append(s.payload_hash);
 }
 
-void append_query_pair(std::string_view name, std::string_view value, std::string& out) {
-    if (!out.empty() && out.back() != '?') out.push_back('&');
-    uri_encode(name, false, out);
-    out.push_back('=');
-    uri_encode(value, false, out);
-}
 
 }  // namespace
 
@@ -194,44 +219,49 @@ result<presigned_request> presign(const credentials& creds, const http_request& 
     append_payload_hash(request.body, s.payload_hash);
 
     char expires_text[24];
-    int expires_len = std::snprintf(expires_text, sizeof expires_text, "%lld",
-                                    static_cast<long long>(expires.count()));
-    const std::string_view expires_view(expires_text, static_cast<std::size_t>(expires_len));
-    const bool sign_token = !creds.session_token.empty() && options.token_mode == session_token_mode::sign;
+    auto [expires_end, expires_ec] = std::to_chars(expires_text, expires_text + sizeof expires_text, expires.count());
+    (void)expires_ec;
+    const std::string_view expires_view(expires_text, static_cast<std::size_t>(expires_end - expires_text));
+    const bool has_token = !creds.session_token.empty();
+    const bool sign_token = has_token && options.token_mode == session_token_mode::sign;
 
-    for (const auto& q : request.query) s.query.push_back({q.name, q.value});
-    s.query.push_back({"X-Amz-Algorithm", detail::algorithm});
-    s.query.push_back({"X-Amz-Credential", s.credential});
-    s.query.push_back({"X-Amz-Date", (*dates)->amz()});
-    s.query.push_back({"X-Amz-Expires", expires_view});
-    s.query.push_back({"X-Amz-SignedHeaders", s.signed_names});
-    if (sign_token) s.query.push_back({"X-Amz-Security-Token", creds.session_token});
-    std::string canonical_query;
-    detail::append_canonical_query(s.query, canonical_query);
+    const std::size_t user_count = request.query.size();
+    for (const auto& q : request.query) s.add_param(q.name, q.value);
+    const std::size_t algorithm_at = s.params.size();
+    s.add_param("X-Amz-Algorithm", detail::algorithm);
+    s.add_param("X-Amz-Credential", s.credential);
+    s.add_param("X-Amz-Date", (*dates)->amz());
+    s.add_param("X-Amz-SignedHeaders", s.signed_names);
+    s.add_param("X-Amz-Expires", expires_view);
+    if (has_token) s.add_param("X-Amz-Security-Token", creds.session_token);
+    for (std::size_t i = 0; i < s.params.size(); ++i) {
+        if (sign_token || i < algorithm_at + 5) s.order.push_back(i);
+    }
+    std::sort(s.order.begin(), s.order.end(), [&s](std::size_t a, std::size_t b) {
+        auto an = s.name_of(s.params[a]), bn = s.name_of(s.params[b]);
+        if (an != bn) return an < bn;
+        return s.value_of(s.params[a]) < s.value_of(s.params[b]);
+    });
+    for (std::size_t i : s.order) s.append_param(i, s.canonical_query);
 
-    append_canonical_request(request, options, s, canonical_query, s.canonical);
+    append_canonical_request(request, options, s, s.canonical_query, s.canonical);
     detail::append_string_to_sign((*dates)->amz(), s.scope, s.canonical, s.string_to_sign);
     char signature[64];
     sign_string(creds, **dates, options, s, signature);
 
     presigned_request out;
     out.method = request.method;
-    out.auth_query.reserve(256 + s.credential.size() + creds.session_token.size() * 3);
-    append_query_pair("X-Amz-Algorithm", detail::algorithm, out.auth_query);
-    append_query_pair("X-Amz-Credential", s.credential, out.auth_query);
-    append_query_pair("X-Amz-Date", (*dates)->amz(), out.auth_query);
-    append_query_pair("X-Amz-SignedHeaders", s.signed_names, out.auth_query);
-    append_query_pair("X-Amz-Expires", expires_view, out.auth_query);
-    if (!creds.session_token.empty()) append_query_pair("X-Amz-Security-Token", creds.session_token, out.auth_query);
-    append_query_pair("X-Amz-Signature", std::string_view(signature, 64), out.auth_query);
+    out.auth_query.reserve(s.encoded.size() + 96);
+    for (std::size_t i = algorithm_at; i < s.params.size(); ++i) s.append_param(i, out.auth_query);
+    out.auth_query.append("&X-Amz-Signature=").append(signature, 64);
 
     out.url.reserve(request.scheme.size() + 3 + request.host.size() + request.path.size() * 3 +
-                    out.auth_query.size() + 16);
+                    s.encoded.size() + 96);
     out.url.append(request.scheme).append("://").append(request.host);
     detail::append_wire_path(request.path, request.path_is_encoded, out.url);
     out.url.push_back('?');
-    for (const auto& q : request.query) append_query_pair(q.name, q.value, out.url);
-    if (!request.query.empty()) out.url.push_back('&');
+    for (std::size_t i = 0; i < user_count; ++i) s.append_param(i, out.url);
+    if (user_count > 0) out.url.push_back('&');
     out.url.append(out.auth_query);
 
     for (const auto& h : request.headers) {

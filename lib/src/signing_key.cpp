@@ -18,7 +18,10 @@ void hmac_sha256_key::assign(const void* key, std::size_t size) noexcept {
     constexpr std::size_t block = SHA256_CBLOCK;
     unsigned char padded[block] = {};
     if (size > block) {
-        SHA256(static_cast<const unsigned char*>(key), size, padded);
+        SHA256_CTX ctx;
+        SHA256_Init(&ctx);
+        SHA256_Update(&ctx, key, size);
+        SHA256_Final(padded, &ctx);
     } else {
         std::memcpy(padded, key, size);
     }

@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: Apache-2.0
+// Presign speed beside its floor: the hashing no SigV4 implementation can avoid.
+// Run: build/tests/bench/presign_bench  (the ratio presign / floor is the figure that matters)
+#include <benchmark/benchmark.h>
+#include <openssl/sha.h>
+
+#include <sigv4/sigv4.hpp>
+
+#include <cstring>
+#include <string>
+
+namespace {
+
+const sigv4::credentials& long_term() {
+    static const auto creds = *sigv4::credentials::make("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
+    return creds;
+}
+const sigv4::credentials& temporary() {
+    static const auto creds = *sigv4::credentials::make(
+        "ASIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQDexampletokenexampletokenexampletokenexampletoken"
+        "AiBexampletokenexampletokenexampletokenexampletokenKvQIIq///////////ARAAGgwxMjM0NTY3ODkwMTIiDexampletoken");
+    return creds;
+}
+const std::string key_30 = "photos/2026/11/holiday-0001.jpg";  // 30 bytes
+const sigv4::s3::endpoint where{"eu-west-1", "", sigv4::s3::addressing::automatic};
+
+sigv4::s3::object_options fixed_time_options() {
+    sigv4::s3::object_options options;
+    options.signing_time = *sigv4::parse_amz_date("20261128T120000Z");
+    return options;
+}
+
+void presign_get(benchmark::State& state) {
+    auto options = fixed_time_options();
+    for (auto _ : state) {
+        auto url = sigv4::s3::presign_get(long_term(), "my-bucket", key_30, where, options);
+        benchmark::DoNotOptimize(url);
+    }
+}
+BENCHMARK(presign_get);
+
+void presign_put_token_content_type(benchmark::State& state) {
+    auto options = fixed_time_options();
+    options.content_type = "image/jpeg";
+    for (auto _ : state) {
+        auto url = sigv4::s3::presign_put(temporary(), "my-bucket", key_30, where, options);
+        benchmark::DoNotOptimize(url);
+    }
+}
+BENCHMARK(presign_put_token_content_type);
+
+// The floor: SHA-256 of a canonical request as long as the GET's, plus HMAC-SHA256 of a string
+// to sign as long as the GET's, with the key's inner and outer states already computed.
+void floor_get(benchmark::State& state) {
+    auto options = fixed_time_options();
+    options.capture_artifacts = true;
+    auto sample = *sigv4::s3::presign_get(long_term(), "my-bucket", key_30, where, options);
+    const std::string canonical = sample.artifacts.canonical_request;
+    const std::string to_sign = sample.artifacts.string_to_sign;
+    unsigned char key[32] = {1, 2, 3};
+    unsigned char block[64];
+    SHA256_CTX inner, outer;
+    for (int i = 0; i < 64; ++i) block[i] = static_cast<unsigned char>((i < 32 ? key[i] : 0) ^ 0x36);
+    SHA256_Init(&inner);
+    SHA256_Update(&inner, block, 64);
+    for (int i = 0; i < 64; ++i) block[i] = static_cast<unsigned char>((i < 32 ? key[i] : 0) ^ 0x5c);
+    SHA256_Init(&outer);
+    SHA256_Update(&outer, block, 64);
+    for (auto _ : state) {
+        unsigned char digest[32];
+        SHA256(reinterpret_cast<const unsigned char*>(canonical.data()), canonical.size(), digest);
+        benchmark::DoNotOptimize(digest);
+        SHA256_CTX ctx = inner;
+        SHA256_Update(&ctx, to_sign.data(), to_sign.size());
+        SHA256_Final(digest, &ctx);
+        ctx = outer;
+        SHA256_Update(&ctx, digest, 32);
+        SHA256_Final(digest, &ctx);
+        benchmark::DoNotOptimize(digest);
+    }
+    state.counters["canonical_bytes"] = static_cast<double>(canonical.size());
+    state.counters["string_to_sign_bytes"] = static_cast<double>(to_sign.size());
+}
+BENCHMARK(floor_get);
+
+void header_sign_get(benchmark::State& state) {
+    sigv4::http_request request;
+    request.method = "GET";
+    request.host = "my-bucket.s3.eu-west-1.amazonaws.com";
+    request.path = "/" + key_30;
+    request.body = sigv4::payload::from_hash(std::string(sigv4::empty_payload_sha256));
+    auto when = *sigv4::parse_amz_date("20261128T120000Z");
+    for (auto _ : state) {
+        auto signed_request = sigv4::s3::sign_request(long_term(), request, "eu-west-1", when);
+        benchmark::DoNotOptimize(signed_request);
+    }
+}
+BENCHMARK(header_sign_get);
+
+}  // namespace
+
+BENCHMARK_MAIN();

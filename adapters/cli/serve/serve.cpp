@@ -1,0 +1,438 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "serve.hpp"
+
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include <httplib.h>
+#include <presign/cli/aws_config.hpp>
+#include <presign/cli/credential_chain.hpp>
+#include <presign/local/object_store.hpp>
+#include <presign/local/s3_server.hpp>
+#include <presign/service.hpp>
+#include <sigv4/encoding.hpp>
+
+#include "local_credentials.hpp"
+#include "web_assets.hpp"
+
+namespace presign::serve {
+namespace {
+
+constexpr int exit_internal = 1;
+constexpr int exit_config = 3;
+constexpr int exit_credentials = 4;
+constexpr std::string_view local_identity = "local";
+constexpr std::size_t max_api_body = 64 * 1024;
+
+/// One write(2) per line, so lines from different threads never interleave.
+void print_line(std::FILE* stream, std::string line) {
+    line += '\n';
+    std::fwrite(line.data(), 1, line.size(), stream);
+    std::fflush(stream);
+}
+
+void say(std::string line) { print_line(stdout, std::move(line)); }
+void complain(const std::string& line) { print_line(stderr, "presign serve: " + line); }
+
+/// The host as it appears in a URL: IPv6 literals in brackets, wildcard addresses as loopback.
+std::string url_host(const std::string& host) {
+    if (host == "0.0.0.0" || host.empty()) return "127.0.0.1";
+    if (host == "::") return "[::1]";
+    if (host.find(':') != std::string::npos) return "[" + host + "]";
+    return host;
+}
+
+std::string join(const std::vector<std::string>& items) {
+    std::string out;
+    for (const auto& item : items) {
+        if (!out.empty()) out += ',';
+        out += item;
+    }
+    return out;
+}
+
+std::string_view content_type_of(std::string_view path) {
+    static const std::pair<std::string_view, std::string_view> types[] = {
+        {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
+        {".mjs", "text/javascript; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
+        {".svg", "image/svg+xml"}, {".png", "image/png"}, {".ico", "image/x-icon"},
+        {".json", "application/json"}, {".webmanifest", "application/manifest+json"},
+        {".txt", "text/plain; charset=utf-8"}};
+    for (const auto& [extension, type] : types) {
+        if (path.ends_with(extension)) return type;
+    }
+    return "application/octet-stream";
+}
+
+/// Query parameters of a raw request target, percent-decoded ('+' stays '+', as API Gateway does).
+std::vector<sigv4::query_param> parse_query(std::string_view target) {
+    std::vector<sigv4::query_param> query;
+    const auto mark = target.find('?');
+    if (mark == std::string_view::npos) return query;
+    std::string_view rest = target.substr(mark + 1);
+    while (!rest.empty()) {
+        const auto amp = rest.find('&');
+        const std::string_view pair = rest.substr(0, amp);
+        rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
+        if (pair.empty()) continue;
+        const auto equals = pair.find('=');
+        const auto name = sigv4::percent_decode(pair.substr(0, equals));
+        const auto value = sigv4::percent_decode(
+            equals == std::string_view::npos ? std::string_view{} : pair.substr(equals + 1));
+        if (name && value) query.push_back({*name, *value});
+    }
+    return query;
+}
+
+bool is_content_type(std::string_view name) {
+    constexpr std::string_view wanted = "content-type";
+    return name.size() == wanted.size() &&
+           std::equal(name.begin(), name.end(), wanted.begin(), [](char a, char b) {
+               return std::tolower(static_cast<unsigned char>(a)) == b;
+           });
+}
+
+bool is_httplib_pseudo_header(const std::string& name) {
+    return name == "REMOTE_ADDR" || name == "REMOTE_PORT" || name == "LOCAL_ADDR" ||
+           name == "LOCAL_PORT";
+}
+
+/// Turns the service's messages about environment variables into the flags serve takes.
+std::string name_flags(std::string message) {
+    static const std::pair<std::string_view, std::string_view> names[] = {
+        {"BUCKET_NAME", "--bucket"}, {"URL_EXPIRES", "--expires"},
+        {"MAX_UPLOAD_BYTES", "--max-upload-bytes"}, {"ALLOWED_CONTENT_TYPES", "--allowed-content-types"},
+        {"ALLOWED_ORIGINS", "--allowed-origins"}, {"AWS_REGION", "--region"},
+        {"S3_ENDPOINT", "--endpoint"}, {"S3_PATH_STYLE", "--path-style"}};
+    for (const auto& [variable, flag] : names) {
+        for (auto at = message.find(variable); at != std::string::npos; at = message.find(variable, at)) {
+            message.replace(at, variable.size(), flag);
+            at += flag.size();
+        }
+    }
+    return message;
+}
+
+class request_counter {
+public:
+    request_counter() : prefix_(local::random_hex(4)) {}
+    std::string next() { return "serve-" + prefix_ + "-" + std::to_string(count_.fetch_add(1) + 1); }
+
+private:
+    std::string prefix_;
+    std::atomic<std::uint64_t> count_{0};
+};
+
+/// The API listener: the page's files and, for everything else, the shared service.
+class api_server {
+public:
+    explicit api_server(std::size_t threads) {
+        server_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+        server_.set_keep_alive_max_count(100000);
+        server_.set_keep_alive_timeout(2);
+        server_.set_payload_max_length(max_api_body);
+        server_.set_tcp_nodelay(true);
+        const std::string any = R"([\s\S]*)";
+        auto handler = [this](const httplib::Request& req, httplib::Response& res) { handle(req, res); };
+        server_.Get(any, handler);
+        server_.Post(any, handler);
+        server_.Put(any, handler);
+        server_.Delete(any, handler);
+        server_.Options(any, handler);
+        server_.Patch(any, handler);
+    }
+
+    httplib::Server& server() { return server_; }
+    void set_service(std::unique_ptr<service::service> svc) { service_ = std::move(svc); }
+
+private:
+    void handle(const httplib::Request& req, httplib::Response& res) {
+        // httplib would apply a Range header to the JSON; the API has no ranges. The Request
+        // object itself is not const.
+        const_cast<httplib::Request&>(req).ranges.clear();
+        if ((req.method == "GET" || req.method == "HEAD") && serve_page(req, res)) return;
+        service::request request;
+        request.method = req.method;
+        request.path = req.path;
+        request.query = parse_query(req.target);
+        request.headers.reserve(req.headers.size());
+        for (const auto& [name, value] : req.headers) {
+            if (!is_httplib_pseudo_header(name)) request.headers.push_back({name, value});
+        }
+        request.body = req.body;
+        request.identity = std::string(local_identity);
+        request.request_id = ids_.next();
+        const service::response answer = service_->handle(request);
+        res.status = answer.status;
+        std::string content_type;
+        for (const auto& header : answer.headers) {
+            if (is_content_type(header.name)) {
+                content_type = header.value;
+            } else {
+                res.set_header(header.name, header.value);
+            }
+        }
+        if (!answer.body.empty()) {
+            res.set_content(answer.body, content_type.empty() ? "application/json" : content_type);
+        } else if (!content_type.empty()) {
+            res.set_header("Content-Type", content_type);
+        }
+    }
+
+    bool serve_page(const httplib::Request& req, httplib::Response& res) const {
+        std::string_view path = req.path;
+        if (path == "/") path = "/index.html";
+        for (const auto& asset : web_assets()) {
+            if (asset.path != path) continue;
+            res.status = 200;
+            res.set_header("Cache-Control", "no-cache");
+            res.set_header("X-Content-Type-Options", "nosniff");
+            res.set_header("Referrer-Policy", "no-referrer");
+            res.set_header("X-Frame-Options", "DENY");
+            res.set_content(std::string(asset.data), std::string(content_type_of(path)));
+            return true;
+        }
+        if (req.path == "/") {
+            res.status = 200;
+            res.set_content("presign serve: this binary was built without the web page "
+                            "(adapters/web). The API answers POST /uploads and GET /downloads.\n",
+                            "text/plain; charset=utf-8");
+            return true;
+        }
+        return false;
+    }
+
+    httplib::Server server_;
+    std::unique_ptr<service::service> service_;
+    request_counter ids_;
+};
+
+struct listener_thread {
+    std::thread thread;
+    std::atomic<bool> done{false};
+};
+
+}  // namespace
+
+int run_serve(const serve_options& options) {
+    // SIGINT/SIGTERM are taken synchronously by the main thread (sigtimedwait below); every
+    // thread started from here on inherits the blocked mask. A peer closing a socket mid-write
+    // must not kill the process.
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    sigset_t previous_mask;
+    pthread_sigmask(SIG_BLOCK, &stop_signals, &previous_mask);
+    std::signal(SIGPIPE, SIG_IGN);
+    struct restore_mask {
+        sigset_t mask;
+        ~restore_mask() { pthread_sigmask(SIG_SETMASK, &mask, nullptr); }
+    } restore{previous_mask};
+
+    const bool embedded = options.endpoint.empty();
+    const std::string shown_host = url_host(options.host);
+
+    // ---- the S3 side: the embedded store, or an external engine --------------------------
+    std::unique_ptr<local::s3_server> store;
+    std::shared_ptr<std::optional<sigv4::credentials>> local_keys =
+        std::make_shared<std::optional<sigv4::credentials>>();
+    std::string s3_url;
+    std::string region = options.region.value_or("us-east-1");
+    service::credentials_source signing_credentials;
+    std::optional<local::s3_server_options> store_options;
+    local_credentials local;
+    std::string credentials_note;
+
+    if (embedded) {
+        local::s3_server_options so;
+        so.data_dir = options.data_dir;
+        so.region = region;
+        so.keys = [local_keys](std::string_view access_key_id) -> std::optional<sigv4::known_key> {
+            const auto& creds = *local_keys;
+            if (!creds || creds->access_key_id != access_key_id) return std::nullopt;
+            return sigv4::known_key{creds->secret, {}};
+        };
+        so.max_object_bytes = options.max_upload_bytes;
+        so.log = [](std::string_view line) { say(std::string(line)); };
+        store_options = std::move(so);
+        // Origins are known after the API port is bound; the store is created then.
+    } else {
+        cli::config_overrides overrides;
+        overrides.profile = options.profile;
+        overrides.region = options.region;
+        overrides.endpoint = options.endpoint;
+        overrides.path_style = options.path_style;
+        auto env = cli::process_environment();
+        auto config = cli::load_aws_config(overrides, env);
+        if (!config) {
+            complain(config.error().message);
+            return exit_config;
+        }
+        region = config->region;
+        s3_url = config->endpoint.url;
+        auto provider = std::make_shared<cli::credentials_provider>(*config, env);
+        auto first = provider->get_sourced();
+        if (!first) {
+            complain("no credentials for " + options.endpoint + ": " + first.error().message);
+            return exit_credentials;
+        }
+        credentials_note = "credentials from the " + first->source + " (access key id " +
+                           cli::mask_access_key_id(first->credentials.access_key_id) + ")";
+        signing_credentials = [provider] { return provider->get(); };
+    }
+
+    // ---- the API listener first (its origin is the store's default CORS origin) ----------
+    api_server api(std::max<std::size_t>(options.api_threads, 8));
+    int api_port = 0;
+    if (options.port == 0) {
+        api_port = api.server().bind_to_any_port(options.host);
+    } else if (api.server().bind_to_port(options.host, options.port)) {
+        api_port = options.port;
+    }
+    if (api_port <= 0) {
+        if (options.port != 0 && local::port_in_use(options.host, options.port)) {
+            complain("cannot listen on " + options.host + ":" + std::to_string(options.port) +
+                     " for the API: the address is already in use (another presign serve? choose "
+                     "another with --port, or 0 for any free port)");
+            return exit_port_in_use;
+        }
+        complain("cannot listen on " + options.host + ":" + std::to_string(options.port) + " for the API");
+        return exit_internal;
+    }
+    const std::string api_url = "http://" + shown_host + ":" + std::to_string(api_port);
+    std::vector<std::string> origins = options.allowed_origins;
+    if (origins.empty()) {
+        origins.push_back(api_url);
+        if (shown_host == "127.0.0.1") origins.push_back("http://localhost:" + std::to_string(api_port));
+    }
+
+    int s3_port = 0;
+    if (embedded) {
+        store_options->allowed_origins = origins;
+        store = std::make_unique<local::s3_server>(*store_options);
+        auto bound = store->bind(options.host, options.s3_port);
+        if (!bound) {
+            const bool taken = bound.error().find("already in use") != std::string::npos;
+            complain(bound.error() + (taken ? " (the S3 store's port: choose another with --s3-port, or 0)" : ""));
+            return taken ? exit_port_in_use : exit_internal;
+        }
+        s3_port = *bound;
+        s3_url = "http://" + shown_host + ":" + std::to_string(s3_port);
+        auto loaded = load_or_create_local_credentials(options.data_dir, s3_url, region);
+        if (!loaded) {
+            complain(loaded.error());
+            return exit_credentials;
+        }
+        local = std::move(*loaded);
+        *local_keys = local.credentials;
+        if (!store->ensure_bucket(options.bucket)) {
+            complain("cannot create the bucket \"" + options.bucket + "\" in " + options.data_dir +
+                     " (bucket names are 3-63 characters of a-z, 0-9, '.' and '-')");
+            return exit_config;
+        }
+        signing_credentials = [local_keys]() -> sigv4::result<sigv4::credentials> { return **local_keys; };
+    }
+
+    // ---- the service, configured the way the Lambda is (same validation) -----------------
+    std::map<std::string, std::string, std::less<>> settings = {
+        {"BUCKET_NAME", options.bucket},
+        {"URL_EXPIRES", std::to_string(options.expires.count())},
+        {"MAX_UPLOAD_BYTES", std::to_string(options.max_upload_bytes)},
+        {"ALLOWED_ORIGINS", join(origins)},
+        {"ALLOW_ANONYMOUS", "false"},
+        {"AWS_REGION", region},
+    };
+    if (!options.allowed_content_types.empty()) {
+        settings["ALLOWED_CONTENT_TYPES"] = join(options.allowed_content_types);
+    }
+    if (!s3_url.empty()) settings["S3_ENDPOINT"] = s3_url;
+    if (embedded || options.path_style) settings["S3_PATH_STYLE"] = "true";
+    auto config = service::config::from_environment(
+        [&settings](std::string_view name) -> std::optional<std::string> {
+            const auto found = settings.find(name);
+            if (found == settings.end()) return std::nullopt;
+            return found->second;
+        });
+    if (!config) {
+        complain("invalid setting: " + name_flags(config.error().message));
+        return exit_config;
+    }
+    api.set_service(std::make_unique<service::service>(std::move(*config), signing_credentials));
+
+    // ---- tell the person, then serve -------------------------------------------------------
+    say("presign serve: sharing files on this machine, as one local user (\"" +
+        std::string(local_identity) + "\"): there is no sign-in, so anyone who can reach " +
+        shown_host + ":" + std::to_string(api_port) + " can upload and share.");
+    say("  web page     " + api_url + "/");
+    say("  API          " + api_url + "/uploads  " + api_url + "/downloads");
+    if (embedded) {
+        say("  S3 store     " + s3_url + "  bucket \"" + options.bucket + "\"  region " + region +
+            "  data in " + std::filesystem::absolute(options.data_dir).lexically_normal().string());
+        say(std::string("  credentials  access key id ") + local.credentials.access_key_id + " (" +
+            (local.created ? "generated now" : "reused") + "); the secret stays in " +
+            local.credentials_file.string() + " (mode 0600)");
+        say("  use them with the AWS CLI, boto3 or presign:");
+        say("    export AWS_SHARED_CREDENTIALS_FILE=" + local.credentials_file.string() +
+            " AWS_CONFIG_FILE=" + local.config_file.string() + " AWS_PROFILE=" +
+            std::string(local_profile));
+        say("    aws s3 ls s3://" + options.bucket + "/ --recursive");
+        say("    presign get s3://" + options.bucket + "/KEY --endpoint " + s3_url + " --path-style");
+    } else {
+        say("  S3 engine    " + s3_url + "  bucket \"" + options.bucket + "\"  region " + region + "  " +
+            credentials_note);
+    }
+    say("  links last " + std::to_string(options.expires.count()) + " s; stop with Ctrl-C");
+    say("listening api=" + api_url + " s3=" + (s3_url.empty() ? "https://s3." + region + ".amazonaws.com" : s3_url));
+
+    listener_thread api_thread;
+    listener_thread store_thread;
+    api_thread.thread = std::thread([&] {
+        api.server().listen_after_bind();
+        api_thread.done = true;
+    });
+    if (store) {
+        store_thread.thread = std::thread([&] {
+            store->listen();
+            store_thread.done = true;
+        });
+    }
+
+    int exit_code = 0;
+    for (;;) {
+        const timespec tick{0, 200 * 1000 * 1000};
+        siginfo_t info{};
+        const int signal_number = sigtimedwait(&stop_signals, &info, &tick);
+        if (signal_number == SIGINT || signal_number == SIGTERM) {
+            say(std::string("presign serve: stopping (") + (signal_number == SIGINT ? "SIGINT" : "SIGTERM") + ")");
+            break;
+        }
+        if (api_thread.done || (store && store_thread.done)) {
+            complain("a listener stopped unexpectedly");
+            exit_code = exit_internal;
+            break;
+        }
+    }
+    // stop() only acts once the listener runs; keep asking until each thread has finished.
+    while (!api_thread.done || (store && !store_thread.done)) {
+        api.server().stop();
+        if (store) store->stop();
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    api_thread.thread.join();
+    if (store_thread.thread.joinable()) store_thread.thread.join();
+    if (exit_code == 0) say("presign serve: stopped");
+    return exit_code;
+}
+
+}  // namespace presign::serve

@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: Apache-2.0
+// `presign serve`: the file-share API (the shared service) and the web page on one listener, the
+// embedded S3-compatible store on another, in one process.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace presign::serve {
+
+struct serve_options {
+    std::string host = "127.0.0.1";
+    int port = 8080;     ///< API and page; 0 picks a free port
+    int s3_port = 9000;  ///< embedded store; 0 picks a free port
+    std::string data_dir = "presign-data";
+    std::string bucket = "presign";
+    /// Default: us-east-1 with the embedded store, the AWS configuration's region with --endpoint.
+    std::optional<std::string> region;
+    std::chrono::seconds expires{300};
+    std::uint64_t max_upload_bytes = 5ull << 30;
+    std::vector<std::string> allowed_content_types;  ///< empty: any
+    std::vector<std::string> allowed_origins;        ///< empty: the API's own origin
+    /// With an endpoint, no embedded store: sign for that engine with the usual credential chain.
+    std::string endpoint;
+    bool path_style = false;
+    std::optional<std::string> profile;
+    /// API worker threads (each keep-alive connection holds one).
+    std::size_t api_threads = 128;
+};
+
+/// Exit codes beyond the CLI's own (0..7).
+inline constexpr int exit_port_in_use = 8;
+
+/// Runs until SIGINT or SIGTERM. Prints human lines and, once both ports listen, one line
+/// "listening api=http://HOST:PORT s3=http://HOST:PORT" to stdout (flushed). Returns the exit code:
+/// 0 after a clean shutdown, exit_port_in_use when a port is taken, 3 for a bad setting, 4 when
+/// credentials are missing, 1 otherwise.
+[[nodiscard]] int run_serve(const serve_options& options);
+
+}  // namespace presign::serve

@@ -1,0 +1,769 @@
+// SPDX-License-Identifier: Apache-2.0
+// presign_local over HTTP on 127.0.0.1: signatures (presigned and header), objects, ranges,
+// errors as S3 writes them, CORS, key safety and concurrent uploads.
+#include <arpa/inet.h>
+#include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <httplib.h>
+#include <presign/local/object_store.hpp>
+#include <presign/local/s3_server.hpp>
+#include <sigv4/sigv4.hpp>
+
+namespace fs = std::filesystem;
+using presign::local::s3_server;
+using presign::local::s3_server_options;
+
+namespace {
+
+constexpr std::string_view access_key_id = "AKIDLOCALSTORETEST";
+constexpr std::string_view secret = "local-store-test-secret/with+symbols";
+constexpr std::string_view bucket = "presign";
+
+sigv4::credentials test_credentials() {
+    return sigv4::credentials::make(access_key_id, secret).value();
+}
+
+fs::path make_temp_dir() {
+    std::string pattern = (fs::temp_directory_path() / "presign-local-test-XXXXXX").string();
+    const char* made = ::mkdtemp(pattern.data());
+    REQUIRE(made != nullptr);
+    return fs::path(made);
+}
+
+/// A store on a free port of 127.0.0.1, with a data dir inside a scratch parent directory (so a
+/// test can prove nothing was written beside it).
+class running_store {
+public:
+    running_store() : parent_(make_temp_dir()), data_(parent_ / "data") {
+        ::signal(SIGPIPE, SIG_IGN);
+        s3_server_options options;
+        options.data_dir = data_;
+        options.region = "us-east-1";
+        options.allowed_origins = {"http://127.0.0.1:8080"};
+        options.max_object_bytes = 64ull << 20;
+        const auto creds = test_credentials();
+        options.keys = [creds](std::string_view id) -> std::optional<sigv4::known_key> {
+            if (id != creds.access_key_id) return std::nullopt;
+            return sigv4::known_key{creds.secret, {}};
+        };
+        server_ = std::make_unique<s3_server>(options);
+        auto bound = server_->bind("127.0.0.1", 0);
+        REQUIRE(bound.has_value());
+        port_ = *bound;
+        REQUIRE(server_->ensure_bucket(bucket));
+        thread_ = std::thread([this] { server_->listen(); });
+        for (int i = 0; i < 200 && !server_->is_running(); ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+    }
+    ~running_store() {
+        while (thread_.joinable() && !server_->is_running()) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        server_->stop();
+        thread_.join();
+        std::error_code ignored;
+        fs::remove_all(parent_, ignored);
+    }
+    running_store(const running_store&) = delete;
+    running_store& operator=(const running_store&) = delete;
+
+    [[nodiscard]] int port() const { return port_; }
+    [[nodiscard]] const fs::path& parent() const { return parent_; }
+    [[nodiscard]] const fs::path& data() const { return data_; }
+    [[nodiscard]] sigv4::s3::endpoint endpoint() const {
+        return {"us-east-1", "http://127.0.0.1:" + std::to_string(port_), sigv4::s3::addressing::path};
+    }
+    [[nodiscard]] httplib::Client client() const {
+        httplib::Client c("127.0.0.1", port_);
+        c.set_url_encode(false);
+        c.set_read_timeout(60);
+        c.set_write_timeout(60);
+        return c;
+    }
+
+private:
+    fs::path parent_;
+    fs::path data_;
+    std::unique_ptr<s3_server> server_;
+    std::thread thread_;
+    int port_ = 0;
+};
+
+/// The request target (path and query) of a presigned URL.
+std::string target_of(const std::string& url) {
+    const auto scheme = url.find("://");
+    const auto slash = url.find('/', scheme + 3);
+    return url.substr(slash);
+}
+
+/// The headers to send with a presigned request, minus those httplib sets itself.
+httplib::Headers headers_of(const sigv4::presigned_request& presigned) {
+    httplib::Headers headers;
+    for (const auto& h : presigned.headers) {
+        const std::string name = h.name;
+        if (name == "content-length" || name == "Content-Length" || name == "content-type" ||
+            name == "Content-Type") {
+            continue;
+        }
+        headers.emplace(h.name, h.value);
+    }
+    return headers;
+}
+
+std::string content_type_of(const sigv4::presigned_request& presigned) {
+    for (const auto& h : presigned.headers) {
+        if (h.name == "content-type" || h.name == "Content-Type") return h.value;
+    }
+    return {};
+}
+
+sigv4::presigned_request presign(const running_store& store, std::string_view method,
+                                  std::string_view key, sigv4::s3::object_options options = {}) {
+    auto presigned = sigv4::s3::presign_object(test_credentials(), method, bucket, key,
+                                               store.endpoint(), options);
+    REQUIRE_MESSAGE(presigned.has_value(), presigned.error().message);
+    return std::move(presigned).value();
+}
+
+httplib::Result put_presigned(const running_store& store, std::string_view key, const std::string& body,
+                              sigv4::s3::object_options options = {}) {
+    if (!options.content_length) options.content_length = body.size();
+    if (options.content_type.empty()) options.content_type = "application/octet-stream";
+    const auto presigned = presign(store, "PUT", key, options);
+    return store.client().Put(target_of(presigned.url), headers_of(presigned), body,
+                              content_type_of(presigned));
+}
+
+httplib::Result get_presigned(const running_store& store, std::string_view key,
+                              const httplib::Headers& extra = {}, sigv4::s3::object_options options = {}) {
+    const auto presigned = presign(store, "GET", key, options);
+    return store.client().Get(target_of(presigned.url), extra);
+}
+
+/// The text of <Code> in an S3 error body.
+std::string error_code(const httplib::Result& result) {
+    if (!result) return "<no response>";
+    const auto open = result->body.find("<Code>");
+    const auto close = result->body.find("</Code>");
+    if (open == std::string::npos || close == std::string::npos) return "<no code>";
+    return result->body.substr(open + 6, close - open - 6);
+}
+
+std::string random_bytes(std::size_t size, unsigned seed) {
+    std::mt19937 generator(seed);
+    std::string out(size, '\0');
+    for (auto& c : out) c = static_cast<char>(generator() & 0xff);
+    return out;
+}
+
+/// Every regular file under `root`, relative.
+std::set<std::string> files_under(const fs::path& root) {
+    std::set<std::string> out;
+    for (const auto& entry : fs::recursive_directory_iterator(root)) {
+        if (entry.is_regular_file()) out.insert(fs::relative(entry.path(), root).string());
+    }
+    return out;
+}
+
+/// Objects visible in the bucket (metadata files) and leftovers in its tmp directory.
+std::size_t object_count(const running_store& store) {
+    std::size_t count = 0;
+    for (const auto& entry : fs::directory_iterator(store.data() / "buckets" / bucket / "objects")) {
+        if (entry.path().extension() == ".meta") ++count;
+    }
+    return count;
+}
+std::size_t temp_count(const running_store& store) {
+    std::size_t count = 0;
+    for ([[maybe_unused]] const auto& entry : fs::directory_iterator(store.data() / "buckets" / bucket / "tmp")) {
+        ++count;
+    }
+    return count;
+}
+
+/// Sends raw bytes on a fresh connection and returns whatever comes back before close.
+std::string raw_exchange(int port, const std::string& request, bool half_close = true) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<std::uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    timeval timeout{10, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    std::size_t sent = 0;
+    while (sent < request.size()) {
+        const ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+        if (n <= 0) break;
+        sent += static_cast<std::size_t>(n);
+    }
+    if (half_close) ::shutdown(fd, SHUT_WR);
+    std::string answer;
+    char buffer[4096];
+    for (;;) {
+        const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+        if (n <= 0) break;
+        answer.append(buffer, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    return answer;
+}
+
+/// A header-signed request (Authorization), as the SDKs send it.
+struct signed_call {
+    std::string method;
+    std::string path;  // decoded
+    std::vector<sigv4::query_param> query;
+    std::string body;
+    std::vector<sigv4::header> headers;
+};
+
+httplib::Headers sign_headers(const running_store& store, const signed_call& call,
+                              std::string_view signed_body) {
+    sigv4::http_request request;
+    request.method = call.method;
+    request.scheme = "http";
+    request.host = "127.0.0.1:" + std::to_string(store.port());
+    request.path = call.path;
+    request.query = call.query;
+    request.headers = call.headers;
+    request.body = sigv4::payload::from_body(std::string(signed_body));
+    auto signed_request = sigv4::s3::sign_request(test_credentials(), request, "us-east-1");
+    REQUIRE_MESSAGE(signed_request.has_value(), signed_request.error().message);
+    httplib::Headers headers;
+    for (const auto& h : call.headers) headers.emplace(h.name, h.value);
+    for (const auto& h : signed_request->headers) headers.emplace(h.name, h.value);
+    return headers;
+}
+
+std::string target_for(const signed_call& call) {
+    std::string target = sigv4::s3::encode_key(call.path);
+    char separator = '?';
+    for (const auto& q : call.query) {
+        target += separator;
+        target += sigv4::uri_encode(q.name) + "=" + sigv4::uri_encode(q.value);
+        separator = '&';
+    }
+    return target;
+}
+
+}  // namespace
+
+TEST_CASE("a presigned PUT stores the bytes and a presigned GET returns them") {
+    running_store store;
+    const std::string body = random_bytes(3 << 20, 1);
+    auto put = put_presigned(store, "folder/some file+name.bin", body);
+    REQUIRE(put);
+    CHECK(put->status == 200);
+    const std::string etag = put->get_header_value("ETag");
+    CHECK(etag.size() == 34);
+    CHECK(etag.front() == '"');
+
+    auto get = get_presigned(store, "folder/some file+name.bin");
+    REQUIRE(get);
+    CHECK(get->status == 200);
+    CHECK(get->body == body);
+    CHECK(get->get_header_value("ETag") == etag);
+    CHECK(get->get_header_value("Content-Type") == "application/octet-stream");
+    CHECK(get->get_header_value("Content-Length") == std::to_string(body.size()));
+    CHECK(!get->get_header_value("x-amz-request-id").empty());
+
+    const auto head = presign(store, "HEAD", "folder/some file+name.bin");
+    auto head_result = store.client().Head(target_of(head.url));
+    REQUIRE(head_result);
+    CHECK(head_result->status == 200);
+    CHECK(head_result->body.empty());
+    CHECK(head_result->get_header_value("Content-Length") == std::to_string(body.size()));
+    CHECK(head_result->get_header_value("ETag") == etag);
+}
+
+TEST_CASE("an empty object") {
+    running_store store;
+    auto put = put_presigned(store, "empty", "");
+    REQUIRE(put);
+    CHECK(put->status == 200);
+    CHECK(put->get_header_value("ETag") == "\"d41d8cd98f00b204e9800998ecf8427e\"");
+    auto get = get_presigned(store, "empty");
+    REQUIRE(get);
+    CHECK(get->status == 200);
+    CHECK(get->body.empty());
+}
+
+TEST_CASE("Range: 206 with Content-Range, suffix ranges, 416 InvalidRange") {
+    running_store store;
+    const std::string body = "0123456789abcdefghij";
+    REQUIRE(put_presigned(store, "range.txt", body)->status == 200);
+
+    auto first = get_presigned(store, "range.txt", {{"Range", "bytes=2-5"}});
+    REQUIRE(first);
+    CHECK(first->status == 206);
+    CHECK(first->body == "2345");
+    CHECK(first->get_header_value("Content-Range") == "bytes 2-5/20");
+
+    auto open_ended = get_presigned(store, "range.txt", {{"Range", "bytes=15-"}});
+    CHECK(open_ended->status == 206);
+    CHECK(open_ended->body == "fghij");
+
+    auto suffix = get_presigned(store, "range.txt", {{"Range", "bytes=-3"}});
+    CHECK(suffix->status == 206);
+    CHECK(suffix->body == "hij");
+    CHECK(suffix->get_header_value("Content-Range") == "bytes 17-19/20");
+
+    auto past_end = get_presigned(store, "range.txt", {{"Range", "bytes=10-1000"}});
+    CHECK(past_end->status == 206);
+    CHECK(past_end->body == "abcdefghij");
+
+    auto unsatisfiable = get_presigned(store, "range.txt", {{"Range", "bytes=20-30"}});
+    REQUIRE(unsatisfiable);
+    CHECK(unsatisfiable->status == 416);
+    CHECK(error_code(unsatisfiable) == "InvalidRange");
+    CHECK(unsatisfiable->get_header_value("Content-Range") == "bytes */20");
+}
+
+TEST_CASE("response-content-disposition and response-content-type are honoured on GET") {
+    running_store store;
+    REQUIRE(put_presigned(store, "page.html", "<b>hi</b>", {.content_type = "text/html"})->status == 200);
+    sigv4::s3::object_options options;
+    options.download_filename = "page.html";
+    options.response_content_type = "application/octet-stream";
+    auto get = get_presigned(store, "page.html", {}, options);
+    REQUIRE(get);
+    CHECK(get->status == 200);
+    CHECK(get->get_header_value("Content-Disposition") == sigv4::s3::attachment_disposition("page.html"));
+    CHECK(get->get_header_value("Content-Type") == "application/octet-stream");
+
+    auto plain = get_presigned(store, "page.html");
+    CHECK(plain->get_header_value("Content-Type") == "text/html");
+    CHECK(!plain->has_header("Content-Disposition"));
+}
+
+TEST_CASE("refused links: tampered, expired, wrong method, unknown key id, unsigned") {
+    running_store store;
+    REQUIRE(put_presigned(store, "secret.txt", "top secret")->status == 200);
+    const auto good = presign(store, "GET", "secret.txt");
+
+    SUBCASE("a changed signature") {
+        std::string target = target_of(good.url);
+        char& last = target.back();
+        last = last == '0' ? '1' : '0';
+        auto result = store.client().Get(target);
+        REQUIRE(result);
+        CHECK(result->status == 403);
+        CHECK(error_code(result) == "SignatureDoesNotMatch");
+        CHECK(result->body.find("<StringToSign>") != std::string::npos);
+        CHECK(result->body.find("<CanonicalRequest>") != std::string::npos);
+        CHECK(result->body.find("<RequestId>") != std::string::npos);
+    }
+    SUBCASE("another key in the same link") {
+        std::string target = target_of(good.url);
+        target.replace(target.find("secret.txt"), 10, "secret.txx");
+        auto result = store.client().Get(target);
+        REQUIRE(result);
+        CHECK(result->status == 403);
+        CHECK(error_code(result) == "SignatureDoesNotMatch");
+    }
+    SUBCASE("expired") {
+        sigv4::s3::object_options options;
+        options.signing_time = sigv4::now() - std::chrono::seconds(120);
+        options.expires = std::chrono::seconds(60);
+        auto result = get_presigned(store, "secret.txt", {}, options);
+        REQUIRE(result);
+        CHECK(result->status == 403);
+        CHECK(error_code(result) == "AccessDenied");
+        CHECK(result->body.find("Request has expired") != std::string::npos);
+    }
+    SUBCASE("a GET link used to PUT or DELETE") {
+        auto put = store.client().Put(target_of(good.url), "overwritten", "text/plain");
+        REQUIRE(put);
+        CHECK(put->status == 403);
+        CHECK(error_code(put) == "SignatureDoesNotMatch");
+        auto del = store.client().Delete(target_of(good.url));
+        REQUIRE(del);
+        CHECK(del->status == 403);
+        CHECK(error_code(del) == "SignatureDoesNotMatch");
+        CHECK(get_presigned(store, "secret.txt")->body == "top secret");
+    }
+    SUBCASE("an unknown access key id") {
+        auto other = sigv4::credentials::make("AKIDSOMEONEELSE", "whatever").value();
+        auto presigned = sigv4::s3::presign_get(other, bucket, "secret.txt", store.endpoint()).value();
+        auto result = store.client().Get(target_of(presigned.url));
+        REQUIRE(result);
+        CHECK(result->status == 403);
+        CHECK(error_code(result) == "InvalidAccessKeyId");
+    }
+    SUBCASE("no signature at all") {
+        auto result = store.client().Get("/presign/secret.txt");
+        REQUIRE(result);
+        CHECK(result->status == 403);
+        CHECK(error_code(result) == "AccessDenied");
+    }
+}
+
+TEST_CASE("missing objects and buckets: NoSuchKey, NoSuchBucket; DELETE answers 204") {
+    running_store store;
+    auto missing = get_presigned(store, "nothing-here");
+    REQUIRE(missing);
+    CHECK(missing->status == 404);
+    CHECK(error_code(missing) == "NoSuchKey");
+    CHECK(missing->body.find("<Key>nothing-here</Key>") != std::string::npos);
+
+    auto presigned = sigv4::s3::presign_get(test_credentials(), "no-such-bucket", "x", store.endpoint()).value();
+    auto no_bucket = store.client().Get(target_of(presigned.url));
+    REQUIRE(no_bucket);
+    CHECK(no_bucket->status == 404);
+    CHECK(error_code(no_bucket) == "NoSuchBucket");
+
+    REQUIRE(put_presigned(store, "doomed", "bye")->status == 200);
+    const auto del = presign(store, "DELETE", "doomed");
+    auto deleted = store.client().Delete(target_of(del.url));
+    REQUIRE(deleted);
+    CHECK(deleted->status == 204);
+    CHECK(get_presigned(store, "doomed")->status == 404);
+    auto again = store.client().Delete(target_of(presign(store, "DELETE", "doomed").url));
+    CHECK(again->status == 204);
+}
+
+TEST_CASE("a size or checksum that differs from the signed one leaves no object") {
+    running_store store;
+    SUBCASE("more bytes than the signed content-length") {
+        sigv4::s3::object_options options;
+        options.content_length = 10;
+        options.content_type = "application/octet-stream";
+        const auto presigned = presign(store, "PUT", "sized", options);
+        auto result = store.client().Put(target_of(presigned.url), headers_of(presigned),
+                                         std::string(11, 'x'), "application/octet-stream");
+        REQUIRE(result);
+        CHECK(result->status == 403);
+        CHECK(error_code(result) == "SignatureDoesNotMatch");
+    }
+    SUBCASE("a body that does not match x-amz-checksum-sha256") {
+        const std::string body = "the real body";
+        const auto digest = sigv4::sha256_of("another body");
+        sigv4::s3::object_options options;
+        options.checksum_sha256 = sigv4::base64_encode(digest);
+        auto result = put_presigned(store, "sized", body, options);
+        REQUIRE(result);
+        CHECK(result->status == 400);
+        CHECK(error_code(result) == "BadDigest");
+    }
+    SUBCASE("a body that does not match x-amz-content-sha256 (header auth)") {
+        signed_call call{"PUT", "/presign/sized", {}, "body one", {}};
+        auto headers = sign_headers(store, call, "body two");
+        auto result = store.client().Put(target_for(call), headers, call.body, "");
+        REQUIRE(result);
+        CHECK(result->status == 400);
+        CHECK(error_code(result) == "XAmzContentSHA256Mismatch");
+    }
+    SUBCASE("a connection that ends before Content-Length bytes") {
+        sigv4::s3::object_options options;
+        options.content_length = 1000;
+        options.content_type = "application/octet-stream";
+        const auto presigned = presign(store, "PUT", "sized", options);
+        std::string request = "PUT " + target_of(presigned.url) + " HTTP/1.1\r\nHost: 127.0.0.1:" +
+                              std::to_string(store.port()) +
+                              "\r\nContent-Type: application/octet-stream\r\nContent-Length: 1000\r\n\r\n" +
+                              std::string(400, 'y');
+        raw_exchange(store.port(), request);
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    CHECK(object_count(store) == 0);
+    CHECK(temp_count(store) == 0);
+    CHECK(get_presigned(store, "sized")->status == 404);
+}
+
+TEST_CASE("a matching checksum is accepted and returned") {
+    running_store store;
+    const std::string body = "checked body";
+    sigv4::s3::object_options options;
+    options.checksum_sha256 = sigv4::base64_encode(sigv4::sha256_of(body));
+    auto result = put_presigned(store, "checked", body, options);
+    REQUIRE(result);
+    CHECK(result->status == 200);
+    CHECK(result->get_header_value("x-amz-checksum-sha256") == options.checksum_sha256);
+}
+
+TEST_CASE("header-signed requests: PUT with SHA-256 and UNSIGNED-PAYLOAD, buckets, listing") {
+    running_store store;
+    signed_call put{"PUT", "/presign/dir/a.txt", {}, "alpha", {{"Content-Type", "text/plain"}}};
+    auto put_result = store.client().Put(target_for(put), sign_headers(store, put, put.body), put.body, "");
+    REQUIRE(put_result);
+    CHECK(put_result->status == 200);
+
+    // UNSIGNED-PAYLOAD: sign with the literal instead of the body hash.
+    {
+        sigv4::http_request request;
+        request.method = "PUT";
+        request.scheme = "http";
+        request.host = "127.0.0.1:" + std::to_string(store.port());
+        request.path = "/presign/dir/b.txt";
+        request.body = sigv4::payload::unsigned_payload();
+        auto options = sigv4::signing_options::for_s3("us-east-1");
+        auto signed_request = sigv4::sign(test_credentials(), request, options);
+        REQUIRE(signed_request.has_value());
+        httplib::Headers headers;
+        for (const auto& h : signed_request->headers) headers.emplace(h.name, h.value);
+        auto result = store.client().Put("/presign/dir/b.txt", headers, "bravo", "text/plain");
+        REQUIRE(result);
+        CHECK(result->status == 200);
+    }
+
+    signed_call list{"GET", "/presign", {{"list-type", "2"}, {"prefix", "dir/"}}, "", {}};
+    auto listed = store.client().Get(target_for(list), sign_headers(store, list, ""));
+    REQUIRE(listed);
+    CHECK(listed->status == 200);
+    CHECK(listed->body.find("<Key>dir/a.txt</Key>") != std::string::npos);
+    CHECK(listed->body.find("<Key>dir/b.txt</Key>") != std::string::npos);
+    CHECK(listed->body.find("<KeyCount>2</KeyCount>") != std::string::npos);
+
+    signed_call delimited{"GET", "/presign", {{"list-type", "2"}, {"delimiter", "/"}}, "", {}};
+    auto grouped = store.client().Get(target_for(delimited), sign_headers(store, delimited, ""));
+    REQUIRE(grouped);
+    CHECK(grouped->body.find("<CommonPrefixes><Prefix>dir/</Prefix></CommonPrefixes>") != std::string::npos);
+    CHECK(grouped->body.find("<Contents>") == std::string::npos);
+
+    signed_call create{"PUT", "/second-bucket", {}, "", {}};
+    auto created = store.client().Put(target_for(create), sign_headers(store, create, ""), "", "");
+    REQUIRE(created);
+    CHECK(created->status == 200);
+    signed_call head{"HEAD", "/second-bucket", {}, "", {}};
+    auto headed = store.client().Head(target_for(head), sign_headers(store, head, ""));
+    REQUIRE(headed);
+    CHECK(headed->status == 200);
+    signed_call head_missing{"HEAD", "/missing-bucket", {}, "", {}};
+    auto missing = store.client().Head(target_for(head_missing), sign_headers(store, head_missing, ""));
+    REQUIRE(missing);
+    CHECK(missing->status == 404);
+
+    signed_call post{"POST", "/presign/dir/a.txt", {}, "", {}};
+    auto posted = store.client().Post(target_for(post), sign_headers(store, post, ""), "", "");
+    REQUIRE(posted);
+    CHECK(posted->status == 405);
+    CHECK(error_code(posted) == "MethodNotAllowed");
+
+    signed_call streaming{"PUT", "/presign/dir/c.txt", {}, "", {}};
+    {
+        sigv4::http_request request;
+        request.method = "PUT";
+        request.scheme = "http";
+        request.host = "127.0.0.1:" + std::to_string(store.port());
+        request.path = "/presign/dir/c.txt";
+        request.headers = {{"x-amz-decoded-content-length", "5"}};
+        request.body = sigv4::payload::from_hash("STREAMING-AWS4-HMAC-SHA256-PAYLOAD");
+        auto options = sigv4::signing_options::for_s3("us-east-1");
+        auto signed_request = sigv4::sign(test_credentials(), request, options);
+        if (signed_request) {
+            httplib::Headers headers{{"x-amz-decoded-content-length", "5"}};
+            for (const auto& h : signed_request->headers) headers.emplace(h.name, h.value);
+            auto result = store.client().Put("/presign/dir/c.txt", headers, "chunk", "text/plain");
+            REQUIRE(result);
+            CHECK(result->status >= 400);
+            CHECK(get_presigned(store, "dir/c.txt")->status == 404);
+        }
+    }
+}
+
+TEST_CASE("CORS: preflight for the page's origin, refused for others, ETag exposed") {
+    running_store store;
+    auto client = store.client();
+    httplib::Headers preflight{{"Origin", "http://127.0.0.1:8080"},
+                               {"Access-Control-Request-Method", "PUT"},
+                               {"Access-Control-Request-Headers", "content-type,x-amz-checksum-sha256"}};
+    auto allowed = client.Options("/presign/some/key", preflight);
+    REQUIRE(allowed);
+    CHECK(allowed->status == 200);
+    CHECK(allowed->get_header_value("Access-Control-Allow-Origin") == "http://127.0.0.1:8080");
+    CHECK(allowed->get_header_value("Access-Control-Allow-Headers") == "content-type,x-amz-checksum-sha256");
+    CHECK(allowed->get_header_value("Access-Control-Allow-Methods").find("PUT") != std::string::npos);
+
+    httplib::Headers evil{{"Origin", "http://evil.example"}, {"Access-Control-Request-Method", "PUT"}};
+    auto refused = client.Options("/presign/some/key", evil);
+    REQUIRE(refused);
+    CHECK(refused->status == 403);
+    CHECK(!refused->has_header("Access-Control-Allow-Origin"));
+
+    REQUIRE(put_presigned(store, "cors", "x")->status == 200);
+    auto get = get_presigned(store, "cors", {{"Origin", "http://127.0.0.1:8080"}});
+    REQUIRE(get);
+    CHECK(get->get_header_value("Access-Control-Allow-Origin") == "http://127.0.0.1:8080");
+    CHECK(get->get_header_value("Access-Control-Expose-Headers").find("ETag") != std::string::npos);
+    auto error = get_presigned(store, "missing", {{"Origin", "http://127.0.0.1:8080"}});
+    CHECK(error->status == 404);
+    CHECK(error->get_header_value("Access-Control-Allow-Origin") == "http://127.0.0.1:8080");
+}
+
+TEST_CASE("keys never name a file outside the data directory") {
+    running_store store;
+    const auto before = files_under(store.parent());
+    struct key_case {
+        std::string key;
+        int put_status;
+        const char* code;
+    };
+    const std::vector<key_case> table = {
+        {"../escape", 200, ""},
+        {"../../../../../../tmp/escape", 200, ""},
+        {"%2e%2e/%2e%2e/escape", 200, ""},
+        {"..\\..\\escape", 200, ""},
+        {"/absolute/escape", 200, ""},
+        {"a/./b/../c", 200, ""},
+        {"dir/", 200, ""},
+        {"..", 200, ""},
+        {"nul\0inside", 400, "InvalidArgument"},
+        {std::string(1024, 'k'), 200, ""},
+        {std::string(1025, 'k'), 400, "KeyTooLongError"},
+        {std::string(300, '.') + "/" + std::string(300, '.'), 200, ""},
+    };
+    for (std::size_t i = 0; i < table.size(); ++i) {
+        const auto& row = table[i];
+        CAPTURE(row.key);
+        const std::string body = "body " + std::to_string(i);
+        // Presign what the library accepts; sign the rest in the header so the request arrives.
+        auto presigned = sigv4::s3::presign_object(test_credentials(), "PUT", bucket, row.key, store.endpoint(),
+                                                   {.content_type = "text/plain", .content_length = body.size()});
+        httplib::Result result;
+        if (presigned) {
+            result = store.client().Put(target_of(presigned->url), headers_of(*presigned), body, "text/plain");
+        } else {
+            signed_call call{"PUT", "/presign/" + row.key, {}, body, {{"Content-Type", "text/plain"}}};
+            result = store.client().Put(target_for(call), sign_headers(store, call, body), body, "");
+        }
+        REQUIRE(result);
+        CHECK(result->status == row.put_status);
+        if (row.put_status == 200) {
+            auto get = get_presigned(store, row.key);
+            REQUIRE(get);
+            CHECK(get->status == 200);
+            CHECK(get->body == body);
+        } else {
+            CHECK(error_code(result) == row.code);
+        }
+    }
+    // Every new file is inside data/, and every object file there has a hashed name.
+    for (const auto& file : files_under(store.parent())) {
+        if (before.count(file) != 0) continue;
+        CAPTURE(file);
+        CHECK(file.rfind("data/", 0) == 0);
+        const auto name = fs::path(file).filename().string();
+        if (fs::path(file).parent_path().filename() == "objects") {
+            CHECK(name.size() >= 64);
+            CHECK(name.find_first_not_of("0123456789abcdef.metadt") == std::string::npos);
+        }
+    }
+    CHECK(!fs::exists("/tmp/escape"));
+    CHECK(!fs::exists(store.parent() / "escape"));
+    CHECK(!fs::exists(store.data() / "escape"));
+}
+
+TEST_CASE("raw request targets with dot segments are keys, not paths") {
+    running_store store;
+    signed_call call{"PUT", "/presign/../../outside", {}, "raw", {}};
+    auto headers = sign_headers(store, call, call.body);
+    std::string request = "PUT /presign/../../outside HTTP/1.1\r\nHost: 127.0.0.1:" +
+                          std::to_string(store.port()) + "\r\nContent-Length: 3\r\nConnection: close\r\n";
+    for (const auto& [name, value] : headers) request += name + ": " + value + "\r\n";
+    request += "\r\nraw";
+    const std::string answer = raw_exchange(store.port(), request, false);
+    CHECK(answer.rfind("HTTP/1.1 200", 0) == 0);
+    CHECK(!fs::exists(store.parent() / "outside"));
+    CHECK(!fs::exists(store.data() / "outside"));
+    auto get = get_presigned(store, "../../outside");
+    REQUIRE(get);
+    CHECK(get->body == "raw");
+}
+
+TEST_CASE("32 concurrent uploads: none lost or mixed up") {
+    running_store store;
+    constexpr int uploads = 32;
+    std::vector<std::string> bodies;
+    for (int i = 0; i < uploads; ++i) bodies.push_back(random_bytes((1 << 20) + static_cast<std::size_t>(i) * 977, 100u + static_cast<unsigned>(i)));
+    std::vector<int> statuses(uploads, 0);
+    std::vector<std::thread> threads;
+    std::atomic<int> ready{0};
+    for (int i = 0; i < uploads; ++i) {
+        threads.emplace_back([&, i] {
+            const std::string key = "concurrent/" + std::to_string(i);
+            sigv4::s3::object_options options;
+            options.content_length = bodies[i].size();
+            options.content_type = "application/octet-stream";
+            auto presigned = sigv4::s3::presign_put(test_credentials(), bucket, key, store.endpoint(), options);
+            if (!presigned) return;
+            ready.fetch_add(1);
+            while (ready.load() < uploads) std::this_thread::yield();
+            auto client = store.client();
+            auto result = client.Put(target_of(presigned->url), headers_of(*presigned), bodies[i],
+                                     "application/octet-stream");
+            statuses[i] = result ? result->status : -1;
+        });
+    }
+    for (auto& t : threads) t.join();
+    for (int i = 0; i < uploads; ++i) {
+        CAPTURE(i);
+        CHECK(statuses[i] == 200);
+        auto get = get_presigned(store, "concurrent/" + std::to_string(i));
+        REQUIRE(get);
+        CHECK(get->status == 200);
+        CHECK(get->body == bodies[i]);
+    }
+    CHECK(object_count(store) == uploads);
+    CHECK(temp_count(store) == 0);
+}
+
+TEST_CASE("concurrent PUTs of one key leave exactly one whole version") {
+    running_store store;
+    constexpr int writers = 8;
+    std::vector<std::string> bodies;
+    for (int i = 0; i < writers; ++i) bodies.push_back(std::string(256 << 10, static_cast<char>('a' + i)));
+    std::vector<std::thread> threads;
+    for (int i = 0; i < writers; ++i) {
+        threads.emplace_back([&, i] { (void)put_presigned(store, "contended", bodies[i]); });
+    }
+    for (auto& t : threads) t.join();
+    auto get = get_presigned(store, "contended");
+    REQUIRE(get);
+    CHECK(get->status == 200);
+    CHECK(std::find(bodies.begin(), bodies.end(), get->body) != bodies.end());
+    std::size_t data_files = 0;
+    for (const auto& entry : fs::directory_iterator(store.data() / "buckets" / bucket / "objects")) {
+        if (entry.path().extension() == ".data") ++data_files;
+    }
+    CHECK(data_files == 1);
+}
+
+TEST_CASE("an object survives a restart of the store") {
+    const fs::path parent = make_temp_dir();
+    {
+        s3_server_options options;
+        options.data_dir = parent;
+        presign::local::object_store first(parent);
+        REQUIRE(first.create_bucket("presign").has_value());
+        auto upload = first.begin_upload("presign", "kept", "text/plain", {});
+        REQUIRE(upload.has_value());
+        REQUIRE(upload->write("kept bytes", 10).has_value());
+        REQUIRE(upload->commit({.content_length = 10}).has_value());
+    }
+    presign::local::object_store second(parent);
+    auto opened = second.open("presign", "kept");
+    REQUIRE(opened.has_value());
+    char buffer[16] = {};
+    CHECK(opened->read_at(0, buffer, sizeof buffer) == 10);
+    CHECK(std::string(buffer, 10) == "kept bytes");
+    CHECK(opened->info().content_type == "text/plain");
+    fs::remove_all(parent);
+}

@@ -1,0 +1,209 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Real S3 clients against presign's local store: boto3 and the AWS CLI (each when installed).
+
+usage: clients_test.py LOCAL_STORE_SERVER_BINARY
+A missing client is reported as "skipped: ..." (a failure when CI=true).
+"""
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+
+ACCESS_KEY = "AKIDCLIENTSTEST0001"
+SECRET_KEY = "clients-test-secret-0123456789/abcdef+XYZ"
+BUCKET = "clients"
+failures = []
+
+
+def check(condition, what):
+    if condition:
+        print("ok:", what)
+    else:
+        print("FAIL:", what)
+        failures.append(what)
+
+
+def start_store(binary, data_dir):
+    env = dict(os.environ, PRESIGN_TEST_ACCESS_KEY_ID=ACCESS_KEY, PRESIGN_TEST_SECRET_ACCESS_KEY=SECRET_KEY)
+    proc = subprocess.Popen([binary, data_dir], stdout=subprocess.PIPE, env=env, text=True)
+    line = proc.stdout.readline().strip()
+    if not line.startswith("listening s3="):
+        proc.kill()
+        raise SystemExit("store did not start: %r" % line)
+    return proc, line.split("=", 1)[1]
+
+
+def client_env(endpoint):
+    env = dict(os.environ)
+    for name in list(env):
+        if name.startswith("AWS_"):
+            del env[name]
+    env.update(AWS_ACCESS_KEY_ID=ACCESS_KEY, AWS_SECRET_ACCESS_KEY=SECRET_KEY, AWS_DEFAULT_REGION="us-east-1",
+               AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+               AWS_EC2_METADATA_DISABLED="true")
+    return env
+
+
+def http(method, url, data=None, headers=None):
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read(), dict(response.headers)
+    except urllib.error.HTTPError as error:
+        return error.code, error.read(), dict(error.headers)
+
+
+def boto3_tests(endpoint, scratch):
+    try:
+        import boto3
+        import botocore.config
+        from botocore.exceptions import ClientError
+    except ImportError:
+        return "boto3 not installed"
+    os.environ.update(client_env(endpoint))
+    config = botocore.config.Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1})
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", config=config)
+
+    s3.create_bucket(Bucket=BUCKET)
+    s3.head_bucket(Bucket=BUCKET)
+    check(True, "boto3 create_bucket + head_bucket")
+
+    body = os.urandom(300_000)
+    put = s3.put_object(Bucket=BUCKET, Key="dir/one.bin", Body=body, ContentType="application/x-test",
+                        Metadata={"owner": "me"})
+    check(put["ETag"] == '"%s"' % hashlib.md5(body).hexdigest(), "boto3 put_object ETag is the MD5")
+    got = s3.get_object(Bucket=BUCKET, Key="dir/one.bin")
+    check(got["Body"].read() == body, "boto3 get_object returns the bytes")
+    check(got["ContentType"] == "application/x-test", "boto3 get_object content type kept")
+    check(got["Metadata"].get("owner") == "me", "boto3 user metadata kept")
+    ranged = s3.get_object(Bucket=BUCKET, Key="dir/one.bin", Range="bytes=10-19")
+    check(ranged["Body"].read() == body[10:20] and ranged["ContentRange"] == "bytes 10-19/300000",
+          "boto3 ranged get")
+    head = s3.head_object(Bucket=BUCKET, Key="dir/one.bin")
+    check(head["ContentLength"] == len(body), "boto3 head_object length")
+
+    s3.put_object(Bucket=BUCKET, Key="dir/two.txt", Body=b"two")
+    s3.put_object(Bucket=BUCKET, Key="top.txt", Body=b"top")
+    s3.put_object(Bucket=BUCKET, Key="odd key+with%signs & spaces", Body=b"odd")
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix="dir/")
+    check([o["Key"] for o in listed.get("Contents", [])] == ["dir/one.bin", "dir/two.txt"], "boto3 list prefix")
+    grouped = s3.list_objects_v2(Bucket=BUCKET, Delimiter="/")
+    check([p["Prefix"] for p in grouped.get("CommonPrefixes", [])] == ["dir/"] and
+          sorted(o["Key"] for o in grouped.get("Contents", [])) == ["odd key+with%signs & spaces", "top.txt"],
+          "boto3 list with delimiter")
+    keys = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, PaginationConfig={"PageSize": 2}):
+        keys += [o["Key"] for o in page.get("Contents", [])]
+    check(keys == sorted(keys) and len(keys) == 4, "boto3 paginated listing (page size 2)")
+
+    try:
+        s3.get_object(Bucket=BUCKET, Key="missing")
+        check(False, "boto3 NoSuchKey")
+    except ClientError as error:
+        check(error.response["Error"]["Code"] == "NoSuchKey", "boto3 NoSuchKey")
+
+    source = os.path.join(scratch, "upload.bin")
+    with open(source, "wb") as f:
+        f.write(os.urandom(5 * 1024 * 1024 + 17))
+    s3.upload_file(source, BUCKET, "files/upload.bin")
+    target = os.path.join(scratch, "download.bin")
+    s3.download_file(BUCKET, "files/upload.bin", target)
+    check(open(source, "rb").read() == open(target, "rb").read(), "boto3 upload_file/download_file")
+
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "dir/two.txt"}, ExpiresIn=60)
+    status, data, _ = http("GET", url)
+    check(status == 200 and data == b"two", "boto3 presigned GET URL works")
+    status, data, _ = http("GET", url[:-1] + ("0" if url[-1] != "0" else "1"))
+    check(status == 403 and b"<Code>SignatureDoesNotMatch</Code>" in data, "tampered boto3 URL refused")
+    status, data, _ = http("PUT", url, data=b"overwrite")
+    check(status == 403 and b"<Code>SignatureDoesNotMatch</Code>" in data, "GET URL refused for PUT")
+    put_url = s3.generate_presigned_url("put_object", Params={"Bucket": BUCKET, "Key": "presigned.txt"}, ExpiresIn=60)
+    status, _, _ = http("PUT", put_url, data=b"presigned body")
+    check(status == 200 and s3.get_object(Bucket=BUCKET, Key="presigned.txt")["Body"].read() == b"presigned body",
+          "boto3 presigned PUT URL works")
+
+    wrong = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", config=config,
+                         aws_access_key_id=ACCESS_KEY, aws_secret_access_key="not-the-secret")
+    try:
+        wrong.get_object(Bucket=BUCKET, Key="dir/two.txt")
+        check(False, "wrong secret refused")
+    except ClientError as error:
+        check(error.response["Error"]["Code"] == "SignatureDoesNotMatch", "wrong secret: SignatureDoesNotMatch")
+
+    s3.delete_object(Bucket=BUCKET, Key="top.txt")
+    try:
+        s3.head_object(Bucket=BUCKET, Key="top.txt")
+        check(False, "deleted object is gone")
+    except ClientError as error:
+        check(error.response["Error"]["Code"] in ("404", "NoSuchKey"), "deleted object is gone")
+    return None
+
+
+def aws_cli_tests(endpoint, scratch):
+    aws = shutil.which("aws")
+    if aws is None:
+        return "aws CLI not installed"
+    env = client_env(endpoint)
+
+    def run(*args):
+        return subprocess.run([aws, "--endpoint-url", endpoint, *args], env=env, capture_output=True,
+                              text=True, timeout=120)
+
+    made = run("s3", "mb", "s3://cli-bucket")
+    check(made.returncode == 0, "aws s3 mb: " + made.stderr.strip())
+    source = os.path.join(scratch, "cli-source.bin")
+    with open(source, "wb") as f:
+        f.write(os.urandom(3 * 1024 * 1024 + 5))
+    up = run("s3", "cp", source, "s3://cli-bucket/some dir/file.bin")
+    check(up.returncode == 0, "aws s3 cp upload: " + up.stderr.strip())
+    target = os.path.join(scratch, "cli-target.bin")
+    down = run("s3", "cp", "s3://cli-bucket/some dir/file.bin", target)
+    check(down.returncode == 0 and open(source, "rb").read() == open(target, "rb").read(),
+          "aws s3 cp download returns the same bytes: " + down.stderr.strip())
+    listed = run("s3", "ls", "s3://cli-bucket/some dir/")
+    check(listed.returncode == 0 and "file.bin" in listed.stdout, "aws s3 ls: " + listed.stderr.strip())
+    head = run("s3api", "head-object", "--bucket", "cli-bucket", "--key", "some dir/file.bin")
+    check(head.returncode == 0 and str(3 * 1024 * 1024 + 5) in head.stdout, "aws s3api head-object")
+    missing = run("s3api", "get-object", "--bucket", "cli-bucket", "--key", "nope", os.path.join(scratch, "x"))
+    check(missing.returncode != 0 and "NoSuchKey" in missing.stderr, "aws s3api get-object: NoSuchKey")
+    removed = run("s3", "rm", "s3://cli-bucket/some dir/file.bin")
+    check(removed.returncode == 0, "aws s3 rm: " + removed.stderr.strip())
+    return None
+
+
+def main():
+    binary = sys.argv[1]
+    scratch = tempfile.mkdtemp(prefix="presign-clients-")
+    proc, endpoint = start_store(binary, os.path.join(scratch, "data"))
+    skipped = []
+    try:
+        for name, test in (("boto3", boto3_tests), ("aws cli", aws_cli_tests)):
+            reason = test(endpoint, scratch)
+            if reason:
+                print("skipped:", reason)
+                skipped.append(reason)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            failures.append("store did not stop on SIGTERM")
+        shutil.rmtree(scratch, ignore_errors=True)
+    check(proc.returncode == 0, "store exits 0 on SIGTERM")
+    if skipped and os.environ.get("CI") == "true":
+        failures.extend(skipped)
+    if failures:
+        print("%d failure(s)" % len(failures))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

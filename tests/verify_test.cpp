@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <cstdlib>
 #include <optional>
 #include <string>
@@ -1101,4 +1102,66 @@ TEST_CASE("S3 presigned URLs from presign_get/put verify with s3 rules, with the
             }
         }
     }
+}
+
+TEST_CASE("differential: presigned URLs made by botocore verify at their signing time, not after expiry") {
+    if (std::system("python3 -c 'import botocore' >/dev/null 2>&1") != 0) {
+        MESSAGE("skipped: python3 cannot import botocore");
+        return;
+    }
+    const std::string command = "python3 '" PRESIGN_SOURCE_DIR "/tests/verify_botocore_urls.py'";
+    FILE* pipe = popen(command.c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    std::string output;
+    char buffer[4096];
+    std::size_t n = 0;
+    while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) output.append(buffer, n);
+    REQUIRE(pclose(pipe) == 0);
+
+    std::size_t urls = 0;
+    std::size_t with_token = 0;
+    std::size_t with_extra_headers = 0;
+    std::size_t pos = 0;
+    while (pos < output.size()) {
+        std::size_t end = output.find('\n', pos);
+        if (end == std::string::npos) end = output.size();
+        auto line = nlohmann::json::parse(output.substr(pos, end - pos));
+        pos = end + 1;
+        const auto url = line.at("url").get<std::string>();
+        const auto key = line.at("key").get<std::string>();
+        const auto token = line.at("token").get<std::string>();
+        CAPTURE(url);
+        CAPTURE(key);
+        std::vector<sigv4::header> headers;
+        for (const auto& [name, value] : line.at("headers").items()) headers.push_back({name, value.get<std::string>()});
+        with_extra_headers += headers.empty() ? 0 : 1;
+        with_token += token.empty() ? 0 : 1;
+        headers.push_back({"Host", host_of(url)});
+        auto wire = from_url(line.at("method").get<std::string>(), url, headers);
+        auto signed_at = *sigv4::parse_amz_date(line.at("signed_at").get<std::string>());
+        std::chrono::seconds expires{line.at("expires").get<long long>()};
+        auto options = s3_options(signed_at);
+        options.region = line.at("region").get<std::string>();
+        auto keys = s3_keys(token);
+
+        auto verified = sigv4::verify(wire.received(), keys, options);
+        CAPTURE(describe(verified));
+        REQUIRE(verified);
+        CHECK(verified->signed_at == signed_at);
+        CHECK(verified->expires_at == signed_at + expires);
+        bool path_style = host_of(url).starts_with("s3.");
+        CHECK(verified->path == (path_style ? "/my-bucket/" : "/") + key);
+        options.now = signed_at + expires - 1s;
+        CHECK(sigv4::verify(wire.received(), keys, options));
+        for (auto after : {0s, 1s}) {
+            options.now = signed_at + expires + after;
+            check_rejected(wire, keys, options, expired);
+        }
+        ++urls;
+    }
+    MESSAGE("botocore differential: " << urls << " presigned URLs (" << with_token << " with session tokens, "
+                                      << with_extra_headers << " with extra signed headers) verified");
+    CHECK(urls >= 100);
+    CHECK(with_token > 0);
+    CHECK(with_extra_headers > 0);
 }

@@ -185,10 +185,10 @@ private:
                                  "filename must be valid UTF-8, at most 255 bytes, and name a file"});
 
         auto size = input.find("size");
-        if (size == input.end() || !(size->is_number_unsigned() || size->is_number_integer()))
+        if (size == input.end() || !size->is_number_integer())
             return from_failure({400, "invalid_size", "size is required: the file's length in bytes"});
-        if (size->is_number_integer() && size->get<std::int64_t>() < 0)
-            return from_failure({400, "invalid_size", "size cannot be negative"});
+        // The parser stores every non-negative integer as unsigned.
+        if (!size->is_number_unsigned()) return from_failure({400, "invalid_size", "size cannot be negative"});
         auto bytes = size->get<std::uint64_t>();
         if (bytes > settings_.max_upload_bytes)
             return from_failure({413, "too_large", "the file is larger than the limit of " +

@@ -1,0 +1,644 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <doctest/doctest.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+
+#include "presign/service.hpp"
+
+using nlohmann::json;
+namespace svc = presign::service;
+
+namespace {
+
+constexpr std::string_view access_key = "AKIDEXAMPLE";
+constexpr std::string_view secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+constexpr std::string_view token = "FwoGZXIvYXdzEXAMPLESESSIONTOKEN";
+
+using env_map = std::map<std::string, std::string, std::less<>>;
+
+env_map base_env() {
+    return {{"BUCKET_NAME", "files-bucket"},
+            {"AWS_REGION", "eu-west-1"},
+            {"ALLOWED_ORIGINS", "https://app.example.com, http://localhost:8080"},
+            {"ALLOWED_CONTENT_TYPES", "image/*, text/plain,application/pdf"},
+            {"MAX_UPLOAD_BYTES", "1048576"}};
+}
+
+sigv4::result<svc::config> load(const env_map& env) {
+    return svc::config::from_environment([&](std::string_view name) -> std::optional<std::string> {
+        auto it = env.find(name);
+        if (it == env.end()) return std::nullopt;
+        return it->second;
+    });
+}
+
+svc::config config_of(const env_map& env = base_env()) {
+    auto cfg = load(env);
+    REQUIRE_MESSAGE(cfg.has_value(), (cfg ? "" : cfg.error().message));
+    return *cfg;
+}
+
+svc::credentials_source session_credentials() {
+    return []() -> sigv4::result<sigv4::credentials> { return sigv4::credentials::make(access_key, secret, token); };
+}
+
+struct fixture {
+    std::vector<std::string> log;
+    svc::service service;
+
+    explicit fixture(const env_map& env = base_env())
+        : service(config_of(env), session_credentials(), [this](std::string_view line) { log.emplace_back(line); }) {}
+
+    svc::response call(std::string method, std::string path, std::string body = {},
+                       std::optional<std::string> identity = "alice", std::vector<sigv4::header> headers = {},
+                       std::vector<sigv4::query_param> query = {}) {
+        svc::request req;
+        req.method = std::move(method);
+        req.path = std::move(path);
+        req.body = std::move(body);
+        req.identity = std::move(identity);
+        req.headers = std::move(headers);
+        req.query = std::move(query);
+        req.request_id = "req-1";
+        return service.handle(req);
+    }
+
+    svc::response upload(const json& body, std::optional<std::string> identity = "alice") {
+        return call("POST", "/uploads", body.dump(), std::move(identity));
+    }
+
+    svc::response download(std::string key, std::optional<std::string> identity = "alice",
+                           std::string param = "key") {
+        return call("GET", "/downloads", {}, std::move(identity), {}, {{std::move(param), std::move(key)}});
+    }
+};
+
+const std::string* header_of(const svc::response& res, std::string_view name) {
+    for (const auto& h : res.headers) {
+        if (h.name.size() != name.size()) continue;
+        bool same = true;
+        for (std::size_t i = 0; i < name.size(); ++i)
+            same = same && std::tolower(static_cast<unsigned char>(h.name[i])) ==
+                               std::tolower(static_cast<unsigned char>(name[i]));
+        if (same) return &h.value;
+    }
+    return nullptr;
+}
+
+std::string error_code(const svc::response& res) {
+    auto body = json::parse(res.body);
+    REQUIRE(body.contains("error"));
+    CHECK(body["error"]["message"].is_string());
+    return body["error"]["code"].get<std::string>();
+}
+
+json good_upload() { return {{"filename", "photo.png"}, {"contentType", "image/png"}, {"size", 1234}}; }
+
+// Splits "https://host/path?query" into host and request target.
+std::pair<std::string, std::string> host_and_target(const std::string& url) {
+    auto scheme_end = url.find("://");
+    REQUIRE(scheme_end != std::string::npos);
+    auto path_start = url.find('/', scheme_end + 3);
+    return {url.substr(scheme_end + 3, path_start - scheme_end - 3), url.substr(path_start)};
+}
+
+sigv4::result<sigv4::verified_request, sigv4::verify_error> verify_url(const std::string& method,
+                                                                        const std::string& url,
+                                                                        std::vector<sigv4::header> headers) {
+    auto [host, target] = host_and_target(url);
+    sigv4::received_request req;
+    req.method = method;
+    req.target = target;
+    headers.push_back({"host", host});
+    req.headers = std::move(headers);
+    sigv4::verify_options options;
+    options.region = "eu-west-1";
+    return sigv4::verify(
+        req,
+        [](std::string_view id) -> std::optional<sigv4::known_key> {
+            if (id != access_key) return std::nullopt;
+            return sigv4::known_key{*sigv4::secret_key::from(secret), std::string(token)};
+        },
+        options);
+}
+
+}  // namespace
+
+TEST_CASE("config: defaults and parsing") {
+    auto cfg = config_of({{"BUCKET_NAME", "files-bucket"}});
+    CHECK(cfg.bucket == "files-bucket");
+    CHECK(cfg.key_prefix.empty());
+    CHECK(cfg.url_expires == std::chrono::seconds(300));
+    CHECK(cfg.max_upload_bytes == (5ull << 30));
+    CHECK(cfg.allowed_content_types.empty());
+    CHECK(cfg.allowed_origins.empty());
+    CHECK_FALSE(cfg.allow_anonymous);
+    CHECK(cfg.endpoint.region == "us-east-1");
+    CHECK(cfg.endpoint.url.empty());
+    CHECK(cfg.endpoint.style == sigv4::s3::addressing::automatic);
+
+    auto full = config_of({{"BUCKET_NAME", "files-bucket"},
+                           {"KEY_PREFIX", "uploads"},
+                           {"URL_EXPIRES", "900"},
+                           {"MAX_UPLOAD_BYTES", "10"},
+                           {"ALLOWED_CONTENT_TYPES", "Image/*, text/plain"},
+                           {"ALLOWED_ORIGINS", "https://A.example.com,http://localhost:8080"},
+                           {"ALLOW_ANONYMOUS", "TRUE"},
+                           {"AWS_REGION", "eu-central-1"},
+                           {"S3_ENDPOINT", "http://127.0.0.1:9000"},
+                           {"S3_PATH_STYLE", "true"}});
+    CHECK(full.key_prefix == "uploads/");
+    CHECK(full.url_expires == std::chrono::seconds(900));
+    CHECK(full.max_upload_bytes == 10);
+    CHECK(full.allowed_content_types == std::vector<std::string>{"image/*", "text/plain"});
+    CHECK(full.allowed_origins == std::vector<std::string>{"https://a.example.com", "http://localhost:8080"});
+    CHECK(full.allow_anonymous);
+    CHECK(full.endpoint.region == "eu-central-1");
+    CHECK(full.endpoint.url == "http://127.0.0.1:9000");
+    CHECK(full.endpoint.style == sigv4::s3::addressing::path);
+}
+
+TEST_CASE("config: a missing or invalid setting is an error naming it") {
+    struct row {
+        const char* variable;
+        const char* value;  // nullptr: remove the variable
+    };
+    const row rows[] = {
+        {"BUCKET_NAME", nullptr},
+        {"BUCKET_NAME", ""},
+        {"BUCKET_NAME", "No_Such..bucket"},
+        {"URL_EXPIRES", "0"},
+        {"URL_EXPIRES", "604801"},
+        {"URL_EXPIRES", "5m"},
+        {"MAX_UPLOAD_BYTES", "-1"},
+        {"MAX_UPLOAD_BYTES", "0"},
+        {"MAX_UPLOAD_BYTES", "5368709121"},
+        {"MAX_UPLOAD_BYTES", "lots"},
+        {"ALLOWED_CONTENT_TYPES", "image"},
+        {"ALLOWED_CONTENT_TYPES", "image/png, text/ plain"},
+        {"ALLOWED_ORIGINS", "app.example.com"},
+        {"ALLOWED_ORIGINS", "https://app.example.com/path"},
+        {"ALLOW_ANONYMOUS", "maybe"},
+        {"AWS_REGION", "EU WEST"},
+        {"S3_ENDPOINT", "ftp://example.com"},
+        {"S3_PATH_STYLE", "sometimes"},
+        {"KEY_PREFIX", "/abs/"},
+        {"KEY_PREFIX", "a/../b/"},
+    };
+    for (const auto& r : rows) {
+        auto env = base_env();
+        if (r.value == nullptr) {
+            env.erase(r.variable);
+        } else {
+            env[r.variable] = r.value;
+        }
+        CAPTURE(r.variable);
+        CAPTURE((r.value ? r.value : "(unset)"));
+        auto cfg = load(env);
+        REQUIRE_FALSE(cfg.has_value());
+        CHECK(cfg.error().message.find(r.variable) != std::string::npos);
+    }
+}
+
+TEST_CASE("routes: methods, paths and statuses") {
+    fixture f;
+    struct row {
+        const char* method;
+        const char* path;
+        int status;
+        const char* code;  // empty for success
+    };
+    const row rows[] = {
+        {"POST", "/uploads", 200, ""},
+        {"POST", "/uploads/", 200, ""},
+        {"GET", "/uploads", 405, "method_not_allowed"},
+        {"PUT", "/uploads", 405, "method_not_allowed"},
+        {"OPTIONS", "/uploads", 204, ""},
+        {"GET", "/downloads", 200, ""},
+        {"POST", "/downloads", 405, "method_not_allowed"},
+        {"DELETE", "/downloads", 405, "method_not_allowed"},
+        {"OPTIONS", "/downloads", 204, ""},
+        {"GET", "/", 404, "not_found"},
+        {"GET", "/uploadsx", 404, "not_found"},
+        {"POST", "/hello/world", 404, "not_found"},
+        {"GET", "/downloads/../uploads", 404, "not_found"},
+    };
+    for (const auto& r : rows) {
+        CAPTURE(r.method);
+        CAPTURE(r.path);
+        auto res = f.call(r.method, r.path, good_upload().dump(), "alice", {},
+                          {{"key", "users/alice/0123/photo.png"}});
+        CHECK(res.status == r.status);
+        REQUIRE(header_of(res, "Content-Type") != nullptr);
+        CHECK(*header_of(res, "Content-Type") == "application/json");
+        if (r.status == 204) {
+            CHECK(res.body.empty());
+        } else if (*r.code != '\0') {
+            CHECK(error_code(res) == r.code);
+        } else {
+            CHECK(json::parse(res.body).contains("url"));
+        }
+        if (r.status == 405) {
+            REQUIRE(header_of(res, "Allow") != nullptr);
+            CHECK(header_of(res, "Allow")->find("OPTIONS") != std::string::npos);
+        }
+    }
+}
+
+TEST_CASE("CORS: only listed origins, on every response, never * unless configured") {
+    fixture f;
+    struct row {
+        const char* origin;  // nullptr: no Origin header
+        const char* method;
+        const char* path;
+        std::optional<std::string> identity;
+        const char* expected_allow_origin;  // nullptr: no header
+    };
+    const row rows[] = {
+        {"https://app.example.com", "POST", "/uploads", "alice", "https://app.example.com"},
+        {"http://localhost:8080", "OPTIONS", "/uploads", std::nullopt, "http://localhost:8080"},
+        {"https://app.example.com", "POST", "/uploads", std::nullopt, "https://app.example.com"},  // 401
+        {"https://app.example.com", "GET", "/nowhere", "alice", "https://app.example.com"},       // 404
+        {"https://evil.example.com", "POST", "/uploads", "alice", nullptr},
+        {"https://app.example.com.evil.com", "OPTIONS", "/uploads", "alice", nullptr},
+        {"null", "POST", "/uploads", "alice", nullptr},
+        {nullptr, "POST", "/uploads", "alice", nullptr},
+    };
+    for (const auto& r : rows) {
+        CAPTURE((r.origin ? r.origin : "(none)"));
+        CAPTURE(r.method);
+        std::vector<sigv4::header> headers;
+        if (r.origin) headers.push_back({"origin", r.origin});
+        auto res = f.call(r.method, r.path, good_upload().dump(), r.identity, headers);
+        REQUIRE(header_of(res, "Vary") != nullptr);
+        CHECK(*header_of(res, "Vary") == "Origin");
+        auto allow = header_of(res, "Access-Control-Allow-Origin");
+        if (r.expected_allow_origin == nullptr) {
+            CHECK(allow == nullptr);
+        } else {
+            REQUIRE(allow != nullptr);
+            CHECK(*allow == r.expected_allow_origin);
+        }
+    }
+
+    auto preflight = f.call("OPTIONS", "/uploads", {}, std::nullopt, {{"Origin", "https://app.example.com"}});
+    CHECK(preflight.status == 204);
+    REQUIRE(header_of(preflight, "Access-Control-Allow-Methods") != nullptr);
+    CHECK(*header_of(preflight, "Access-Control-Allow-Methods") == "POST, OPTIONS");
+    REQUIRE(header_of(preflight, "Access-Control-Allow-Headers") != nullptr);
+    CHECK(header_of(preflight, "Access-Control-Allow-Headers")->find("Content-Type") != std::string::npos);
+
+    auto env = base_env();
+    env["ALLOWED_ORIGINS"] = "*";
+    fixture star(env);
+    auto any = star.call("POST", "/uploads", good_upload().dump(), "alice", {{"Origin", "https://x.example"}});
+    REQUIRE(header_of(any, "Access-Control-Allow-Origin") != nullptr);
+    CHECK(*header_of(any, "Access-Control-Allow-Origin") == "*");
+}
+
+TEST_CASE("identity: per-user prefixes, anonymous only when allowed") {
+    fixture f;
+    auto anonymous_upload = f.upload(good_upload(), std::nullopt);
+    CHECK(anonymous_upload.status == 401);
+    CHECK(error_code(anonymous_upload) == "unauthorized");
+    auto anonymous_download = f.download("shared/x/a.txt", std::nullopt);
+    CHECK(anonymous_download.status == 401);
+    CHECK(error_code(anonymous_download) == "unauthorized");
+
+    auto env = base_env();
+    env["ALLOW_ANONYMOUS"] = "true";
+    env["KEY_PREFIX"] = "files/";
+    fixture open(env);
+    auto shared = open.upload(good_upload(), std::nullopt);
+    REQUIRE(shared.status == 200);
+    CHECK(json::parse(shared.body)["key"].get<std::string>().starts_with("files/shared/"));
+    auto user = open.upload(good_upload(), "alice");
+    REQUIRE(user.status == 200);
+    CHECK(json::parse(user.body)["key"].get<std::string>().starts_with("files/users/alice/"));
+
+    auto cfg = config_of();
+    struct row {
+        const char* id;
+        const char* prefix;
+    };
+    const row rows[] = {
+        {"alice", "users/alice/"},
+        {"a1b2c3d4-5678-90ab-cdef-1234567890ab", "users/a1b2c3d4-5678-90ab-cdef-1234567890ab/"},
+        {"bob@example.com", "users/bob@example.com/"},
+        {"..", "users/_2E_2E/"},
+        {".", "users/_2E/"},
+        {"../../etc", "users/.._2F.._2Fetc/"},
+        {"a/b", "users/a_2Fb/"},
+        {"a_2Fb", "users/a_5F2Fb/"},
+        {"arn:aws:iam::123456789012:user/alice", "users/arn_3Aaws_3Aiam_3A_3A123456789012_3Auser_2Falice/"},
+        {"auth0|42", "users/auth0_7C42/"},
+        {"\xc3\xa9", "users/_C3_A9/"},
+    };
+    for (const auto& r : rows) {
+        CAPTURE(r.id);
+        auto prefix = svc::caller_prefix(cfg, std::string(r.id));
+        CHECK(prefix == r.prefix);
+        CHECK_FALSE(svc::key_problem(prefix + "x").has_value());
+    }
+    auto long_id = std::string(200, 'x');
+    auto hashed = svc::caller_prefix(cfg, long_id);
+    CHECK(hashed.starts_with("users/sha256-"));
+    CHECK(hashed.size() == std::string("users/sha256-").size() + 64 + 1);
+}
+
+TEST_CASE("uploads: input validation table") {
+    fixture f;
+    auto with = [](const char* field, json value) {
+        auto body = good_upload();
+        if (value.is_discarded()) {
+            body.erase(field);
+        } else {
+            body[field] = std::move(value);
+        }
+        return body.dump();
+    };
+    const json missing = json(json::value_t::discarded);
+    struct row {
+        std::string body;
+        int status;
+        const char* code;
+    };
+    const std::vector<row> rows = {
+        {"not json", 400, "invalid_json"},
+        {"[1,2]", 400, "invalid_json"},
+        {"", 400, "invalid_json"},
+        {"{\"filename\": \"a\"" + std::string(20000, ' ') + "}", 400, "invalid_json"},
+        {with("filename", missing), 400, "invalid_filename"},
+        {with("filename", 12), 400, "invalid_filename"},
+        {with("filename", ""), 400, "invalid_filename"},
+        {with("filename", "dir/"), 400, "invalid_filename"},
+        {with("filename", ".."), 400, "invalid_filename"},
+        {with("filename", "a/.."), 400, "invalid_filename"},
+        {with("filename", "\x01\x02"), 400, "invalid_filename"},
+        {with("filename", std::string(256, 'a')), 400, "invalid_filename"},
+        {with("size", missing), 400, "invalid_size"},
+        {with("size", -1), 400, "invalid_size"},
+        {with("size", 1.5), 400, "invalid_size"},
+        {with("size", "10"), 400, "invalid_size"},
+        {with("size", true), 400, "invalid_size"},
+        {with("size", nullptr), 400, "invalid_size"},
+        {with("size", 1048577), 413, "too_large"},
+        {with("size", 18446744073709551615ull), 413, "too_large"},
+        {with("contentType", "text/html"), 415, "content_type_not_allowed"},
+        {with("contentType", "image"), 415, "content_type_not_allowed"},
+        {with("contentType", "image/png\r\nx-evil: 1"), 415, "content_type_not_allowed"},
+        {with("contentType", "imagex/png"), 415, "content_type_not_allowed"},
+        {with("contentType", missing), 415, "content_type_not_allowed"},  // octet-stream not listed
+        {with("contentType", 5), 415, "content_type_not_allowed"},
+        {with("sha256", "not base64!"), 400, "invalid_checksum"},
+        {with("sha256", "AAAA"), 400, "invalid_checksum"},
+        {with("sha256", 7), 400, "invalid_checksum"},
+    };
+    for (const auto& r : rows) {
+        CAPTURE(r.body.substr(0, 120));
+        auto res = f.call("POST", "/uploads", r.body);
+        CHECK(res.status == r.status);
+        CHECK(error_code(res) == r.code);
+    }
+
+    const std::vector<std::string> accepted = {
+        with("size", 0), with("size", 1048576), with("contentType", "IMAGE/JPEG"),
+        with("contentType", "text/plain; charset=utf-8"), with("contentType", "application/pdf"),
+        with("sha256", "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="), with("sha256", nullptr)};
+    for (const auto& body : accepted) {
+        CAPTURE(body);
+        CHECK(f.call("POST", "/uploads", body).status == 200);
+    }
+}
+
+TEST_CASE("uploads: server-chosen key, clean file name, exact response shape") {
+    fixture f;
+    struct row {
+        const char* given;
+        const char* clean;
+    };
+    const row rows[] = {
+        {"photo.png", "photo.png"},
+        {"C:\\Users\\me\\photo.png", "photo.png"},
+        {"../../etc/passwd", "passwd"},
+        {"/abs/path/x.txt", "x.txt"},
+        {"r\xc3\xa9sum\xc3\xa9 final.pdf", "r\xc3\xa9sum\xc3\xa9 final.pdf"},
+        {"a\x01" "b\x7f" "c.txt", "abc.txt"},
+        {"  spaced.txt  ", "spaced.txt"},
+        {"\xe6\x96\x87\xe4\xbb\xb6.png", "\xe6\x96\x87\xe4\xbb\xb6.png"},
+    };
+    std::regex key_shape("users/alice/[0-9a-f]{32}/(.+)");
+    std::set<std::string> keys;
+    for (const auto& r : rows) {
+        CAPTURE(r.given);
+        auto body = good_upload();
+        body["filename"] = r.given;
+        auto res = f.upload(body);
+        REQUIRE(res.status == 200);
+        auto doc = json::parse(res.body);
+        auto key = doc["key"].get<std::string>();
+        std::smatch m;
+        REQUIRE(std::regex_match(key, m, key_shape));
+        CHECK(m[1].str() == r.clean);
+        keys.insert(key);
+    }
+    CHECK(keys.size() == std::size(rows));  // a fresh random id every time
+    CHECK(svc::clean_file_name("\xff\xfe.txt") == std::nullopt);
+
+    auto body = good_upload();
+    body["sha256"] = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+    auto before = sigv4::now();
+    auto res = f.upload(body);
+    REQUIRE(res.status == 200);
+    auto doc = json::parse(res.body);
+    std::set<std::string> fields;
+    for (const auto& [name, value] : doc.items()) fields.insert(name);
+    CHECK(fields == std::set<std::string>{"method", "url", "headers", "key", "expiresIn", "expiresAt"});
+    CHECK(doc["method"] == "PUT");
+    CHECK(doc["expiresIn"] == 300);
+    auto expires_at = sigv4::parse_iso8601(doc["expiresAt"].get<std::string>());
+    REQUIRE(expires_at.has_value());
+    CHECK(doc["expiresAt"].get<std::string>().ends_with("Z"));
+    CHECK(*expires_at >= before + std::chrono::seconds(300));
+    CHECK(*expires_at <= sigv4::now() + std::chrono::seconds(300));
+    std::map<std::string, std::string> headers;
+    for (const auto& [name, value] : doc["headers"].items()) {
+        std::string lower = name;
+        for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        headers[lower] = value.get<std::string>();
+    }
+    CHECK(headers == std::map<std::string, std::string>{{"content-type", "image/png"},
+                                                          {"content-length", "1234"},
+                                                          {"x-amz-checksum-sha256", body["sha256"]}});
+    auto url = doc["url"].get<std::string>();
+    CHECK(url.starts_with("https://files-bucket.s3.eu-west-1.amazonaws.com/users/alice/"));
+    CHECK(url.find("X-Amz-Security-Token=") != std::string::npos);
+}
+
+TEST_CASE("uploads: the URL verifies with the library verifier, and only with the signed headers") {
+    fixture f;
+    auto body = good_upload();
+    body["sha256"] = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+    auto doc = json::parse(f.upload(body).body);
+    std::vector<sigv4::header> headers;
+    for (const auto& [name, value] : doc["headers"].items()) headers.push_back({name, value.get<std::string>()});
+
+    auto ok = verify_url("PUT", doc["url"], headers);
+    REQUIRE_MESSAGE(ok.has_value(), (ok ? "" : ok.error().message));
+    CHECK(ok->path == "/" + doc["key"].get<std::string>());
+    for (const char* name : {"content-length", "content-type", "host", "x-amz-checksum-sha256"}) {
+        CAPTURE(name);
+        CHECK(std::find(ok->signed_headers.begin(), ok->signed_headers.end(), name) != ok->signed_headers.end());
+    }
+
+    auto bigger = headers;
+    for (auto& h : bigger)
+        if (h.name == "Content-Length" || h.name == "content-length") h.value = "999999";
+    auto refused = verify_url("PUT", doc["url"], bigger);
+    REQUIRE_FALSE(refused.has_value());
+    CHECK(refused.error().code == sigv4::errc::signature_does_not_match);
+
+    auto wrong_method = verify_url("GET", doc["url"], headers);
+    REQUIRE_FALSE(wrong_method.has_value());
+    CHECK(wrong_method.error().code == sigv4::errc::signature_does_not_match);
+}
+
+TEST_CASE("downloads: key validation table and prefix isolation") {
+    fixture f;
+    struct row {
+        std::string key;
+        int status;
+        const char* code;
+    };
+    const std::vector<row> rows = {
+        {"", 400, "invalid_key"},
+        {"/users/alice/x/a.txt", 400, "invalid_key"},
+        {"users/alice/../bob/a.txt", 400, "invalid_key"},
+        {"users/alice/x/..", 400, "invalid_key"},
+        {"..", 400, "invalid_key"},
+        {"users/alice/./a.txt", 400, "invalid_key"},
+        {std::string("users/alice/x/a\0b.txt", 21), 400, "invalid_key"},
+        {"users/alice/x/a\nb.txt", 400, "invalid_key"},
+        {"users/alice/x/a\x7f.txt", 400, "invalid_key"},
+        {"users/alice/x/\xc2\x85.txt", 400, "invalid_key"},
+        {"users/alice/x/\xff.txt", 400, "invalid_key"},
+        {"users/alice/" + std::string(1020, 'a'), 400, "invalid_key"},
+        {"users/alice/", 400, "invalid_key"},
+        {"users/alice/x/", 400, "invalid_key"},
+        {"users/bob/x/a.txt", 403, "key_outside_prefix"},
+        {"users/alice2/x/a.txt", 403, "key_outside_prefix"},
+        {"users/alic", 403, "key_outside_prefix"},
+        {"shared/x/a.txt", 403, "key_outside_prefix"},
+        {"a.txt", 403, "key_outside_prefix"},
+    };
+    for (const auto& r : rows) {
+        CAPTURE(r.key);
+        auto res = f.download(r.key);
+        CHECK(res.status == r.status);
+        CHECK(error_code(res) == r.code);
+    }
+    auto missing = f.call("GET", "/downloads", {}, "alice", {}, {{"other", "x"}});
+    CHECK(missing.status == 400);
+    CHECK(error_code(missing) == "invalid_key");
+
+    CHECK(f.download("users/alice/" + std::string(1012, 'a')).status == 200);  // exactly 1024 bytes
+    CHECK(f.download("users/alice/x/r\xc3\xa9sum\xc3\xa9 (1).pdf").status == 200);
+}
+
+TEST_CASE("downloads: attachment disposition, legacy file=, URL verifies and carries the token") {
+    fixture f;
+    for (const char* param : {"key", "file"}) {
+        CAPTURE(param);
+        auto res = f.download("users/alice/0123abcd/r\xc3\xa9sum\xc3\xa9 <x>.html", "alice", param);
+        REQUIRE(res.status == 200);
+        auto doc = json::parse(res.body);
+        std::set<std::string> fields;
+        for (const auto& [name, value] : doc.items()) fields.insert(name);
+        CHECK(fields == std::set<std::string>{"url", "filename", "expiresIn", "expiresAt"});
+        CHECK(doc["filename"] == "r\xc3\xa9sum\xc3\xa9 <x>.html");
+        CHECK(doc["expiresIn"] == 300);
+        auto url = doc["url"].get<std::string>();
+        CHECK(url.find("response-content-disposition=attachment") != std::string::npos);
+        CHECK(url.find("X-Amz-Security-Token=") != std::string::npos);
+        auto ok = verify_url("GET", url, {});
+        REQUIRE_MESSAGE(ok.has_value(), (ok ? "" : ok.error().message));
+        auto disposition = std::find_if(ok->query.begin(), ok->query.end(), [](const sigv4::query_param& q) {
+            return q.name == "response-content-disposition";
+        });
+        REQUIRE(disposition != ok->query.end());
+        CHECK(disposition->value == sigv4::s3::attachment_disposition("r\xc3\xa9sum\xc3\xa9 <x>.html"));
+    }
+}
+
+TEST_CASE("signing: credential failures become signing_failed, custom endpoints are used") {
+    auto failing = []() -> sigv4::result<sigv4::credentials> {
+        return sigv4::fail(sigv4::errc::credentials_expired, "expired");
+    };
+    svc::service broken(config_of(), failing, {});
+    svc::request req;
+    req.method = "POST";
+    req.path = "/uploads";
+    req.body = good_upload().dump();
+    req.identity = "alice";
+    auto res = broken.handle(req);
+    CHECK(res.status == 500);
+    CHECK(error_code(res) == "signing_failed");
+
+    auto env = base_env();
+    env["S3_ENDPOINT"] = "http://127.0.0.1:9000";
+    env["S3_PATH_STYLE"] = "true";
+    fixture local(env);
+    auto doc = json::parse(local.upload(good_upload()).body);
+    CHECK(doc["url"].get<std::string>().starts_with("http://127.0.0.1:9000/files-bucket/users/alice/"));
+}
+
+TEST_CASE("log: one JSON line per request, never a secret, token, signature or URL") {
+    fixture f;
+    (void)f.upload(good_upload());
+    (void)f.download("users/bob/x/a.txt");
+    (void)f.call("GET", "/nowhere");
+    svc::request req;
+    req.method = "POST";
+    req.path = "/uploads";
+    req.request_id = "req-9";
+    (void)f.service.reject(req, 400, "invalid_json", "the request body is not valid base64");
+    REQUIRE(f.log.size() == 4);
+
+    auto first = json::parse(f.log[0]);
+    CHECK(first["requestId"] == "req-1");
+    CHECK(first["route"] == "POST /uploads");
+    CHECK(first["status"] == 200);
+    CHECK(first["key"].get<std::string>().starts_with("users/alice/"));
+    CHECK(first["durationUs"].is_number_integer());
+    CHECK_FALSE(first.contains("error"));
+    auto second = json::parse(f.log[1]);
+    CHECK(second["status"] == 403);
+    CHECK(second["error"] == "key_outside_prefix");
+    CHECK(json::parse(f.log[2])["status"] == 404);
+    auto fourth = json::parse(f.log[3]);
+    CHECK(fourth["requestId"] == "req-9");
+    CHECK(fourth["error"] == "invalid_json");
+    for (const auto& line : f.log) {
+        CAPTURE(line);
+        CHECK(line.find('\n') == std::string::npos);
+        for (std::string_view secret_part : {secret, token, std::string_view("X-Amz-Signature"),
+                                             std::string_view("X-Amz-Credential"), std::string_view("https://")})
+            CHECK(line.find(secret_part) == std::string::npos);
+    }
+}
+
+TEST_CASE("content types: wildcard matching") {
+    const std::vector<std::string> patterns = {"image/*", "text/plain"};
+    CHECK(svc::content_type_allowed("image/png", patterns));
+    CHECK(svc::content_type_allowed("Image/SVG+xml", patterns));
+    CHECK(svc::content_type_allowed("text/plain;charset=utf-8", patterns));
+    CHECK_FALSE(svc::content_type_allowed("text/html", patterns));
+    CHECK_FALSE(svc::content_type_allowed("image", patterns));
+    CHECK_FALSE(svc::content_type_allowed("", patterns));
+    CHECK(svc::content_type_allowed("anything/else", {}));
+    CHECK(svc::content_type_allowed("anything/else", {"*/*"}));
+    CHECK_FALSE(svc::content_type_allowed("bad type/x", {}));
+}

@@ -5,8 +5,11 @@
 #   rgw-cluster.sh start DIR [ACCESS_KEY SECRET_KEY]   bring it up inside DIR, write DIR/env
 #   rgw-cluster.sh stop DIR                            kill the daemons it started, remove DIR
 #
-# One mon, one bluestore OSD on a sparse file, one radosgw (beast) on 127.0.0.1 only; cephx off
-# between the daemons, pools of size 1. It installs nothing: when the Ceph packages are missing or
+# One mon, one bluestore OSD on a sparse file, two radosgw (beast) on 127.0.0.1 only; cephx off
+# between the daemons, pools of size 1. Two gateways over the same data because RGW 16 answers every
+# refused S3 request with "AccessDenied" once its STS engine is on (rgw_s3_auth_use_sts), hiding
+# SignatureDoesNotMatch and InvalidAccessKeyId: RGW_ENDPOINT is plain S3 with exact error codes,
+# RGW_STS_ENDPOINT has STS (AssumeRole) and accepts the session credentials it hands out. It installs nothing: when the Ceph packages are missing or
 # we are not root it prints "skipped: <reason>" and exits 77 (CTest's SKIP_RETURN_CODE).
 set -euo pipefail
 
@@ -112,9 +115,9 @@ ceph_cli() { timeout 30 ceph -c "$dir/ceph.conf" --connect-timeout 10 "$@"; }
 
 osd_is_up() { ceph_cli osd dump | grep -q '^osd\.0 up'; }
 
-# True when radosgw answers HTTP on its port (any status line will do: it is S3 talking).
-rgw_answers() {
-    exec 3<>"/dev/tcp/127.0.0.1/$rgw_port" || return 1
+# True when radosgw answers HTTP on port $1 (any status line will do: it is S3 talking).
+http_answers() {
+    exec 3<>"/dev/tcp/127.0.0.1/$1" || return 1
     printf 'GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
     local status_line
     IFS= read -r -t 5 status_line <&3 || { exec 3<&-; return 1; }
@@ -138,7 +141,8 @@ ms_mon_client_mode = crc secure
 keyring = $dir/keyring
 run_dir = $dir/run
 crash_dir = $dir/crash
-admin_socket = $dir/run/\$name.asok
+# No admin sockets: unix socket paths are limited to 107 bytes and nothing here needs them.
+admin_socket =
 pid_file = $dir/run/\$name.pid
 log_file = $dir/log/\$name.log
 log_to_stderr = false
@@ -169,17 +173,27 @@ bluestore_cache_size = 67108864
 osd_memory_target = 939524096
 
 [client.rgw.a]
-rgw_data = $dir/rgw
+rgw_data = $dir/rgw/a
 rgw_frontends = beast endpoint=127.0.0.1:$rgw_port
-rgw_thread_pool_size = 32
+rgw_thread_pool_size = 16
+rgw_enable_usage_log = false
+
+[client.rgw.sts]
+rgw_data = $dir/rgw/sts
+rgw_frontends = beast endpoint=127.0.0.1:$sts_port
+rgw_thread_pool_size = 16
+rgw_enable_usage_log = false
 rgw_s3_auth_use_sts = true
 rgw_sts_key = $sts_key
-rgw_enable_usage_log = false
 EOF
 }
 
 start() {
     check_prerequisites
+    if [[ -e $dir/$marker ]]; then
+        log "removing the leftovers of an earlier run in $dir"
+        stop
+    fi
     if [[ -e $dir ]] && [[ -n $(ls -A "$dir" 2>/dev/null) ]]; then
         log "$dir exists and is not empty"
         exit 2
@@ -187,7 +201,7 @@ start() {
     local access_key=${1:-$default_access_key} secret_key=${2:-$default_secret_key}
     local started_ms
     started_ms=$(now_ms)
-    mkdir -p "$dir"/{mon,osd,rgw,run,log,crash}
+    mkdir -p "$dir"/{mon,osd,rgw/a,rgw/sts,run,log,crash}
     dir=$(cd "$dir" && pwd)
     touch "$dir/$marker" "$dir/pids"
 
@@ -195,6 +209,7 @@ start() {
     mon_port_v2=$(pick_port)
     mon_port_v1=$(pick_port "$mon_port_v2")
     rgw_port=$(pick_port "$mon_port_v2" "$mon_port_v1")
+    sts_port=$(pick_port "$mon_port_v2" "$mon_port_v1" "$rgw_port")
     write_config
 
     # Monitor.
@@ -230,7 +245,9 @@ start() {
         --policy-doc='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:*"],"Resource":"arn:aws:s3:::*"}]}' \
         >>"$dir/log/radosgw-admin.out" 2>&1 || fail "radosgw-admin role-policy put"
     launch rgw radosgw -f -c "$dir/ceph.conf" -n client.rgw.a
-    wait_for 60 "radosgw on 127.0.0.1:$rgw_port" rgw rgw_answers
+    launch rgw-sts radosgw -f -c "$dir/ceph.conf" -n client.rgw.sts
+    wait_for 60 "radosgw on 127.0.0.1:$rgw_port" rgw http_answers "$rgw_port"
+    wait_for 60 "radosgw (STS) on 127.0.0.1:$sts_port" rgw-sts http_answers "$sts_port"
 
     local ready_ms
     ready_ms=$(($(now_ms) - started_ms))
@@ -239,10 +256,12 @@ start() {
         echo "RGW_ACCESS_KEY=$access_key"
         echo "RGW_SECRET_KEY=$secret_key"
         echo "RGW_REGION=us-east-1"
+        echo "RGW_STS_ENDPOINT=http://127.0.0.1:$sts_port"
         echo "RGW_STS_ROLE_ARN=arn:aws:iam:::role/$role_name"
         echo "RGW_MON_PID=$(pid_of mon)"
         echo "RGW_OSD_PID=$(pid_of osd)"
         echo "RGW_RGW_PID=$(pid_of rgw)"
+        echo "RGW_STS_PID=$(pid_of rgw-sts)"
         echo "RGW_PIDS=$(awk '{ printf "%s%s", sep, $1; sep = " " }' "$dir/pids")"
         echo "RGW_READY_MS=$ready_ms"
     } >"$dir/env"

@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: Apache-2.0
+// presign verify URL / presign explain URL.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+#include <sigv4/sigv4.hpp>
+
+#include "cli_support.hpp"
+#include "commands.hpp"
+
+namespace presign::cli {
+namespace {
+
+std::string iso8601(sigv4::sys_seconds t) {
+    auto text = sigv4::format_iso8601(t);
+    return text ? *text : std::string("?");
+}
+
+struct prepared_request {
+    parsed_url url;
+    sigv4::received_request request;
+    std::optional<sigv4::sys_seconds> now;
+};
+
+prepared_request prepare(const inspect_options& options) {
+    auto url = parse_url(options.url);
+    if (!url) throw cli_error(exit_code::invalid_input, url.error());
+    std::string method = options.method;
+    std::transform(method.begin(), method.end(), method.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    if (method.empty()) throw cli_error(exit_code::invalid_input, "--method is empty");
+    prepared_request prepared{std::move(*url), {}, std::nullopt};
+    prepared.request.method = std::move(method);
+    prepared.request.target = prepared.url.target;
+    bool has_host = false;
+    std::vector<sigv4::header> extra;
+    for (const auto& text : options.headers) {
+        auto header = parse_header_option(text);
+        if (!header) throw cli_error(exit_code::invalid_input, header.error());
+        std::string lower = header->name;
+        std::transform(lower.begin(), lower.end(), lower.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        has_host = has_host || lower == "host";
+        extra.push_back(std::move(*header));
+    }
+    if (!has_host) prepared.request.headers.push_back({"Host", prepared.url.host});
+    for (auto& header : extra) prepared.request.headers.push_back(std::move(header));
+    if (options.date) {
+        auto when = sigv4::parse_iso8601(*options.date);
+        if (!when) {
+            throw cli_error(exit_code::invalid_input, "--date '" + *options.date + "' is not a time");
+        }
+        prepared.now = *when;
+    }
+    return prepared;
+}
+
+struct credential_scope {
+    std::string access_key_id, date, region, service;
+};
+
+std::optional<credential_scope> scope_of(std::string_view raw_query) {
+    auto credential = query_value(raw_query, "X-Amz-Credential");
+    if (!credential) return std::nullopt;
+    std::vector<std::string> parts;
+    std::string_view rest = *credential;
+    while (true) {
+        const auto slash = rest.find('/');
+        parts.emplace_back(rest.substr(0, slash));
+        if (slash == std::string_view::npos) break;
+        rest.remove_prefix(slash + 1);
+    }
+    if (parts.size() != 5) return std::nullopt;
+    return credential_scope{parts[0], parts[1], parts[2], parts[3]};
+}
+
+std::string read_text_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw cli_error(exit_code::io, "cannot read " + path);
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (in.bad()) throw cli_error(exit_code::io, "cannot read " + path);
+    return std::move(text).str();
+}
+
+}  // namespace
+
+int run_verify(const inspect_options& options) {
+    auto prepared = prepare(options);
+    const run_context context = load_context(options.common, true);
+    const auto& creds = context.credentials.credentials;
+
+    sigv4::verify_options verify;
+    verify.now = prepared.now;
+    // The configured region, unless nothing configures one: then the URL's own scope decides.
+    verify.region = context.config.region;
+    if (context.config.region_source == "default") {
+        if (auto scope = scope_of(prepared.url.raw_query); scope && !scope->region.empty()) {
+            verify.region = scope->region;
+        }
+    }
+    const sigv4::key_lookup keys = [&creds](std::string_view id) -> std::optional<sigv4::known_key> {
+        if (id != creds.access_key_id) return std::nullopt;
+        return sigv4::known_key{creds.secret, creds.session_token};
+    };
+    auto verified = sigv4::verify(prepared.request, keys, verify);
+    if (!verified) {
+        const auto& error = verified.error();
+        if (options.common.verbose && !error.canonical_request.empty()) {
+            const std::string details = "presign: canonical request:\n" +
+                                        redact_session_token(error.canonical_request) +
+                                        "\npresign: string to sign:\n" + error.string_to_sign + "\n";
+            std::fwrite(details.data(), 1, details.size(), stderr);
+        }
+        throw cli_error(exit_code::verify_failed,
+                        std::string(sigv4::s3_error_code(error.code)) + " (HTTP " +
+                            std::to_string(sigv4::http_status(error.code)) + "): " + error.message);
+    }
+    const auto now = prepared.now.value_or(sigv4::now());
+    const auto remaining = (verified->expires_at - now).count();
+    const bool query_auth = verified->kind == sigv4::verified_request::auth::query;
+    std::string out;
+    if (options.json) {
+        nlohmann::ordered_json json;
+        json["valid"] = true;
+        json["auth"] = query_auth ? "query" : "header";
+        json["method"] = prepared.request.method;
+        json["path"] = verified->path;
+        json["access_key_id"] = verified->access_key_id;
+        json["region"] = verify.region;
+        json["signed_headers"] = verified->signed_headers;
+        json["signed_at"] = iso8601(verified->signed_at);
+        json["expires_at"] = iso8601(verified->expires_at);
+        json["expires_in"] = remaining;
+        nlohmann::ordered_json query = nlohmann::ordered_json::array();
+        for (const auto& param : verified->query) query.push_back({param.name, param.value});
+        json["query"] = std::move(query);
+        if (!query_auth) json["payload_hash"] = verified->payload_hash;
+        out = json.dump(2) + "\n";
+    } else {
+        out += "valid: " + std::string(query_auth ? "presigned " : "header-signed ") +
+               prepared.request.method + " " + verified->path + "\n";
+        out += "access key id: " + verified->access_key_id + "\n";
+        out += "region: " + verify.region + "\n";
+        out += "signed at: " + iso8601(verified->signed_at) + "\n";
+        out += "expires at: " + iso8601(verified->expires_at) + " (in " + std::to_string(remaining) +
+               " s)\n";
+        std::string signed_headers;
+        for (const auto& name : verified->signed_headers) {
+            signed_headers += (signed_headers.empty() ? "" : ";") + name;
+        }
+        out += "signed headers: " + signed_headers + "\n";
+        for (const auto& param : verified->query) {
+            out += "query: " + param.name + "=" + param.value + "\n";
+        }
+        if (!query_auth) out += "payload: " + verified->payload_hash + "\n";
+    }
+    write_all(STDOUT_FILENO, out);
+    return exit_code::ok;
+}
+
+int run_explain(const inspect_options& options) {
+    auto prepared = prepare(options);
+    const auto& raw_query = prepared.url.raw_query;
+    const auto algorithm = query_value(raw_query, "X-Amz-Algorithm");
+    const auto scope = scope_of(raw_query);
+    const auto amz_date = query_value(raw_query, "X-Amz-Date");
+    if (!algorithm || !scope || !amz_date) {
+        throw cli_error(exit_code::invalid_input,
+                        "not a SigV4 presigned URL (X-Amz-Algorithm, X-Amz-Credential or X-Amz-Date "
+                        "missing or malformed)");
+    }
+    if (*algorithm != "AWS4-HMAC-SHA256") {
+        throw cli_error(exit_code::invalid_input,
+                        "unsupported X-Amz-Algorithm '" + *algorithm + "' (expected AWS4-HMAC-SHA256)");
+    }
+    auto signed_at = sigv4::parse_amz_date(*amz_date);
+    if (!signed_at) throw cli_error(exit_code::invalid_input, "malformed X-Amz-Date '" + *amz_date + "'");
+    // No credentials are needed: the server-side canonicalization runs against a placeholder key,
+    // which fails the signature check and so reports what it computed.
+    auto placeholder = sigv4::secret_key::from("presign-explain-placeholder-secret");
+    if (!placeholder) throw cli_error(exit_code::internal, placeholder.error().message);
+    const std::string token = query_value(raw_query, "X-Amz-Security-Token").value_or("");
+    const sigv4::key_lookup keys = [&](std::string_view) -> std::optional<sigv4::known_key> {
+        return sigv4::known_key{*placeholder, token};
+    };
+    sigv4::verify_options verify;
+    verify.region = scope->region;
+    verify.service = scope->service;
+    verify.s3 = scope->service == "s3";
+    verify.now = *signed_at;
+    auto result = sigv4::verify(prepared.request, keys, verify);
+    if (result || result.error().canonical_request.empty()) {
+        throw cli_error(exit_code::invalid_input,
+                        result ? std::string("the URL verified against a placeholder key")
+                               : "cannot explain this URL: " +
+                                     std::string(sigv4::s3_error_code(result.error().code)) + ": " +
+                                     result.error().message);
+    }
+    const std::string canonical_request = redact_session_token(result.error().canonical_request);
+    const std::string& string_to_sign = result.error().string_to_sign;
+    std::string out = "Canonical request:\n" + canonical_request + "\n\nString to sign:\n" +
+                      string_to_sign + "\n";
+    int code = exit_code::ok;
+    if (options.s3_error_file) {
+        const std::string xml = read_text_file(*options.s3_error_file);
+        const auto s3_canonical = xml_element_text(xml, "CanonicalRequest");
+        const auto s3_string_to_sign = xml_element_text(xml, "StringToSign");
+        if (!s3_canonical && !s3_string_to_sign) {
+            throw cli_error(exit_code::invalid_input,
+                            *options.s3_error_file + " has no <CanonicalRequest> or <StringToSign>");
+        }
+        auto compare = [&](const char* what, const std::string& ours,
+                           const std::optional<std::string>& theirs) {
+            if (!theirs) return;
+            const std::string s3_text = redact_session_token(*theirs);
+            const std::string diff = line_diff(ours, s3_text);
+            out += "\n";
+            out += what;
+            if (diff.empty()) {
+                out += ": identical to S3's\n";
+            } else {
+                out += ": differs from S3's (- presign, + S3)\n" + diff;
+                code = exit_code::verify_failed;
+            }
+        };
+        compare("Canonical request", canonical_request, s3_canonical);
+        compare("String to sign", string_to_sign, s3_string_to_sign);
+    }
+    write_all(STDOUT_FILENO, out);
+    return code;
+}
+
+}  // namespace presign::cli

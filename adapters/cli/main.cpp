@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: Apache-2.0
+// presign: SigV4 pre-signed S3 URLs from the command line.
+#include <cstdio>
+#include <exception>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "cli_support.hpp"
+#include "commands.hpp"
+
+#ifdef PRESIGN_HAVE_SERVE
+#include "serve_command.hpp"
+#endif
+
+namespace {
+
+using namespace presign::cli;
+
+void print_error(const std::string& message) {
+    const std::string line = "presign: " + one_line(message) + "\n";
+    std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
+void add_common_options(CLI::App& command, common_options& common) {
+    command.add_option("--profile", common.profile, "Profile of ~/.aws/config and ~/.aws/credentials");
+    command.add_option("--region", common.region, "AWS region (default: configured, else us-east-1)");
+    command.add_option("--endpoint", common.endpoint,
+                       "S3-compatible endpoint http(s)://host[:port] (RGW, MinIO, presign serve)");
+    command.add_flag("--path-style", common.path_style, "Path-style URLs (endpoint/bucket/key)");
+    command.add_flag("-v,--verbose", common.verbose,
+                     "Explain on stderr where settings and credentials came from (never secrets)");
+}
+
+void add_presign_command(CLI::App& app, const std::string& name, const std::string& method,
+                         presign_options& options, CLI::App*& command) {
+    command = app.add_subcommand(name, "Print a pre-signed " + method + " URL for s3://BUCKET/KEY");
+    options.method = method;
+    command->add_option("uri", options.uri, "s3://BUCKET/KEY (with --stdin: s3://BUCKET/PREFIX)")
+        ->required();
+    command->add_option("-e,--expires", options.expires,
+                        "Lifetime: seconds or 90s, 15m, 12h, 7d (default 300, at most 7d)");
+    command->add_option("--content-type", options.content_type,
+                        "put: signed Content-Type; get/head: response-content-type override");
+    command->add_option("--content-length", options.content_length, "put: exact size in bytes (signed)");
+    command->add_option("--checksum-sha256", options.checksum_sha256,
+                        "put: SHA-256 of the body, base64 or hex (signed x-amz-checksum-sha256)");
+    command->add_option("--download-as", options.download_as,
+                        "Attachment file name (get/head: response-content-disposition; put: "
+                        "Content-Disposition)");
+    command->add_option("-H,--header", options.headers, "Extra signed header 'Name: value'")
+        ->take_all();
+    command->add_option("--sse", options.sse, "put: server-side encryption AES256 or aws:kms");
+    command->add_option("--sse-kms-key-id", options.sse_kms_key_id, "put: KMS key id (with --sse aws:kms)");
+    command->add_option("--date", options.date,
+                        "Fixed signing time, 2013-05-24T00:00:00Z or 20130524T000000Z");
+    auto* json = command->add_flag("--json", options.json,
+                                   "Print JSON: method, url, headers to send, expires_at");
+    auto* curl = command->add_flag("--curl", options.curl, "Print a ready curl command line");
+    json->excludes(curl);
+    command->add_flag("--clamp-expiry", options.clamp_expiry,
+                      "Shorten the link when the credentials expire first (default: refuse)");
+    command->add_flag("--stdin", options.from_stdin,
+                      "Read keys from stdin (one per line, appended to PREFIX), print one URL per line");
+    add_common_options(*command, options.common);
+}
+
+void add_inspect_options(CLI::App& command, inspect_options& options) {
+    command.add_option("url", options.url, "The presigned URL")->required();
+    command.add_option("-X,--method", options.method, "HTTP method the URL is used with (default GET)");
+    command.add_option("-H,--header", options.headers, "A header the client sends, 'Name: value'")
+        ->take_all();
+    add_common_options(command, options.common);
+}
+
+int run(int argc, char** argv) {
+    CLI::App app{
+        "presign: SigV4 pre-signed S3 URLs (get, put, head, delete), and the tools to check them.\n"
+        "Credentials and settings come from the same places as the AWS CLI's."};
+    app.set_version_flag("--version", "presign 0.1.0");
+    app.require_subcommand(1);
+
+    presign_options get, put, head, del;
+    CLI::App* get_command = nullptr;
+    CLI::App* put_command = nullptr;
+    CLI::App* head_command = nullptr;
+    CLI::App* delete_command = nullptr;
+    add_presign_command(app, "get", "GET", get, get_command);
+    add_presign_command(app, "put", "PUT", put, put_command);
+    add_presign_command(app, "head", "HEAD", head, head_command);
+    add_presign_command(app, "delete", "DELETE", del, delete_command);
+
+    inspect_options verify_options;
+    auto* verify_command = app.add_subcommand(
+        "verify", "Check a URL with the configured credentials, as S3 would; print what it allows");
+    add_inspect_options(*verify_command, verify_options);
+    verify_command->add_option("--date", verify_options.date, "Check as of this time instead of now");
+    verify_command->add_flag("--json", verify_options.json, "Print the verified facts as JSON");
+
+    inspect_options explain_options;
+    auto* explain_command = app.add_subcommand(
+        "explain", "Print the canonical request and string to sign of a presigned URL");
+    add_inspect_options(*explain_command, explain_options);
+    explain_command->add_option("--s3-error", explain_options.s3_error_file,
+                                "S3's SignatureDoesNotMatch error XML to diff against");
+
+    int exit_code = exit_code::ok;
+#ifdef PRESIGN_HAVE_SERVE
+    presign::cli::add_serve_command(app, exit_code);
+#endif
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& help) {
+        return app.exit(help);
+    } catch (const CLI::CallForAllHelp& help) {
+        return app.exit(help);
+    } catch (const CLI::CallForVersion& version) {
+        return app.exit(version);
+    } catch (const CLI::ParseError& error) {
+        print_error(std::string(error.what()) + " (see presign --help)");
+        return exit_code::usage;
+    }
+
+    if (*get_command) return run_presign(get);
+    if (*put_command) return run_presign(put);
+    if (*head_command) return run_presign(head);
+    if (*delete_command) return run_presign(del);
+    if (*verify_command) return run_verify(verify_options);
+    if (*explain_command) return run_explain(explain_options);
+    return exit_code;  // a subcommand whose callback set it (serve)
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return run(argc, argv);
+    } catch (const cli_error& error) {
+        print_error(error.what());
+        return error.code();
+    } catch (const std::exception& error) {
+        print_error(std::string("internal error: ") + error.what());
+        return exit_code::internal;
+    } catch (...) {
+        print_error("internal error");
+        return exit_code::internal;
+    }
+}

@@ -23,12 +23,64 @@ unexpected<verify_error> reject(errc code, std::string message) {
 }
 
 struct raw_param {
+    std::string_view raw_name;
+    std::string_view raw_value;
     std::string name;   // decoded
     std::string value;  // decoded
 };
 
+int hex_digit(char c) noexcept {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+// percent_decode() appending runs between escapes at once (this runs for every parameter).
+bool decode_into(std::string_view in, std::string& out) {
+    out.clear();
+    std::size_t pos = 0;
+    while (pos < in.size()) {
+        std::size_t escape = in.find('%', pos);
+        if (escape == std::string_view::npos) {
+            out.append(in.substr(pos));
+            break;
+        }
+        out.append(in.substr(pos, escape - pos));
+        if (escape + 2 >= in.size()) return false;
+        int hi = hex_digit(in[escape + 1]);
+        int lo = hex_digit(in[escape + 2]);
+        if (hi < 0 || lo < 0) return false;
+        out.push_back(static_cast<char>(hi * 16 + lo));
+        pos = escape + 3;
+    }
+    return true;
+}
+
+bool is_unreserved(char c) noexcept {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+           c == '_' || c == '~';
+}
+
+bool is_upper_hex(char c) noexcept { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'); }
+
+// True when uri_encode(percent_decode(raw), keep_slash) == raw, so the raw text can go into the
+// canonical request as it is (what every SigV4 client sends).
+bool is_canonical_encoding(std::string_view raw, bool keep_slash) noexcept {
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+        char c = raw[i];
+        if (is_unreserved(c) || (keep_slash && c == '/')) continue;
+        if (c != '%' || i + 2 >= raw.size() || !is_upper_hex(raw[i + 1]) || !is_upper_hex(raw[i + 2])) return false;
+        char decoded = static_cast<char>(hex_digit(raw[i + 1]) * 16 + hex_digit(raw[i + 2]));
+        if (is_unreserved(decoded) || (keep_slash && decoded == '/')) return false;
+        i += 2;
+    }
+    return true;
+}
+
 result<std::vector<raw_param>, verify_error> parse_query(std::string_view query) {
     std::vector<raw_param> params;
+    params.reserve(static_cast<std::size_t>(std::count(query.begin(), query.end(), '&')) + 1);
     std::size_t pos = 0;
     while (pos < query.size()) {
         std::size_t end = query.find('&', pos);
@@ -37,10 +89,12 @@ result<std::vector<raw_param>, verify_error> parse_query(std::string_view query)
         pos = end + 1;
         if (part.empty()) continue;
         std::size_t eq = part.find('=');
-        auto name = percent_decode(part.substr(0, eq));
-        auto value = percent_decode(eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1));
-        if (!name || !value) return reject(errc::invalid_argument, "the query string has a malformed percent escape");
-        params.push_back({std::move(*name), std::move(*value)});
+        raw_param& param = params.emplace_back();
+        param.raw_name = part.substr(0, eq);
+        param.raw_value = eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1);
+        if (!decode_into(param.raw_name, param.name) || !decode_into(param.raw_value, param.value)) {
+            return reject(errc::invalid_argument, "the query string has a malformed percent escape");
+        }
     }
     return params;
 }
@@ -111,6 +165,24 @@ bool valid_signed_header_list(std::string_view list, std::vector<std::string>& o
            std::adjacent_find(out.begin(), out.end()) == out.end();
 }
 
+bool is_header_space(char c) noexcept { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+// Trims the value and collapses each run of whitespace (folded lines too) into one space.
+void append_canonical_header_value(std::string_view value, std::string& out) {
+    std::size_t pos = 0;
+    bool first = true;
+    while (pos < value.size()) {
+        while (pos < value.size() && is_header_space(value[pos])) ++pos;
+        if (pos == value.size()) break;
+        std::size_t end = pos;
+        while (end < value.size() && !is_header_space(value[end])) ++end;
+        if (!first) out.push_back(' ');
+        first = false;
+        out.append(value.substr(pos, end - pos));
+        pos = end;
+    }
+}
+
 bool is_streaming_payload(std::string_view value) {
     return value.starts_with("STREAMING-") && detail::is_token(value);
 }
@@ -128,8 +200,10 @@ result<verified_request, verify_error> verify(const received_request& request, c
     std::size_t question = target.find('?');
     std::string_view raw_path = target.substr(0, question);
     std::string_view raw_query = question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
-    auto decoded_path = percent_decode(raw_path);
-    if (!decoded_path) return reject(errc::invalid_argument, "the path has a malformed percent escape");
+    std::optional<std::string> decoded_path{std::in_place};
+    if (!decode_into(raw_path, *decoded_path)) {
+        return reject(errc::invalid_argument, "the path has a malformed percent escape");
+    }
     auto parsed_query = parse_query(raw_query);
     if (!parsed_query) return unexpected{std::move(parsed_query).error()};
     const std::vector<raw_param>& params = *parsed_query;
@@ -309,11 +383,16 @@ result<verified_request, verify_error> verify(const received_request& request, c
 
     // Every x-amz-* header must be signed (S3 refuses unsigned ones).
     for (const auto& h : request.headers) {
-        std::string lower;
-        detail::append_lower(h.name, lower);
-        if (lower.starts_with("x-amz-") && lower != "x-amz-security-token" &&
-            std::find(signed_names.begin(), signed_names.end(), lower) == signed_names.end() &&
-            !(auth.query && lower == "x-amz-content-sha256")) {
+        std::string_view name = h.name;
+        if (name.size() < 6 || !detail::iequals(name.substr(0, 6), "x-amz-") ||
+            detail::iequals(name, "x-amz-security-token") || (auth.query && detail::iequals(name, "x-amz-content-sha256"))) {
+            continue;
+        }
+        bool is_signed = std::any_of(signed_names.begin(), signed_names.end(),
+                                     [&](const std::string& signed_name) { return detail::iequals(name, signed_name); });
+        if (!is_signed) {
+            std::string lower;
+            detail::append_lower(name, lower);
             return reject(errc::headers_not_signed,
                           "There were headers present in the request which were not signed: " + lower);
         }
@@ -354,34 +433,59 @@ result<verified_request, verify_error> verify(const received_request& request, c
         payload_hash = detail::unsigned_payload;
     }
 
-    // Canonical request.
-    std::vector<detail::canonical_header> canonical_headers;
-    detail::collect_canonical_headers(request.headers, {}, signed_names, {}, canonical_headers);
-    for (const auto& name : signed_names) {
-        bool present = std::any_of(canonical_headers.begin(), canonical_headers.end(),
-                                   [&](const detail::canonical_header& h) { return h.name == name; });
-        if (!present) {
-            return reject(errc::signature_does_not_match,
-                          "the signed header '" + name + "' is not present in the request");
-        }
-    }
-    std::vector<detail::query_view> canonical_params;
-    for (const auto& p : params) {
-        if (auth.query && p.name == "X-Amz-Signature") continue;
-        canonical_params.push_back({p.name, p.value});
-    }
+    // Canonical request, built in place: raw text that is already canonically encoded goes in as is.
     verify_error failure;
     std::string& canonical = failure.canonical_request;
+    canonical.reserve(request.target.size() * 2 + 256);
     canonical.append(request.method).push_back('\n');
-    if (options.s3) {
-        detail::append_canonical_uri(*decoded_path, false, false, false, canonical);
-    } else {
+    if (!options.s3) {
         detail::append_canonical_uri(raw_path, true, true, true, canonical);
+    } else if (is_canonical_encoding(raw_path, true)) {
+        canonical.append(raw_path);
+    } else {
+        detail::append_canonical_uri(*decoded_path, false, false, false, canonical);
     }
     canonical.push_back('\n');
-    detail::append_canonical_query(canonical_params, canonical);
+
+    // Re-encoded names and values of the parameters whose raw text is not canonical.
+    std::vector<std::string> reencoded;
+    std::vector<std::pair<std::string_view, std::string_view>> canonical_params;
+    canonical_params.reserve(params.size());
+    reencoded.reserve(2 * params.size());
+    auto canonical_form = [&](std::string_view raw, const std::string& decoded) -> std::string_view {
+        if (is_canonical_encoding(raw, false)) return raw;
+        return reencoded.emplace_back(uri_encode(decoded, false));
+    };
+    for (const auto& p : params) {
+        if (auth.query && p.name == "X-Amz-Signature") continue;
+        canonical_params.emplace_back(canonical_form(p.raw_name, p.name), canonical_form(p.raw_value, p.value));
+    }
+    std::sort(canonical_params.begin(), canonical_params.end());
+    for (std::size_t i = 0; i < canonical_params.size(); ++i) {
+        if (i) canonical.push_back('&');
+        canonical.append(canonical_params[i].first).push_back('=');
+        canonical.append(canonical_params[i].second);
+    }
     canonical.push_back('\n');
-    detail::append_canonical_headers(canonical_headers, canonical);
+
+    // Canonical headers: the signed names (sorted, unique) with their values trimmed, inner
+    // whitespace collapsed, repeated headers joined with ','.
+    for (const auto& name : signed_names) {
+        canonical.append(name).push_back(':');
+        bool present = false;
+        if (name != "authorization") {
+            for (const auto& h : request.headers) {
+                if (!detail::iequals(h.name, name)) continue;
+                if (present) canonical.push_back(',');
+                present = true;
+                append_canonical_header_value(h.value, canonical);
+            }
+        }
+        if (!present) {
+            return reject(errc::signature_does_not_match, "the signed header '" + name + "' is not present in the request");
+        }
+        canonical.push_back('\n');
+    }
     canonical.push_back('\n');
     canonical.append(auth.signed_headers).push_back('\n');
     canonical.append(payload_hash);

@@ -67,7 +67,8 @@ def boto3_tests(endpoint, scratch):
     except ImportError:
         return "boto3 not installed"
     os.environ.update(client_env(endpoint))
-    config = botocore.config.Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1})
+    config = botocore.config.Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1},
+                                    signature_version="s3v4")
     s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", config=config)
 
     s3.create_bucket(Bucket=BUCKET)

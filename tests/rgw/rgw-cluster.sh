@@ -59,7 +59,8 @@ port_answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # port taken between this check and the bind makes start fail loudly rather than flake silently.
 pick_port() {
     local attempt port
-    for ((attempt = 0; attempt < 100; attempt++)); do
+    # The data dies with DIR, so a daemon still shutting down after 5 s is killed.
+    for ((attempt = 0; attempt < 50; attempt++)); do
         port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
         [[ " $* " == *" $port "* ]] && continue
         port_answers "$port" || { echo "$port"; return 0; }
@@ -81,7 +82,13 @@ launch() {
 
 pid_of() { awk -v name="$1" '$2 == name { print $1 }' "$dir/pids"; }
 
-alive() { kill -0 "$1" 2>/dev/null; }
+# Running, and not a zombie waiting for a parent that may never reap it.
+alive() {
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    stat=${stat##*) }
+    [[ ${stat:0:1} != Z ]]
+}
 
 # wait_for SECONDS DESCRIPTION DAEMON COMMAND...: polls COMMAND every 0.2 s; fails early when the
 # daemon it waits on has died.
@@ -262,35 +269,44 @@ start() {
         echo "RGW_OSD_PID=$(pid_of osd)"
         echo "RGW_RGW_PID=$(pid_of rgw)"
         echo "RGW_STS_PID=$(pid_of rgw-sts)"
-        echo "RGW_PIDS=$(awk '{ printf "%s%s", sep, $1; sep = " " }' "$dir/pids")"
+        echo "RGW_PIDS=\"$(awk '{ printf "%s%s", sep, $1; sep = " " }' "$dir/pids")\""
         echo "RGW_READY_MS=$ready_ms"
     } >"$dir/env"
     chmod 600 "$dir/env"
     log "ready at http://127.0.0.1:$rgw_port after ${ready_ms} ms (dir $dir)"
 }
 
-# Kills the daemons listed in DIR/pids, newest first, checking each pid still runs one of ours
-# (its command line names DIR/ceph.conf) so a recycled pid is never hit.
+# Kills the daemons listed in DIR/pids, checking each pid still runs one of ours (its command line
+# names DIR/ceph.conf) so a recycled pid is never hit. TERM first; what still runs after 2 s gets
+# KILL: a Ceph daemon's orderly shutdown waits on its peers, which are stopping too, and the data
+# is thrown away with DIR anyway.
 stop_daemons() {
     [[ -f $dir/pids ]] || return 0
     local pids=() pid name
     while read -r pid name; do
         [[ $pid =~ ^[0-9]+$ ]] || continue
         if [[ -r /proc/$pid/cmdline ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF "$dir/ceph.conf"; then
-            pids=("$pid" "${pids[@]}")
+            pids+=("$pid")
         fi
     done <"$dir/pids"
     ((${#pids[@]})) || return 0
     kill -TERM "${pids[@]}" 2>/dev/null || true
-    local attempt
-    for ((attempt = 0; attempt < 100; attempt++)); do
-        local running=()
+    local attempt running=()
+    for ((attempt = 0; attempt < 20; attempt++)); do
+        running=()
         for pid in "${pids[@]}"; do alive "$pid" && running+=("$pid"); done
         ((${#running[@]})) || return 0
         sleep 0.1
     done
-    log "killing ${running[*]} (did not stop after TERM)"
     kill -KILL "${running[@]}" 2>/dev/null || true
+    for ((attempt = 0; attempt < 50; attempt++)); do
+        running=()
+        for pid in "${pids[@]}"; do alive "$pid" && running+=("$pid"); done
+        ((${#running[@]})) || return 0
+        sleep 0.1
+    done
+    log "pids ${running[*]} survived KILL"
+    return 1
 }
 
 stop() {

@@ -75,7 +75,10 @@ std::optional<std::map<std::string, std::string>> read_env_file(const std::strin
     std::map<std::string, std::string> values;
     for (std::string line; std::getline(in, line);) {
         auto equals = line.find('=');
-        if (equals != std::string::npos) values[line.substr(0, equals)] = line.substr(equals + 1);
+        if (equals == std::string::npos) continue;
+        auto value = line.substr(equals + 1);
+        if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+        values[line.substr(0, equals)] = value;
     }
     return values;
 }

@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: Apache-2.0
+// API Gateway / Function URL events through the whole handler, without a process.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "presign/lambda/events.hpp"
+
+using nlohmann::json;
+namespace lambda = presign::lambda;
+namespace svc = presign::service;
+
+namespace {
+
+svc::config test_config(bool anonymous) {
+    std::map<std::string, std::string, std::less<>> env = {
+        {"BUCKET_NAME", "files-bucket"},
+        {"AWS_REGION", "us-east-1"},
+        {"ALLOWED_ORIGINS", "https://app.example.com"},
+        {"ALLOW_ANONYMOUS", anonymous ? "true" : "false"}};
+    auto cfg = svc::config::from_environment([&](std::string_view name) -> std::optional<std::string> {
+        auto it = env.find(name);
+        if (it == env.end()) return std::nullopt;
+        return it->second;
+    });
+    REQUIRE(cfg.has_value());
+    return *cfg;
+}
+
+svc::service make_service(bool anonymous, std::vector<std::string>* log = nullptr) {
+    return svc::service(
+        test_config(anonymous),
+        []() -> sigv4::result<sigv4::credentials> {
+            return sigv4::credentials::make("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "TOKEN123");
+        },
+        [log](std::string_view line) {
+            if (log) log->emplace_back(line);
+        });
+}
+
+// Checks the response is what API Gateway accepts; returns it parsed.
+json well_formed(const std::string& response) {
+    auto doc = json::parse(response, nullptr, false);
+    REQUIRE_FALSE(doc.is_discarded());
+    REQUIRE(doc.is_object());
+    REQUIRE(doc["statusCode"].is_number_integer());
+    REQUIRE(doc["body"].is_string());
+    REQUIRE(doc["headers"].is_object());
+    CHECK(doc["headers"]["Content-Type"] == "application/json");
+    CHECK(doc["isBase64Encoded"] == false);
+    for (const auto& [name, value] : doc["headers"].items()) CHECK(value.is_string());
+    if (doc["statusCode"] != 204) CHECK_FALSE(json::parse(doc["body"].get<std::string>(), nullptr, false).is_discarded());
+    return doc;
+}
+
+std::string read_file(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream out;
+    out << in.rdbuf();
+    return out.str();
+}
+
+bool is_v2(const json& event) { return event.value("version", "") == "2.0"; }
+
+// Points an event at another route, keeping everything else (headers, authorizer, encoding).
+json retarget(json event, const std::string& method, const std::string& path, const std::string& query,
+              const std::optional<std::string>& body) {
+    if (is_v2(event)) {
+        event["rawPath"] = path;
+        event["requestContext"]["http"]["method"] = method;
+        event["requestContext"]["http"]["path"] = path;
+        event["rawQueryString"] = query;
+        event.erase("queryStringParameters");
+    } else {
+        event["httpMethod"] = method;
+        event["path"] = path;
+        event["queryStringParameters"] = nullptr;
+        event["multiValueQueryStringParameters"] = nullptr;
+        if (!query.empty()) {
+            auto eq = query.find('=');
+            std::string value = query.substr(eq + 1);
+            auto decoded = sigv4::percent_decode(value);
+            event["queryStringParameters"] = {{query.substr(0, eq), *decoded}};
+        }
+    }
+    if (!body) {
+        event["body"] = nullptr;
+    } else if (event.value("isBase64Encoded", false)) {
+        event["body"] = sigv4::base64_encode(
+            std::span(reinterpret_cast<const unsigned char*>(body->data()), body->size()));
+    } else {
+        event["body"] = *body;
+    }
+    return event;
+}
+
+}  // namespace
+
+TEST_CASE("events: every sample event gives a well-formed response, 200 where the route fits") {
+    std::filesystem::path dir = SIGV4_EVENTS_DIR;
+    if (!std::filesystem::is_directory(dir)) {
+        MESSAGE("skipped: events directory " << dir << " not found");
+        return;
+    }
+    auto open = make_service(true);
+    auto closed = make_service(false);
+    int files = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+        if (entry.path().extension() != ".json") continue;
+        ++files;
+        auto name = entry.path().filename().string();
+        CAPTURE(name);
+        auto text = read_file(entry.path());
+        auto event = json::parse(text);
+
+        // As captured: none of the samples is one of our routes.
+        auto as_is = well_formed(lambda::handle_event(open, text, "inv-1"));
+        CHECK(as_is["statusCode"].get<int>() >= 400);
+        CHECK(as_is["statusCode"].get<int>() < 500);
+
+        // The one sample whose base64 body is not base64 must be a 400 whatever the route.
+        bool broken_body = name.find("AnotherPath") != std::string::npos;
+        auto translated = lambda::translate_event(text, "inv-1");
+        CHECK(translated.problem.has_value() == broken_body);
+        if (broken_body) {
+            CHECK(as_is["statusCode"] == 400);
+            CHECK(json::parse(as_is["body"].get<std::string>())["error"]["code"] == "invalid_json");
+            continue;
+        }
+        auto prefix = svc::caller_prefix(open.settings(), translated.request.identity);
+
+        auto upload = retarget(event, "POST", "/uploads", "",
+                               R"({"filename":"notes.txt","contentType":"text/plain","size":12})");
+        auto up = well_formed(lambda::handle_event(open, upload.dump(), "inv-2"));
+        auto down = well_formed(lambda::handle_event(
+            open, retarget(event, "GET", "/downloads", "key=" + sigv4::uri_encode(prefix + "abc/notes.txt"), std::nullopt).dump(),
+            "inv-3"));
+        auto preflight = well_formed(lambda::handle_event(
+            open, retarget(event, "OPTIONS", "/uploads", "", std::nullopt).dump(), "inv-4"));
+        CHECK(up["statusCode"] == 200);
+        auto up_body = json::parse(up["body"].get<std::string>());
+        CHECK(up_body["key"].get<std::string>().starts_with(prefix));
+        CHECK(down["statusCode"] == 200);
+        CHECK(json::parse(down["body"].get<std::string>())["filename"] == "notes.txt");
+        CHECK(preflight["statusCode"] == 204);
+
+        // Without ALLOW_ANONYMOUS only the events with an identity get through.
+        auto guarded = well_formed(lambda::handle_event(closed, upload.dump(), "inv-5"));
+        CHECK(guarded["statusCode"] == (translated.request.identity ? 200 : 401));
+    }
+    CHECK(files >= 6);
+}
+
+TEST_CASE("events: malformed events are 4xx, never a crash") {
+    auto service = make_service(true);
+    const std::vector<std::string> events = {
+        "", "not json", "[]", "42", "null", "{}", R"({"version":"2.0"})", R"({"httpMethod":5})",
+        R"({"httpMethod":"GET","path":null,"headers":null,"queryStringParameters":null,"body":null})",
+        R"({"version":"2.0","requestContext":{"http":{"method":"POST"}},"rawPath":"/uploads","body":"%%%","isBase64Encoded":true})",
+        R"({"version":"2.0","requestContext":{"http":{"method":"POST"}},"rawPath":"/uploads","body":"{\"size\":1}"})",
+        R"({"version":"2.0","requestContext":{"http":{"method":"GET"},"authorizer":{"jwt":{"claims":{"sub":7}}}},"rawPath":"/downloads","rawQueryString":"key=%zz"})",
+        R"({"version":"2.0","requestContext":{"http":{"method":"POST"}},"rawPath":"/uploads","headers":{"a":[1,2]},"body":"{\"filename\":\"\u0000\"}"})",
+    };
+    for (const auto& event : events) {
+        CAPTURE(event);
+        auto doc = well_formed(lambda::handle_event(service, event, "inv"));
+        CHECK(doc["statusCode"].get<int>() >= 400);
+        CHECK(doc["statusCode"].get<int>() < 500);
+    }
+}
+
+TEST_CASE("events: REST v1 translation (multi-value query and headers, base64, null body)") {
+    json event = {{"resource", "/{proxy+}"},
+                  {"path", "/downloads"},
+                  {"httpMethod", "GET"},
+                  {"headers", {{"Origin", "https://app.example.com"}}},
+                  {"multiValueHeaders", {{"Origin", {"https://app.example.com"}}, {"X-Many", {"a", "b"}}}},
+                  {"queryStringParameters", {{"key", "last"}}},
+                  {"multiValueQueryStringParameters", {{"key", {"first", "last"}}, {"file", {"f+1 x"}}}},
+                  {"requestContext", {{"requestId", "abc"}, {"authorizer", {{"claims", {{"sub", "cognito-sub-1"}}}}}}},
+                  {"body", nullptr},
+                  {"isBase64Encoded", false}};
+    auto t = lambda::translate_event(event.dump(), "inv-1");
+    REQUIRE_FALSE(t.problem.has_value());
+    CHECK(t.request.method == "GET");
+    CHECK(t.request.path == "/downloads");
+    CHECK(t.request.request_id == "inv-1");
+    CHECK(t.request.identity == "cognito-sub-1");
+    CHECK(t.request.body.empty());
+    std::vector<sigv4::query_param> expected_query = {{"file", "f+1 x"}, {"key", "first"}, {"key", "last"}};
+    CHECK(t.request.query == expected_query);
+    std::vector<sigv4::header> expected_headers = {
+        {"Origin", "https://app.example.com"}, {"X-Many", "a"}, {"X-Many", "b"}};
+    CHECK(t.request.headers == expected_headers);
+
+    event["httpMethod"] = "POST";
+    event["path"] = "/uploads";
+    event["body"] = "eyJhIjoxfQ==";
+    event["isBase64Encoded"] = true;
+    event.erase("multiValueQueryStringParameters");
+    t = lambda::translate_event(event.dump(), "inv-2");
+    REQUIRE_FALSE(t.problem.has_value());
+    CHECK(t.request.body == R"({"a":1})");
+    CHECK(t.request.query == std::vector<sigv4::query_param>{{"key", "last"}});
+
+    event.erase("body");
+    t = lambda::translate_event(event.dump(), "inv-3");
+    REQUIRE_FALSE(t.problem.has_value());
+    CHECK(t.request.body.empty());
+}
+
+TEST_CASE("events: HTTP API v2 and Function URL translation (raw query, stage, cookies ignored)") {
+    json event = {{"version", "2.0"},
+                  {"routeKey", "$default"},
+                  {"rawPath", "/prod/downloads"},
+                  {"rawQueryString", "key=users%2Fa%2Fmy+file%2B1.txt&x=1&x=2&flag"},
+                  {"cookies", {"a=b"}},
+                  {"headers", {{"origin", "https://app.example.com"}, {"x-multi", "a,b"}}},
+                  {"queryStringParameters", {{"x", "1,2"}}},
+                  {"requestContext",
+                   {{"stage", "prod"},
+                    {"http", {{"method", "GET"}, {"path", "/prod/downloads"}}},
+                    {"authorizer", {{"jwt", {{"claims", {{"sub", "jwt-sub-9"}}}, {"scopes", nullptr}}}}}}},
+                  {"isBase64Encoded", false}};
+    auto t = lambda::translate_event(event.dump(), "inv-1");
+    REQUIRE_FALSE(t.problem.has_value());
+    CHECK(t.request.method == "GET");
+    CHECK(t.request.path == "/downloads");
+    CHECK(t.request.identity == "jwt-sub-9");
+    std::vector<sigv4::query_param> expected = {
+        {"key", "users/a/my file+1.txt"}, {"x", "1"}, {"x", "2"}, {"flag", ""}};
+    CHECK(t.request.query == expected);
+    CHECK(t.request.body.empty());
+
+    event["requestContext"]["stage"] = "$default";
+    event["rawPath"] = "/prod/downloads";
+    CHECK(lambda::translate_event(event.dump(), "x").request.path == "/prod/downloads");
+    event["rawPath"] = "/uploads%20";
+    CHECK(lambda::translate_event(event.dump(), "x").request.path == "/uploads ");
+}
+
+TEST_CASE("events: identity from every kind of authorizer") {
+    struct row {
+        const char* name;
+        json context;
+        std::optional<std::string> identity;
+    };
+    const std::vector<row> rows = {
+        {"http api jwt", {{"authorizer", {{"jwt", {{"claims", {{"sub", "jwt-1"}, {"email", "e"}}}}}}}}, "jwt-1"},
+        {"jwt without sub", {{"authorizer", {{"jwt", {{"claims", {{"claim1", "value1"}}}}}}}}, std::nullopt},
+        {"cognito user pool", {{"authorizer", {{"claims", {{"sub", "cog-1"}, {"cognito:username", "u"}}}}}}, "cog-1"},
+        {"lambda authorizer", {{"authorizer", {{"principalId", "admin"}, {"clientId", 1}}}}, "admin"},
+        {"iam function url",
+         {{"authorizer", {{"iam", {{"userArn", "arn:aws:iam::1:user/bob"}, {"accessKey", "AKIA"}}}}}},
+         "arn:aws:iam::1:user/bob"},
+        {"iam cognito identity",
+         {{"authorizer", {{"iam", {{"cognitoIdentity", {{"identityId", "us-east-1:abc"}}}, {"userArn", "arn:x"}}}}}},
+         "us-east-1:abc"},
+        {"empty iam", {{"authorizer", {{"iam", json::object()}}}}, std::nullopt},
+        {"rest iam", {{"identity", {{"userArn", "arn:aws:iam::1:user/carol"}, {"cognitoIdentityId", nullptr}}}},
+         "arn:aws:iam::1:user/carol"},
+        {"rest cognito identity", {{"identity", {{"cognitoIdentityId", "eu-west-1:id"}, {"userArn", "arn:y"}}}},
+         "eu-west-1:id"},
+        {"null claims", {{"authorizer", {{"claims", nullptr}, {"scopes", nullptr}}}}, std::nullopt},
+        {"empty principal", {{"authorizer", {{"principalId", ""}}}}, std::nullopt},
+        {"none", json::object(), std::nullopt},
+    };
+    for (const auto& r : rows) {
+        CAPTURE(r.name);
+        json v2 = {{"version", "2.0"}, {"rawPath", "/uploads"}, {"requestContext", r.context}};
+        v2["requestContext"]["http"] = {{"method", "POST"}};
+        CHECK(lambda::translate_event(v2.dump(), "x").request.identity == r.identity);
+        json v1 = {{"httpMethod", "POST"}, {"path", "/uploads"}, {"requestContext", r.context}};
+        CHECK(lambda::translate_event(v1.dump(), "x").request.identity == r.identity);
+    }
+}
+
+TEST_CASE("events: the response document and the log line") {
+    std::vector<std::string> log;
+    auto service = make_service(false, &log);
+    json event = {{"version", "2.0"},
+                  {"rawPath", "/uploads"},
+                  {"headers", {{"origin", "https://app.example.com"}}},
+                  {"requestContext", {{"http", {{"method", "POST"}}}, {"authorizer", {{"jwt", {{"claims", {{"sub", "u1"}}}}}}}}},
+                  {"body", R"({"filename":"a.txt","contentType":"text/plain","size":3})"}};
+    auto doc = well_formed(lambda::handle_event(service, event.dump(), "lambda-req-7"));
+    CHECK(doc["statusCode"] == 200);
+    CHECK(doc["headers"]["Access-Control-Allow-Origin"] == "https://app.example.com");
+    CHECK(doc["headers"]["Vary"] == "Origin");
+    REQUIRE(log.size() == 1);
+    auto line = json::parse(log[0]);
+    CHECK(line["requestId"] == "lambda-req-7");
+    CHECK(line["route"] == "POST /uploads");
+    CHECK(line["status"] == 200);
+    CHECK(line["key"].get<std::string>().starts_with("users/u1/"));
+    CHECK(log[0].find("TOKEN123") == std::string::npos);
+    CHECK(log[0].find("Signature") == std::string::npos);
+
+    svc::response joined{418, {{"X-A", "1"}, {"X-A", "2"}, {"Content-Type", "application/json"}}, "{}"};
+    auto rendered = json::parse(lambda::to_api_response(joined));
+    CHECK(rendered == json{{"statusCode", 418},
+                           {"headers", {{"X-A", "1, 2"}, {"Content-Type", "application/json"}}},
+                           {"body", "{}"},
+                           {"isBase64Encoded", false}});
+}

@@ -69,6 +69,9 @@ struct run_context {
 /// with the class's exit code. With `verbose`, describes the choices on stderr (never a secret).
 [[nodiscard]] run_context load_context(const common_options& options, bool need_credentials);
 
+/// Resolves the credentials of a context loaded without them.
+void load_credentials(run_context& context, const common_options& options);
+
 /// Writes all of `data` to a file descriptor; throws cli_error(io) on failure.
 void write_all(int fd, std::string_view data);
 

@@ -120,8 +120,12 @@ run_context load_context(const common_options& options, bool need_credentials) {
              ", addressing " + std::string(style_name(cfg.endpoint.style)) + " (" +
              cfg.addressing_source + ")");
     }
-    if (!need_credentials) return context;
-    auto creds = resolve_credentials(cfg, env);
+    if (need_credentials) load_credentials(context, options);
+    return context;
+}
+
+void load_credentials(run_context& context, const common_options& options) {
+    auto creds = resolve_credentials(context.config, process_environment());
     if (!creds) throw cli_error(exit_code_for(creds.error().what), creds.error().message);
     context.credentials = std::move(*creds);
     if (options.verbose) {
@@ -131,7 +135,6 @@ run_context load_context(const common_options& options, bool need_credentials) {
              (c.session_token.empty() ? "none" : "present") + ", expire " +
              (c.expiration ? iso8601(*c.expiration) : std::string("never")));
     }
-    return context;
 }
 
 int run_presign(const presign_options& options) {
@@ -215,17 +218,19 @@ int run_presign(const presign_options& options) {
         }
         object.sse_kms_key_id = *options.sse_kms_key_id;
     }
-    // The bucket and key are checked before any credential lookup.
-    if (auto valid = sigv4::s3::validate_bucket_name(uri.bucket, true); !valid) {
-        throw cli_error(exit_code::invalid_input, valid.error().message);
-    }
     if (!options.from_stdin) {
         if (auto valid = sigv4::s3::validate_object_key(uri.key); !valid) {
             throw cli_error(exit_code::invalid_input, valid.error().message);
         }
     }
-
-    const run_context context = load_context(options.common, true);
+    run_context context = load_context(options.common, false);
+    // The bucket is checked before any credential lookup. Legacy names (uppercase, '_', "..")
+    // only with path-style addressing, the one way such buckets can still be reached.
+    const bool legacy_ok = context.config.endpoint.style == sigv4::s3::addressing::path;
+    if (auto valid = sigv4::s3::validate_bucket_name(uri.bucket, legacy_ok); !valid) {
+        throw cli_error(exit_code::invalid_input, valid.error().message);
+    }
+    load_credentials(context, options.common);
     const auto& creds = context.credentials.credentials;
     const auto& where = context.config.endpoint;
     const bool settings_from_command_line =

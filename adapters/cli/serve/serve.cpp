@@ -143,6 +143,7 @@ public:
         server_.set_keep_alive_timeout(2);
         server_.set_payload_max_length(max_api_body);
         server_.set_tcp_nodelay(true);
+        server_.set_socket_options(local::exclusive_socket_options);
         const std::string any = R"([\s\S]*)";
         auto handler = [this](const httplib::Request& req, httplib::Response& res) { handle(req, res); };
         server_.Get(any, handler);

@@ -202,6 +202,13 @@ struct exchange {
 
 }  // namespace
 
+void exclusive_socket_options(int socket) {
+    // httplib's default adds SO_REUSEPORT, which would let a second server bind a port that is
+    // already serving; SO_REUSEADDR alone still allows a quick restart.
+    const int yes = 1;
+    ::setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+}
+
 struct s3_server::impl {
     s3_server_options options;
     object_store store;
@@ -216,6 +223,7 @@ struct s3_server::impl {
         server.set_read_timeout(60);
         server.set_write_timeout(60);
         server.set_tcp_nodelay(true);
+        server.set_socket_options(exclusive_socket_options);
         const std::string any = R"([\s\S]*)";  // any path, including decoded control bytes
         server.Get(any, [this](const httplib::Request& req, httplib::Response& res) {
             dispatch(req, res, nullptr);

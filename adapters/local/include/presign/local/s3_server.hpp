@@ -57,6 +57,10 @@ private:
     std::unique_ptr<impl> impl_;
 };
 
+/// Socket options for httplib servers: SO_REUSEADDR without httplib's SO_REUSEPORT, so binding
+/// a port another server listens on fails (EADDRINUSE) instead of silently sharing it.
+void exclusive_socket_options(int socket);
+
 /// True when host:port cannot be bound because another socket holds it (EADDRINUSE).
 [[nodiscard]] bool port_in_use(const std::string& host, int port);
 

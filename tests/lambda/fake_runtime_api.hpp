@@ -76,6 +76,7 @@ public:
             res.status = 202;
             res.set_content(R"({"status":"OK"})", "application/json");
         });
+        server_.set_tcp_nodelay(true);  // as a real Runtime API: no Nagle delay on small answers
         port_ = server_.bind_to_any_port("127.0.0.1");
         thread_ = std::thread([this] { server_.listen_after_bind(); });
         for (int i = 0; i < 500 && !server_.is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));

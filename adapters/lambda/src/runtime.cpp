@@ -288,7 +288,8 @@ struct runtime_client::connection {
         for (int attempt = 0; attempt < 2; ++attempt) {
             bool reused = fd >= 0;
             if (fd < 0 && !open(error)) return false;
-            bool sent = send_all(head) && send_all(body);
+            // One write for small requests: the Runtime API sees the whole request at once.
+            bool sent = body.size() <= 64 * 1024 ? send_all(head + std::string(body)) : send_all(head) && send_all(body);
             bool got_anything = false;
             res = http_response{};
             if (sent && read_response(res, error, got_anything)) return true;

@@ -20,6 +20,7 @@ const GOOD_FILE_BYTES = 3 * MiB + 12345;
 const BIG_FILE_NAME = 'too-big.bin';
 const SMALL_FILE_NAME = 'notes.txt';
 const BIG_FILE_BYTES = MAX_UPLOAD_BYTES + MiB;
+const SHORT_LINK_SECONDS = 3;
 const TEST_TIMEOUT_MS = 150_000;
 
 const args = process.argv.slice(2);
@@ -38,9 +39,9 @@ function check(condition, what, detail = '') {
 }
 
 /** Starts `presign serve` on free ports and resolves with its two base URLs from the stdout line. */
-async function startServer(dataDir) {
+async function startServer(dataDir, extraArgs = []) {
   const child = spawn(presignBinary, ['serve', '--port', '0', '--s3-port', '0', '--data-dir', dataDir,
-    '--max-upload-bytes', String(MAX_UPLOAD_BYTES)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const onData = (chunk) => { output += chunk.toString(); };
   child.stdout.on('data', onData);
@@ -78,6 +79,7 @@ async function main() {
   const { chromium } = await import('playwright-core');
   const work = await mkdtemp(path.join(tmpdir(), 'presign-browser-'));
   let server = null;
+  let shortServer = null;
   let context = null;
   try {
     const goodFile = path.join(work, GOOD_FILE_NAME);
@@ -86,7 +88,7 @@ async function main() {
     const bigFile = path.join(work, BIG_FILE_NAME);
     await writeFile(bigFile, randomBytes(BIG_FILE_BYTES));
 
-    server = await startServer(path.join(work, 'data'));
+    server = await startServer(path.join(work, 'data'), ['--max-upload-bytes', String(MAX_UPLOAD_BYTES)]);
     ok(`serve listening (api ${server.urls.api}, s3 ${server.urls.s3})`);
 
     context = await chromium.launchPersistentContext(path.join(work, 'profile'), {
@@ -205,26 +207,50 @@ async function main() {
       `The storage refused “${SMALL_FILE_NAME}”: the upload did not match what the server signed`),
     'a tampered upload is refused in words', await page.locator('#error').innerText());
     await page.unroute(storeUrls);
-    await page.route(storeUrls, (route) => route.fulfill({
-      status: 403,
-      contentType: 'application/xml',
-      headers: { 'Access-Control-Allow-Origin': server.urls.api },
-      body: '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>',
-    }));
+    check(await page.locator('.upload-item').count() === 1, 'refused uploads are not listed');
+
+    // Expiry, for real: a second serve whose links live three seconds. An upload held back for longer
+    // is refused by the store (AccessDenied, "Request has expired"); a share link's countdown ends
+    // in "expired" and the link no longer downloads.
+    shortServer = await startServer(path.join(work, 'data-short'), ['--expires', String(SHORT_LINK_SECONDS)]);
+    ok(`serve with ${SHORT_LINK_SECONDS} s links listening (api ${shortServer.urls.api})`);
+    await page.goto(shortServer.urls.api + '/');
+    const shortStoreUrls = `${shortServer.urls.s3}/**`;
+    let heldBack = 0;
+    await page.route(shortStoreUrls, async (route) => {
+      if (route.request().method() === 'PUT' && heldBack++ === 0) await new Promise((done) => { setTimeout(done, (SHORT_LINK_SECONDS + 2) * 1000); });
+      await route.continue();
+    });
     await page.setInputFiles('#file-input', smallFile);
     await page.waitForFunction(() => /AccessDenied/.test(document.getElementById('error-detail').textContent));
     check(await page.locator('#error-text').textContent()
       === `The upload link for “${SMALL_FILE_NAME}” expired before the upload finished. Try again.`,
-    'an expired upload link is reported as expired', await page.locator('#error').innerText());
-    await page.unroute(storeUrls);
-    check(await page.locator('.upload-item').count() === 1, 'refused uploads are not listed');
+    'an upload link that expired on the way is reported as expired', await page.locator('#error').innerText());
+    await page.setInputFiles('#file-input', smallFile);
+    await page.locator('.upload-item', { hasText: SMALL_FILE_NAME }).waitFor();
+    await page.unroute(shortStoreUrls);
+    ok('the same file uploads when sent in time');
+    await page.getByRole('button', { name: `Copy share link for ${SMALL_FILE_NAME}` }).click();
+    await page.waitForFunction(() => /^https?:\/\//.test(document.querySelector('.link-field')?.value || ''));
+    const shortLink = await page.locator('.link-field').inputValue();
+    check(/works for 3 seconds\./.test(await page.locator('#status').textContent()), 'the status line gives the link\'s lifetime',
+      await page.locator('#status').textContent());
+    await page.waitForFunction(() => document.querySelector('.link-expiry').textContent === 'expired', null, { timeout: (SHORT_LINK_SECONDS + 3) * 1000 });
+    ok('the countdown ends in "expired"');
+    await new Promise((done) => { setTimeout(done, 1_000); }); // past the store's whole-second clock
+    const expiredDownload = await fetch(shortLink);
+    const expiredBody = await expiredDownload.text();
+    check(expiredDownload.status === 403 && /<Code>AccessDenied<\/Code>/.test(expiredBody) && /expired/i.test(expiredBody),
+      'the expired link is refused by the store (403 AccessDenied, expired)', `${expiredDownload.status} ${expiredBody}`);
     check(pageErrors.length === 0, 'the page logged no script or CSP error', pageErrors.join('\n'));
   } catch (error) {
     if (server) console.error(`--- serve output ---\n${server.log()}`);
+    if (shortServer) console.error(`--- serve --expires output ---\n${shortServer.log()}`);
     throw error;
   } finally {
     if (context) await context.close().catch(() => {});
     await stopServer(server);
+    await stopServer(shortServer);
     await rm(work, { recursive: true, force: true });
   }
 }

@@ -226,10 +226,18 @@ async function main() {
     check(await page.locator('#error-text').textContent()
       === `The upload link for “${SMALL_FILE_NAME}” expired before the upload finished. Try again.`,
     'an upload link that expired on the way is reported as expired', await page.locator('#error').innerText());
-    await page.setInputFiles('#file-input', smallFile);
+    // This time by drag and drop, as from a file manager.
+    const dropped = await page.evaluateHandle((name) => {
+      const transfer = new DataTransfer();
+      transfer.items.add(new File(['dropped on the page\n'], name, { type: 'text/plain' }));
+      return transfer;
+    }, SMALL_FILE_NAME);
+    await page.dispatchEvent('#drop-zone', 'dragenter', { dataTransfer: dropped });
+    check(await page.locator('#drop-zone').getAttribute('data-state') === 'drag', 'the drop zone lights up while dragging');
+    await page.dispatchEvent('#drop-zone', 'drop', { dataTransfer: dropped });
     await page.locator('.upload-item', { hasText: SMALL_FILE_NAME }).waitFor();
     await page.unroute(shortStoreUrls);
-    ok('the same file uploads when sent in time');
+    ok('a dropped file uploads when sent in time');
     await page.getByRole('button', { name: `Copy share link for ${SMALL_FILE_NAME}` }).click();
     await page.waitForFunction(() => /^https?:\/\//.test(document.querySelector('.link-field')?.value || ''));
     const shortLink = await page.locator('.link-field').inputValue();

@@ -791,6 +791,7 @@ struct s3_server::impl {
             return;
         }
         pending_upload upload = std::move(started).value();
+        upload.hash_sha256(!expect.content_sha256_hex.empty() || !expect.checksum_sha256.empty());
         std::optional<s3_error> write_error;
         if (reader != nullptr && *length > 0) {
             const bool complete = (*reader)([&](const char* data, std::size_t size) {

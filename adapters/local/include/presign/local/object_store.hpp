@@ -87,6 +87,8 @@ public:
     /// Appends bytes (buffered). Fails with InternalError on a disk error.
     [[nodiscard]] store_result<void> write(const char* data, std::size_t size);
     [[nodiscard]] std::uint64_t received() const noexcept { return received_; }
+    /// Whether to compute the body's SHA-256 (on by default; off when nothing will check it).
+    void hash_sha256(bool on) noexcept { hash_sha256_ = on; }
     /// Checks size and digests against `expect`, fsyncs, and renames into place. Errors:
     /// IncompleteBody (fewer bytes), XAmzContentSHA256Mismatch, BadDigest, InvalidDigest.
     [[nodiscard]] store_result<object_info> commit(const upload_expectations& expect);
@@ -106,6 +108,9 @@ private:
     std::uint64_t received_ = 0;
     std::vector<char> buffer_;
     std::size_t buffered_ = 0;
+    std::uint64_t written_ = 0;     ///< bytes handed to write(2)
+    std::uint64_t writeback_ = 0;   ///< bytes whose writeback was started
+    bool hash_sha256_ = true;
     sigv4::sha256 sha256_;
     struct md5_state;
     std::unique_ptr<md5_state> md5_;

@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Benchmark of `presign serve` (not run by the tests).
+
+1. PUT and GET of a 1 GiB object through the local store (curl as the client), in MB/s, beside a
+   plain `cp` of the same file in the same run; peak RSS (VmHWM) of serve.
+2. POST /uploads requests per second with wrk (2 threads, 64 connections, 10 s, loopback).
+Goals: RSS < 64 MiB, PUT and GET >= half of cp, >= 20,000 requests/s.
+
+usage: serve_bench.py PRESIGN_BINARY [--size-mib N] [--skip-wrk]
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+
+GOAL_RSS_MIB = 64
+GOAL_RPS = 20000
+
+
+def start_serve(binary, data_dir, log_path):
+    log = open(log_path, "w")
+    proc = subprocess.Popen([binary, "serve", "--port", "0", "--s3-port", "0", "--data-dir", data_dir],
+                            stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        with open(log_path) as f:
+            for line in f:
+                if line.startswith("listening "):
+                    fields = dict(p.split("=", 1) for p in line.split()[1:])
+                    return proc, fields["api"], fields["s3"]
+        time.sleep(0.05)
+    proc.kill()
+    raise SystemExit("serve did not start")
+
+
+def peak_rss_mib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def timed(command):
+    start = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def post_json(url, payload):
+    req = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req) as r:
+        return json.loads(r.read())
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("binary")
+    parser.add_argument("--size-mib", type=int, default=1024)
+    parser.add_argument("--skip-wrk", action="store_true")
+    args = parser.parse_args()
+    size = args.size_mib << 20
+    scratch = tempfile.mkdtemp(prefix="presign-serve-bench-")
+    results = []
+    try:
+        source = os.path.join(scratch, "source.bin")
+        with open(source, "wb") as f:
+            block = os.urandom(8 << 20)
+            for _ in range(size // len(block)):
+                f.write(block)
+            f.write(block[: size % len(block)])
+        # Warm the page cache the same way for both, then copy.
+        subprocess.run(["cat", source], stdout=subprocess.DEVNULL, check=True)
+        cp_seconds = timed(["cp", source, os.path.join(scratch, "copy.bin")])
+        os.remove(os.path.join(scratch, "copy.bin"))
+        cp_rate = size / cp_seconds / 1e6
+
+        proc, api, s3 = start_serve(args.binary, os.path.join(scratch, "data"), os.path.join(scratch, "serve.log"))
+        try:
+            ticket = post_json(api + "/uploads", {"filename": "big.bin", "contentType": "application/octet-stream",
+                                                  "size": size})
+            headers = []
+            for name, value in ticket["headers"].items():
+                if name.lower() != "content-length":
+                    headers += ["-H", "%s: %s" % (name, value)]
+            put_seconds = timed(["curl", "-sS", "--fail", "-X", "PUT", "-T", source, *headers,
+                                 "-H", "Expect:", "-o", "/dev/null", ticket["url"]])
+            link = json.loads(urllib.request.urlopen(
+                api + "/downloads?key=" + urllib.parse.quote(ticket["key"], safe="")).read())["url"]
+            target = os.path.join(scratch, "download.bin")
+            get_seconds = timed(["curl", "-sS", "--fail", "-o", target, link])
+            same = subprocess.run(["cmp", source, target]).returncode == 0
+            os.remove(target)
+            rss_transfer = peak_rss_mib(proc.pid)
+            put_rate = size / put_seconds / 1e6
+            get_rate = size / get_seconds / 1e6
+            results.append(("cp of %d MiB" % args.size_mib, "%.0f MB/s" % cp_rate, ""))
+            results.append(("PUT through the store", "%.0f MB/s" % put_rate,
+                            "%.2fx cp (goal >= 0.5)" % (put_rate / cp_rate)))
+            results.append(("GET through the store", "%.0f MB/s" % get_rate,
+                            "%.2fx cp (goal >= 0.5)%s" % (get_rate / cp_rate, "" if same else " BYTES DIFFER")))
+            results.append(("serve peak RSS after transfers", "%.1f MiB" % rss_transfer,
+                            "goal < %d MiB" % GOAL_RSS_MIB))
+
+            if not args.skip_wrk and shutil.which("wrk"):
+                script = os.path.join(scratch, "post.lua")
+                with open(script, "w") as f:
+                    f.write('wrk.method = "POST"\n'
+                            'wrk.headers["Content-Type"] = "application/json"\n'
+                            'wrk.body = \'{"filename":"photo.jpg","contentType":"image/jpeg","size":123456}\'\n')
+                out = subprocess.run(["wrk", "-t2", "-c64", "-d10s", "--latency", "-s", script, api + "/uploads"],
+                                     capture_output=True, text=True).stdout
+                print(out)
+                rps = next((float(line.split()[1]) for line in out.splitlines()
+                            if line.startswith("Requests/sec:")), float("nan"))
+                non2xx = next((line.strip() for line in out.splitlines() if "Non-2xx" in line), "")
+                results.append(("POST /uploads with wrk -t2 -c64 -d10s", "%.0f req/s" % rps,
+                                "goal >= %d %s" % (GOAL_RPS, non2xx)))
+                results.append(("serve peak RSS after wrk", "%.1f MiB" % peak_rss_mib(proc.pid),
+                                "goal < %d MiB" % GOAL_RSS_MIB))
+            elif not args.skip_wrk:
+                results.append(("POST /uploads", "skipped", "wrk not installed (apt-get install wrk)"))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    width = max(len(r[0]) for r in results)
+    print("\npresign serve benchmark (%d cores)" % os.cpu_count())
+    for name, value, note in results:
+        print("  %-*s  %12s  %s" % (width, name, value, note))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

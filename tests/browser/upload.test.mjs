@@ -209,12 +209,22 @@ async function main() {
     await page.unroute(storeUrls);
     check(await page.locator('.upload-item').count() === 1, 'refused uploads are not listed');
 
-    // Expiry, for real: a second serve whose links live three seconds. An upload held back for longer
-    // is refused by the store (AccessDenied, "Request has expired"); a share link's countdown ends
-    // in "expired" and the link no longer downloads.
-    shortServer = await startServer(path.join(work, 'data-short'), ['--expires', String(SHORT_LINK_SECONDS)]);
+    // Expiry, for real: a second serve whose links live three seconds (and that takes text files
+    // only). An upload held back for longer is refused by the store (AccessDenied, "Request has
+    // expired"); a share link's countdown ends in "expired" and the link no longer downloads.
+    shortServer = await startServer(path.join(work, 'data-short'),
+      ['--expires', String(SHORT_LINK_SECONDS), '--allowed-content-types', 'text/*']);
     ok(`serve with ${SHORT_LINK_SECONDS} s links listening (api ${shortServer.urls.api})`);
     await page.goto(shortServer.urls.api + '/');
+    // This serve takes text files only: anything else is refused in words (415).
+    await page.setInputFiles('#file-input', { name: 'setup.exe', mimeType: 'application/x-msdownload', buffer: randomBytes(100) });
+    await page.locator('#error').waitFor({ state: 'visible' });
+    check(await page.locator('#error-text').textContent()
+      === 'Files of this type (application/x-msdownload) can’t be shared here.',
+    'a type the server does not take is refused in words', await page.locator('#error').innerText());
+    check(/content_type_not_allowed \(HTTP 415\)/.test(await page.locator('#error-detail').textContent()),
+      'the details name the 415 error code', await page.locator('#error-detail').textContent());
+
     const shortStoreUrls = `${shortServer.urls.s3}/**`;
     let heldBack = 0;
     await page.route(shortStoreUrls, async (route) => {

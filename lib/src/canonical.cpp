@@ -217,21 +217,29 @@ void append_canonical_query(std::span<const query_view> params, std::string& out
 void collect_canonical_headers(std::span<const header> headers, std::span<const header> extra,
                                std::span<const std::string> only, std::string_view host_fallback,
                                std::vector<canonical_header>& out) {
-    out.clear();
-    std::string lower;
+    // `out` is usually a per-thread scratch vector: its elements are reused, not reallocated.
+    std::size_t used = 0;
+    auto next_slot = [&]() -> canonical_header& {
+        if (used == out.size()) out.emplace_back();
+        canonical_header& slot = out[used++];
+        slot.name.clear();
+        slot.value.clear();
+        return slot;
+    };
+    thread_local std::string lower;
     auto add = [&](const header& h) {
         lower.clear();
         append_lower(h.name, lower);
         if (lower == "authorization") return;
-        if (!only.empty() && lower != "host" &&
-            std::find(only.begin(), only.end(), lower) == only.end()) {
+        if (!only.empty() && lower != "host" && std::find(only.begin(), only.end(), lower) == only.end()) {
             return;
         }
-        auto it = std::find_if(out.begin(), out.end(),
-                               [&](const canonical_header& c) { return c.name == lower; });
-        if (it == out.end()) {
-            out.push_back({lower, {}});
-            append_header_value(h.value, out.back().value);
+        auto end = out.begin() + static_cast<std::ptrdiff_t>(used);
+        auto it = std::find_if(out.begin(), end, [&](const canonical_header& c) { return c.name == lower; });
+        if (it == end) {
+            canonical_header& slot = next_slot();
+            slot.name = lower;
+            append_header_value(h.value, slot.value);
         } else {
             it->value.push_back(',');
             append_header_value(h.value, it->value);
@@ -239,9 +247,14 @@ void collect_canonical_headers(std::span<const header> headers, std::span<const 
     };
     for (const auto& h : headers) add(h);
     for (const auto& h : extra) add(h);
-    bool has_host = std::any_of(out.begin(), out.end(),
-                                [](const canonical_header& c) { return c.name == "host"; });
-    if (!has_host && !host_fallback.empty()) out.push_back({"host", std::string(host_fallback)});
+    auto end = out.begin() + static_cast<std::ptrdiff_t>(used);
+    bool has_host = std::any_of(out.begin(), end, [](const canonical_header& c) { return c.name == "host"; });
+    if (!has_host && !host_fallback.empty()) {
+        canonical_header& slot = next_slot();
+        slot.name = "host";
+        slot.value.assign(host_fallback);
+    }
+    out.resize(used);
     std::sort(out.begin(), out.end(),
               [](const canonical_header& a, const canonical_header& b) { return a.name < b.name; });
 }

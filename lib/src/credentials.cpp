@@ -33,9 +33,9 @@ secret_key& secret_key::operator=(const secret_key& other) noexcept {
 secret_key::~secret_key() { OPENSSL_cleanse(bytes_.data(), bytes_.size()); }
 
 bool secret_key::equals(const secret_key& other) const noexcept {
-    // Unused bytes are always zero, so comparing the whole buffer also compares the sizes.
-    return CRYPTO_memcmp(bytes_.data(), other.bytes_.data(), bytes_.size()) == 0 &&
-           size_ == other.size_;
+    // The length of a secret is not secret (AWS's are all 40 bytes); its bytes are compared in
+    // constant time.
+    return size_ == other.size_ && CRYPTO_memcmp(bytes_.data(), other.bytes_.data(), size_) == 0;
 }
 
 result<credentials> credentials::make(std::string_view access_key_id,

@@ -24,7 +24,6 @@ bool looks_like_ipv4(std::string_view text) noexcept {
     return dots == 3;
 }
 
-bool dns_compatible(std::string_view bucket) noexcept { return validate_bucket_name(bucket, false).has_value(); }
 
 struct parsed_endpoint {
     std::string scheme;
@@ -84,33 +83,37 @@ bool is_base64_sha256(std::string_view text) {
 
 }  // namespace
 
-result<void> validate_bucket_name(std::string_view bucket, bool allow_legacy) {
-    auto bad = [&](std::string why) {
-        return fail(errc::invalid_bucket_name, "invalid bucket name '" + std::string(bucket) + "': " + why);
-    };
-    if (allow_legacy && !bucket.empty() && bucket.size() <= 255 &&
-        std::all_of(bucket.begin(), bucket.end(), [](char c) {
-            return is_lower_alnum(c) || (c >= 'A' && c <= 'Z') || c == '.' || c == '-' || c == '_';
-        }) &&
-        !validate_bucket_name(bucket, false)) {
-        // Legacy names (uppercase, underscores, long) only work with path-style addressing.
-        if (bucket.size() < 3) return bad("shorter than 3 characters");
-        return {};
-    }
-    if (bucket.size() < 3 || bucket.size() > 63) return bad("must be 3 to 63 characters long");
+namespace {
+
+// Why `bucket` breaks S3's (DNS-compatible) naming rules, or nullptr when it follows them.
+const char* strict_name_problem(std::string_view bucket) noexcept {
+    if (bucket.size() < 3 || bucket.size() > 63) return "must be 3 to 63 characters long";
     for (char c : bucket) {
-        if (!is_lower_alnum(c) && c != '.' && c != '-') {
-            return bad("only lowercase letters, digits, '.' and '-' are allowed");
-        }
+        if (!is_lower_alnum(c) && c != '.' && c != '-') return "only lowercase letters, digits, '.' and '-' are allowed";
     }
     if (!is_lower_alnum(bucket.front()) || !is_lower_alnum(bucket.back())) {
-        return bad("must start and end with a letter or digit");
+        return "must start and end with a letter or digit";
     }
-    if (bucket.find("..") != std::string_view::npos) return bad("must not contain '..'");
-    if (looks_like_ipv4(bucket)) return bad("must not look like an IP address");
-    if (bucket.starts_with("xn--") || bucket.starts_with("sthree-")) return bad("reserved prefix");
-    if (bucket.ends_with("-s3alias") || bucket.ends_with("--ol-s3")) return bad("reserved suffix");
-    return {};
+    if (bucket.find("..") != std::string_view::npos) return "must not contain '..'";
+    if (looks_like_ipv4(bucket)) return "must not look like an IP address";
+    if (bucket.starts_with("xn--") || bucket.starts_with("sthree-")) return "reserved prefix";
+    if (bucket.ends_with("-s3alias") || bucket.ends_with("--ol-s3")) return "reserved suffix";
+    return nullptr;
+}
+
+// Legacy names (uppercase, underscores, up to 255 characters) still work with path style.
+bool legacy_name_ok(std::string_view bucket) noexcept {
+    return bucket.size() >= 3 && bucket.size() <= 255 && std::all_of(bucket.begin(), bucket.end(), [](char c) {
+               return is_lower_alnum(c) || (c >= 'A' && c <= 'Z') || c == '.' || c == '-' || c == '_';
+           });
+}
+
+}  // namespace
+
+result<void> validate_bucket_name(std::string_view bucket, bool allow_legacy) {
+    const char* problem = strict_name_problem(bucket);
+    if (!problem || (allow_legacy && legacy_name_ok(bucket))) return {};
+    return fail(errc::invalid_bucket_name, "invalid bucket name '" + std::string(bucket) + "': " + problem);
 }
 
 result<void> validate_object_key(std::string_view key) {
@@ -138,8 +141,12 @@ result<object_location> locate_object(std::string_view bucket, std::string_view 
         return fail(errc::invalid_region, "the region '" + where.region + "' is not [a-z0-9-]+");
     }
     if (auto ok = validate_object_key(key); !ok) return unexpected{ok.error()};
-    const bool legacy_ok = where.style != addressing::virtual_hosted;
-    if (auto ok = validate_bucket_name(bucket, legacy_ok); !ok) return unexpected{ok.error()};
+    const bool dns_compatible = strict_name_problem(bucket) == nullptr;
+    if (!dns_compatible) {
+        if (auto ok = validate_bucket_name(bucket, where.style != addressing::virtual_hosted); !ok) {
+            return unexpected{ok.error()};
+        }
+    }
 
     object_location out;
     std::string endpoint_host;
@@ -172,7 +179,7 @@ result<object_location> locate_object(std::string_view bucket, std::string_view 
             virtual_hosted = true;
             break;
         case addressing::automatic:
-            virtual_hosted = !ip_or_local && dns_compatible(bucket) &&
+            virtual_hosted = !ip_or_local && dns_compatible &&
                              !(out.scheme == "https" && bucket.find('.') != std::string_view::npos);
             break;
     }
@@ -217,11 +224,15 @@ result<presigned_request> presign_object(const credentials& creds, std::string_v
     auto location = locate_object(bucket, key, where, false);
     if (!location) return unexpected{location.error()};
 
-    http_request request;
+    // Reused per thread: assigning into it keeps its capacity, so a presign does not allocate here.
+    thread_local http_request request;
     request.method.assign(method);
     request.scheme = location->scheme;
     request.host = location->host;
-    request.path = std::move(location->path);
+    request.path = location->path;
+    request.path_is_encoded = false;
+    request.headers.clear();
+    request.query.clear();
     request.body = payload::unsigned_payload();
 
     auto add_header = [&](std::string name, std::string value) {

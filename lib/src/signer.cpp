@@ -195,7 +195,7 @@ result<presigned_request> presign(const credentials& creds, const http_request& 
         return fail(errc::invalid_expiry, "the expiry must be between 1 and 604800 seconds, not " +
                                               std::to_string(options.expires.count()));
     }
-    const sys_seconds signed_at = options.signing_time.value_or(now());
+    const sys_seconds signed_at = (options.signing_time ? *options.signing_time : now());
     auto dates = dates_for(signed_at);
     if (!dates) return unexpected{dates.error()};
     if (auto ok = check_not_expired(creds, signed_at); !ok) return unexpected{ok.error()};
@@ -289,7 +289,7 @@ result<presigned_request> presign(const credentials& creds, const http_request& 
 result<signed_request> sign(const credentials& creds, const http_request& request,
                             const signing_options& options) {
     if (auto ok = validate_common(creds, request, options); !ok) return unexpected{ok.error()};
-    const sys_seconds signed_at = options.signing_time.value_or(now());
+    const sys_seconds signed_at = (options.signing_time ? *options.signing_time : now());
     auto dates = dates_for(signed_at);
     if (!dates) return unexpected{dates.error()};
     if (auto ok = check_not_expired(creds, signed_at); !ok) return unexpected{ok.error()};

@@ -48,11 +48,16 @@ void hmac_sha256_key::mac(const void* data, std::size_t size, unsigned char out[
 }
 
 void hex32(const unsigned char in[32], char out[64]) noexcept {
-    static constexpr char digits[] = "0123456789abcdef";
-    for (int i = 0; i < 32; ++i) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 0xf];
-    }
+    static constexpr auto pairs = [] {
+        std::array<char, 512> table{};
+        constexpr char digits[] = "0123456789abcdef";
+        for (int i = 0; i < 256; ++i) {
+            table[static_cast<std::size_t>(2 * i)] = digits[i >> 4];
+            table[static_cast<std::size_t>(2 * i + 1)] = digits[i & 0xf];
+        }
+        return table;
+    }();
+    for (int i = 0; i < 32; ++i) std::memcpy(out + 2 * i, &pairs[static_cast<std::size_t>(in[i]) * 2], 2);
 }
 
 namespace {

@@ -233,7 +233,7 @@ result<verified_request, verify_error> verify(const received_request& request, c
     }
 
     auth_parts auth;
-    const sys_seconds now = options.now.value_or(sigv4::now());
+    const sys_seconds now = (options.now ? *options.now : sigv4::now());
 
     if (algorithm_count > 0) {
         auth.query = true;

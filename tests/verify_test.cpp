@@ -1165,3 +1165,23 @@ TEST_CASE("differential: presigned URLs made by botocore verify at their signing
     CHECK(with_token > 0);
     CHECK(with_extra_headers > 0);
 }
+
+TEST_CASE("error messages quote client text at most 64 bytes, without control or non-ASCII bytes") {
+    auto keys = s3_keys();
+    auto options = s3_options(t0());
+    auto header = header_signed_put();
+    auto& authorization = find_header(header.headers, "authorization")->value;
+    authorization.replace(authorization.find("SignedHeaders="), 0, std::string(500, 'A') + "\r\nX-Forged: 1\xff=x, ");
+    auto verified = sigv4::verify(header.received(), keys, options);
+    REQUIRE_FALSE(verified);
+    CHECK(verified.error().code == errc::authorization_header_malformed);
+    CHECK(verified.error().message.size() < 200);
+    CHECK(verified.error().message.find(std::string(64, 'A') + "...") != std::string::npos);
+
+    auto region = presigned_get();
+    find_part(region, "X-Amz-Credential")->value = "AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus%0D%0Aeast%FF%2Fs3%2Faws4_request";
+    verified = sigv4::verify(region.received(), keys, options);
+    REQUIRE_FALSE(verified);
+    CHECK(verified.error().code == errc::authorization_query_parameters_error);
+    CHECK(verified.error().message.find("'us??east?'") != std::string::npos);
+}

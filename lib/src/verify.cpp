@@ -18,6 +18,19 @@ namespace {
 
 using std::chrono::seconds;
 
+// Client text quoted in a message: at most 64 bytes, control and non-ASCII bytes as '?', so an
+// error that ends up in a log can neither flood it nor forge lines.
+std::string quoted(std::string_view text) {
+    constexpr std::size_t limit = 64;
+    std::string out;
+    for (char c : text.substr(0, limit)) {
+        auto u = static_cast<unsigned char>(c);
+        out.push_back(u < 0x20 || u >= 0x7f ? '?' : c);
+    }
+    if (text.size() > limit) out.append("...");
+    return out;
+}
+
 unexpected<verify_error> reject(errc code, std::string message) {
     return unexpected<verify_error>{verify_error{code, std::move(message), {}, {}}};
 }
@@ -306,7 +319,7 @@ result<verified_request, verify_error> verify(const received_request& request, c
             if (index < 0 || have[index]) {
                 return reject(errc::authorization_header_malformed,
                               "the authorization header is malformed; unexpected or repeated component '" +
-                                  std::string(key) + "'");
+                                  quoted(key) + "'");
             }
             have[index] = true;
             (index == 0 ? auth.credential : index == 1 ? auth.signed_headers : auth.signature) = component;
@@ -344,15 +357,15 @@ result<verified_request, verify_error> verify(const received_request& request, c
         return reject(errc::missing_security_header, "AWS authentication requires a valid Date or x-amz-date header");
     }
     if (scope.date != auth.amz_date.substr(0, 8)) {
-        return reject(malformed, "the credential date '" + std::string(scope.date) +
+        return reject(malformed, "the credential date '" + quoted(scope.date) +
                                      "' does not match the date of X-Amz-Date");
     }
     if (scope.region != options.region) {
-        return reject(malformed, "the region '" + std::string(scope.region) + "' is wrong; expecting '" +
+        return reject(malformed, "the region '" + quoted(scope.region) + "' is wrong; expecting '" +
                                      options.region + "'");
     }
     if (scope.service != options.service) {
-        return reject(malformed, "the service '" + std::string(scope.service) + "' is wrong; expecting '" +
+        return reject(malformed, "the service '" + quoted(scope.service) + "' is wrong; expecting '" +
                                      options.service + "'");
     }
     std::vector<std::string> signed_names;
@@ -394,7 +407,7 @@ result<verified_request, verify_error> verify(const received_request& request, c
             std::string lower;
             detail::append_lower(name, lower);
             return reject(errc::headers_not_signed,
-                          "There were headers present in the request which were not signed: " + lower);
+                          "There were headers present in the request which were not signed: " + quoted(lower));
         }
     }
 

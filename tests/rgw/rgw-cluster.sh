@@ -205,13 +205,31 @@ start() {
         log "$dir exists and is not empty"
         exit 2
     fi
-    local access_key=${1:-$default_access_key} secret_key=${2:-$default_secret_key}
-    local started_ms
+    local started_ms attempt
     started_ms=$(now_ms)
-    mkdir -p "$dir"/{mon,osd,rgw/a,rgw/sts,run,log,crash}
+    mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
-    touch "$dir/$marker" "$dir/pids"
+    # A port picked free can be taken by another program before a daemon binds it: one more try
+    # with new ports before giving up.
+    for attempt in 1 2; do
+        mkdir -p "$dir"/{mon,osd,rgw/a,rgw/sts,run,log,crash}
+        touch "$dir/$marker" "$dir/pids"
+        if (bring_up "$started_ms" "$@"); then
+            return 0
+        fi
+        ((attempt == 2)) && break
+        log "attempt $attempt failed; trying again on other ports"
+        stop_daemons
+        find "$dir" -mindepth 1 -delete
+    done
+    exit 1
+}
 
+# Brings the cluster up in DIR (run in a subshell: fail() exits it).
+bring_up() {
+    local started_ms=$1
+    shift
+    local access_key=${1:-$default_access_key} secret_key=${2:-$default_secret_key}
     fsid=$(cat /proc/sys/kernel/random/uuid)
     mon_port_v2=$(pick_port)
     mon_port_v1=$(pick_port "$mon_port_v2")

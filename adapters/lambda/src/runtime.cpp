@@ -350,9 +350,13 @@ std::optional<invocation> runtime_client::next(std::string& error) {
         } else if (iequals(h.name, "Lambda-Runtime-Cognito-Identity")) {
             inv.cognito_identity = h.value;
         } else if (iequals(h.name, "Lambda-Runtime-Deadline-Ms")) {
-            if (auto ms = parse_number(h.value))
-                inv.deadline = std::chrono::system_clock::time_point(
-                    std::chrono::milliseconds(static_cast<std::int64_t>(*ms)));
+            // A deadline the clock cannot represent (past year 2262) counts as malformed.
+            constexpr auto latest = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::duration::max())
+                                        .count();
+            if (auto ms = parse_number(h.value); ms && *ms < static_cast<std::uint64_t>(latest))
+                inv.deadline = std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                    std::chrono::milliseconds(static_cast<std::int64_t>(*ms))));
         }
     }
     if (inv.request_id.empty()) {

@@ -18,8 +18,8 @@ std::string_view trim(std::string_view text) {
 }
 
 bool is_token_char(unsigned char c) {
-    return std::isalnum(c) != 0 || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) !=
-                                       std::string_view::npos;
+    return std::isalnum(c) != 0 ||
+           std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
 }
 
 std::vector<std::string_view> split_lines(std::string_view text) {
@@ -37,9 +37,12 @@ std::vector<std::string_view> split_lines(std::string_view text) {
 
 int exit_code_for(config_error::kind what) noexcept {
     switch (what) {
-        case config_error::kind::config: return exit_code::config;
-        case config_error::kind::credentials: return exit_code::credentials;
-        case config_error::kind::invalid_input: return exit_code::invalid_input;
+        case config_error::kind::config:
+            return exit_code::config;
+        case config_error::kind::credentials:
+            return exit_code::credentials;
+        case config_error::kind::invalid_input:
+            return exit_code::invalid_input;
     }
     return exit_code::internal;
 }
@@ -51,12 +54,15 @@ int exit_code_for(sigv4::errc code, bool settings_from_command_line) noexcept {
         case errc::invalid_secret_key:
         case errc::invalid_session_token:
         case errc::credentials_expired:
-        case errc::credentials_expire_first: return exit_code::credentials;
+        case errc::credentials_expire_first:
+            return exit_code::credentials;
         case errc::invalid_region:
         case errc::invalid_endpoint:
             return settings_from_command_line ? exit_code::invalid_input : exit_code::config;
-        case errc::crypto_failure: return exit_code::internal;
-        default: return exit_code::invalid_input;
+        case errc::crypto_failure:
+            return exit_code::internal;
+        default:
+            return exit_code::invalid_input;
     }
 }
 
@@ -66,11 +72,24 @@ sigv4::result<std::chrono::seconds, std::string> parse_expires(std::string_view 
     long long unit = 1;
     if (!digits.empty()) {
         switch (digits.back()) {
-            case 's': unit = 1; digits.remove_suffix(1); break;
-            case 'm': unit = 60; digits.remove_suffix(1); break;
-            case 'h': unit = 3600; digits.remove_suffix(1); break;
-            case 'd': unit = 86400; digits.remove_suffix(1); break;
-            default: break;
+            case 's':
+                unit = 1;
+                digits.remove_suffix(1);
+                break;
+            case 'm':
+                unit = 60;
+                digits.remove_suffix(1);
+                break;
+            case 'h':
+                unit = 3600;
+                digits.remove_suffix(1);
+                break;
+            case 'd':
+                unit = 86400;
+                digits.remove_suffix(1);
+                break;
+            default:
+                break;
         }
     }
     if (digits.empty() || digits.size() > 9 ||
@@ -81,7 +100,8 @@ sigv4::result<std::chrono::seconds, std::string> parse_expires(std::string_view 
     long long value = 0;
     for (char c : digits) value = value * 10 + (c - '0');
     const long long seconds = value * unit;
-    if (seconds < 1) return sigv4::unexpected{"--expires " + shown + " is too short (at least 1 s)"};
+    if (seconds < 1)
+        return sigv4::unexpected{"--expires " + shown + " is too short (at least 1 s)"};
     if (seconds > sigv4::max_expiry.count()) {
         return sigv4::unexpected{"--expires " + shown +
                                  " is longer than S3's maximum of 7 days (604800 s)"};
@@ -117,11 +137,14 @@ sigv4::result<sigv4::header, std::string> parse_header_option(std::string_view t
     if (name.empty()) return sigv4::unexpected{std::string("--header has an empty name")};
     if (!std::all_of(name.begin(), name.end(),
                      [](char c) { return is_token_char(static_cast<unsigned char>(c)); })) {
-        return sigv4::unexpected{"--header name '" + std::string(name) + "' is not a valid header name"};
+        return sigv4::unexpected{"--header name '" + std::string(name) +
+                                 "' is not a valid header name"};
     }
     const auto value = trim(text.substr(colon + 1));
-    if (value.find_first_of("\r\n") != std::string_view::npos || value.find('\0') != std::string_view::npos) {
-        return sigv4::unexpected{"--header " + std::string(name) + " has a line break in its value"};
+    if (value.find_first_of("\r\n") != std::string_view::npos ||
+        value.find('\0') != std::string_view::npos) {
+        return sigv4::unexpected{"--header " + std::string(name) +
+                                 " has a line break in its value"};
     }
     return sigv4::header{std::string(name), std::string(value)};
 }
@@ -133,18 +156,21 @@ sigv4::result<std::string, std::string> normalize_checksum_sha256(std::string_vi
         std::array<unsigned char, 32> bytes{};
         for (std::size_t i = 0; i < 32; ++i) {
             auto nibble = [](char c) {
-                return static_cast<unsigned char>(std::isdigit(static_cast<unsigned char>(c)) != 0
-                                                      ? c - '0'
-                                                      : std::tolower(static_cast<unsigned char>(c)) - 'a' + 10);
+                return static_cast<unsigned char>(
+                    std::isdigit(static_cast<unsigned char>(c)) != 0
+                        ? c - '0'
+                        : std::tolower(static_cast<unsigned char>(c)) - 'a' + 10);
             };
-            bytes[i] = static_cast<unsigned char>((nibble(text[2 * i]) << 4) | nibble(text[2 * i + 1]));
+            bytes[i] =
+                static_cast<unsigned char>((nibble(text[2 * i]) << 4) | nibble(text[2 * i + 1]));
         }
         return sigv4::base64_encode(bytes);
     }
     const auto decoded = sigv4::base64_decode(text);
     if (!decoded || decoded->size() != 32) {
-        return sigv4::unexpected{std::string(
-            "--checksum-sha256 must be a SHA-256 digest in base64 (44 characters) or hex (64 digits)")};
+        return sigv4::unexpected{
+            std::string("--checksum-sha256 must be a SHA-256 digest in base64 (44 characters) or "
+                        "hex (64 digits)")};
     }
     return std::string(text);
 }
@@ -172,11 +198,13 @@ sigv4::result<parsed_url, std::string> parse_url(std::string_view text) {
     std::transform(scheme.begin(), scheme.end(), scheme.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     if (scheme != "http" && scheme != "https") {
-        return sigv4::unexpected{"unsupported URL scheme '" + scheme + "' (expected http or https)"};
+        return sigv4::unexpected{"unsupported URL scheme '" + scheme +
+                                 "' (expected http or https)"};
     }
     url.scheme = scheme;
     text.remove_prefix(scheme_end + 3);
-    if (const auto hash = text.find('#'); hash != std::string_view::npos) text = text.substr(0, hash);
+    if (const auto hash = text.find('#'); hash != std::string_view::npos)
+        text = text.substr(0, hash);
     if (std::any_of(text.begin(), text.end(),
                     [](char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f; })) {
         return sigv4::unexpected{std::string("the URL contains spaces or control characters")};
@@ -186,8 +214,9 @@ sigv4::result<parsed_url, std::string> parse_url(std::string_view text) {
     if (url.host.empty() || url.host.find('@') != std::string::npos) {
         return sigv4::unexpected{std::string("the URL has no host")};
     }
-    std::string target = path_start == std::string_view::npos ? std::string("/")
-                                                               : std::string(text.substr(path_start));
+    std::string target = path_start == std::string_view::npos
+                             ? std::string("/")
+                             : std::string(text.substr(path_start));
     if (target.front() == '?') target.insert(0, "/");
     if (const auto question = target.find('?'); question != std::string::npos) {
         url.raw_query = target.substr(question + 1);
@@ -241,11 +270,16 @@ std::optional<std::string> xml_element_text(std::string_view xml, std::string_vi
         }
         const auto entity = body.substr(i + 1, semicolon - i - 1);
         std::optional<unsigned long> code;
-        if (entity == "amp") code = '&';
-        else if (entity == "lt") code = '<';
-        else if (entity == "gt") code = '>';
-        else if (entity == "quot") code = '"';
-        else if (entity == "apos") code = '\'';
+        if (entity == "amp")
+            code = '&';
+        else if (entity == "lt")
+            code = '<';
+        else if (entity == "gt")
+            code = '>';
+        else if (entity == "quot")
+            code = '"';
+        else if (entity == "apos")
+            code = '\'';
         else if (entity.size() > 1 && entity[0] == '#') {
             const bool hex = entity[1] == 'x' || entity[1] == 'X';
             const std::string digits(entity.substr(hex ? 2 : 1));
@@ -283,10 +317,12 @@ std::string line_diff(std::string_view ours, std::string_view theirs) {
     const auto a = split_lines(ours);
     const auto b = split_lines(theirs);
     // Longest common subsequence over lines; canonical requests are a few dozen lines at most.
-    std::vector<std::vector<std::size_t>> lcs(a.size() + 1, std::vector<std::size_t>(b.size() + 1, 0));
+    std::vector<std::vector<std::size_t>> lcs(a.size() + 1,
+                                              std::vector<std::size_t>(b.size() + 1, 0));
     for (std::size_t i = a.size(); i-- > 0;) {
         for (std::size_t j = b.size(); j-- > 0;) {
-            lcs[i][j] = a[i] == b[j] ? lcs[i + 1][j + 1] + 1 : std::max(lcs[i + 1][j], lcs[i][j + 1]);
+            lcs[i][j] =
+                a[i] == b[j] ? lcs[i + 1][j + 1] + 1 : std::max(lcs[i + 1][j], lcs[i][j + 1]);
         }
     }
     std::string out;
@@ -326,7 +362,8 @@ std::string redact_session_token(std::string_view canonical_request) {
 
 std::string one_line(std::string_view message) {
     std::string out(message);
-    std::replace_if(out.begin(), out.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
+    std::replace_if(
+        out.begin(), out.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
     return out;
 }
 

@@ -26,16 +26,16 @@ inline constexpr int config = 3;         ///< unknown profile, malformed config 
 inline constexpr int credentials = 4;    ///< none found, a provider failed, they expire too soon
 inline constexpr int invalid_input = 5;  ///< a bad value: expiry, s3:// URI, bucket, key, header...
 inline constexpr int verify_failed = 6;  ///< verify rejected the URL; explain found a difference
-inline constexpr int io = 7;             ///< a file could not be read or stdout could not be written
+inline constexpr int io = 7;  ///< a file could not be read or stdout could not be written
 }  // namespace exit_code
 
 /// A failure that ends the command with `code` and a one-line message on stderr.
 class cli_error : public std::runtime_error {
-public:
+  public:
     cli_error(int code, const std::string& message) : std::runtime_error(message), code_(code) {}
     [[nodiscard]] int code() const noexcept { return code_; }
 
-private:
+  private:
     int code_;
 };
 
@@ -53,13 +53,15 @@ struct s3_uri {
     std::string key;  ///< taken literally (no percent-decoding), as the AWS CLI does
 };
 /// "s3://BUCKET/KEY". With `key_required` false (batch prefix) the key may be empty.
-[[nodiscard]] sigv4::result<s3_uri, std::string> parse_s3_uri(std::string_view text, bool key_required);
+[[nodiscard]] sigv4::result<s3_uri, std::string> parse_s3_uri(std::string_view text,
+                                                              bool key_required);
 
 /// "Name: value" -> header (value trimmed). Errors: no colon, empty or non-token name.
 [[nodiscard]] sigv4::result<sigv4::header, std::string> parse_header_option(std::string_view text);
 
 /// A checksum given as base64 (44 chars) or as 64 hex digits, returned as base64.
-[[nodiscard]] sigv4::result<std::string, std::string> normalize_checksum_sha256(std::string_view text);
+[[nodiscard]] sigv4::result<std::string, std::string> normalize_checksum_sha256(
+    std::string_view text);
 
 /// 'text' quoted for a POSIX shell.
 [[nodiscard]] std::string shell_quote(std::string_view text);
@@ -74,12 +76,15 @@ struct parsed_url {
 [[nodiscard]] sigv4::result<parsed_url, std::string> parse_url(std::string_view text);
 
 /// The raw (still encoded) name=value pairs of a query string, in order.
-[[nodiscard]] std::vector<std::pair<std::string, std::string>> split_query(std::string_view raw_query);
+[[nodiscard]] std::vector<std::pair<std::string, std::string>> split_query(
+    std::string_view raw_query);
 /// The decoded value of the first query parameter `name`, if present and decodable.
-[[nodiscard]] std::optional<std::string> query_value(std::string_view raw_query, std::string_view name);
+[[nodiscard]] std::optional<std::string> query_value(std::string_view raw_query,
+                                                     std::string_view name);
 
 /// The text of the first <name>...</name> element of an XML document, entities decoded.
-[[nodiscard]] std::optional<std::string> xml_element_text(std::string_view xml, std::string_view name);
+[[nodiscard]] std::optional<std::string> xml_element_text(std::string_view xml,
+                                                          std::string_view name);
 
 /// A line diff of two texts ("  same", "- ours", "+ theirs" lines); empty when they are equal.
 [[nodiscard]] std::string line_diff(std::string_view ours, std::string_view theirs);

@@ -54,7 +54,8 @@ prepared_request prepare(const inspect_options& options) {
     if (options.date) {
         auto when = sigv4::parse_iso8601(*options.date);
         if (!when) {
-            throw cli_error(exit_code::invalid_input, "--date '" + *options.date + "' is not a time");
+            throw cli_error(exit_code::invalid_input,
+                            "--date '" + *options.date + "' is not a time");
         }
         prepared.now = *when;
     }
@@ -105,7 +106,8 @@ int run_verify(const inspect_options& options) {
             verify.region = scope->region;
         }
     }
-    const sigv4::key_lookup keys = [&creds](std::string_view id) -> std::optional<sigv4::known_key> {
+    const sigv4::key_lookup keys =
+        [&creds](std::string_view id) -> std::optional<sigv4::known_key> {
         if (id != creds.access_key_id) return std::nullopt;
         return sigv4::known_key{creds.secret, creds.session_token};
     };
@@ -113,9 +115,9 @@ int run_verify(const inspect_options& options) {
     if (!verified) {
         const auto& error = verified.error();
         if (options.common.verbose && !error.canonical_request.empty()) {
-            const std::string details = "presign: canonical request:\n" +
-                                        redact_session_token(error.canonical_request) +
-                                        "\npresign: string to sign:\n" + error.string_to_sign + "\n";
+            const std::string details =
+                "presign: canonical request:\n" + redact_session_token(error.canonical_request) +
+                "\npresign: string to sign:\n" + error.string_to_sign + "\n";
             std::fwrite(details.data(), 1, details.size(), stderr);
         }
         throw cli_error(exit_code::verify_failed,
@@ -149,8 +151,8 @@ int run_verify(const inspect_options& options) {
         out += "access key id: " + verified->access_key_id + "\n";
         out += "region: " + verify.region + "\n";
         out += "signed at: " + iso8601(verified->signed_at) + "\n";
-        out += "expires at: " + iso8601(verified->expires_at) + " (in " + std::to_string(remaining) +
-               " s)\n";
+        out += "expires at: " + iso8601(verified->expires_at) + " (in " +
+               std::to_string(remaining) + " s)\n";
         std::string signed_headers;
         for (const auto& name : verified->signed_headers) {
             signed_headers += (signed_headers.empty() ? "" : ";") + name;
@@ -172,16 +174,18 @@ int run_explain(const inspect_options& options) {
     const auto scope = scope_of(raw_query);
     const auto amz_date = query_value(raw_query, "X-Amz-Date");
     if (!algorithm || !scope || !amz_date) {
-        throw cli_error(exit_code::invalid_input,
-                        "not a SigV4 presigned URL (X-Amz-Algorithm, X-Amz-Credential or X-Amz-Date "
-                        "missing or malformed)");
+        throw cli_error(
+            exit_code::invalid_input,
+            "not a SigV4 presigned URL (X-Amz-Algorithm, X-Amz-Credential or X-Amz-Date "
+            "missing or malformed)");
     }
     if (*algorithm != "AWS4-HMAC-SHA256") {
-        throw cli_error(exit_code::invalid_input,
-                        "unsupported X-Amz-Algorithm '" + *algorithm + "' (expected AWS4-HMAC-SHA256)");
+        throw cli_error(exit_code::invalid_input, "unsupported X-Amz-Algorithm '" + *algorithm +
+                                                      "' (expected AWS4-HMAC-SHA256)");
     }
     auto signed_at = sigv4::parse_amz_date(*amz_date);
-    if (!signed_at) throw cli_error(exit_code::invalid_input, "malformed X-Amz-Date '" + *amz_date + "'");
+    if (!signed_at)
+        throw cli_error(exit_code::invalid_input, "malformed X-Amz-Date '" + *amz_date + "'");
     // No credentials are needed: the server-side canonicalization runs against a placeholder key,
     // which fails the signature check and so reports what it computed.
     auto placeholder = sigv4::secret_key::from("presign-explain-placeholder-secret");
@@ -213,8 +217,9 @@ int run_explain(const inspect_options& options) {
         const auto s3_canonical = xml_element_text(xml, "CanonicalRequest");
         const auto s3_string_to_sign = xml_element_text(xml, "StringToSign");
         if (!s3_canonical && !s3_string_to_sign) {
-            throw cli_error(exit_code::invalid_input,
-                            *options.s3_error_file + " has no <CanonicalRequest> or <StringToSign>");
+            throw cli_error(
+                exit_code::invalid_input,
+                *options.s3_error_file + " has no <CanonicalRequest> or <StringToSign>");
         }
         auto compare = [&](const char* what, const std::string& ours,
                            const std::optional<std::string>& theirs) {
@@ -234,6 +239,12 @@ int run_explain(const inspect_options& options) {
         compare("String to sign", string_to_sign, s3_string_to_sign);
     }
     write_all(STDOUT_FILENO, out);
+    if (code != exit_code::ok) {
+        const std::string note =
+            "presign: presign and S3 canonicalized the request differently "
+            "(see the diff)\n";
+        std::fwrite(note.data(), 1, note.size(), stderr);
+    }
     return code;
 }
 

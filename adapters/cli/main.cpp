@@ -23,8 +23,10 @@ void print_error(const std::string& message) {
 }
 
 void add_common_options(CLI::App& command, common_options& common) {
-    command.add_option("--profile", common.profile, "Profile of ~/.aws/config and ~/.aws/credentials");
-    command.add_option("--region", common.region, "AWS region (default: configured, else us-east-1)");
+    command.add_option("--profile", common.profile,
+                       "Profile of ~/.aws/config and ~/.aws/credentials");
+    command.add_option("--region", common.region,
+                       "AWS region (default: configured, else us-east-1)");
     command.add_option("--endpoint", common.endpoint,
                        "S3-compatible endpoint http(s)://host[:port] (RGW, MinIO, presign serve)");
     command.add_flag("--path-style", common.path_style, "Path-style URLs (endpoint/bucket/key)");
@@ -42,7 +44,8 @@ void add_presign_command(CLI::App& app, const std::string& name, const std::stri
                         "Lifetime: seconds or 90s, 15m, 12h, 7d (default 300, at most 7d)");
     command->add_option("--content-type", options.content_type,
                         "put: signed Content-Type; get/head: response-content-type override");
-    command->add_option("--content-length", options.content_length, "put: exact size in bytes (signed)");
+    command->add_option("--content-length", options.content_length,
+                        "put: exact size in bytes (signed)");
     command->add_option("--checksum-sha256", options.checksum_sha256,
                         "put: SHA-256 of the body, base64 or hex (signed x-amz-checksum-sha256)");
     command->add_option("--download-as", options.download_as,
@@ -51,7 +54,8 @@ void add_presign_command(CLI::App& app, const std::string& name, const std::stri
     command->add_option("-H,--header", options.headers, "Extra signed header 'Name: value'")
         ->take_all();
     command->add_option("--sse", options.sse, "put: server-side encryption AES256 or aws:kms");
-    command->add_option("--sse-kms-key-id", options.sse_kms_key_id, "put: KMS key id (with --sse aws:kms)");
+    command->add_option("--sse-kms-key-id", options.sse_kms_key_id,
+                        "put: KMS key id (with --sse aws:kms)");
     command->add_option("--date", options.date,
                         "Fixed signing time, 2013-05-24T00:00:00Z or 20130524T000000Z");
     auto* json = command->add_flag("--json", options.json,
@@ -60,14 +64,16 @@ void add_presign_command(CLI::App& app, const std::string& name, const std::stri
     json->excludes(curl);
     command->add_flag("--clamp-expiry", options.clamp_expiry,
                       "Shorten the link when the credentials expire first (default: refuse)");
-    command->add_flag("--stdin", options.from_stdin,
-                      "Read keys from stdin (one per line, appended to PREFIX), print one URL per line");
+    command->add_flag(
+        "--stdin", options.from_stdin,
+        "Read keys from stdin (one per line, appended to PREFIX), print one URL per line");
     add_common_options(*command, options.common);
 }
 
 void add_inspect_options(CLI::App& command, inspect_options& options) {
     command.add_option("url", options.url, "The presigned URL")->required();
-    command.add_option("-X,--method", options.method, "HTTP method the URL is used with (default GET)");
+    command.add_option("-X,--method", options.method,
+                       "HTTP method the URL is used with (default GET)");
     command.add_option("-H,--header", options.headers, "A header the client sends, 'Name: value'")
         ->take_all();
     add_common_options(command, options.common);
@@ -94,7 +100,8 @@ int run(int argc, char** argv) {
     auto* verify_command = app.add_subcommand(
         "verify", "Check a URL with the configured credentials, as S3 would; print what it allows");
     add_inspect_options(*verify_command, verify_options);
-    verify_command->add_option("--date", verify_options.date, "Check as of this time instead of now");
+    verify_command->add_option("--date", verify_options.date,
+                               "Check as of this time instead of now");
     verify_command->add_flag("--json", verify_options.json, "Print the verified facts as JSON");
 
     inspect_options explain_options;

@@ -33,9 +33,12 @@ T value_or_fail(sigv4::result<T, std::string> parsed) {
 
 std::string_view style_name(sigv4::s3::addressing style) {
     switch (style) {
-        case sigv4::s3::addressing::path: return "path";
-        case sigv4::s3::addressing::virtual_hosted: return "virtual";
-        case sigv4::s3::addressing::automatic: return "auto";
+        case sigv4::s3::addressing::path:
+            return "path";
+        case sigv4::s3::addressing::virtual_hosted:
+            return "virtual";
+        case sigv4::s3::addressing::automatic:
+            return "auto";
     }
     return "auto";
 }
@@ -77,7 +80,8 @@ void format_output(const presign_options& options, const sigv4::presigned_reques
         }
         if (method == "GET") {
             out += " -o ";
-            out += shell_quote(options.download_as ? base_name(*options.download_as) : base_name(key));
+            out +=
+                shell_quote(options.download_as ? base_name(*options.download_as) : base_name(key));
         } else if (method == "PUT") {
             out += " --upload-file ";
             out += shell_quote(base_name(key));
@@ -98,7 +102,8 @@ void write_all(int fd, std::string_view data) {
         const ssize_t written = ::write(fd, data.data(), data.size());
         if (written < 0) {
             if (errno == EINTR) continue;
-            throw cli_error(exit_code::io, std::string("cannot write the output: ") + std::strerror(errno));
+            throw cli_error(exit_code::io,
+                            std::string("cannot write the output: ") + std::strerror(errno));
         }
         data.remove_prefix(static_cast<std::size_t>(written));
     }
@@ -106,7 +111,8 @@ void write_all(int fd, std::string_view data) {
 
 run_context load_context(const common_options& options, bool need_credentials) {
     const auto env = process_environment();
-    config_overrides overrides{options.profile, options.region, options.endpoint, options.path_style};
+    config_overrides overrides{options.profile, options.region, options.endpoint,
+                               options.path_style};
     auto config = load_aws_config(overrides, env);
     if (!config) throw cli_error(exit_code_for(config.error().what), config.error().message);
     run_context context{std::move(*config), {}};
@@ -163,9 +169,10 @@ int run_presign(const presign_options& options) {
     if (options.date) {
         auto when = sigv4::parse_iso8601(*options.date);
         if (!when) {
-            throw cli_error(exit_code::invalid_input,
-                            "--date '" + *options.date +
-                                "' is not a time (expected 2013-05-24T00:00:00Z or 20130524T000000Z)");
+            throw cli_error(
+                exit_code::invalid_input,
+                "--date '" + *options.date +
+                    "' is not a time (expected 2013-05-24T00:00:00Z or 20130524T000000Z)");
         }
         object.signing_time = *when;
     }
@@ -244,7 +251,8 @@ int run_presign(const presign_options& options) {
     };
 
     if (!options.from_stdin) {
-        auto signed_url = sigv4::s3::presign_object(creds, method, uri.bucket, uri.key, where, object);
+        auto signed_url =
+            sigv4::s3::presign_object(creds, method, uri.bucket, uri.key, where, object);
         if (!signed_url) throw fail(signed_url.error(), "");
         if (signed_url->expires_in < expires) {
             note("the credentials expire at " + iso8601(signed_url->expires_at) +
@@ -301,7 +309,8 @@ int run_presign(const presign_options& options) {
         const ssize_t got = ::read(STDIN_FILENO, input.data(), input.size());
         if (got < 0) {
             if (errno == EINTR) continue;
-            throw cli_error(exit_code::io, std::string("cannot read stdin: ") + std::strerror(errno));
+            throw cli_error(exit_code::io,
+                            std::string("cannot read stdin: ") + std::strerror(errno));
         }
         if (got == 0) break;
         std::string_view chunk(input.data(), static_cast<std::size_t>(got));

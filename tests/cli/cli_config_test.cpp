@@ -28,7 +28,8 @@ struct temp_dir {
         path = made;
     }
     ~temp_dir() { std::system(("rm -rf '" + path + "'").c_str()); }
-    std::string write(const std::string& name, const std::string& text, bool executable = false) const {
+    std::string write(const std::string& name, const std::string& text,
+                      bool executable = false) const {
         const std::string file = path + "/" + name;
         std::ofstream(file, std::ios::binary) << text;
         if (executable) chmod(file.c_str(), 0700);
@@ -118,10 +119,12 @@ TEST_CASE("parse_ini: malformed files are refused with the line number") {
 
 TEST_CASE("profile selection: --profile > AWS_PROFILE > default; named profiles must exist") {
     temp_dir dir;
-    dir.write("config", "[default]\nregion = eu-west-1\n[profile dev]\nregion = us-west-2\n"
-                        "[profile \"with space\"]\nregion = ap-south-1\n");
-    dir.write("credentials", "[only-creds]\naws_access_key_id = AKIDONLY\naws_secret_access_key = s\n"
-                             "region = ca-central-1\n");
+    dir.write("config",
+              "[default]\nregion = eu-west-1\n[profile dev]\nregion = us-west-2\n"
+              "[profile \"with space\"]\nregion = ap-south-1\n");
+    dir.write("credentials",
+              "[only-creds]\naws_access_key_id = AKIDONLY\naws_secret_access_key = s\n"
+              "region = ca-central-1\n");
     auto env = env_for(dir);
     auto config = load_aws_config({}, env.lookup());
     REQUIRE(config.has_value());
@@ -195,12 +198,13 @@ TEST_CASE("region precedence: --region > AWS_REGION > AWS_DEFAULT_REGION > profi
 
 TEST_CASE("endpoint and addressing: flags, environment, services section, profile") {
     temp_dir dir;
-    dir.write("config",
-              "[default]\nendpoint_url = http://profile.example:1\nservices = local\n"
-              "s3 =\n  addressing_style = path\n"
-              "[services local]\ns3 =\n  endpoint_url = http://services.example:2\n"
-              "[profile virt]\ns3 =\n  addressing_style = virtual\nendpoint_url = http://virt.example\n"
-              "[profile bad]\ns3 =\n  addressing_style = sideways\n");
+    dir.write(
+        "config",
+        "[default]\nendpoint_url = http://profile.example:1\nservices = local\n"
+        "s3 =\n  addressing_style = path\n"
+        "[services local]\ns3 =\n  endpoint_url = http://services.example:2\n"
+        "[profile virt]\ns3 =\n  addressing_style = virtual\nendpoint_url = http://virt.example\n"
+        "[profile bad]\ns3 =\n  addressing_style = sideways\n");
     auto env = env_for(dir);
     auto config = load_aws_config({}, env.lookup());
     REQUIRE(config.has_value());
@@ -244,7 +248,8 @@ TEST_CASE("a malformed config or credentials file is a configuration error namin
     auto config = load_aws_config({}, env.lookup());
     REQUIRE_FALSE(config.has_value());
     CHECK(config.error().what == config_error::kind::config);
-    CHECK(config.error().message == "malformed config file " + dir.path + "/config: line 2: expected 'name = value'");
+    CHECK(config.error().message ==
+          "malformed config file " + dir.path + "/config: line 2: expected 'name = value'");
 
     dir.write("config", "[default]\n");
     dir.write("credentials", "aws_access_key_id = x\n");
@@ -255,13 +260,16 @@ TEST_CASE("a malformed config or credentials file is a configuration error namin
 
 TEST_CASE("credential chain: environment, credentials file, process, config file, in that order") {
     temp_dir dir;
-    dir.write("credentials", "[default]\naws_access_key_id = AKIDFILE\naws_secret_access_key = file-secret\n"
-                             "aws_session_token = file-token\n"
-                             "[partial]\naws_access_key_id = AKIDPARTIAL\n");
-    dir.write("config", "[default]\naws_access_key_id = AKIDCONFIG\naws_secret_access_key = config-secret\n"
-                        "[profile cfg]\naws_access_key_id = AKIDCONFIG\naws_secret_access_key = config-secret\n"
-                        "[profile partial]\n"
-                        "[profile role]\nrole_arn = arn:aws:iam::123456789012:role/x\nsource_profile = default\n");
+    dir.write("credentials",
+              "[default]\naws_access_key_id = AKIDFILE\naws_secret_access_key = file-secret\n"
+              "aws_session_token = file-token\n"
+              "[partial]\naws_access_key_id = AKIDPARTIAL\n");
+    dir.write(
+        "config",
+        "[default]\naws_access_key_id = AKIDCONFIG\naws_secret_access_key = config-secret\n"
+        "[profile cfg]\naws_access_key_id = AKIDCONFIG\naws_secret_access_key = config-secret\n"
+        "[profile partial]\n"
+        "[profile role]\nrole_arn = arn:aws:iam::123456789012:role/x\nsource_profile = default\n");
     auto env = env_for(dir);
     env.vars["AWS_ACCESS_KEY_ID"] = "AKIDENV";
     env.vars["AWS_SECRET_ACCESS_KEY"] = "env-secret";
@@ -318,14 +326,24 @@ TEST_CASE("credential_process: JSON with Expiration, failures and bad versions")
               "\"Expiration\": \"2030-01-02T03:04:05Z\"}'\n",
               true);
     dir.write("fails.sh", "#!/bin/sh\necho 'oops' >&2\nexit 3\n", true);
-    dir.write("v2.sh", "#!/bin/sh\necho '{\"Version\": 2, \"AccessKeyId\": \"A\", \"SecretAccessKey\": \"s\"}'\n",
-              true);
+    dir.write(
+        "v2.sh",
+        "#!/bin/sh\necho '{\"Version\": 2, \"AccessKeyId\": \"A\", \"SecretAccessKey\": \"s\"}'\n",
+        true);
     dir.write("garbage.sh", "#!/bin/sh\necho 'not json'\n", true);
-    dir.write("config", "[profile good]\ncredential_process = " + dir.path + "/good.sh --flag 'two words'\n"
-                        "[profile fails]\ncredential_process = " + dir.path + "/fails.sh\n"
-                        "[profile v2]\ncredential_process = " + dir.path + "/v2.sh\n"
-                        "[profile garbage]\ncredential_process = " + dir.path + "/garbage.sh\n"
-                        "[profile missing]\ncredential_process = " + dir.path + "/does-not-exist\n");
+    dir.write("config", "[profile good]\ncredential_process = " + dir.path +
+                            "/good.sh --flag 'two words'\n"
+                            "[profile fails]\ncredential_process = " +
+                            dir.path +
+                            "/fails.sh\n"
+                            "[profile v2]\ncredential_process = " +
+                            dir.path +
+                            "/v2.sh\n"
+                            "[profile garbage]\ncredential_process = " +
+                            dir.path +
+                            "/garbage.sh\n"
+                            "[profile missing]\ncredential_process = " +
+                            dir.path + "/does-not-exist\n");
     auto env = env_for(dir);
     auto resolve = [&](const std::string& profile) {
         config_overrides flags;
@@ -428,7 +446,8 @@ TEST_CASE("URL, XML and diff helpers") {
 
     CHECK(line_diff("a\nb\nc", "a\nb\nc").empty());
     CHECK(line_diff("a\nb\nc", "a\nB\nc") == "  a\n- b\n+ B\n  c\n");
-    CHECK(redact_session_token("X-Amz-Date=1&X-Amz-Security-Token=secret%2Ftoken&X-Amz-SignedHeaders=host") ==
+    CHECK(redact_session_token(
+              "X-Amz-Date=1&X-Amz-Security-Token=secret%2Ftoken&X-Amz-SignedHeaders=host") ==
           "X-Amz-Date=1&X-Amz-Security-Token=<session-token>&X-Amz-SignedHeaders=host");
 }
 

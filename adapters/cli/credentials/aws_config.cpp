@@ -86,8 +86,7 @@ config_result<file_text> read_optional_file(const std::string& path) {
     std::ostringstream buffer;
     buffer << in.rdbuf();
     if (in.bad()) {
-        return sigv4::unexpected{
-            config_error{config_error::kind::config, "cannot read " + path}};
+        return sigv4::unexpected{config_error{config_error::kind::config, "cannot read " + path}};
     }
     return file_text{true, std::move(buffer).str()};
 }
@@ -219,7 +218,8 @@ sigv4::result<ini_document, std::string> parse_ini(std::string_view text) {
             return sigv4::unexpected{line_error(
                 line_number, "duplicate setting '" + key + "' in [" + current->name + "]")};
         }
-        current->values.emplace_back(std::move(key), std::string(trim(stripped.substr(delimiter + 1))));
+        current->values.emplace_back(std::move(key),
+                                     std::string(trim(stripped.substr(delimiter + 1))));
         value_being_continued = &current->values.back().second;
         key_indent = indent;
     }
@@ -233,9 +233,9 @@ sigv4::result<ini_document, std::string> parse_ini(std::string_view text) {
                 const auto nested_line = trim(rest.substr(0, end));
                 rest = end == std::string_view::npos ? std::string_view{} : rest.substr(end + 1);
                 if (!nested_line.empty() && nested_line.find('=') == std::string_view::npos) {
-                    return sigv4::unexpected{"[" + section.name + "] " + key +
-                                             ": nested line without '=': " +
-                                             std::string(nested_line)};
+                    return sigv4::unexpected{
+                        "[" + section.name + "] " + key +
+                        ": nested line without '=': " + std::string(nested_line)};
                 }
             }
         }
@@ -276,11 +276,12 @@ bool is_true_setting(std::string_view value) noexcept {
     return equals("true") || equals("1") || equals("yes") || equals("on");
 }
 
-config_result<aws_config> load_aws_config(const config_overrides& overrides, const env_lookup& env) {
+config_result<aws_config> load_aws_config(const config_overrides& overrides,
+                                          const env_lookup& env) {
     using kind = config_error::kind;
     aws_config config;
-    config.config_path = expand_home(
-        non_empty(env, "AWS_CONFIG_FILE").value_or("~/.aws/config"), env);
+    config.config_path =
+        expand_home(non_empty(env, "AWS_CONFIG_FILE").value_or("~/.aws/config"), env);
     config.credentials_path = expand_home(
         non_empty(env, "AWS_SHARED_CREDENTIALS_FILE").value_or("~/.aws/credentials"), env);
 
@@ -307,13 +308,14 @@ config_result<aws_config> load_aws_config(const config_overrides& overrides, con
     auto config_doc = parse_ini(config_text->text);
     if (!config_doc) {
         return sigv4::unexpected{config_error{
-            kind::config, "malformed config file " + config.config_path + ": " + config_doc.error()}};
+            kind::config,
+            "malformed config file " + config.config_path + ": " + config_doc.error()}};
     }
     auto credentials_doc = parse_ini(credentials_text->text);
     if (!credentials_doc) {
-        return sigv4::unexpected{config_error{
-            kind::config, "malformed credentials file " + config.credentials_path + ": " +
-                              credentials_doc.error()}};
+        return sigv4::unexpected{config_error{kind::config, "malformed credentials file " +
+                                                                config.credentials_path + ": " +
+                                                                credentials_doc.error()}};
     }
 
     bool found = false;
@@ -329,10 +331,10 @@ config_result<aws_config> load_aws_config(const config_overrides& overrides, con
         found = true;
     }
     if (!found && config.profile_source != "default") {
-        return sigv4::unexpected{config_error{
-            kind::config, "the profile '" + config.profile + "' (from " + config.profile_source +
-                              ") is in neither " + config.config_path + " nor " +
-                              config.credentials_path}};
+        return sigv4::unexpected{
+            config_error{kind::config, "the profile '" + config.profile + "' (from " +
+                                           config.profile_source + ") is in neither " +
+                                           config.config_path + " nor " + config.credentials_path}};
     }
     config.merged = config.config_file;
     for (const auto& [key, value] : config.credentials_file) config.merged[key] = value;
@@ -341,9 +343,9 @@ config_result<aws_config> load_aws_config(const config_overrides& overrides, con
     auto set_region = [&](std::string value, std::string source,
                           kind bad_kind) -> config_result<bool> {
         if (!valid_region(value)) {
-            return sigv4::unexpected{config_error{
-                bad_kind, "invalid region '" + value + "' (from " + source +
-                              "): expected lowercase letters, digits and '-'"}};
+            return sigv4::unexpected{
+                config_error{bad_kind, "invalid region '" + value + "' (from " + source +
+                                           "): expected lowercase letters, digits and '-'"}};
         }
         config.region = std::move(value);
         config.region_source = std::move(source);
@@ -356,7 +358,8 @@ config_result<aws_config> load_aws_config(const config_overrides& overrides, con
         region_ok = set_region(*region, "AWS_REGION", kind::config);
     } else if (auto default_region = non_empty(env, "AWS_DEFAULT_REGION")) {
         region_ok = set_region(*default_region, "AWS_DEFAULT_REGION", kind::config);
-    } else if (auto it = config.merged.find("region"); it != config.merged.end() && !it->second.empty()) {
+    } else if (auto it = config.merged.find("region");
+               it != config.merged.end() && !it->second.empty()) {
         region_ok = set_region(it->second, "profile " + config.profile, kind::config);
     }
     if (!region_ok) return sigv4::unexpected{region_ok.error()};

@@ -56,10 +56,11 @@ provider_result make_credentials(std::string_view source, std::string_view acces
     }
     auto creds = sigv4::credentials::make(access_key_id, secret, token, expires);
     if (!creds) {
-        return credentials_failure(std::string(source) + " gave unusable credentials: " +
-                                   creds.error().message);
+        return credentials_failure(std::string(source) +
+                                   " gave unusable credentials: " + creds.error().message);
     }
-    return std::optional<sourced_credentials>{sourced_credentials{std::move(*creds), std::string(source)}};
+    return std::optional<sourced_credentials>{
+        sourced_credentials{std::move(*creds), std::string(source)}};
 }
 
 // Static keys from a settings map (credentials file or config file profile).
@@ -98,12 +99,14 @@ provider_result from_json(std::string_view source, std::string_view body, bool p
     }
     auto text = [&](const char* name) -> std::string {
         const auto found = json.find(name);
-        return found != json.end() && found->is_string() ? found->get<std::string>() : std::string();
+        return found != json.end() && found->is_string() ? found->get<std::string>()
+                                                         : std::string();
     };
     if (process_format) {
         const auto version = json.find("Version");
         if (version == json.end() || !version->is_number_integer() || version->get<int>() != 1) {
-            return credentials_failure(std::string(source) + " returned an unsupported Version (expected 1)");
+            return credentials_failure(std::string(source) +
+                                       " returned an unsupported Version (expected 1)");
         }
     }
     const std::string key_id = text("AccessKeyId");
@@ -125,7 +128,10 @@ std::optional<std::vector<std::string>> split_command(std::string_view text) {
     for (std::size_t i = 0; i < text.size(); ++i) {
         const char c = text[i];
         if (quote == '\'') {
-            if (c == '\'') quote = 0; else current += c;
+            if (c == '\'')
+                quote = 0;
+            else
+                current += c;
         } else if (quote == '"') {
             if (c == '"') {
                 quote = 0;
@@ -160,7 +166,8 @@ provider_result from_process(const std::string& command, const chain_options& op
     const std::string source = "credential_process";
     auto words = split_command(command);
     if (!words || words->empty()) {
-        return sigv4::unexpected{config_error{kind::config, "malformed credential_process setting"}};
+        return sigv4::unexpected{
+            config_error{kind::config, "malformed credential_process setting"}};
     }
     std::vector<char*> argv;
     for (auto& word : *words) argv.push_back(word.data());
@@ -224,11 +231,11 @@ provider_result from_process(const std::string& command, const chain_options& op
     }
     if (too_large) return credentials_failure("credential_process wrote more than 1 MiB");
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        return credentials_failure(
-            "credential_process failed (" +
-            (WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status))
-                               : std::string("killed by a signal")) +
-            ")");
+        return credentials_failure("credential_process failed (" +
+                                   (WIFEXITED(status)
+                                        ? "exit status " + std::to_string(WEXITSTATUS(status))
+                                        : std::string("killed by a signal")) +
+                                   ")");
     }
     return from_json(source, output, true);
 }
@@ -327,7 +334,8 @@ provider_result from_container(const env_lookup& env, const chain_options& optio
         std::ostringstream text;
         text << in.rdbuf();
         token = text.str();
-        while (!token->empty() && (token->back() == '\n' || token->back() == '\r')) token->pop_back();
+        while (!token->empty() && (token->back() == '\n' || token->back() == '\r'))
+            token->pop_back();
     } else {
         token = non_empty(env, "AWS_CONTAINER_AUTHORIZATION_TOKEN");
     }
@@ -452,7 +460,8 @@ config_result<sourced_credentials> resolve_credentials(const aws_config& config,
         auto found = from_environment(env);
         if (done(found)) return finish(std::move(found));
     }
-    for (const char* unsupported : {"role_arn", "sso_session", "sso_start_url", "web_identity_token_file"}) {
+    for (const char* unsupported :
+         {"role_arn", "sso_session", "sso_start_url", "web_identity_token_file"}) {
         if (setting(config.merged, unsupported) != nullptr) {
             return credentials_failure("profile " + config.profile + " uses " + unsupported +
                                        ", which presign does not support; export temporary "
@@ -480,10 +489,9 @@ config_result<sourced_credentials> resolve_credentials(const aws_config& config,
         auto found = from_instance_metadata(config, env, options);
         if (done(found)) return finish(std::move(found));
     }
-    return credentials_failure(
-        "no AWS credentials found for profile " + config.profile +
-        " (looked in the environment, " + config.credentials_path + ", " + config.config_path +
-        ", container and EC2 instance metadata)");
+    return credentials_failure("no AWS credentials found for profile " + config.profile +
+                               " (looked in the environment, " + config.credentials_path + ", " +
+                               config.config_path + ", container and EC2 instance metadata)");
 }
 
 credentials_provider::credentials_provider(aws_config config, env_lookup env, chain_options options,
@@ -495,8 +503,9 @@ credentials_provider::credentials_provider(aws_config config, env_lookup env, ch
 
 config_result<sourced_credentials> credentials_provider::get_sourced() {
     std::lock_guard lock(mutex_);
-    const bool fresh = cached_ && (!cached_->credentials.expiration ||
-                                   *cached_->credentials.expiration - refresh_margin_ > sigv4::now());
+    const bool fresh =
+        cached_ && (!cached_->credentials.expiration ||
+                    *cached_->credentials.expiration - refresh_margin_ > sigv4::now());
     if (!fresh) {
         auto resolved = resolve_credentials(config_, env_, options_);
         if (!resolved) {

@@ -19,9 +19,9 @@ namespace presign::cli {
 /// Why configuration or credentials could not be resolved; each kind is one exit-code class.
 struct config_error {
     enum class kind {
-        config,       ///< unknown profile, malformed file, bad value in a file or the environment
-        credentials,  ///< no credentials, partial credentials, a failing provider
-        invalid_input ///< a bad value given on the command line (--region, --endpoint)
+        config,        ///< unknown profile, malformed file, bad value in a file or the environment
+        credentials,   ///< no credentials, partial credentials, a failing provider
+        invalid_input  ///< a bad value given on the command line (--region, --endpoint)
     };
     kind what = kind::config;
     std::string message;
@@ -72,12 +72,12 @@ struct config_overrides {
 struct aws_config {
     std::string profile = "default";
     std::string profile_source = "default";  ///< "--profile", "AWS_PROFILE" or "default"
-    bool profile_explicit = false;            ///< given by --profile (this disables env credentials)
-    std::string config_path;                  ///< AWS_CONFIG_FILE or ~/.aws/config
-    std::string credentials_path;             ///< AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials
-    profile_settings config_file;             ///< the profile's section in the config file
-    profile_settings credentials_file;        ///< the profile's section in the credentials file
-    profile_settings merged;                  ///< both, the credentials file winning (as botocore)
+    bool profile_explicit = false;           ///< given by --profile (this disables env credentials)
+    std::string config_path;                 ///< AWS_CONFIG_FILE or ~/.aws/config
+    std::string credentials_path;            ///< AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials
+    profile_settings config_file;            ///< the profile's section in the config file
+    profile_settings credentials_file;       ///< the profile's section in the credentials file
+    profile_settings merged;                 ///< both, the credentials file winning (as botocore)
     std::string region = "us-east-1";
     std::string region_source = "default";
     sigv4::s3::endpoint endpoint;  ///< region, custom url and addressing style
@@ -90,9 +90,9 @@ struct aws_config {
 /// profile must exist in one of the two files);
 /// region: --region > AWS_REGION > AWS_DEFAULT_REGION > profile `region` > us-east-1;
 /// endpoint: --endpoint > AWS_ENDPOINT_URL_S3 > AWS_ENDPOINT_URL > `[services x]` s3 endpoint_url
-/// > profile `endpoint_url` (the configured ones are skipped when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS
-/// or `ignore_configured_endpoint_urls` is true);
-/// addressing: --path-style > profile `s3 = addressing_style = path|virtual|auto`.
+/// > profile `endpoint_url` (the configured ones are skipped when
+/// AWS_IGNORE_CONFIGURED_ENDPOINT_URLS or `ignore_configured_endpoint_urls` is true); addressing:
+/// --path-style > profile `s3 = addressing_style = path|virtual|auto`.
 [[nodiscard]] config_result<aws_config> load_aws_config(const config_overrides& overrides,
                                                         const env_lookup& env);
 

@@ -33,9 +33,8 @@ struct sourced_credentials {
 /// given with --profile (botocore does the same). Profiles using role_arn, sso_* or
 /// web_identity_token_file need an HTTPS call to AWS and are refused with a clear message.
 /// Errors are config_error::kind::credentials (or ::config for a malformed setting).
-[[nodiscard]] config_result<sourced_credentials> resolve_credentials(const aws_config& config,
-                                                                     const env_lookup& env,
-                                                                     const chain_options& options = {});
+[[nodiscard]] config_result<sourced_credentials> resolve_credentials(
+    const aws_config& config, const env_lookup& env, const chain_options& options = {});
 
 /// "****************MPLE": the access key id as `aws configure list` shows it.
 [[nodiscard]] std::string mask_access_key_id(std::string_view access_key_id);
@@ -43,7 +42,7 @@ struct sourced_credentials {
 /// A thread-safe, caching credentials source for long-running processes (`presign serve`):
 /// resolves once, and again when the cached credentials expire within `refresh_margin`.
 class credentials_provider {
-public:
+  public:
     credentials_provider(aws_config config, env_lookup env, chain_options options = {},
                          std::chrono::seconds refresh_margin = std::chrono::seconds{300});
 
@@ -53,7 +52,7 @@ public:
     /// As get(), with the source description and the exit-code class of a failure.
     [[nodiscard]] config_result<sourced_credentials> get_sourced();
 
-private:
+  private:
     aws_config config_;
     env_lookup env_;
     chain_options options_;

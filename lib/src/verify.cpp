@@ -4,6 +4,7 @@
 #include <openssl/crypto.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 
 #include "detail/canonical.hpp"
@@ -35,11 +36,16 @@ unexpected<verify_error> reject(errc code, std::string message) {
     return unexpected<verify_error>{verify_error{code, std::move(message), {}, {}}};
 }
 
+// One query parameter. `name` and `value` are decoded; they view the raw text when it has no
+// escape (the usual case) and the storage otherwise. The vector holding these is reserved up front
+// and never grows, so the views stay valid.
 struct raw_param {
     std::string_view raw_name;
     std::string_view raw_value;
-    std::string name;   // decoded
-    std::string value;  // decoded
+    std::string_view name;
+    std::string_view value;
+    std::string name_storage;
+    std::string value_storage;
 };
 
 int hex_digit(char c) noexcept {
@@ -70,10 +76,17 @@ bool decode_into(std::string_view in, std::string& out) {
     return true;
 }
 
-bool is_unreserved(char c) noexcept {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-           c == '_' || c == '~';
+constexpr std::array<bool, 256> make_unreserved_table() {
+    std::array<bool, 256> table{};
+    for (int c = 'A'; c <= 'Z'; ++c) table[static_cast<std::size_t>(c)] = true;
+    for (int c = 'a'; c <= 'z'; ++c) table[static_cast<std::size_t>(c)] = true;
+    for (int c = '0'; c <= '9'; ++c) table[static_cast<std::size_t>(c)] = true;
+    table['-'] = table['.'] = table['_'] = table['~'] = true;
+    return table;
 }
+constexpr auto unreserved_table = make_unreserved_table();
+
+bool is_unreserved(char c) noexcept { return unreserved_table[static_cast<unsigned char>(c)]; }
 
 bool is_upper_hex(char c) noexcept { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'); }
 
@@ -91,6 +104,17 @@ bool is_canonical_encoding(std::string_view raw, bool keep_slash) noexcept {
     return true;
 }
 
+// Decodes `raw` into a view: `raw` itself when it has no escape, else `storage`.
+bool decode_view(std::string_view raw, std::string& storage, std::string_view& decoded) {
+    if (raw.find('%') == std::string_view::npos) {
+        decoded = raw;
+        return true;
+    }
+    if (!decode_into(raw, storage)) return false;
+    decoded = storage;
+    return true;
+}
+
 result<std::vector<raw_param>, verify_error> parse_query(std::string_view query) {
     std::vector<raw_param> params;
     params.reserve(static_cast<std::size_t>(std::count(query.begin(), query.end(), '&')) + 1);
@@ -105,7 +129,8 @@ result<std::vector<raw_param>, verify_error> parse_query(std::string_view query)
         raw_param& param = params.emplace_back();
         param.raw_name = part.substr(0, eq);
         param.raw_value = eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1);
-        if (!decode_into(param.raw_name, param.name) || !decode_into(param.raw_value, param.value)) {
+        if (!decode_view(param.raw_name, param.name_storage, param.name) ||
+            !decode_view(param.raw_value, param.value_storage, param.value)) {
             return reject(errc::invalid_argument, "the query string has a malformed percent escape");
         }
     }
@@ -460,13 +485,14 @@ result<verified_request, verify_error> verify(const received_request& request, c
     }
     canonical.push_back('\n');
 
-    // Re-encoded names and values of the parameters whose raw text is not canonical.
+    // Re-encoded names and values of the parameters whose raw text is not canonical (rare). Reserved
+    // before the first one so the views into it stay valid.
     std::vector<std::string> reencoded;
     std::vector<std::pair<std::string_view, std::string_view>> canonical_params;
     canonical_params.reserve(params.size());
-    reencoded.reserve(2 * params.size());
-    auto canonical_form = [&](std::string_view raw, const std::string& decoded) -> std::string_view {
+    auto canonical_form = [&](std::string_view raw, std::string_view decoded) -> std::string_view {
         if (is_canonical_encoding(raw, false)) return raw;
+        if (reencoded.empty()) reencoded.reserve(2 * params.size());
         return reencoded.emplace_back(uri_encode(decoded, false));
     };
     for (const auto& p : params) {
@@ -551,7 +577,7 @@ result<verified_request, verify_error> verify(const received_request& request, c
                 "X-Amz-SignedHeaders", "X-Amz-Signature", "X-Amz-Security-Token"};
             if (std::find(std::begin(auth_names), std::end(auth_names), p.name) != std::end(auth_names)) continue;
         }
-        facts.query.push_back({p.name, p.value});
+        facts.query.push_back({std::string(p.name), std::string(p.value)});
     }
     facts.payload_hash = std::move(payload_hash);
     return facts;

@@ -2,6 +2,8 @@
 // Event translation for API Gateway REST (1.0), HTTP API (2.0) and Function URLs (2.0).
 #include "presign/lambda/events.hpp"
 
+#include <algorithm>
+#include <initializer_list>
 #include <nlohmann/json.hpp>
 
 namespace presign::lambda {
@@ -100,6 +102,32 @@ std::string strip_stage(std::string path, const json& context) {
     return path;
 }
 
+bool one_of(std::string_view key, std::initializer_list<std::string_view> names) {
+    return std::find(names.begin(), names.end(), key) != names.end();
+}
+
+// Keeps only what the translation reads (the request line, headers, query, body and the
+// authorizer's identity): API Gateway events carry far more, and a smaller tree is built faster.
+class event_filter {
+public:
+    bool operator()(int depth, json::parse_event_t event, json& parsed) {
+        if (event != json::parse_event_t::key || !parsed.is_string()) return true;
+        const auto& key = parsed.get_ref<const std::string&>();
+        if (depth == 1) {
+            in_context_ = key == "requestContext";
+            return one_of(key, {"version", "httpMethod", "path", "rawPath", "rawQueryString", "headers",
+                                "multiValueHeaders", "queryStringParameters", "multiValueQueryStringParameters",
+                                "requestContext", "body", "isBase64Encoded"});
+        }
+        if (!in_context_) return true;
+        return one_of(key, {"http", "method", "path", "stage", "authorizer", "jwt", "claims", "sub", "principalId",
+                            "iam", "cognitoIdentity", "identityId", "userArn", "identity", "cognitoIdentityId"});
+    }
+
+private:
+    bool in_context_ = false;
+};
+
 }  // namespace
 
 translated_event translate_event(std::string_view event, std::string_view request_id) {
@@ -107,7 +135,7 @@ translated_event translate_event(std::string_view event, std::string_view reques
     auto& req = out.request;
     req.request_id = std::string(request_id);
 
-    auto doc = json::parse(event, nullptr, false);
+    auto doc = json::parse(event, event_filter{}, false);
     if (doc.is_discarded() || !doc.is_object()) {
         out.problem = event_problem{400, "invalid_json", "the event is not a JSON object"};
         return out;

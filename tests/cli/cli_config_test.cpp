@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <string>
 
 #include <presign/cli/aws_config.hpp>
@@ -459,4 +460,59 @@ TEST_CASE("exit codes per error class") {
     CHECK(exit_code_for(sigv4::errc::invalid_bucket_name, false) == 5);
     CHECK(exit_code_for(sigv4::errc::invalid_endpoint, true) == 5);
     CHECK(exit_code_for(sigv4::errc::invalid_endpoint, false) == 3);
+}
+
+TEST_CASE("credentials_provider caches credentials and refreshes them before they expire") {
+    temp_dir dir;
+    // Each run appends a line to `runs`, so the test can count how often the chain ran.
+    const std::string far = dir.write(
+        "far.sh",
+        "#!/bin/sh\necho run >> \"$(dirname \"$0\")/runs-far\"\n"
+        "echo '{\"Version\": 1, \"AccessKeyId\": \"AKIDFAR\", \"SecretAccessKey\": \"s\", "
+        "\"SessionToken\": \"t\", \"Expiration\": \"2099-01-01T00:00:00Z\"}'\n",
+        true);
+    const std::string soon = dir.write(
+        "soon.sh",
+        "#!/bin/sh\necho run >> \"$(dirname \"$0\")/runs-soon\"\n"
+        "echo '{\"Version\": 1, \"AccessKeyId\": \"AKIDSOON\", \"SecretAccessKey\": \"s\", "
+        "\"SessionToken\": \"t\", \"Expiration\": \"2000-01-01T00:00:00Z\"}'\n",
+        true);
+    dir.write("config", "[profile far]\ncredential_process = " + far +
+                            "\n[profile soon]\ncredential_process = " + soon + "\n");
+    auto env = env_for(dir);
+    auto count_runs = [&](const std::string& name) {
+        std::ifstream in(dir.path + "/runs-" + name);
+        int lines = 0;
+        for (std::string line; std::getline(in, line);) ++lines;
+        return lines;
+    };
+    auto provider_for = [&](const std::string& profile) {
+        config_overrides flags;
+        flags.profile = profile;
+        auto config = load_aws_config(flags, env.lookup());
+        REQUIRE(config.has_value());
+        return std::make_unique<credentials_provider>(*config, env.lookup());
+    };
+
+    auto cached = provider_for("far");
+    for (int i = 0; i < 3; ++i) {
+        auto creds = cached->get();
+        REQUIRE(creds.has_value());
+        CHECK(creds->access_key_id == "AKIDFAR");
+    }
+    CHECK(count_runs("far") == 1);
+
+    auto refreshed = provider_for("soon");
+    for (int i = 0; i < 2; ++i) {
+        auto creds = refreshed->get();
+        REQUIRE(creds.has_value());
+        CHECK(creds->access_key_id == "AKIDSOON");
+    }
+    CHECK(count_runs("soon") == 2);
+
+    auto failing = provider_for("far");
+    dir.write("far.sh", "#!/bin/sh\nexit 1\n", true);
+    auto creds = failing->get();
+    REQUIRE_FALSE(creds.has_value());
+    CHECK(creds.error().message == "credential_process failed (exit status 1)");
 }

@@ -9,8 +9,9 @@
 # between the daemons, pools of size 1. Two gateways over the same data because RGW 16 answers every
 # refused S3 request with "AccessDenied" once its STS engine is on (rgw_s3_auth_use_sts), hiding
 # SignatureDoesNotMatch and InvalidAccessKeyId: RGW_ENDPOINT is plain S3 with exact error codes,
-# RGW_STS_ENDPOINT has STS (AssumeRole) and accepts the session credentials it hands out. It installs nothing: when the Ceph packages are missing or
-# we are not root it prints "skipped: <reason>" and exits 77 (CTest's SKIP_RETURN_CODE).
+# RGW_STS_ENDPOINT has STS (AssumeRole) and accepts the session credentials it hands out.
+# It installs nothing: when the Ceph packages are missing or we are not root it prints
+# "skipped: <reason>" and exits 77 (CTest's SKIP_RETURN_CODE).
 set -euo pipefail
 
 readonly skip_code=77
@@ -55,12 +56,11 @@ check_prerequisites() {
 
 port_answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# A port nothing listens on, not among the ones already chosen ($@). Ceph retries nothing, so a
-# port taken between this check and the bind makes start fail loudly rather than flake silently.
+# A port nothing listens on, not among the ones already chosen ($@). A port taken between this
+# check and the daemon's bind fails the bring-up, which start then retries once on new ports.
 pick_port() {
     local attempt port
-    # The data dies with DIR, so a daemon still shutting down after 5 s is killed.
-    for ((attempt = 0; attempt < 50; attempt++)); do
+    for ((attempt = 0; attempt < 100; attempt++)); do
         port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
         [[ " $* " == *" $port "* ]] && continue
         port_answers "$port" || { echo "$port"; return 0; }

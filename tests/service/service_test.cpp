@@ -307,6 +307,9 @@ TEST_CASE("identity: per-user prefixes, anonymous only when allowed") {
     auto anonymous_download = f.download("shared/x/a.txt", std::nullopt);
     CHECK(anonymous_download.status == 401);
     CHECK(error_code(anonymous_download) == "unauthorized");
+    auto empty_identity = f.upload(good_upload(), "");
+    CHECK(empty_identity.status == 401);
+    CHECK(error_code(empty_identity) == "unauthorized");
 
     auto env = base_env();
     env["ALLOW_ANONYMOUS"] = "true";

@@ -137,7 +137,8 @@ private:
             out.extra_headers.push_back({"Allow", std::string(method) + ", OPTIONS"});
             return out;
         }
-        if (!req_.identity && !settings_.allow_anonymous)
+        bool anonymous = !req_.identity || req_.identity->empty();
+        if (anonymous && !settings_.allow_anonymous)
             return from_failure({401, "unauthorized", "sign in first: this API needs an authenticated caller"});
         return serve();
     }
@@ -233,10 +234,7 @@ private:
         const std::string* key = find_query(req_, "key");
         if (!key) key = find_query(req_, "file");  // older clients
         if (!key) return from_failure({400, "invalid_key", "the key query parameter is required"});
-        if (auto problem = key_problem(*key)) {
-            auto out = from_failure({400, "invalid_key", *problem});
-            return out;
-        }
+        if (auto problem = key_problem(*key)) return from_failure({400, "invalid_key", *problem});
         auto prefix = caller_prefix(settings_, req_.identity);
         if (!key->starts_with(prefix))
             return from_failure({403, "key_outside_prefix", "this key does not belong to you"});

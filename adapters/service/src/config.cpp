@@ -90,7 +90,7 @@ sigv4::result<config> config::from_environment(const getenv_fn& getenv) {
     settings.bucket = *bucket;
 
     if (auto prefix = setting(getenv, "KEY_PREFIX")) {
-        if (*prefix != "/" && !prefix->ends_with('/')) *prefix += '/';
+        if (!prefix->ends_with('/')) *prefix += '/';
         if (auto problem = key_problem(*prefix)) return invalid("KEY_PREFIX", *problem);
         settings.key_prefix = *prefix;
     }

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // The Runtime API client and loop against an in-test Runtime API on 127.0.0.1.
 #include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <nlohmann/json.hpp>
@@ -238,5 +242,89 @@ TEST_CASE("runtime: the keep-alive connection is reopened when the server closes
     for (int i = 0; i < 12; ++i) {
         CHECK(posts[static_cast<std::size_t>(i)].request_id == "r" + std::to_string(i));
         CHECK(posts[static_cast<std::size_t>(i)].body == std::to_string(i));
+    }
+}
+
+namespace {
+
+// A one-shot raw HTTP server: accepts one connection, reads the request head, sends `reply` as is
+// and closes. For the framings cpp-httplib's server does not produce (chunked, read-to-close).
+class raw_server {
+public:
+    explicit raw_server(std::string reply) : reply_(std::move(reply)) {
+        listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        REQUIRE(::bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+        REQUIRE(::listen(listener_, 1) == 0);
+        socklen_t size = sizeof address;
+        ::getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &size);
+        port_ = ntohs(address.sin_port);
+        thread_ = std::thread([this] {
+            pollfd wait_for{listener_, POLLIN, 0};
+            if (::poll(&wait_for, 1, 10000) != 1) return;  // bounded: 10 s
+            int client = ::accept(listener_, nullptr, nullptr);
+            if (client < 0) return;
+            std::string request;
+            char chunk[4096];
+            while (request.find("\r\n\r\n") == std::string::npos) {
+                auto n = ::recv(client, chunk, sizeof chunk, 0);
+                if (n <= 0) break;
+                request.append(chunk, static_cast<std::size_t>(n));
+            }
+            ::send(client, reply_.data(), reply_.size(), MSG_NOSIGNAL);
+            ::close(client);
+        });
+    }
+    ~raw_server() {
+        if (thread_.joinable()) thread_.join();
+        ::close(listener_);
+    }
+    [[nodiscard]] std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+private:
+    std::string reply_;
+    int listener_ = -1;
+    int port_ = 0;
+    std::thread thread_;
+};
+
+}  // namespace
+
+TEST_CASE("runtime: chunked and read-to-close bodies, lowercase headers") {
+    {
+        raw_server server(
+            "HTTP/1.1 200 OK\r\nlambda-runtime-aws-request-id: chunked-1\r\ntransfer-encoding: chunked\r\n"
+            "connection: close\r\n\r\n5;ext=1\r\n{\"a\":\r\n3\r\n12}\r\n0\r\n\r\n");
+        lambda::runtime_client client(server.address());
+        std::string error;
+        auto inv = client.next(error);
+        REQUIRE_MESSAGE(inv.has_value(), error);
+        CHECK(inv->request_id == "chunked-1");
+        CHECK(inv->payload == "{\"a\":12}");
+    }
+    {
+        raw_server server("HTTP/1.0 200 OK\r\nLambda-Runtime-Aws-Request-Id: eof-2\r\n\r\n{\"until\":\"close\"}");
+        lambda::runtime_client client(server.address());
+        std::string error;
+        auto inv = client.next(error);
+        REQUIRE_MESSAGE(inv.has_value(), error);
+        CHECK(inv->request_id == "eof-2");
+        CHECK(inv->payload == "{\"until\":\"close\"}");
+    }
+    {
+        raw_server server("HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: cut-3\r\nContent-Length: 100\r\n\r\n{\"short\"");
+        lambda::runtime_client client(server.address());
+        std::string error;
+        CHECK_FALSE(client.next(error).has_value());
+        CHECK(error.find("cut short") != std::string::npos);
+    }
+    {
+        raw_server server("garbage\r\n\r\n");
+        lambda::runtime_client client(server.address());
+        std::string error;
+        CHECK_FALSE(client.next(error).has_value());
+        CHECK(error.find("malformed status line") != std::string::npos);
     }
 }

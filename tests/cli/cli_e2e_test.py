@@ -7,6 +7,7 @@ Usage: cli_e2e_test.py PATH_TO_presign"""
 import http.server
 import json
 import os
+import select
 import shutil
 import subprocess
 import sys
@@ -466,6 +467,24 @@ class batch(presign_case):
             self.assertEqual(line, single)
         out = self.ok("put", "--stdin", "s3://examplebucket", "--json", stdin="x\ny\n")
         self.assertEqual([json.loads(l)["method"] for l in out.splitlines()], ["PUT", "PUT"])
+
+    def test_stdin_answers_each_line_before_input_ends(self):
+        env = dict(self.env, AWS_ACCESS_KEY_ID=AKID, AWS_SECRET_ACCESS_KEY=SECRET)
+        process = subprocess.Popen([PRESIGN, "get", "--stdin", "s3://examplebucket/"], env=env,
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            for key in ("first", "second"):
+                process.stdin.write((key + "\n").encode())
+                process.stdin.flush()
+                ready, _, _ = select.select([process.stdout], [], [], 10)
+                self.assertTrue(ready, "no URL for %r while stdin is still open" % key)
+                self.assertIn("/%s?" % key, process.stdout.readline().decode())
+        finally:
+            process.stdin.close()
+            process.wait(timeout=10)
+            process.stdout.close()
+            process.stderr.close()
+        self.assertEqual(process.returncode, 0)
 
     def test_stdin_bad_key_stops_with_invalid_input(self):
         code, out, err = self.run_presign("get", "--stdin", "s3://examplebucket/", stdin="ok\n" + "k" * 1100 + "\n")

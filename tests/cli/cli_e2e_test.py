@@ -303,7 +303,9 @@ class fake_metadata_server:
 
             def do_PUT(self):
                 seen.append(("PUT", self.path, dict(self.headers)))
-                if self.path == "/latest/api/token" and self.headers.get("X-aws-ec2-metadata-token-ttl-seconds"):
+                if self.path.startswith("/refuse/"):
+                    self.reply(403, "")
+                elif self.path == "/latest/api/token" and self.headers.get("X-aws-ec2-metadata-token-ttl-seconds"):
                     self.reply(200, "imds-session", "text/plain")
                 else:
                     self.reply(400, "")
@@ -313,7 +315,9 @@ class fake_metadata_server:
                 creds = json.dumps({"AccessKeyId": "AKIDSERVED", "SecretAccessKey": "served-secret",
                                     "Token": "served-token", "Expiration": "2099-01-01T00:00:00Z",
                                     "Code": "Success"})
-                if self.path == "/creds":
+                if self.path.startswith("/refuse/"):
+                    self.reply(403, "")
+                elif self.path == "/creds":
                     if self.headers.get("Authorization") != expected_token:
                         self.reply(401, "{}")
                     else:
@@ -383,6 +387,15 @@ class network_credentials(presign_case):
         methods = [(m, p) for m, p, _ in self.server.seen]
         self.assertEqual(methods[0], ("PUT", "/latest/api/token"))
         self.assertIn(("GET", "/latest/meta-data/iam/security-credentials/my-role"), methods)
+
+
+    def test_instance_metadata_that_refuses_everything_means_no_credentials(self):
+        env = {"AWS_EC2_METADATA_DISABLED": None, "AWS_EC2_METADATA_SERVICE_ENDPOINT": self.base + "/refuse"}
+        err = self.fails(CREDENTIALS, "get", "s3://examplebucket/k", keys=False, env=env)
+        self.assertIn("no AWS credentials found", err)
+        methods = [(m, p) for m, p, _ in self.server.seen]
+        self.assertEqual(methods, [("PUT", "/refuse/latest/api/token"),
+                                   ("GET", "/refuse/latest/meta-data/iam/security-credentials/")])
 
 
 class verify_and_explain(presign_case):

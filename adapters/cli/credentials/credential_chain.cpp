@@ -409,28 +409,24 @@ provider_result from_instance_metadata(const aws_config& config, const env_looku
                           std::string(), "text/plain");
     });
     if (!token) return std::optional<sourced_credentials>{};  // no metadata service here
+    // As botocore: a refused token (403/404/405, or a 5xx) falls back to IMDSv1, a 400 is an error,
+    // and a metadata service that will not list a role or its credentials means "none here".
     if (token->status == 200) {
         headers.emplace("X-aws-ec2-metadata-token", token->body);
-    } else if (token->status != 403 && token->status != 404 && token->status != 405) {
-        return credentials_failure("EC2 metadata token request answered HTTP " +
-                                   std::to_string(token->status));
+    } else if (token->status == 400) {
+        return credentials_failure("EC2 metadata refused the token request (HTTP 400)");
     } else if (is_true_setting(env("AWS_EC2_METADATA_V1_DISABLED").value_or(""))) {
         return credentials_failure("EC2 metadata refused a token and IMDSv1 is disabled");
     }
     const std::string roles_path = base + "/latest/meta-data/iam/security-credentials/";
     auto roles = request([&] { return client.Get(roles_path, headers); });
-    if (!roles || roles->status == 404) return std::optional<sourced_credentials>{};
-    if (roles->status != 200) {
-        return credentials_failure("EC2 metadata answered HTTP " + std::to_string(roles->status));
-    }
+    if (!roles || roles->status != 200) return std::optional<sourced_credentials>{};
     const std::string role = first_line(roles->body);
     if (role.empty() || role.find('/') != std::string::npos) {
         return std::optional<sourced_credentials>{};
     }
     auto creds = request([&] { return client.Get(roles_path + role, headers); });
-    if (!creds || creds->status != 200) {
-        return credentials_failure("EC2 metadata did not return the credentials of role " + role);
-    }
+    if (!creds || creds->status != 200) return std::optional<sourced_credentials>{};
     const auto json = nlohmann::json::parse(creds->body, nullptr, false);
     if (!json.is_discarded() && json.is_object() && json.contains("Code") &&
         json["Code"] != "Success") {

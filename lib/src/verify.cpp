@@ -477,7 +477,7 @@ result<verified_request, verify_error> verify(const received_request& request, c
     canonical.reserve(request.target.size() * 2 + 256);
     canonical.append(request.method).push_back('\n');
     if (!options.s3) {
-        detail::append_canonical_uri(raw_path, true, true, true, canonical);
+        detail::append_canonical_uri(raw_path, true, options.normalize_path, true, canonical);
     } else if (is_canonical_encoding(raw_path, true)) {
         canonical.append(raw_path);
     } else {
@@ -497,6 +497,7 @@ result<verified_request, verify_error> verify(const received_request& request, c
     };
     for (const auto& p : params) {
         if (auth.query && p.name == "X-Amz-Signature") continue;
+        if (auth.query && !options.session_token_signed && p.name == "X-Amz-Security-Token") continue;
         canonical_params.emplace_back(canonical_form(p.raw_name, p.name), canonical_form(p.raw_value, p.value));
     }
     std::sort(canonical_params.begin(), canonical_params.end());

@@ -45,6 +45,13 @@ struct verify_options {
     std::optional<sys_seconds> now;
     /// S3 rules: no path normalization and single encoding. Off for generic services.
     bool s3 = true;
+    /// Generic services only: remove dot segments and repeated slashes before signing (default:
+    /// on, as most AWS services do; off for services that sign the path as sent).
+    bool normalize_path = true;
+    /// Whether X-Amz-Security-Token is part of the signature (session_token_mode::sign). When
+    /// false, a presigned URL's token was appended after signing and is left out of the canonical
+    /// query; it is still checked against the key's expected token.
+    bool session_token_signed = true;
     /// Header auth: how far X-Amz-Date may be from now. Presigned URLs may be dated at most this
     /// far in the future (errc::request_not_yet_valid), and are otherwise bounded by X-Amz-Expires.
     std::chrono::seconds max_skew{900};

@@ -117,6 +117,35 @@ def boto3_tests(endpoint, scratch):
     s3.download_file(BUCKET, "files/upload.bin", target)
     check(open(source, "rb").read() == open(target, "rb").read(), "boto3 upload_file/download_file")
 
+    # Above 8 MiB boto3 switches to multipart uploads and ranged, parallel downloads.
+    big = os.path.join(scratch, "big.bin")
+    with open(big, "wb") as f:
+        f.write(os.urandom(21 * 1024 * 1024 + 3))
+    s3.upload_file(big, BUCKET, "files/big.bin")
+    head = s3.head_object(Bucket=BUCKET, Key="files/big.bin")
+    check(head["ETag"].endswith('-3"') and head["ContentLength"] == 21 * 1024 * 1024 + 3,
+          "boto3 multipart upload_file: ETag %s" % head["ETag"])
+    s3.download_file(BUCKET, "files/big.bin", target)
+    check(open(big, "rb").read() == open(target, "rb").read(), "boto3 multipart upload, ranged download")
+    upload = s3.create_multipart_upload(Bucket=BUCKET, Key="aborted")
+    s3.upload_part(Bucket=BUCKET, Key="aborted", UploadId=upload["UploadId"], PartNumber=1, Body=b"x")
+    s3.abort_multipart_upload(Bucket=BUCKET, Key="aborted", UploadId=upload["UploadId"])
+    try:
+        s3.complete_multipart_upload(Bucket=BUCKET, Key="aborted", UploadId=upload["UploadId"],
+                                     MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": "x"}]})
+        check(False, "completing an aborted upload fails")
+    except ClientError as error:
+        check(error.response["Error"]["Code"] == "NoSuchUpload", "completing an aborted upload: NoSuchUpload")
+    upload = s3.create_multipart_upload(Bucket=BUCKET, Key="small-parts")
+    etags = [s3.upload_part(Bucket=BUCKET, Key="small-parts", UploadId=upload["UploadId"], PartNumber=n,
+                            Body=b"tiny")["ETag"] for n in (1, 2)]
+    try:
+        s3.complete_multipart_upload(Bucket=BUCKET, Key="small-parts", UploadId=upload["UploadId"],
+                                     MultipartUpload={"Parts": [{"PartNumber": n, "ETag": e} for n, e in zip((1, 2), etags)]})
+        check(False, "parts under 5 MiB refused")
+    except ClientError as error:
+        check(error.response["Error"]["Code"] == "EntityTooSmall", "parts under 5 MiB: EntityTooSmall")
+
     url = s3.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "dir/two.txt"}, ExpiresIn=60)
     status, data, _ = http("GET", url)
     check(status == 200 and data == b"two", "boto3 presigned GET URL works")
@@ -160,9 +189,9 @@ def aws_cli_tests(endpoint, scratch):
     check(made.returncode == 0, "aws s3 mb: " + made.stderr.strip())
     source = os.path.join(scratch, "cli-source.bin")
     with open(source, "wb") as f:
-        f.write(os.urandom(3 * 1024 * 1024 + 5))
+        f.write(os.urandom(20 * 1024 * 1024 + 5))
     up = run("s3", "cp", source, "s3://cli-bucket/some dir/file.bin")
-    check(up.returncode == 0, "aws s3 cp upload: " + up.stderr.strip())
+    check(up.returncode == 0, "aws s3 cp upload (multipart above 8 MiB): " + up.stderr.strip())
     target = os.path.join(scratch, "cli-target.bin")
     down = run("s3", "cp", "s3://cli-bucket/some dir/file.bin", target)
     check(down.returncode == 0 and open(source, "rb").read() == open(target, "rb").read(),
@@ -170,7 +199,7 @@ def aws_cli_tests(endpoint, scratch):
     listed = run("s3", "ls", "s3://cli-bucket/some dir/")
     check(listed.returncode == 0 and "file.bin" in listed.stdout, "aws s3 ls: " + listed.stderr.strip())
     head = run("s3api", "head-object", "--bucket", "cli-bucket", "--key", "some dir/file.bin")
-    check(head.returncode == 0 and str(3 * 1024 * 1024 + 5) in head.stdout, "aws s3api head-object")
+    check(head.returncode == 0 and str(20 * 1024 * 1024 + 5) in head.stdout, "aws s3api head-object")
     missing = run("s3api", "get-object", "--bucket", "cli-bucket", "--key", "nope", os.path.join(scratch, "x"))
     check(missing.returncode != 0 and "NoSuchKey" in missing.stderr, "aws s3api get-object: NoSuchKey")
     removed = run("s3", "rm", "s3://cli-bucket/some dir/file.bin")

@@ -56,6 +56,9 @@ public:
         options.region = "us-east-1";
         options.allowed_origins = {"http://127.0.0.1:8080"};
         options.max_object_bytes = 64ull << 20;
+        if (std::getenv("LOCAL_STORE_TEST_LOG") != nullptr) {
+            options.log = [](std::string_view line) { std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data()); };
+        }
         const auto creds = test_credentials();
         options.keys = [creds](std::string_view id) -> std::optional<sigv4::known_key> {
             if (id != creds.access_key_id) return std::nullopt;
@@ -733,7 +736,7 @@ TEST_CASE("32 concurrent uploads: none lost or mixed up") {
             auto client = store.client();
             auto result = client.Put(target_of(presigned->url), headers_of(*presigned), bodies[i],
                                      "application/octet-stream");
-            statuses[i] = result ? result->status : -1;
+            statuses[i] = result ? result->status : -100 - static_cast<int>(result.error());
         });
     }
     for (auto& t : threads) t.join();

@@ -143,7 +143,10 @@ public:
         server_.set_keep_alive_timeout(2);
         server_.set_payload_max_length(max_api_body);
         server_.set_tcp_nodelay(true);
-        server_.set_socket_options(local::exclusive_socket_options);
+        server_.set_socket_options([this](int socket) {
+            local::exclusive_socket_options(socket);
+            listen_socket_ = socket;
+        });
         const std::string any = R"([\s\S]*)";
         auto handler = [this](const httplib::Request& req, httplib::Response& res) { handle(req, res); };
         server_.Get(any, handler);
@@ -155,6 +158,7 @@ public:
     }
 
     httplib::Server& server() { return server_; }
+    [[nodiscard]] int listen_socket() const { return listen_socket_; }
     void set_service(std::unique_ptr<service::service> svc) { service_ = std::move(svc); }
 
 private:
@@ -215,6 +219,7 @@ private:
     }
 
     httplib::Server server_;
+    int listen_socket_ = -1;
     std::unique_ptr<service::service> service_;
     request_counter ids_;
 };
@@ -312,6 +317,7 @@ int run_serve(const serve_options& options) {
         complain("cannot listen on " + options.host + ":" + std::to_string(options.port) + " for the API");
         return exit_internal;
     }
+    local::widen_backlog(api.listen_socket());
     const std::string api_url = "http://" + shown_host + ":" + std::to_string(api_port);
     std::vector<std::string> origins = options.allowed_origins;
     if (origins.empty()) {

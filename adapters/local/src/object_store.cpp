@@ -186,6 +186,8 @@ pending_upload::pending_upload(pending_upload&& other) noexcept
     : store_(other.store_),
       bucket_(std::move(other.bucket_)),
       info_(std::move(other.info_)),
+      upload_id_(std::move(other.upload_id_)),
+      part_number_(other.part_number_),
       temp_path_(std::move(other.temp_path_)),
       fd_(std::exchange(other.fd_, -1)),
       received_(other.received_),
@@ -300,6 +302,19 @@ store_result<object_info> pending_upload::commit(const upload_expectations& expe
     }
     info_.size = received_;
     info_.etag = "\"" + sigv4::hex_encode(std::span<const unsigned char>(md5, md5_size)) + "\"";
+    if (!upload_id_.empty()) {
+        // A part: keep its bytes and ETag in the upload's directory until completion.
+        const fs::path dir = temp_path_.parent_path();
+        const std::string number = std::to_string(part_number_);
+        if (!write_file_atomically(dir / (number + ".etag"), info_.etag) ||
+            ::rename(temp_path_.c_str(), (dir / (number + ".part")).c_str()) != 0) {
+            discard();
+            return sigv4::unexpected{internal_error("cannot store the part")};
+        }
+        temp_path_.clear();
+        discard();
+        return info_;
+    }
     info_.checksum_sha256 = expect.checksum_sha256;
     info_.last_modified = std::chrono::duration_cast<std::chrono::seconds>(
                               std::chrono::system_clock::now().time_since_epoch())
@@ -491,6 +506,189 @@ store_result<std::vector<object_info>> object_store::list(std::string_view bucke
               [](const object_info& a, const object_info& b) { return a.key < b.key; });
     if (found.size() > max_keys + 1) found.resize(max_keys + 1);
     return found;
+}
+
+// ---- multipart uploads ----------------------------------------------------------------------
+
+namespace {
+
+s3_error no_such_upload() {
+    return s3_error{404, "NoSuchUpload",
+                    "The specified upload does not exist. The upload ID may be invalid, or the upload "
+                    "may have been aborted or completed."};
+}
+
+bool is_upload_id(std::string_view id) {
+    return id.size() == 32 && std::all_of(id.begin(), id.end(), [](char c) {
+               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+           });
+}
+
+std::string unquoted(std::string_view etag) {
+    if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') etag = etag.substr(1, etag.size() - 2);
+    return std::string(etag);
+}
+
+constexpr std::uint64_t min_part_size = 5ull << 20;
+
+}  // namespace
+
+store_result<fs::path> object_store::multipart_dir(std::string_view bucket, std::string_view key,
+                                                   std::string_view upload_id) const {
+    if (!bucket_exists(bucket)) return sigv4::unexpected{no_such_bucket()};
+    if (!is_upload_id(upload_id)) return sigv4::unexpected{no_such_upload()};
+    const fs::path dir = bucket_dir(bucket) / "multipart" / std::string(upload_id);
+    auto text = read_small_file(dir / "upload.meta");
+    if (!text) return sigv4::unexpected{no_such_upload()};
+    auto info = from_json(*text);
+    if (!info || info->key != key) return sigv4::unexpected{no_such_upload()};
+    return dir;
+}
+
+store_result<std::string> object_store::create_multipart(std::string_view bucket, std::string_view key,
+                                                         std::string content_type,
+                                                         std::vector<sigv4::header> stored_headers) {
+    if (auto valid = check_key(key); !valid) return sigv4::unexpected{valid.error()};
+    if (!bucket_exists(bucket)) return sigv4::unexpected{no_such_bucket()};
+    const std::string id = random_hex(16);
+    const fs::path dir = bucket_dir(bucket) / "multipart" / id;
+    std::error_code error;
+    fs::create_directories(dir, error);
+    if (error) return sigv4::unexpected{internal_error("cannot create the upload directory")};
+    object_info info;
+    info.key = std::string(key);
+    info.content_type = content_type.empty() ? "binary/octet-stream" : std::move(content_type);
+    info.stored_headers = std::move(stored_headers);
+    info.data_file = "parts";
+    if (!write_file_atomically(dir / "upload.meta", to_json(info).dump())) {
+        fs::remove_all(dir, error);
+        return sigv4::unexpected{internal_error("cannot record the upload")};
+    }
+    return id;
+}
+
+store_result<pending_upload> object_store::begin_part(std::string_view bucket, std::string_view key,
+                                                      std::string_view upload_id, int part_number) {
+    if (part_number < 1 || part_number > 10000) {
+        return sigv4::unexpected{s3_error{400, "InvalidArgument",
+                                          "Part number must be an integer between 1 and 10000, inclusive"}};
+    }
+    auto dir = multipart_dir(bucket, key, upload_id);
+    if (!dir) return sigv4::unexpected{dir.error()};
+    const fs::path temp = *dir / ("part-" + random_hex(8) + ".tmp");
+    const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return sigv4::unexpected{internal_error("cannot create a temporary file")};
+    object_info info;
+    info.key = std::string(key);
+    pending_upload part(*this, std::string(bucket), std::move(info), temp, fd);
+    part.upload_id_ = std::string(upload_id);
+    part.part_number_ = part_number;
+    return part;
+}
+
+store_result<object_info> object_store::complete_multipart(std::string_view bucket, std::string_view key,
+                                                           std::string_view upload_id,
+                                                           const std::vector<completed_part>& parts) {
+    auto dir = multipart_dir(bucket, key, upload_id);
+    if (!dir) return sigv4::unexpected{dir.error()};
+    if (parts.empty()) {
+        return sigv4::unexpected{s3_error{400, "MalformedXML",
+                                          "The XML you provided was not well-formed or did not validate "
+                                          "against our published schema"}};
+    }
+    const s3_error invalid_part{400, "InvalidPart",
+                                "One or more of the specified parts could not be found. The part may not "
+                                "have been uploaded, or the specified entity tag may not match the part's "
+                                "entity tag."};
+    // Check every part before writing anything.
+    std::vector<fs::path> files;
+    std::string md5s;
+    int previous = 0;
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+        const auto& part = parts[i];
+        if (part.part_number <= previous) {
+            return sigv4::unexpected{s3_error{400, "InvalidPartOrder",
+                                              "The list of parts was not in ascending order. The parts "
+                                              "list must be specified in order by part number."}};
+        }
+        previous = part.part_number;
+        const std::string number = std::to_string(part.part_number);
+        auto etag = read_small_file(*dir / (number + ".etag"));
+        if (!etag || unquoted(*etag) != unquoted(part.etag)) return sigv4::unexpected{invalid_part};
+        const fs::path file = *dir / (number + ".part");
+        std::error_code error;
+        const auto size = fs::file_size(file, error);
+        if (error) return sigv4::unexpected{invalid_part};
+        if (i + 1 < parts.size() && size < min_part_size) {
+            return sigv4::unexpected{
+                s3_error{400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size"}};
+        }
+        const std::string hex = unquoted(*etag);
+        for (std::size_t at = 0; at + 1 < hex.size(); at += 2) {
+            md5s += static_cast<char>(std::stoi(hex.substr(at, 2), nullptr, 16));
+        }
+        files.push_back(file);
+    }
+    auto text = read_small_file(*dir / "upload.meta");
+    auto meta = text ? from_json(*text) : std::nullopt;
+    if (!meta) return sigv4::unexpected{no_such_upload()};
+
+    // Concatenate into one temporary file in the bucket, then commit like a PUT.
+    const fs::path temp = bucket_dir(bucket) / "tmp" / ("complete-" + random_hex(16));
+    const int out = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (out < 0) return sigv4::unexpected{internal_error("cannot create a temporary file")};
+    std::uint64_t total = 0;
+    bool ok = true;
+    for (const auto& file : files) {
+        const int in = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+        if (in < 0) {
+            ok = false;
+            break;
+        }
+        for (;;) {
+            const ssize_t n = ::copy_file_range(in, nullptr, out, nullptr, 64 << 20, 0);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) ok = false;
+            if (n <= 0) break;
+            total += static_cast<std::uint64_t>(n);
+        }
+        ::close(in);
+        if (!ok) break;
+    }
+    ok = ok && ::fsync(out) == 0;
+    ok = (::close(out) == 0) && ok;
+    if (!ok) {
+        ::unlink(temp.c_str());
+        return sigv4::unexpected{internal_error("cannot assemble the object")};
+    }
+    object_info info = std::move(*meta);
+    info.size = total;
+    unsigned char md5[EVP_MAX_MD_SIZE];
+    unsigned int md5_size = 0;
+    EVP_Digest(md5s.data(), md5s.size(), md5, &md5_size, EVP_md5(), nullptr);
+    info.etag = "\"" + sigv4::hex_encode(std::span<const unsigned char>(md5, md5_size)) + "-" +
+                std::to_string(parts.size()) + "\"";
+    info.checksum_sha256.clear();
+    info.last_modified = std::chrono::duration_cast<std::chrono::seconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+    auto committed = commit(std::string(bucket), std::move(info), temp);
+    if (!committed) {
+        ::unlink(temp.c_str());
+        return committed;
+    }
+    std::error_code error;
+    fs::remove_all(*dir, error);
+    return committed;
+}
+
+store_result<void> object_store::abort_multipart(std::string_view bucket, std::string_view key,
+                                                 std::string_view upload_id) {
+    auto dir = multipart_dir(bucket, key, upload_id);
+    if (!dir) return sigv4::unexpected{dir.error()};
+    std::error_code error;
+    fs::remove_all(*dir, error);
+    return {};
 }
 
 }  // namespace presign::local

@@ -19,6 +19,7 @@
 
 #include <httplib.h>
 #include <sigv4/encoding.hpp>
+#include <sigv4/s3.hpp>
 #include <sigv4/time.hpp>
 
 #include "presign/local/object_store.hpp"
@@ -214,6 +215,7 @@ struct s3_server::impl {
     object_store store;
     httplib::Server server;
     request_ids ids;
+    int listen_socket = -1;
 
     explicit impl(s3_server_options opts)
         : options(std::move(opts)), store(options.data_dir) {
@@ -223,7 +225,10 @@ struct s3_server::impl {
         server.set_read_timeout(60);
         server.set_write_timeout(60);
         server.set_tcp_nodelay(true);
-        server.set_socket_options(exclusive_socket_options);
+        server.set_socket_options([this](int socket) {
+            exclusive_socket_options(socket);
+            listen_socket = socket;
+        });
         const std::string any = R"([\s\S]*)";  // any path, including decoded control bytes
         server.Get(any, [this](const httplib::Request& req, httplib::Response& res) {
             dispatch(req, res, nullptr);
@@ -416,12 +421,24 @@ struct s3_server::impl {
             }
             return not_implemented(ex, reader);
         }
-        if (has_query(query, "uploads") || has_query(query, "uploadId") ||
-            has_query(query, "acl") || has_query(query, "tagging") || has_query(query, "torrent")) {
+        if (has_query(query, "acl") || has_query(query, "tagging") || has_query(query, "torrent") ||
+            has_query(query, "retention") || has_query(query, "legal-hold")) {
+            return not_implemented(ex, reader);
+        }
+        if (method == "POST" && has_query(query, "uploads")) return create_multipart(ex, reader);
+        if (has_query(query, "uploadId")) {
+            const std::string upload_id = query_value(query, "uploadId");
+            if (method == "PUT" && has_query(query, "partNumber")) {
+                const auto number = parse_u64(query_value(query, "partNumber"));
+                const int part = number && *number <= 10000 ? static_cast<int>(*number) : 0;
+                return put_object(ex, *verified, reader, upload_id, part);
+            }
+            if (method == "POST") return complete_multipart(ex, upload_id, reader);
+            if (method == "DELETE") return abort_multipart(ex, upload_id);
             return not_implemented(ex, reader);
         }
         if (method == "GET" || method == "HEAD") return get_object(ex, query);
-        if (method == "PUT") return put_object(ex, *verified, reader);
+        if (method == "PUT") return put_object(ex, *verified, reader, {}, 0);
         if (method == "DELETE") return delete_object(ex);
         return method_not_allowed(ex, reader);
     }
@@ -709,8 +726,9 @@ struct s3_server::impl {
         log(ex, status);
     }
 
+    /// PutObject, or UploadPart when `upload_id` is set.
     void put_object(exchange& ex, const sigv4::verified_request& verified,
-                    const httplib::ContentReader* reader) {
+                    const httplib::ContentReader* reader, const std::string& upload_id, int part_number) {
         const auto& req = ex.req;
         if (req.has_header("x-amz-copy-source")) return not_implemented(ex, reader);
         if (req.has_header("Transfer-Encoding") && !req.has_header("Content-Length")) {
@@ -783,8 +801,10 @@ struct s3_server::impl {
         for (const auto& [name, value] : req.headers) {
             if (is_stored_header(name)) stored.push_back({name, value});
         }
-        auto started = store.begin_upload(ex.bucket, ex.key, req.get_header_value("Content-Type"),
-                                          std::move(stored));
+        auto started = upload_id.empty()
+                           ? store.begin_upload(ex.bucket, ex.key, req.get_header_value("Content-Type"),
+                                                std::move(stored))
+                           : store.begin_part(ex.bucket, ex.key, upload_id, part_number);
         if (!started) {
             send_error(ex, started.error());
             refuse_body(ex, reader);
@@ -820,6 +840,117 @@ struct s3_server::impl {
         }
         ex.res.status = 200;
         log(ex, 200);
+    }
+
+    /// Reads a small request body (multipart completion, bucket configuration).
+    static std::optional<std::string> read_small_body(const httplib::ContentReader* reader) {
+        std::string body;
+        if (reader == nullptr) return body;
+        bool too_large = false;
+        const bool complete = (*reader)([&](const char* data, std::size_t size) {
+            if (body.size() + size > 4 * max_small_body) {
+                too_large = true;
+                return false;
+            }
+            body.append(data, size);
+            return true;
+        });
+        if (!complete || too_large) return std::nullopt;
+        return body;
+    }
+
+    void create_multipart(exchange& ex, const httplib::ContentReader* reader) {
+        (void)read_small_body(reader);
+        std::vector<sigv4::header> stored;
+        for (const auto& [name, value] : ex.req.headers) {
+            if (is_stored_header(name)) stored.push_back({name, value});
+        }
+        auto created = store.create_multipart(ex.bucket, ex.key, ex.req.get_header_value("Content-Type"),
+                                              std::move(stored));
+        if (!created) return send_error(ex, created.error());
+        add_common_headers(ex);
+        std::string xml(xml_declaration);
+        xml += "<InitiateMultipartUploadResult xmlns=\"";
+        xml += s3_namespace;
+        xml += "\">";
+        add_element(xml, "Bucket", ex.bucket);
+        add_element(xml, "Key", ex.key);
+        add_element(xml, "UploadId", *created);
+        xml += "</InitiateMultipartUploadResult>";
+        send_xml(ex, 200, std::move(xml));
+        log(ex, 200);
+    }
+
+    /// The text between <name> and </name> from `from` on; advances `from` past it.
+    static std::optional<std::string> element(std::string_view xml, std::string_view name, std::size_t& from,
+                                              std::size_t limit) {
+        const std::string open = "<" + std::string(name) + ">";
+        const std::string close = "</" + std::string(name) + ">";
+        const auto start = xml.find(open, from);
+        if (start == std::string_view::npos || start >= limit) return std::nullopt;
+        const auto end = xml.find(close, start);
+        if (end == std::string_view::npos || end > limit) return std::nullopt;
+        from = end + close.size();
+        return std::string(xml.substr(start + open.size(), end - start - open.size()));
+    }
+
+    static std::string xml_unescape(std::string text) {
+        static const std::pair<std::string_view, std::string_view> entities[] = {
+            {"&quot;", "\""}, {"&#34;", "\""}, {"&apos;", "'"}, {"&lt;", "<"}, {"&gt;", ">"}, {"&amp;", "&"}};
+        for (const auto& [entity, plain] : entities) {
+            for (auto at = text.find(entity); at != std::string::npos; at = text.find(entity, at)) {
+                text.replace(at, entity.size(), plain);
+                at += plain.size();
+            }
+        }
+        return text;
+    }
+
+    void complete_multipart(exchange& ex, const std::string& upload_id, const httplib::ContentReader* reader) {
+        const s3_error malformed{400, "MalformedXML",
+                                 "The XML you provided was not well-formed or did not validate against our "
+                                 "published schema"};
+        auto body = read_small_body(reader);
+        if (!body) return send_error(ex, malformed);
+        std::vector<object_store::completed_part> parts;
+        std::size_t at = 0;
+        for (;;) {
+            const auto start = body->find("<Part>", at);
+            if (start == std::string::npos) break;
+            const auto end = body->find("</Part>", start);
+            if (end == std::string::npos) return send_error(ex, malformed);
+            std::size_t cursor = start;
+            auto number_text = element(*body, "PartNumber", cursor, end);
+            cursor = start;
+            auto etag = element(*body, "ETag", cursor, end);
+            const auto number = number_text ? parse_u64(*number_text) : std::nullopt;
+            if (!number || !etag || *number < 1 || *number > 10000) return send_error(ex, malformed);
+            parts.push_back({static_cast<int>(*number), xml_unescape(*etag)});
+            at = end + 7;
+        }
+        auto completed = store.complete_multipart(ex.bucket, ex.key, upload_id, parts);
+        if (!completed) return send_error(ex, completed.error());
+        add_common_headers(ex);
+        std::string xml(xml_declaration);
+        xml += "<CompleteMultipartUploadResult xmlns=\"";
+        xml += s3_namespace;
+        xml += "\">";
+        add_element(xml, "Location", "/" + ex.bucket + "/" + sigv4::s3::encode_key(ex.key));
+        add_element(xml, "Bucket", ex.bucket);
+        add_element(xml, "Key", ex.key);
+        add_element(xml, "ETag", completed->etag);
+        xml += "</CompleteMultipartUploadResult>";
+        send_xml(ex, 200, std::move(xml));
+        log(ex, 200);
+    }
+
+    void abort_multipart(exchange& ex, const std::string& upload_id) {
+        if (auto aborted = store.abort_multipart(ex.bucket, ex.key, upload_id); !aborted) {
+            return send_error(ex, aborted.error());
+        }
+        add_common_headers(ex);
+        ex.res.status = 204;
+        log(ex, 204);
     }
 
     void delete_object(exchange& ex) {
@@ -886,11 +1017,21 @@ s3_server::s3_server(s3_server_options options) : impl_(std::make_unique<impl>(s
 
 s3_server::~s3_server() { stop(); }
 
+void widen_backlog(int socket) {
+    // httplib listens with a backlog of 5: a burst of clients (32 parallel uploads, wrk's 64
+    // connections) would overflow it. listen() again on the bound socket raises it.
+    if (socket >= 0) ::listen(socket, SOMAXCONN);
+}
+
 sigv4::result<int, std::string> s3_server::bind(const std::string& host, int port) {
     if (port == 0) {
         const int bound = impl_->server.bind_to_any_port(host);
-        if (bound > 0) return bound;
+        if (bound > 0) {
+            widen_backlog(impl_->listen_socket);
+            return bound;
+        }
     } else if (impl_->server.bind_to_port(host, port)) {
+        widen_backlog(impl_->listen_socket);
         return port;
     }
     return sigv4::unexpected{std::string("cannot listen on ") + host + ":" + std::to_string(port) +

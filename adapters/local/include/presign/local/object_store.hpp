@@ -103,6 +103,8 @@ private:
     object_store* store_;
     std::string bucket_;
     object_info info_;
+    std::string upload_id_;  ///< a multipart part: its upload, and part_number_
+    int part_number_ = 0;
     std::filesystem::path temp_path_;
     int fd_ = -1;
     std::uint64_t received_ = 0;
@@ -151,6 +153,29 @@ public:
                                                               std::string_view start_after,
                                                               std::size_t max_keys) const;
 
+    // ---- multipart uploads (what `aws s3 cp` and boto3 use above 8 MiB) ----------------
+
+    /// Starts a multipart upload and returns its id. Errors as begin_upload().
+    [[nodiscard]] store_result<std::string> create_multipart(std::string_view bucket, std::string_view key,
+                                                             std::string content_type,
+                                                             std::vector<sigv4::header> stored_headers);
+    /// Starts one part (1..10000); commit() makes it available to complete_multipart (the
+    /// object_info it returns carries the part's ETag). Errors: NoSuchUpload, InvalidArgument.
+    [[nodiscard]] store_result<pending_upload> begin_part(std::string_view bucket, std::string_view key,
+                                                         std::string_view upload_id, int part_number);
+    struct completed_part {
+        int part_number = 0;
+        std::string etag;  ///< as the client sent it (quotes optional)
+    };
+    /// Concatenates the listed parts into the object. Errors: NoSuchUpload, InvalidPart,
+    /// InvalidPartOrder, EntityTooSmall (a part other than the last under 5 MiB).
+    [[nodiscard]] store_result<object_info> complete_multipart(std::string_view bucket, std::string_view key,
+                                                               std::string_view upload_id,
+                                                               const std::vector<completed_part>& parts);
+    /// Errors: NoSuchUpload.
+    [[nodiscard]] store_result<void> abort_multipart(std::string_view bucket, std::string_view key,
+                                                     std::string_view upload_id);
+
     /// Errors for a key S3 would refuse: KeyTooLongError (> 1024 bytes), InvalidArgument
     /// (empty, not UTF-8, NUL).
     [[nodiscard]] static store_result<void> check_key(std::string_view key);
@@ -158,6 +183,10 @@ public:
 private:
     friend class pending_upload;
     std::filesystem::path bucket_dir(std::string_view bucket) const;
+    /// The directory of a multipart upload of bucket/key, after checking the id's form and that
+    /// it belongs to that key.
+    store_result<std::filesystem::path> multipart_dir(std::string_view bucket, std::string_view key,
+                                                      std::string_view upload_id) const;
     static std::string key_hash(std::string_view key);
     std::mutex& key_mutex(std::string_view hash) const;
     store_result<object_info> read_meta(const std::filesystem::path& bucket_path,

@@ -61,6 +61,9 @@ private:
 /// a port another server listens on fails (EADDRINUSE) instead of silently sharing it.
 void exclusive_socket_options(int socket);
 
+/// listen() again with a SOMAXCONN backlog on an httplib server's bound socket (httplib uses 5).
+void widen_backlog(int socket);
+
 /// True when host:port cannot be bound because another socket holds it (EADDRINUSE).
 [[nodiscard]] bool port_in_use(const std::string& host, int port);
 

@@ -8,11 +8,10 @@ if(TARGET presign_lambda)
     target_link_libraries(lambda_bench PRIVATE presign::lambda benchmark::benchmark presign_project_options)
 
     if(TARGET presign_lambda_zip)
-        include(${PROJECT_SOURCE_DIR}/tests/lambda/httplib.cmake)
         add_executable(lambda_cold_start ${CMAKE_CURRENT_SOURCE_DIR}/lambda_cold_start.cpp)
         target_link_libraries(lambda_cold_start PRIVATE nlohmann_json::nlohmann_json presign_project_options)
         target_include_directories(lambda_cold_start PRIVATE ${PROJECT_SOURCE_DIR}/tests/lambda)
-        presign_lambda_link_httplib(lambda_cold_start)
+        target_link_libraries(lambda_cold_start PRIVATE presign_httplib)
         target_compile_definitions(lambda_cold_start PRIVATE
             PRESIGN_PACKAGED_BOOTSTRAP="${PROJECT_BINARY_DIR}/adapters/lambda/package/bootstrap"
             PRESIGN_LAMBDA_ZIP="${PRESIGN_LAMBDA_ZIP}")

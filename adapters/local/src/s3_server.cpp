@@ -37,7 +37,7 @@ constexpr std::string_view allowed_methods = "GET, PUT, HEAD, POST, DELETE";
 /// instead of a reset connection; beyond it the connection is closed.
 constexpr std::uint64_t max_drained_body = 8ull << 20;
 constexpr std::size_t max_small_body = 1 << 20;
-constexpr std::size_t read_chunk = 256 << 10;
+constexpr std::size_t read_chunk = 1 << 20;
 
 std::string xml_escape(std::string_view text) {
     std::string out;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sigv4/encoding.hpp"
 
+#include "detail/unreserved.hpp"
+
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -9,20 +11,8 @@ namespace sigv4 {
 
 namespace {
 
-constexpr std::array<bool, 256> make_unreserved() {
-    std::array<bool, 256> table{};
-    for (int c = 'A'; c <= 'Z'; ++c) table[static_cast<std::size_t>(c)] = true;
-    for (int c = 'a'; c <= 'z'; ++c) table[static_cast<std::size_t>(c)] = true;
-    for (int c = '0'; c <= '9'; ++c) table[static_cast<std::size_t>(c)] = true;
-    table['-'] = table['.'] = table['_'] = table['~'] = true;
-    return table;
-}
-constexpr auto unreserved = make_unreserved();
-constexpr auto unreserved_or_slash = [] {
-    auto table = make_unreserved();
-    table['/'] = true;
-    return table;
-}();
+using detail::unreserved;
+using detail::unreserved_or_slash;
 constexpr char upper_hex[] = "0123456789ABCDEF";
 
 int hex_value(char c) noexcept {

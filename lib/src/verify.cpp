@@ -9,6 +9,7 @@
 
 #include "detail/canonical.hpp"
 #include "detail/crypto.hpp"
+#include "detail/unreserved.hpp"
 #include "sigv4/encoding.hpp"
 #include "sigv4/hash.hpp"
 #include "sigv4/signer.hpp"
@@ -76,17 +77,7 @@ bool decode_into(std::string_view in, std::string& out) {
     return true;
 }
 
-constexpr std::array<bool, 256> make_unreserved_table() {
-    std::array<bool, 256> table{};
-    for (int c = 'A'; c <= 'Z'; ++c) table[static_cast<std::size_t>(c)] = true;
-    for (int c = 'a'; c <= 'z'; ++c) table[static_cast<std::size_t>(c)] = true;
-    for (int c = '0'; c <= '9'; ++c) table[static_cast<std::size_t>(c)] = true;
-    table['-'] = table['.'] = table['_'] = table['~'] = true;
-    return table;
-}
-constexpr auto unreserved_table = make_unreserved_table();
-
-bool is_unreserved(char c) noexcept { return unreserved_table[static_cast<unsigned char>(c)]; }
+using detail::is_unreserved;
 
 bool is_upper_hex(char c) noexcept { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'); }
 

@@ -126,43 +126,33 @@ result<void> validate_object_key(std::string_view key) {
 std::string encode_key(std::string_view key) { return uri_encode(key, true); }
 
 namespace {
-result<object_location> locate_object(std::string_view bucket, std::string_view key, const endpoint& where,
-                                      bool with_url);
-}  // namespace
 
-result<object_location> locate(std::string_view bucket, std::string_view key, const endpoint& where) {
-    return locate_object(bucket, key, where, true);
-}
-
-namespace {
-result<object_location> locate_object(std::string_view bucket, std::string_view key, const endpoint& where,
-                                      bool with_url) {
+// Resolves scheme, host and decoded path into the given strings (which keep their capacity when
+// they are per-thread scratch, so presigning does not allocate here).
+result<void> locate_into(std::string_view bucket, std::string_view key, const endpoint& where,
+                         std::string& scheme, std::string& host, std::string& path) {
     if (!detail::is_scope_name(where.region)) {
         return fail(errc::invalid_region, "the region '" + where.region + "' is not [a-z0-9-]+");
     }
-    if (auto ok = validate_object_key(key); !ok) return unexpected{ok.error()};
+    if (auto ok = validate_object_key(key); !ok) return ok;
     const bool dns_compatible = strict_name_problem(bucket) == nullptr;
     if (!dns_compatible) {
-        if (auto ok = validate_bucket_name(bucket, where.style != addressing::virtual_hosted); !ok) {
-            return unexpected{ok.error()};
-        }
+        if (auto ok = validate_bucket_name(bucket, where.style != addressing::virtual_hosted); !ok) return ok;
     }
 
-    object_location out;
-    std::string endpoint_host;
+    std::string custom_host;
     bool ip_or_local = false;
     if (where.url.empty()) {
-        out.scheme = "https";
-        endpoint_host = "s3." + where.region + ".amazonaws.com";
-        if (where.region.starts_with("cn-")) endpoint_host += ".cn";
+        scheme.assign("https");
     } else {
         auto parsed = parse_endpoint(where.url);
         if (!parsed) return unexpected{parsed.error()};
-        out.scheme = parsed->scheme;
-        endpoint_host = parsed->host;
+        scheme = parsed->scheme;
+        custom_host = std::move(parsed->host);
         ip_or_local = looks_like_ipv4(parsed->hostname) || parsed->hostname.front() == '[' ||
                       parsed->hostname == "localhost";
     }
+    const bool dotted_over_https = scheme == "https" && bucket.find('.') != std::string_view::npos;
 
     bool virtual_hosted = false;
     switch (where.style) {
@@ -171,33 +161,42 @@ result<object_location> locate_object(std::string_view bucket, std::string_view 
             if (ip_or_local) {
                 return fail(errc::invalid_endpoint, "virtual-hosted addressing needs a DNS name, not an IP address");
             }
-            if (out.scheme == "https" && bucket.find('.') != std::string_view::npos) {
+            if (dotted_over_https) {
                 return fail(errc::invalid_bucket_name,
                             "a bucket name with dots cannot be virtual-hosted over https "
                             "(the TLS certificate does not match); use path style");
             }
             virtual_hosted = true;
             break;
-        case addressing::automatic:
-            virtual_hosted = !ip_or_local && dns_compatible &&
-                             !(out.scheme == "https" && bucket.find('.') != std::string_view::npos);
-            break;
+        case addressing::automatic: virtual_hosted = !ip_or_local && dns_compatible && !dotted_over_https; break;
     }
 
-    if (virtual_hosted) {
-        out.host.assign(bucket).append(".").append(endpoint_host);
-        out.path.assign("/").append(key);
+    host.clear();
+    if (virtual_hosted) host.append(bucket).push_back('.');
+    if (where.url.empty()) {
+        // AWS's regional endpoint, never the global one (it answers 307 outside us-east-1).
+        host.append("s3.").append(where.region).append(".amazonaws.com");
+        if (where.region.starts_with("cn-")) host.append(".cn");
     } else {
-        out.host = endpoint_host;
-        out.path.assign("/").append(bucket).append("/").append(key);
+        host.append(custom_host);
     }
-    if (with_url) {
-        out.url.assign(out.scheme).append("://").append(out.host);
-        uri_encode(out.path, true, out.url);
+    path.assign("/");
+    if (!virtual_hosted) path.append(bucket).push_back('/');
+    path.append(key);
+    return {};
+}
+
+}  // namespace
+
+result<object_location> locate(std::string_view bucket, std::string_view key, const endpoint& where) {
+    object_location out;
+    if (auto ok = locate_into(bucket, key, where, out.scheme, out.host, out.path); !ok) {
+        return unexpected{ok.error()};
     }
+    out.url.assign(out.scheme).append("://").append(out.host);
+    uri_encode(out.path, true, out.url);
     return out;
 }
-}  // namespace
 
 std::string attachment_disposition(std::string_view filename) {
     std::string fallback;
@@ -221,15 +220,12 @@ std::string attachment_disposition(std::string_view filename) {
 result<presigned_request> presign_object(const credentials& creds, std::string_view method,
                                          std::string_view bucket, std::string_view key,
                                          const endpoint& where, const object_options& options) {
-    auto location = locate_object(bucket, key, where, false);
-    if (!location) return unexpected{location.error()};
-
     // Reused per thread: assigning into it keeps its capacity, so a presign does not allocate here.
     thread_local http_request request;
+    if (auto ok = locate_into(bucket, key, where, request.scheme, request.host, request.path); !ok) {
+        return unexpected{ok.error()};
+    }
     request.method.assign(method);
-    request.scheme = location->scheme;
-    request.host = location->host;
-    request.path = location->path;
     request.path_is_encoded = false;
     request.headers.clear();
     request.query.clear();

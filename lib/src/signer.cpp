@@ -124,13 +124,22 @@ struct scratch {
     std::vector<std::size_t> order;
     [[nodiscard]] std::string_view name_of(const encoded_param& p) const { return std::string_view(encoded).substr(p.name_at, p.name_size); }
     [[nodiscard]] std::string_view value_of(const encoded_param& p) const { return std::string_view(encoded).substr(p.value_at, p.value_size); }
-    void add_param(std::string_view name, std::string_view value) {
+    void add_param(std::string_view name, std::string_view value, bool name_is_plain = false,
+                   bool value_is_plain = false) {
         encoded_param p{};
         p.name_at = encoded.size();
-        uri_encode(name, false, encoded);
+        if (name_is_plain) {
+            encoded.append(name);
+        } else {
+            uri_encode(name, false, encoded);
+        }
         p.name_size = encoded.size() - p.name_at;
         p.value_at = encoded.size();
-        uri_encode(value, false, encoded);
+        if (value_is_plain) {
+            encoded.append(value);
+        } else {
+            uri_encode(value, false, encoded);
+        }
         p.value_size = encoded.size() - p.value_at;
         params.push_back(p);
     }
@@ -228,12 +237,13 @@ result<presigned_request> presign(const credentials& creds, const http_request& 
     const std::size_t user_count = request.query.size();
     for (const auto& q : request.query) s.add_param(q.name, q.value);
     const std::size_t algorithm_at = s.params.size();
-    s.add_param("X-Amz-Algorithm", detail::algorithm);
-    s.add_param("X-Amz-Credential", s.credential);
-    s.add_param("X-Amz-Date", (*dates)->amz());
-    s.add_param("X-Amz-SignedHeaders", s.signed_names);
-    s.add_param("X-Amz-Expires", expires_view);
-    if (has_token) s.add_param("X-Amz-Security-Token", creds.session_token);
+    // Names, algorithm, date and expiry are unreserved characters only: no encoding pass needed.
+    s.add_param("X-Amz-Algorithm", detail::algorithm, true, true);
+    s.add_param("X-Amz-Credential", s.credential, true);
+    s.add_param("X-Amz-Date", (*dates)->amz(), true, true);
+    s.add_param("X-Amz-SignedHeaders", s.signed_names, true);
+    s.add_param("X-Amz-Expires", expires_view, true, true);
+    if (has_token) s.add_param("X-Amz-Security-Token", creds.session_token, true);
     for (std::size_t i = 0; i < s.params.size(); ++i) {
         if (sign_token || i < algorithm_at + 5) s.order.push_back(i);
     }

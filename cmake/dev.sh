@@ -35,16 +35,19 @@ ensure_packages() {  # [--no-install-recommends] package...
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${flags[@]}" "${missing[@]}" >/dev/null
 }
 
-configure_and_build() {  # build_dir [cmake options...]
+configure_and_build() {  # build_dir [cmake options...] [-- build options...]
     local dir=$1; shift
-    cmake -S "$root" -B "$dir" "$@" >/dev/null
-    cmake --build "$dir" -j"$jobs"
+    local configure=() build=()
+    while [ $# -gt 0 ] && [ "$1" != "--" ]; do configure+=("$1"); shift; done
+    [ "${1:-}" = "--" ] && shift && build=("$@")
+    cmake -S "$root" -B "$dir" "${configure[@]}" >/dev/null
+    cmake --build "$dir" -j"$jobs" "${build[@]}"
 }
 
 run_serve() {
     ensure_packages "${build_packages[@]}"
     configure_and_build "$root/build-release" -DCMAKE_BUILD_TYPE=Release -DSIGV4_BUILD_TESTS=OFF \
-        -DSIGV4_BUILD_BENCHMARKS=OFF
+        -DSIGV4_BUILD_BENCHMARKS=OFF -- --target presign
     exec "$root/build-release/adapters/cli/presign" serve "$@"
 }
 

@@ -34,43 +34,6 @@ std::string line_error(std::size_t line, std::string_view what) {
     return "line " + std::to_string(line) + ": " + std::string(what);
 }
 
-// shlex.split for section names such as `profile "my name"`; nullopt on an unterminated quote.
-std::optional<std::vector<std::string>> split_words(std::string_view text) {
-    std::vector<std::string> words;
-    std::string current;
-    bool in_word = false;
-    char quote = 0;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        const char c = text[i];
-        if (quote != 0) {
-            if (c == quote) {
-                quote = 0;
-            } else if (quote == '"' && c == '\\' && i + 1 < text.size() &&
-                       (text[i + 1] == '"' || text[i + 1] == '\\')) {
-                current += text[++i];
-            } else {
-                current += c;
-            }
-        } else if (c == '"' || c == '\'') {
-            quote = c;
-            in_word = true;
-        } else if (c == ' ' || c == '\t') {
-            if (in_word) words.push_back(std::move(current));
-            current.clear();
-            in_word = false;
-        } else if (c == '\\' && i + 1 < text.size()) {
-            current += text[++i];
-            in_word = true;
-        } else {
-            current += c;
-            in_word = true;
-        }
-    }
-    if (quote != 0) return std::nullopt;
-    if (in_word) words.push_back(std::move(current));
-    return words;
-}
-
 struct file_text {
     bool exists = false;
     std::string text;
@@ -126,14 +89,14 @@ bool valid_region(std::string_view region) {
 std::optional<std::string> config_profile_name(std::string_view section) {
     if (section == "default") return std::string("default");
     if (!section.starts_with("profile")) return std::nullopt;
-    auto words = split_words(section);
+    auto words = split_shell_words(section);
     if (!words || words->size() != 2 || (*words)[0] != "profile") return std::nullopt;
     return (*words)[1];
 }
 
 std::optional<std::string> services_name(std::string_view section) {
     if (!section.starts_with("services")) return std::nullopt;
-    auto words = split_words(section);
+    auto words = split_shell_words(section);
     if (!words || words->size() != 2 || (*words)[0] != "services") return std::nullopt;
     return (*words)[1];
 }
@@ -421,6 +384,48 @@ config_result<aws_config> load_aws_config(const config_overrides& overrides,
         config.addressing_source = "profile " + config.profile;
     }
     return config;
+}
+
+std::optional<std::vector<std::string>> split_shell_words(std::string_view text) {
+    std::vector<std::string> words;
+    std::string current;
+    bool in_word = false;
+    char quote = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (quote == '\'') {
+            if (c == '\'')
+                quote = 0;
+            else
+                current += c;
+        } else if (quote == '"') {
+            if (c == '"') {
+                quote = 0;
+            } else if (c == '\\' && i + 1 < text.size() &&
+                       std::string_view("\\\"$`\n").find(text[i + 1]) != std::string_view::npos) {
+                current += text[++i];
+            } else {
+                current += c;
+            }
+        } else if (c == '\'' || c == '"') {
+            quote = c;
+            in_word = true;
+        } else if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+            if (in_word) words.push_back(std::move(current));
+            current.clear();
+            in_word = false;
+        } else if (c == '\\') {
+            if (i + 1 >= text.size()) return std::nullopt;
+            current += text[++i];
+            in_word = true;
+        } else {
+            current += c;
+            in_word = true;
+        }
+    }
+    if (quote != 0) return std::nullopt;
+    if (in_word) words.push_back(std::move(current));
+    return words;
 }
 
 }  // namespace presign::cli

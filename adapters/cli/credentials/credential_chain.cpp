@@ -119,52 +119,9 @@ provider_result from_json(std::string_view source, std::string_view body, bool p
     return make_credentials(source, key_id, secret, token, text("Expiration"));
 }
 
-// shlex.split (POSIX mode), as botocore splits credential_process.
-std::optional<std::vector<std::string>> split_command(std::string_view text) {
-    std::vector<std::string> words;
-    std::string current;
-    bool in_word = false;
-    char quote = 0;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        const char c = text[i];
-        if (quote == '\'') {
-            if (c == '\'')
-                quote = 0;
-            else
-                current += c;
-        } else if (quote == '"') {
-            if (c == '"') {
-                quote = 0;
-            } else if (c == '\\' && i + 1 < text.size() &&
-                       std::string_view("\\\"$`\n").find(text[i + 1]) != std::string_view::npos) {
-                current += text[++i];
-            } else {
-                current += c;
-            }
-        } else if (c == '\'' || c == '"') {
-            quote = c;
-            in_word = true;
-        } else if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-            if (in_word) words.push_back(std::move(current));
-            current.clear();
-            in_word = false;
-        } else if (c == '\\') {
-            if (i + 1 >= text.size()) return std::nullopt;
-            current += text[++i];
-            in_word = true;
-        } else {
-            current += c;
-            in_word = true;
-        }
-    }
-    if (quote != 0) return std::nullopt;
-    if (in_word) words.push_back(std::move(current));
-    return words;
-}
-
 provider_result from_process(const std::string& command, const chain_options& options) {
     const std::string source = "credential_process";
-    auto words = split_command(command);
+    auto words = split_shell_words(command);
     if (!words || words->empty()) {
         return sigv4::unexpected{
             config_error{kind::config, "malformed credential_process setting"}};

@@ -96,6 +96,11 @@ struct aws_config {
 [[nodiscard]] config_result<aws_config> load_aws_config(const config_overrides& overrides,
                                                         const env_lookup& env);
 
+/// Splits text into words as Python's shlex.split (POSIX mode) does, which botocore uses for
+/// section names such as `profile "my name"` and for credential_process; nullopt on an
+/// unterminated quote or a trailing backslash.
+[[nodiscard]] std::optional<std::vector<std::string>> split_shell_words(std::string_view text);
+
 /// True for "true"/"1"/"yes"/"on" in any case (how the SDKs read boolean settings).
 [[nodiscard]] bool is_true_setting(std::string_view value) noexcept;
 

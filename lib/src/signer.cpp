@@ -39,7 +39,6 @@ using std::chrono::seconds;
 struct date_strings {
     sys_seconds at{seconds{-1}};
     char amz_date[16] = {};
-    char iso_date_unused = 0;
     [[nodiscard]] std::string_view amz() const { return {amz_date, 16}; }
     [[nodiscard]] std::string_view scope_date() const { return {amz_date, 8}; }
 };
@@ -330,9 +329,8 @@ result<signed_request> sign(const credentials& creds, const http_request& reques
     detail::append_scope((*dates)->scope_date(), options.region, options.service, s.scope);
 
     for (const auto& q : request.query) s.query.push_back({q.name, q.value});
-    std::string canonical_query;
-    detail::append_canonical_query(s.query, canonical_query);
-    append_canonical_request(request, options, s, canonical_query, s.canonical);
+    detail::append_canonical_query(s.query, s.canonical_query);
+    append_canonical_request(request, options, s, s.canonical_query, s.canonical);
     detail::append_string_to_sign((*dates)->amz(), s.scope, s.canonical, s.string_to_sign);
     char signature[64];
     sign_string(creds, **dates, options, s, signature);

@@ -20,6 +20,51 @@ TEST_CASE("uri_encode keeps only unreserved bytes (and '/' when asked)") {
     CHECK(sigv4::uri_encode(std::string_view("\0", 1)) == "%00");
 }
 
+TEST_CASE("uri_encode matches a byte-at-a-time reference at every length and position") {
+    // The encoder works 16 bytes at a time; lengths around 16 and 32 and an escape at each
+    // position exercise its block, tail and fallback paths.
+    auto reference = [](std::string_view in, bool keep_slash) {
+        std::string out;
+        for (char c : in) {
+            auto u = static_cast<unsigned char>(c);
+            bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                         c == '-' || c == '.' || c == '_' || c == '~' || (keep_slash && c == '/');
+            if (plain) {
+                out.push_back(c);
+            } else {
+                constexpr char hex[] = "0123456789ABCDEF";
+                out += {'%', hex[u >> 4], hex[u & 15]};
+            }
+        }
+        return out;
+    };
+    const std::string specials = std::string("/ +%,:@[`{\x7f\x80\xff\0", 14);
+    int checked = 0;
+    for (std::size_t length = 0; length <= 48; ++length) {
+        std::string base;
+        for (std::size_t i = 0; i < length; ++i) base.push_back("az09AZ-._~"[i % 10]);
+        for (bool keep_slash : {false, true}) {
+            CHECK(sigv4::uri_encode(base, keep_slash) == reference(base, keep_slash));
+            for (std::size_t at = 0; at < length; ++at) {
+                for (char special : specials) {
+                    std::string text = base;
+                    text[at] = special;
+                    CHECK(sigv4::uri_encode(text, keep_slash) == reference(text, keep_slash));
+                    ++checked;
+                }
+            }
+        }
+    }
+    // Every byte value, alone and inside a long unreserved run.
+    for (int b = 0; b < 256; ++b) {
+        std::string one(1, static_cast<char>(b));
+        std::string long_text = std::string(20, 'x') + one + std::string(20, 'y');
+        CHECK(sigv4::uri_encode(one) == reference(one, false));
+        CHECK(sigv4::uri_encode(long_text, true) == reference(long_text, true));
+    }
+    CHECK(checked == static_cast<int>(2 * specials.size() * (48 * 49 / 2)));
+}
+
 TEST_CASE("percent_decode decodes escapes of either case and refuses malformed ones") {
     CHECK(*sigv4::percent_decode("a%20b%2fc%2F+") == "a b/c/+");
     CHECK_FALSE(sigv4::percent_decode("%"));

@@ -271,13 +271,13 @@ private:
         if (query_) {
             auto presigned = sigv4::presign(creds_, request, signing_);
             if (!presigned) return std::nullopt;
-            last_added_query_ = presigned->auth_query;
-            return presigned->artifacts.signature;
+            last_added_query_ = std::string(presigned->auth_query());
+            return presigned->artifacts.signature.str();
         }
         auto signed_request = sigv4::sign(creds_, request, signing_);
         if (!signed_request) return std::nullopt;
         last_added_headers_ = signed_request->headers;
-        return signed_request->artifacts.signature;
+        return signed_request->artifacts.signature.str();
     }
 
     wire_request build(std::string method, std::string path, std::vector<raw_part> query,

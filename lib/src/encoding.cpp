@@ -7,6 +7,10 @@
 #include <cstdint>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace sigv4 {
 
 namespace {
@@ -24,29 +28,94 @@ int hex_value(char c) noexcept {
 
 constexpr char base64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
+#if defined(__SSE2__)
+// All 16 bytes unreserved (and '/' when keep_slash)? '-', '.', '/' and the digits are one range
+// (0x2d..0x39); letters of either case are one range after OR 0x20.
+bool all_unreserved(__m128i bytes, bool keep_slash) noexcept {
+    auto in_range = [](__m128i v, char low, char high) {
+        return _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(static_cast<char>(low - 1))),
+                             _mm_cmplt_epi8(v, _mm_set1_epi8(static_cast<char>(high + 1))));
+    };
+    __m128i ok = in_range(bytes, '-', '9');
+    if (!keep_slash) ok = _mm_andnot_si128(_mm_cmpeq_epi8(bytes, _mm_set1_epi8('/')), ok);
+    ok = _mm_or_si128(ok, in_range(_mm_or_si128(bytes, _mm_set1_epi8(0x20)), 'a', 'z'));
+    ok = _mm_or_si128(ok, _mm_cmpeq_epi8(bytes, _mm_set1_epi8('_')));
+    ok = _mm_or_si128(ok, _mm_cmpeq_epi8(bytes, _mm_set1_epi8('~')));
+    return _mm_movemask_epi8(ok) == 0xffff;
+}
+#endif
+
 }  // namespace
 
-void uri_encode(std::string_view in, bool keep_slash, std::string& out) {
-    // The hot path of every presign: copy runs of safe bytes at once, escape the rest in place.
+namespace detail {
+
+char* percent_encode(std::string_view in, bool keep_slash, char* out, bool& saw_non_ascii) noexcept {
+    // The hot path of every presign: 16 unreserved bytes at a time are copied as they are.
     const auto& safe = keep_slash ? unreserved_or_slash : unreserved;
     const char* p = in.data();
     const char* const end = p + in.size();
+    unsigned high = 0;
+    while (p < end) {
+#if defined(__SSE2__)
+        if (end - p >= 16) {
+            __m128i block = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+            if (all_unreserved(block, keep_slash)) {
+                _mm_storeu_si128(reinterpret_cast<__m128i*>(out), block);
+                p += 16;
+                out += 16;
+                continue;
+            }
+        } else if (in.size() >= 16) {
+            // The tail: the input's last 16 bytes (overlapping bytes already seen, which is fine
+            // when they were unreserved too; otherwise the byte loop below takes over).
+            const auto rest = static_cast<std::size_t>(end - p);
+            if (all_unreserved(_mm_loadu_si128(reinterpret_cast<const __m128i*>(end - 16)), keep_slash)) {
+                std::memcpy(out, p, rest);
+                out += rest;
+                p = end;
+                continue;
+            }
+        } else {
+            // A short input, padded with an unreserved byte (reading past the input is not allowed).
+            const auto rest = static_cast<std::size_t>(end - p);
+            char padded[16];
+            std::memset(padded, 'a', sizeof padded);
+            std::memcpy(padded, p, rest);
+            if (all_unreserved(_mm_loadu_si128(reinterpret_cast<const __m128i*>(padded)), keep_slash)) {
+                std::memcpy(out, p, rest);
+                out += rest;
+                p = end;
+                continue;
+            }
+        }
+#endif
+        // A byte at a time up to the next 16-byte boundary of the input (or its end).
+        const char* stop = (end - p >= 16) ? p + 16 : end;
+        for (; p < stop; ++p) {
+            auto u = static_cast<unsigned char>(*p);
+            high |= u;
+            if (safe[u]) {
+                *out++ = *p;
+            } else {
+                out[0] = '%';
+                out[1] = upper_hex[u >> 4];
+                out[2] = upper_hex[u & 0xf];
+                out += 3;
+            }
+        }
+    }
+    if (high & 0x80u) saw_non_ascii = true;
+    return out;
+}
+
+}  // namespace detail
+
+void uri_encode(std::string_view in, bool keep_slash, std::string& out) {
     const std::size_t start = out.size();
     out.resize(start + 3 * in.size());
-    char* dst = out.data() + start;
-    while (p < end) {
-        const char* run = p;
-        while (p < end && safe[static_cast<unsigned char>(*p)]) ++p;
-        std::memcpy(dst, run, static_cast<std::size_t>(p - run));
-        dst += p - run;
-        if (p == end) break;
-        auto u = static_cast<unsigned char>(*p++);
-        dst[0] = '%';
-        dst[1] = upper_hex[u >> 4];
-        dst[2] = upper_hex[u & 0xf];
-        dst += 3;
-    }
-    out.resize(static_cast<std::size_t>(dst - out.data()));
+    bool saw_non_ascii = false;
+    char* end = detail::percent_encode(in, keep_slash, out.data() + start, saw_non_ascii);
+    out.resize(static_cast<std::size_t>(end - out.data()));
 }
 
 std::string uri_encode(std::string_view in, bool keep_slash) {

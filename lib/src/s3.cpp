@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "detail/canonical.hpp"
+#include "detail/s3_target.hpp"
 #include "sigv4/encoding.hpp"
 
 namespace sigv4::s3 {
@@ -76,11 +77,6 @@ result<parsed_endpoint> parse_endpoint(std::string_view url) {
     return out;
 }
 
-bool is_base64_sha256(std::string_view text) {
-    auto decoded = base64_decode(text);
-    return decoded && decoded->size() == 32;
-}
-
 }  // namespace
 
 namespace {
@@ -125,34 +121,33 @@ result<void> validate_object_key(std::string_view key) {
 
 std::string encode_key(std::string_view key) { return uri_encode(key, true); }
 
-namespace {
+}  // namespace sigv4::s3
 
-// Resolves scheme, host and decoded path into the given strings (which keep their capacity when
-// they are per-thread scratch, so presigning does not allocate here).
-result<void> locate_into(std::string_view bucket, std::string_view key, const endpoint& where,
-                         std::string& scheme, std::string& host, std::string& path) {
-    if (!detail::is_scope_name(where.region)) {
+namespace sigv4::detail {
+
+result<void> resolve_bucket_target(std::string_view bucket, const s3::endpoint& where, bucket_target& out) {
+    using s3::addressing;
+    if (!is_scope_name(where.region)) {
         return fail(errc::invalid_region, "the region '" + where.region + "' is not [a-z0-9-]+");
     }
-    if (auto ok = validate_object_key(key); !ok) return ok;
-    const bool dns_compatible = strict_name_problem(bucket) == nullptr;
+    const bool dns_compatible = s3::strict_name_problem(bucket) == nullptr;
     if (!dns_compatible) {
-        if (auto ok = validate_bucket_name(bucket, where.style != addressing::virtual_hosted); !ok) return ok;
+        if (auto ok = s3::validate_bucket_name(bucket, where.style != addressing::virtual_hosted); !ok) return ok;
     }
 
     std::string custom_host;
     bool ip_or_local = false;
     if (where.url.empty()) {
-        scheme.assign("https");
+        out.scheme.assign("https");
     } else {
-        auto parsed = parse_endpoint(where.url);
+        auto parsed = s3::parse_endpoint(where.url);
         if (!parsed) return unexpected{parsed.error()};
-        scheme = parsed->scheme;
+        out.scheme = parsed->scheme;
         custom_host = std::move(parsed->host);
-        ip_or_local = looks_like_ipv4(parsed->hostname) || parsed->hostname.front() == '[' ||
+        ip_or_local = s3::looks_like_ipv4(parsed->hostname) || parsed->hostname.front() == '[' ||
                       parsed->hostname == "localhost";
     }
-    const bool dotted_over_https = scheme == "https" && bucket.find('.') != std::string_view::npos;
+    const bool dotted_over_https = out.scheme == "https" && bucket.find('.') != std::string_view::npos;
 
     bool virtual_hosted = false;
     switch (where.style) {
@@ -171,28 +166,48 @@ result<void> locate_into(std::string_view bucket, std::string_view key, const en
         case addressing::automatic: virtual_hosted = !ip_or_local && dns_compatible && !dotted_over_https; break;
     }
 
-    host.clear();
-    if (virtual_hosted) host.append(bucket).push_back('.');
+    out.host.clear();
+    if (virtual_hosted) out.host.append(bucket).push_back('.');
     if (where.url.empty()) {
         // AWS's regional endpoint, never the global one (it answers 307 outside us-east-1).
-        host.append("s3.").append(where.region).append(".amazonaws.com");
-        if (where.region.starts_with("cn-")) host.append(".cn");
+        out.host.append("s3.").append(where.region).append(".amazonaws.com");
+        if (where.region.starts_with("cn-")) out.host.append(".cn");
     } else {
-        host.append(custom_host);
+        out.host.append(custom_host);
     }
-    path.assign("/");
-    if (!virtual_hosted) path.append(bucket).push_back('/');
-    path.append(key);
+    // Bucket names (even legacy ones) are unreserved characters only: the prefix needs no encoding.
+    out.path_prefix.assign("/");
+    if (!virtual_hosted) out.path_prefix.append(bucket).push_back('/');
     return {};
 }
 
-}  // namespace
+bool is_plain_header_value(std::string_view value) noexcept {
+    if (value.empty() || value.front() == ' ' || value.back() == ' ') return false;
+    char previous = 0;
+    for (char c : value) {
+        auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u >= 0x7f || (c == ' ' && previous == ' ')) return false;
+        previous = c;
+    }
+    return true;
+}
+
+}  // namespace sigv4::detail
+
+namespace sigv4::s3 {
 
 result<object_location> locate(std::string_view bucket, std::string_view key, const endpoint& where) {
-    object_location out;
-    if (auto ok = locate_into(bucket, key, where, out.scheme, out.host, out.path); !ok) {
-        return unexpected{ok.error()};
+    if (!detail::is_scope_name(where.region)) {
+        return fail(errc::invalid_region, "the region '" + where.region + "' is not [a-z0-9-]+");
     }
+    if (auto ok = validate_object_key(key); !ok) return unexpected{ok.error()};
+    detail::bucket_target target;
+    if (auto ok = detail::resolve_bucket_target(bucket, where, target); !ok) return unexpected{ok.error()};
+    object_location out;
+    out.scheme = std::move(target.scheme);
+    out.host = std::move(target.host);
+    out.path = std::move(target.path_prefix);
+    out.path.append(key);
     out.url.assign(out.scheme).append("://").append(out.host);
     uri_encode(out.path, true, out.url);
     return out;
@@ -215,85 +230,6 @@ std::string attachment_disposition(std::string_view filename) {
     std::string out = "attachment; filename=\"" + fallback + "\"; filename*=UTF-8''";
     uri_encode(filename, false, out);
     return out;
-}
-
-result<presigned_request> presign_object(const credentials& creds, std::string_view method,
-                                         std::string_view bucket, std::string_view key,
-                                         const endpoint& where, const object_options& options) {
-    // Reused per thread: assigning into it keeps its capacity, so a presign does not allocate here.
-    thread_local http_request request;
-    if (auto ok = locate_into(bucket, key, where, request.scheme, request.host, request.path); !ok) {
-        return unexpected{ok.error()};
-    }
-    request.method.assign(method);
-    request.path_is_encoded = false;
-    request.headers.clear();
-    request.query.clear();
-    request.body = payload::unsigned_payload();
-
-    auto add_header = [&](std::string name, std::string value) {
-        request.headers.push_back({std::move(name), std::move(value)});
-    };
-    if (!options.content_type.empty()) add_header("Content-Type", options.content_type);
-    if (options.content_length) add_header("Content-Length", std::to_string(*options.content_length));
-    if (!options.checksum_sha256.empty()) {
-        if (!is_base64_sha256(options.checksum_sha256)) {
-            return fail(errc::invalid_option, "the SHA-256 checksum must be the base64 of 32 bytes");
-        }
-        add_header("x-amz-checksum-sha256", options.checksum_sha256);
-    }
-    switch (options.sse) {
-        case server_side_encryption::none:
-            if (!options.sse_kms_key_id.empty()) {
-                return fail(errc::invalid_option, "a KMS key id needs server-side encryption aws:kms");
-            }
-            break;
-        case server_side_encryption::aes256: 
-            if (!options.sse_kms_key_id.empty()) {
-                return fail(errc::invalid_option, "a KMS key id needs server-side encryption aws:kms");
-            }
-            add_header("x-amz-server-side-encryption", "AES256");
-            break;
-        case server_side_encryption::kms:
-            add_header("x-amz-server-side-encryption", "aws:kms");
-            if (!options.sse_kms_key_id.empty()) {
-                add_header("x-amz-server-side-encryption-aws-kms-key-id", options.sse_kms_key_id);
-            }
-            break;
-    }
-    for (const auto& meta : options.metadata) {
-        if (!detail::is_token(meta.name)) {
-            return fail(errc::invalid_option, "the metadata name '" + meta.name + "' is not a token");
-        }
-        if (std::any_of(meta.value.begin(), meta.value.end(),
-                        [](char c) { return static_cast<unsigned char>(c) >= 0x80; })) {
-            return fail(errc::invalid_option, "S3 metadata values can only contain ASCII characters");
-        }
-        std::string name = "x-amz-meta-";
-        detail::append_lower(meta.name, name);
-        add_header(std::move(name), meta.value);
-    }
-    for (const auto& h : options.extra_headers) request.headers.push_back(h);
-
-    if (!options.download_filename.empty() && !options.response_content_disposition.empty()) {
-        return fail(errc::invalid_option, "give either a download file name or a content disposition, not both");
-    }
-    if (!options.download_filename.empty()) {
-        request.query.push_back({"response-content-disposition", attachment_disposition(options.download_filename)});
-    } else if (!options.response_content_disposition.empty()) {
-        request.query.push_back({"response-content-disposition", options.response_content_disposition});
-    }
-    if (!options.response_content_type.empty()) {
-        request.query.push_back({"response-content-type", options.response_content_type});
-    }
-    if (!options.version_id.empty()) request.query.push_back({"versionId", options.version_id});
-
-    signing_options signing = signing_options::for_s3(where.region);
-    signing.expires = options.expires;
-    signing.signing_time = options.signing_time;
-    signing.clamp_expiry = options.clamp_expiry;
-    signing.capture_artifacts = options.capture_artifacts;
-    return presign(creds, request, signing);
 }
 
 result<signed_request> sign_request(const credentials& creds, const http_request& request,

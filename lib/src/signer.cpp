@@ -9,6 +9,7 @@
 
 #include "detail/canonical.hpp"
 #include "detail/crypto.hpp"
+#include "detail/signing.hpp"
 #include "sigv4/encoding.hpp"
 #include "sigv4/hash.hpp"
 
@@ -34,25 +35,9 @@ signing_options signing_options::for_s3(std::string region) {
 namespace {
 
 using std::chrono::seconds;
-
-// Date strings are formatted once per second per thread, not per call.
-struct date_strings {
-    sys_seconds at{seconds{-1}};
-    char amz_date[16] = {};
-    [[nodiscard]] std::string_view amz() const { return {amz_date, 16}; }
-    [[nodiscard]] std::string_view scope_date() const { return {amz_date, 8}; }
-};
-
-result<const date_strings*> dates_for(sys_seconds t) {
-    thread_local date_strings cached;
-    if (cached.at != t) {
-        auto formatted = format_amz_date(t);
-        if (!formatted) return unexpected{formatted.error()};
-        std::memcpy(cached.amz_date, formatted->data(), 16);
-        cached.at = t;
-    }
-    return &cached;
-}
+using detail::check_not_expired;
+using detail::date_strings;
+using detail::dates_for;
 
 result<void> validate_common(const credentials& creds, const http_request& request,
                              const signing_options& options) {
@@ -73,19 +58,6 @@ result<void> validate_common(const credentials& creds, const http_request& reque
         }
     }
     return detail::validate_request(request);
-}
-
-std::string time_text(sys_seconds t) {
-    auto text = format_iso8601(t);
-    return text ? *text : std::to_string(t.time_since_epoch().count()) + " s since 1970";
-}
-
-result<void> check_not_expired(const credentials& creds, sys_seconds at) {
-    if (creds.expiration && *creds.expiration <= at) {
-        return fail(errc::credentials_expired, "the credentials expired at " + time_text(*creds.expiration) +
-                                                   ", before the signing time " + time_text(at));
-    }
-    return {};
 }
 
 void append_payload_hash(const payload& body, std::string& out) {
@@ -143,7 +115,8 @@ struct scratch {
         params.push_back(p);
     }
     void append_param(std::size_t index, std::string& out) const {
-        if (!out.empty() && out.back() != '?') out.push_back('&');
+        // Encoded names and values never end in a raw '&' or '?'.
+        if (!out.empty() && out.back() != '?' && out.back() != '&') out.push_back('&');
         out.append(name_of(params[index])).push_back('=');
         out.append(value_of(params[index]));
     }
@@ -172,9 +145,8 @@ void sign_string(const credentials& creds, const date_strings& dates, const sign
                  const scratch& s, char signature_hex[64]) {
     const auto& key = detail::signing_key(creds.secret, dates.scope_date(), options.region, options.service);
     unsigned char mac[32];
-    key.mac(s.string_to_sign.data(), s.string_to_sign.size(), mac);
+    key.published_mac(s.string_to_sign.data(), s.string_to_sign.size(), mac);
     detail::hex32(mac, signature_hex);
-    OPENSSL_cleanse(mac, sizeof mac);
 }
 
 void append_canonical_request(const http_request& request, const signing_options& options,
@@ -199,24 +171,12 @@ void append_canonical_request(const http_request& request, const signing_options
 result<presigned_request> presign(const credentials& creds, const http_request& request,
                                   const signing_options& options) {
     if (auto ok = validate_common(creds, request, options); !ok) return unexpected{ok.error()};
-    if (options.expires < seconds{1} || options.expires > max_expiry) {
-        return fail(errc::invalid_expiry, "the expiry must be between 1 and 604800 seconds, not " +
-                                              std::to_string(options.expires.count()));
-    }
     const sys_seconds signed_at = (options.signing_time ? *options.signing_time : now());
+    auto lifetime = detail::presign_lifetime(creds, signed_at, options.expires, options.clamp_expiry);
+    if (!lifetime) return unexpected{lifetime.error()};
+    const seconds expires = *lifetime;
     auto dates = dates_for(signed_at);
     if (!dates) return unexpected{dates.error()};
-    if (auto ok = check_not_expired(creds, signed_at); !ok) return unexpected{ok.error()};
-
-    seconds expires = options.expires;
-    if (creds.expiration && *creds.expiration < signed_at + expires) {
-        if (!options.clamp_expiry) {
-            return fail(errc::credentials_expire_first,
-                        "the credentials expire at " + time_text(*creds.expiration) +
-                            ", before the URL would at " + time_text(signed_at + expires));
-        }
-        expires = *creds.expiration - signed_at;
-    }
 
     scratch& s = thread_scratch();
     detail::collect_canonical_headers(request.headers, {}, options.signed_headers, request.host, s.headers);
@@ -260,10 +220,6 @@ result<presigned_request> presign(const credentials& creds, const http_request& 
 
     presigned_request out;
     out.method = request.method;
-    out.auth_query.reserve(s.encoded.size() + 96);
-    for (std::size_t i = algorithm_at; i < s.params.size(); ++i) s.append_param(i, out.auth_query);
-    out.auth_query.append("&X-Amz-Signature=").append(signature, 64);
-
     out.url.reserve(request.scheme.size() + 3 + request.host.size() + request.path.size() * 3 +
                     s.encoded.size() + 96);
     out.url.append(request.scheme).append("://").append(request.host);
@@ -271,7 +227,9 @@ result<presigned_request> presign(const credentials& creds, const http_request& 
     out.url.push_back('?');
     for (std::size_t i = 0; i < user_count; ++i) s.append_param(i, out.url);
     if (user_count > 0) out.url.push_back('&');
-    out.url.append(out.auth_query);
+    out.auth_query_at = out.url.size();
+    for (std::size_t i = algorithm_at; i < s.params.size(); ++i) s.append_param(i, out.url);
+    out.url.append("&X-Amz-Signature=").append(signature, 64);
 
     for (const auto& h : request.headers) {
         if (detail::iequals(h.name, "host") || detail::iequals(h.name, "authorization")) continue;
@@ -287,7 +245,7 @@ result<presigned_request> presign(const credentials& creds, const http_request& 
     out.signed_at = signed_at;
     out.expires_in = expires;
     out.expires_at = signed_at + expires;
-    out.artifacts.signature.assign(signature, 64);
+    out.artifacts.signature = signature_hex(std::string_view(signature, 64));
     if (options.capture_artifacts) {
         out.artifacts.canonical_request = s.canonical;
         out.artifacts.string_to_sign = s.string_to_sign;
@@ -348,12 +306,58 @@ result<signed_request> sign(const credentials& creds, const http_request& reques
         .append(signature, 64);
     out.headers.push_back({"Authorization", std::move(authorization)});
     out.signed_at = signed_at;
-    out.artifacts.signature.assign(signature, 64);
+    out.artifacts.signature = signature_hex(std::string_view(signature, 64));
     if (options.capture_artifacts) {
         out.artifacts.canonical_request = s.canonical;
         out.artifacts.string_to_sign = s.string_to_sign;
     }
     return out;
 }
+
+namespace detail {
+
+result<const date_strings*> dates_for(sys_seconds t) {
+    thread_local date_strings cached;
+    if (cached.at != t) {
+        auto formatted = format_amz_date(t);
+        if (!formatted) return unexpected{formatted.error()};
+        std::memcpy(cached.amz_date, formatted->data(), 16);
+        cached.at = t;
+    }
+    return &cached;
+}
+
+std::string time_text(sys_seconds t) {
+    auto text = format_iso8601(t);
+    return text ? *text : std::to_string(t.time_since_epoch().count()) + " s since 1970";
+}
+
+result<void> check_not_expired(const credentials& creds, sys_seconds at) {
+    if (creds.expiration && *creds.expiration <= at) {
+        return fail(errc::credentials_expired, "the credentials expired at " + time_text(*creds.expiration) +
+                                                   ", before the signing time " + time_text(at));
+    }
+    return {};
+}
+
+result<std::chrono::seconds> presign_lifetime(const credentials& creds, sys_seconds signed_at,
+                                              std::chrono::seconds requested, bool clamp) {
+    if (requested < std::chrono::seconds{1} || requested > max_expiry) {
+        return fail(errc::invalid_expiry, "the expiry must be between 1 and 604800 seconds, not " +
+                                              std::to_string(requested.count()));
+    }
+    if (auto ok = check_not_expired(creds, signed_at); !ok) return unexpected{ok.error()};
+    if (creds.expiration && *creds.expiration < signed_at + requested) {
+        if (!clamp) {
+            return fail(errc::credentials_expire_first,
+                        "the credentials expire at " + time_text(*creds.expiration) +
+                            ", before the URL would at " + time_text(signed_at + requested));
+        }
+        return *creds.expiration - signed_at;
+    }
+    return requested;
+}
+
+}  // namespace detail
 
 }  // namespace sigv4

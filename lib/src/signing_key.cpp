@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <openssl/crypto.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <array>
 #include <cstring>
 #include <memory>
@@ -47,7 +51,35 @@ void hmac_sha256_key::mac(const void* data, std::size_t size, unsigned char out[
     OPENSSL_cleanse(&ctx, sizeof ctx);
 }
 
+void hmac_sha256_key::published_mac(const void* data, std::size_t size, unsigned char out[32]) const noexcept {
+    SHA256_CTX ctx = inner_;
+    SHA256_Update(&ctx, data, size);
+    unsigned char inner_digest[32];
+    SHA256_Final(inner_digest, &ctx);
+    ctx = outer_;
+    SHA256_Update(&ctx, inner_digest, sizeof inner_digest);
+    SHA256_Final(out, &ctx);
+}
+
 void hex32(const unsigned char in[32], char out[64]) noexcept {
+#if defined(__SSE2__)
+    // Two 16-byte halves: split nibbles, interleave high/low, map 0-9 to '0'.. and 10-15 to 'a'..
+    const __m128i low_nibbles = _mm_set1_epi8(0x0f);
+    const __m128i nine = _mm_set1_epi8(9);
+    const __m128i zero_char = _mm_set1_epi8('0');
+    const __m128i letter_gap = _mm_set1_epi8('a' - '0' - 10);
+    auto to_hex = [&](__m128i nibbles) {
+        __m128i letters = _mm_and_si128(_mm_cmpgt_epi8(nibbles, nine), letter_gap);
+        return _mm_add_epi8(_mm_add_epi8(nibbles, zero_char), letters);
+    };
+    for (int half = 0; half < 2; ++half) {
+        __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + 16 * half));
+        __m128i high = _mm_and_si128(_mm_srli_epi16(bytes, 4), low_nibbles);
+        __m128i low = _mm_and_si128(bytes, low_nibbles);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 32 * half), to_hex(_mm_unpacklo_epi8(high, low)));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 32 * half + 16), to_hex(_mm_unpackhi_epi8(high, low)));
+    }
+#else
     static constexpr auto pairs = [] {
         std::array<char, 512> table{};
         constexpr char digits[] = "0123456789abcdef";
@@ -58,6 +90,7 @@ void hex32(const unsigned char in[32], char out[64]) noexcept {
         return table;
     }();
     for (int i = 0; i < 32; ++i) std::memcpy(out + 2 * i, &pairs[static_cast<std::size_t>(in[i]) * 2], 2);
+#endif
 }
 
 namespace {

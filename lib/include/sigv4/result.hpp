@@ -91,6 +91,9 @@ public:
 
     template <class U = T, std::enable_if_t<std::is_constructible_v<T, U&&>, int> = 0>
     result(U&& value) : storage_(std::in_place_index<0>, std::forward<U>(value)) {}
+    /// Constructs the value in place (as std::expected does).
+    template <class... Args>
+    explicit result(std::in_place_t, Args&&... args) : storage_(std::in_place_index<0>, std::forward<Args>(args)...) {}
     template <class G>
     result(unexpected<G> failure) : storage_(std::in_place_index<1>, std::move(failure).error()) {}
 

@@ -2,9 +2,12 @@
 // Signature Version 4: header signing (Authorization) and query-string presigning.
 #pragma once
 
+#include <array>
 #include <chrono>
+#include <cstddef>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sigv4/credentials.hpp"
@@ -52,11 +55,32 @@ struct signing_options {
     [[nodiscard]] static signing_options for_s3(std::string region);
 };
 
+/// A SigV4 signature: 64 lowercase hex digits, held inline (so presigning allocates only its URL).
+class signature_hex {
+public:
+    signature_hex() noexcept = default;
+    /// Keeps at most the first 64 characters of `digits`.
+    explicit signature_hex(std::string_view digits) noexcept {
+        size_ = digits.size() < digits_.size() ? digits.size() : digits_.size();
+        std::char_traits<char>::copy(digits_.data(), digits.data(), size_);
+    }
+    [[nodiscard]] std::string_view view() const noexcept { return {digits_.data(), size_}; }
+    operator std::string_view() const noexcept { return view(); }
+    [[nodiscard]] std::string str() const { return std::string(view()); }
+    [[nodiscard]] std::size_t size() const noexcept { return size_; }
+    [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
+    friend bool operator==(const signature_hex& a, std::string_view b) noexcept { return a.view() == b; }
+
+private:
+    std::array<char, 64> digits_{};
+    std::size_t size_ = 0;
+};
+
 /// The intermediate artifacts, for debugging SignatureDoesNotMatch and for tests.
 struct signing_artifacts {
     std::string canonical_request;  ///< empty unless signing_options::capture_artifacts
     std::string string_to_sign;     ///< empty unless signing_options::capture_artifacts
-    std::string signature;          ///< 64 lowercase hex digits, always set
+    signature_hex signature;        ///< 64 lowercase hex digits, always set
 };
 
 /// A presigned request: what a client (browser, curl) needs to perform it.
@@ -68,8 +92,13 @@ struct presigned_request {
     /// Headers the client must send with exactly these values for the signature to hold (every
     /// signed header except `host`, which the HTTP client sets from the URL).
     std::vector<header> headers;
-    /// Only the query parameters presigning added, encoded, in URL order ("X-Amz-Algorithm=...").
-    std::string auth_query;
+    /// Where auth_query() starts in `url`.
+    std::size_t auth_query_at = 0;
+    /// Only the query parameters presigning added, encoded, in URL order ("X-Amz-Algorithm=..."):
+    /// the tail of `url`.
+    [[nodiscard]] std::string_view auth_query() const noexcept {
+        return auth_query_at <= url.size() ? std::string_view(url).substr(auth_query_at) : std::string_view{};
+    }
     sys_seconds signed_at;
     sys_seconds expires_at;
     std::chrono::seconds expires_in{};

@@ -23,7 +23,16 @@ public:
     ~hmac_sha256_key();
 
     void assign(const void* key, std::size_t size) noexcept;
+    /// Copies another key's precomputed states.
+    void assign(const hmac_sha256_key& other) noexcept {
+        inner_ = other.inner_;
+        outer_ = other.outer_;
+    }
     void mac(const void* data, std::size_t size, unsigned char out[32]) const noexcept;
+    /// The MAC of a message whose MAC is published (a SigV4 signature). The hash state left on the
+    /// stack then holds only that public MAC (SHA256_Final wipes its block buffer), so it is not
+    /// wiped again.
+    void published_mac(const void* data, std::size_t size, unsigned char out[32]) const noexcept;
     sha256_digest mac(std::string_view data) const noexcept {
         sha256_digest out;
         mac(data.data(), data.size(), out.data());

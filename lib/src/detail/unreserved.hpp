@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstddef>
+#include <string_view>
 
 namespace sigv4::detail {
 
@@ -21,5 +22,10 @@ inline constexpr auto unreserved = make_unreserved_table(false);
 inline constexpr auto unreserved_or_slash = make_unreserved_table(true);
 
 inline bool is_unreserved(char c) noexcept { return unreserved[static_cast<unsigned char>(c)]; }
+
+/// Percent-encodes `in` into `out`, which has room for 3 * in.size() bytes: every byte outside the
+/// unreserved set (and '/' unless `keep_slash`) as %XX, uppercase hex. Returns the end of what was
+/// written; `saw_non_ascii` becomes true when a byte >= 0x80 was met.
+char* percent_encode(std::string_view in, bool keep_slash, char* out, bool& saw_non_ascii) noexcept;
 
 }  // namespace sigv4::detail

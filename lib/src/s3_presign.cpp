@@ -1,0 +1,488 @@
+// SPDX-License-Identifier: Apache-2.0
+// Presigned S3 object requests. The common shapes (host plus the object options' own headers and
+// query parameters) take a direct path that writes the canonical request in one pass from
+// per-thread caches; anything else (metadata, extra headers, values that need whitespace folding)
+// goes through the generic sigv4::presign(). Both produce the same URL byte for byte.
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstring>
+
+#include "detail/canonical.hpp"
+#include "detail/crypto.hpp"
+#include "detail/s3_target.hpp"
+#include "detail/signing.hpp"
+#include "detail/unreserved.hpp"
+#include "sigv4/encoding.hpp"
+#include "sigv4/s3.hpp"
+
+namespace sigv4::s3 {
+
+namespace {
+
+using std::chrono::seconds;
+
+bool is_base64_sha256(std::string_view text) {
+    auto decoded = base64_decode(text);
+    return decoded && decoded->size() == 32;
+}
+
+// The checks both paths share, in the order the generic path made them.
+result<void> validate_object_options(const object_options& options) {
+    if (!options.checksum_sha256.empty() && !is_base64_sha256(options.checksum_sha256)) {
+        return fail(errc::invalid_option, "the SHA-256 checksum must be the base64 of 32 bytes");
+    }
+    if (!options.sse_kms_key_id.empty() && options.sse != server_side_encryption::kms) {
+        return fail(errc::invalid_option, "a KMS key id needs server-side encryption aws:kms");
+    }
+    for (const auto& meta : options.metadata) {
+        if (!detail::is_token(meta.name)) {
+            return fail(errc::invalid_option, "the metadata name '" + meta.name + "' is not a token");
+        }
+        if (std::any_of(meta.value.begin(), meta.value.end(),
+                        [](char c) { return static_cast<unsigned char>(c) >= 0x80; })) {
+            return fail(errc::invalid_option, "S3 metadata values can only contain ASCII characters");
+        }
+    }
+    if (!options.download_filename.empty() && !options.response_content_disposition.empty()) {
+        return fail(errc::invalid_option, "give either a download file name or a content disposition, not both");
+    }
+    return {};
+}
+
+std::string_view sse_name(server_side_encryption sse) noexcept {
+    switch (sse) {
+        case server_side_encryption::aes256: return "AES256";
+        case server_side_encryption::kms: return "aws:kms";
+        case server_side_encryption::none: break;
+    }
+    return {};
+}
+
+// ---------------------------------------------------------------------------------------------
+// The generic path: an http_request for sigv4::presign().
+
+result<presigned_request> presign_generic(const credentials& creds, std::string_view method,
+                                          const detail::bucket_target& target, std::string_view key,
+                                          const endpoint& where, const object_options& options) {
+    // Reused per thread: assigning into it keeps its capacity.
+    thread_local http_request request;
+    request.scheme = target.scheme;
+    request.host = target.host;
+    request.path.assign(target.path_prefix).append(key);
+    request.method.assign(method);
+    request.path_is_encoded = false;
+    request.headers.clear();
+    request.query.clear();
+    request.body = payload::unsigned_payload();
+
+    auto add_header = [&](std::string name, std::string value) {
+        request.headers.push_back({std::move(name), std::move(value)});
+    };
+    if (!options.content_type.empty()) add_header("Content-Type", options.content_type);
+    if (options.content_length) add_header("Content-Length", std::to_string(*options.content_length));
+    if (!options.checksum_sha256.empty()) add_header("x-amz-checksum-sha256", options.checksum_sha256);
+    if (options.sse != server_side_encryption::none) {
+        add_header("x-amz-server-side-encryption", std::string(sse_name(options.sse)));
+    }
+    if (!options.sse_kms_key_id.empty()) {
+        add_header("x-amz-server-side-encryption-aws-kms-key-id", options.sse_kms_key_id);
+    }
+    for (const auto& meta : options.metadata) {
+        std::string name = "x-amz-meta-";
+        detail::append_lower(meta.name, name);
+        add_header(std::move(name), meta.value);
+    }
+    for (const auto& h : options.extra_headers) request.headers.push_back(h);
+
+    if (!options.download_filename.empty()) {
+        request.query.push_back({"response-content-disposition", attachment_disposition(options.download_filename)});
+    } else if (!options.response_content_disposition.empty()) {
+        request.query.push_back({"response-content-disposition", options.response_content_disposition});
+    }
+    if (!options.response_content_type.empty()) {
+        request.query.push_back({"response-content-type", options.response_content_type});
+    }
+    if (!options.version_id.empty()) request.query.push_back({"versionId", options.version_id});
+
+    signing_options signing = signing_options::for_s3(where.region);
+    signing.expires = options.expires;
+    signing.signing_time = options.signing_time;
+    signing.clamp_expiry = options.clamp_expiry;
+    signing.capture_artifacts = options.capture_artifacts;
+    return presign(creds, request, signing);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The direct path.
+
+constexpr std::string_view expires_param = "&X-Amz-Expires=";
+constexpr std::string_view signed_headers_param = "&X-Amz-SignedHeaders=";
+constexpr std::string_view signature_param = "&X-Amz-Signature=";
+
+// Appends to a buffer whose size was reserved in advance (the caller computes an upper bound).
+struct writer {
+    char* at;
+    void put(std::string_view text) noexcept {
+        if (text.empty()) return;  // memcpy from a null data() is undefined even for 0 bytes
+        std::memcpy(at, text.data(), text.size());
+        at += text.size();
+    }
+    void put(char c) noexcept { *at++ = c; }
+    // Percent-encodes (S3 rules); true when a byte >= 0x80 was seen (UTF-8 validation needed).
+    bool encode(std::string_view text, bool keep_slash) noexcept {
+        bool saw_non_ascii = false;
+        at = detail::percent_encode(text, keep_slash, at, saw_non_ascii);
+        return saw_non_ascii;
+    }
+};
+
+// Where the last bucket lives, per thread (a thread usually signs for one bucket).
+struct cached_target {
+    bool valid = false;
+    std::string bucket;
+    std::string region;
+    std::string endpoint_url;
+    addressing style = addressing::automatic;
+    detail::bucket_target target;
+    std::string url_prefix;  // "scheme://host"
+    std::string host_line;   // "host:HOST\n"
+};
+
+// The parts of the canonical query and string to sign that depend only on the access key,
+// region and second, per thread.
+struct cached_scope {
+    bool valid = false;
+    sys_seconds at{};
+    std::string access_key_id;
+    std::string region;
+    secret_key secret;            // wiped with the cache
+    detail::hmac_sha256_key key;  // the signing key of (secret, date, region, s3)
+    // "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=...&X-Amz-Date=..."
+    std::string query_head;
+    // "AWS4-HMAC-SHA256\nYYYYMMDDTHHMMSSZ\nYYYYMMDD/region/s3/aws4_request\n"
+    std::string to_sign_head;
+};
+
+struct cached_token {
+    std::string token;
+    std::string param;  // "&X-Amz-Security-Token=" + encoded token
+};
+
+struct direct_state {
+    cached_target target;
+    cached_scope scope;
+    cached_token token;
+    std::string encoded_path;
+    std::string user_query;  // the object options' query parameters, encoded, in URL (= sorted) order
+    std::string canonical;
+    std::string to_sign;
+};
+
+result<const cached_target*> target_for(cached_target& cache, std::string_view bucket, const endpoint& where) {
+    if (cache.valid && cache.bucket == bucket && cache.region == where.region &&
+        cache.endpoint_url == where.url && cache.style == where.style) {
+        return &cache;
+    }
+    cache.valid = false;
+    if (auto ok = detail::resolve_bucket_target(bucket, where, cache.target); !ok) return unexpected{ok.error()};
+    cache.bucket.assign(bucket);
+    cache.region.assign(where.region);
+    cache.endpoint_url.assign(where.url);
+    cache.style = where.style;
+    cache.url_prefix.assign(cache.target.scheme).append("://").append(cache.target.host);
+    cache.host_line.assign("host:").append(cache.target.host).push_back('\n');
+    cache.valid = true;
+    return &cache;
+}
+
+result<const cached_scope*> scope_for(cached_scope& cache, const credentials& creds, std::string_view region,
+                                      sys_seconds signed_at) {
+    if (cache.valid && cache.at == signed_at && cache.access_key_id == creds.access_key_id &&
+        cache.region == region && cache.secret.equals(creds.secret)) {
+        return &cache;
+    }
+    cache.valid = false;
+    auto dates = detail::dates_for(signed_at);
+    if (!dates) return unexpected{dates.error()};
+    std::string scope;
+    detail::append_scope((*dates)->scope_date(), region, "s3", scope);
+    std::string credential = creds.access_key_id + "/" + scope;
+    cache.query_head.assign("X-Amz-Algorithm=").append(detail::algorithm).append("&X-Amz-Credential=");
+    uri_encode(credential, false, cache.query_head);
+    cache.query_head.append("&X-Amz-Date=").append((*dates)->amz());
+    cache.to_sign_head.assign(detail::algorithm).push_back('\n');
+    cache.to_sign_head.append((*dates)->amz()).push_back('\n');
+    cache.to_sign_head.append(scope).push_back('\n');
+    cache.key.assign(detail::signing_key(creds.secret, (*dates)->scope_date(), region, "s3"));
+    cache.secret = creds.secret;
+    cache.at = signed_at;
+    cache.access_key_id = creds.access_key_id;
+    cache.region.assign(region);
+    cache.valid = true;
+    return &cache;
+}
+
+const std::string& token_param_for(cached_token& cache, const std::string& token) {
+    if (cache.token != token || cache.param.empty()) {
+        cache.token = token;
+        cache.param.assign("&X-Amz-Security-Token=");
+        uri_encode(token, false, cache.param);
+    }
+    return cache.param;
+}
+
+bool direct_path_fits(const object_options& options) noexcept {
+    return options.metadata.empty() && options.extra_headers.empty() &&
+           (options.content_type.empty() || detail::is_plain_header_value(options.content_type)) &&
+           (options.sse_kms_key_id.empty() || detail::is_plain_header_value(options.sse_kms_key_id));
+}
+
+// One signed header of the direct path. A trivial type, so the array of them is not zero-filled
+// on every call.
+struct direct_header {
+    const char* canonical_name_at;  // lowercase
+    std::size_t canonical_name_size;
+    const char* sent_name_at;  // as the client is told to send it
+    std::size_t sent_name_size;
+    const char* value_at;
+    std::size_t value_size;
+
+    static direct_header of(std::string_view canonical_name, std::string_view sent_name, std::string_view value) {
+        return {canonical_name.data(), canonical_name.size(), sent_name.data(), sent_name.size(), value.data(),
+                value.size()};
+    }
+    [[nodiscard]] std::string_view canonical_name() const { return {canonical_name_at, canonical_name_size}; }
+    [[nodiscard]] std::string_view sent_name() const { return {sent_name_at, sent_name_size}; }
+    [[nodiscard]] std::string_view value() const { return {value_at, value_size}; }
+};
+
+result<presigned_request> presign_direct(direct_state& state, const credentials& creds, std::string_view method,
+                                         const cached_target& where_to, std::string_view key,
+                                         const endpoint& where, const object_options& options) {
+    const bool usual_method = method == "GET" || method == "PUT" || method == "HEAD" || method == "DELETE";
+    if (!usual_method && !detail::is_token(method)) {
+        return fail(errc::invalid_method, "the HTTP method '" + std::string(method) + "' is not a token");
+    }
+    if (creds.access_key_id.empty()) return fail(errc::empty_access_key_id, "the access key id is empty");
+    if (creds.secret.empty()) return fail(errc::invalid_secret_key, "the secret access key is empty");
+    const sys_seconds signed_at = options.signing_time ? *options.signing_time : now();
+    auto lifetime = detail::presign_lifetime(creds, signed_at, options.expires, options.clamp_expiry);
+    if (!lifetime) return unexpected{lifetime.error()};
+    auto scope = scope_for(state.scope, creds, where.region, signed_at);
+    if (!scope) return unexpected{scope.error()};
+    const cached_scope& sc = **scope;
+
+    // Signed headers, sorted by name: content-length < content-type < host < x-amz-checksum-sha256
+    // < x-amz-server-side-encryption < x-amz-server-side-encryption-aws-kms-key-id.
+    char length_text[24];
+    std::string_view length_view;
+    if (options.content_length) {
+        auto [end, ec] = std::to_chars(length_text, length_text + sizeof length_text, *options.content_length);
+        (void)ec;
+        length_view = std::string_view(length_text, static_cast<std::size_t>(end - length_text));
+    }
+    direct_header headers[5];  // without host
+    std::size_t header_count = 0;
+    if (options.content_length) headers[header_count++] = direct_header::of("content-length", "Content-Length", length_view);
+    if (!options.content_type.empty()) {
+        headers[header_count++] = direct_header::of("content-type", "Content-Type", options.content_type);
+    }
+    const std::size_t before_host = header_count;
+    if (!options.checksum_sha256.empty()) {
+        headers[header_count++] =
+            direct_header::of("x-amz-checksum-sha256", "x-amz-checksum-sha256", options.checksum_sha256);
+    }
+    if (options.sse != server_side_encryption::none) {
+        headers[header_count++] = direct_header::of("x-amz-server-side-encryption", "x-amz-server-side-encryption",
+                                                    sse_name(options.sse));
+    }
+    if (!options.sse_kms_key_id.empty()) {
+        headers[header_count++] = direct_header::of("x-amz-server-side-encryption-aws-kms-key-id",
+                                                    "x-amz-server-side-encryption-aws-kms-key-id",
+                                                    options.sse_kms_key_id);
+    }
+    std::size_t headers_size = where_to.host_line.size();
+    std::size_t names_size = 4;  // "host"
+    for (std::size_t i = 0; i < header_count; ++i) {
+        headers_size += headers[i].canonical_name().size() + headers[i].value().size() + 2;
+        names_size += headers[i].canonical_name().size() + 1;
+    }
+
+    // The object options' query parameters: all sort after the X-Amz-* ones, in this order.
+    state.user_query.clear();
+    auto add_query = [&](std::string_view name, std::string_view value) {
+        if (!state.user_query.empty()) state.user_query.push_back('&');
+        state.user_query.append(name).push_back('=');
+        uri_encode(value, false, state.user_query);
+    };
+    if (!options.download_filename.empty()) {
+        add_query("response-content-disposition", attachment_disposition(options.download_filename));
+    } else if (!options.response_content_disposition.empty()) {
+        add_query("response-content-disposition", options.response_content_disposition);
+    }
+    if (!options.response_content_type.empty()) add_query("response-content-type", options.response_content_type);
+    if (!options.version_id.empty()) add_query("versionId", options.version_id);
+
+    char expires_text[24];
+    auto [expires_end, expires_ec] = std::to_chars(expires_text, expires_text + sizeof expires_text, lifetime->count());
+    (void)expires_ec;
+    const std::string_view expires_view(expires_text, static_cast<std::size_t>(expires_end - expires_text));
+    const std::string_view token_param =
+        creds.session_token.empty() ? std::string_view{} : std::string_view(token_param_for(state.token, creds.session_token));
+
+    // SignedHeaders, encoded (';' is %3B), for the canonical query and the URL.
+    char names_text[160];
+    writer n{names_text};
+    for (std::size_t i = 0; i < before_host; ++i) {
+        n.put(headers[i].canonical_name());
+        n.put("%3B");
+    }
+    n.put("host");
+    for (std::size_t i = before_host; i < header_count; ++i) {
+        n.put("%3B");
+        n.put(headers[i].canonical_name());
+    }
+    const std::string_view encoded_names(names_text, static_cast<std::size_t>(n.at - names_text));
+
+    // The canonical query sorts X-Amz-Expires < X-Amz-Security-Token < X-Amz-SignedHeaders, then
+    // the lowercase option parameters.
+    const std::size_t path_bound = where_to.target.path_prefix.size() + 3 * key.size();
+    const std::size_t bound = method.size() + 1 + path_bound + 1 + sc.query_head.size() + expires_param.size() +
+                              expires_view.size() + token_param.size() + signed_headers_param.size() +
+                              encoded_names.size() + 1 + state.user_query.size() + 1 + headers_size + 1 +
+                              names_size + 1 + detail::unsigned_payload.size();
+    if (state.canonical.size() < bound) state.canonical.resize(bound);
+    writer w{state.canonical.data()};
+    w.put(method);
+    w.put('\n');
+    const char* path_at = w.at;
+    w.put(where_to.target.path_prefix);
+    if (w.encode(key, true) && !is_valid_utf8(key)) {
+        return fail(errc::invalid_object_key, "the object key is not valid UTF-8");
+    }
+    const std::string_view encoded_path(path_at, static_cast<std::size_t>(w.at - path_at));
+    w.put('\n');
+    w.put(sc.query_head);
+    w.put(expires_param);
+    w.put(expires_view);
+    w.put(token_param);
+    w.put(signed_headers_param);
+    w.put(encoded_names);
+    if (!state.user_query.empty()) {
+        w.put('&');
+        w.put(state.user_query);
+    }
+    w.put('\n');
+    auto put_header = [&w](const direct_header& h) {
+        w.put(h.canonical_name());
+        w.put(':');
+        w.put(h.value());
+        w.put('\n');
+    };
+    for (std::size_t i = 0; i < before_host; ++i) put_header(headers[i]);
+    w.put(where_to.host_line);
+    for (std::size_t i = before_host; i < header_count; ++i) put_header(headers[i]);
+    w.put('\n');
+    for (std::size_t i = 0; i < before_host; ++i) {
+        w.put(headers[i].canonical_name());
+        w.put(';');
+    }
+    w.put("host");
+    for (std::size_t i = before_host; i < header_count; ++i) {
+        w.put(';');
+        w.put(headers[i].canonical_name());
+    }
+    w.put('\n');
+    w.put(detail::unsigned_payload);
+    const std::string_view canonical(state.canonical.data(), static_cast<std::size_t>(w.at - state.canonical.data()));
+
+    // String to sign = cached head + hex(SHA-256(canonical request)).
+    unsigned char digest[32];
+    SHA256_CTX ctx;
+    SHA256_Init(&ctx);
+    SHA256_Update(&ctx, canonical.data(), canonical.size());
+    SHA256_Final(digest, &ctx);
+    state.to_sign.resize(sc.to_sign_head.size() + 64);
+    std::memcpy(state.to_sign.data(), sc.to_sign_head.data(), sc.to_sign_head.size());
+    detail::hex32(digest, state.to_sign.data() + sc.to_sign_head.size());
+
+    unsigned char mac[32];
+    sc.key.published_mac(state.to_sign.data(), state.to_sign.size(), mac);
+    char signature[64];
+    detail::hex32(mac, signature);
+
+    // The URL lists the parameters in the order of the generic signer (and AWS's test suite).
+    // Built in place and returned without a move.
+    result<presigned_request> produced{std::in_place};
+    presigned_request& out = *produced;
+    out.method.assign(method);
+    const std::size_t auth_size = sc.query_head.size() + signed_headers_param.size() + encoded_names.size() +
+                                  expires_param.size() + expires_view.size() + token_param.size() +
+                                  signature_param.size() + 64;
+    const std::size_t user_size = state.user_query.empty() ? 0 : state.user_query.size() + 1;
+    out.url.resize(where_to.url_prefix.size() + encoded_path.size() + 1 + user_size + auth_size);
+    writer u{out.url.data()};
+    u.put(where_to.url_prefix);
+    u.put(encoded_path);
+    u.put('?');
+    if (user_size) {
+        u.put(state.user_query);
+        u.put('&');
+    }
+    out.auth_query_at = static_cast<std::size_t>(u.at - out.url.data());
+    u.put(sc.query_head);
+    u.put(signed_headers_param);
+    u.put(encoded_names);
+    u.put(expires_param);
+    u.put(expires_view);
+    u.put(token_param);
+    u.put(signature_param);
+    u.put(std::string_view(signature, 64));
+
+    // The headers the client must send, in the generic path's order.
+    if (header_count) {
+        out.headers.reserve(header_count);
+        if (!options.content_type.empty()) out.headers.push_back({"Content-Type", options.content_type});
+        if (options.content_length) out.headers.push_back({"Content-Length", std::string(length_view)});
+        for (std::size_t i = before_host; i < header_count; ++i) {
+            out.headers.push_back({std::string(headers[i].sent_name()), std::string(headers[i].value())});
+        }
+    }
+    out.signed_at = signed_at;
+    out.expires_in = *lifetime;
+    out.expires_at = signed_at + *lifetime;
+    out.artifacts.signature = signature_hex(std::string_view(signature, 64));
+    if (options.capture_artifacts) {
+        out.artifacts.canonical_request.assign(canonical);
+        out.artifacts.string_to_sign = state.to_sign;
+    }
+    return produced;
+}
+
+}  // namespace
+
+result<presigned_request> presign_object(const credentials& creds, std::string_view method,
+                                         std::string_view bucket, std::string_view key,
+                                         const endpoint& where, const object_options& options) {
+    thread_local direct_state state;
+    // Errors in the order of locate(): region, key, bucket and endpoint; then the options.
+    if (!state.target.valid || state.target.region != where.region) {
+        if (!detail::is_scope_name(where.region)) {
+            return fail(errc::invalid_region, "the region '" + where.region + "' is not [a-z0-9-]+");
+        }
+    }
+    if (key.empty()) return fail(errc::invalid_object_key, "the object key is empty");
+    if (key.size() > 1024) return fail(errc::invalid_object_key, "the object key is longer than 1024 bytes");
+    auto target = target_for(state.target, bucket, where);
+    if (!target) return unexpected{target.error()};
+    if (auto ok = validate_object_options(options); !ok) return unexpected{ok.error()};
+    if (direct_path_fits(options)) return presign_direct(state, creds, method, **target, key, where, options);
+    if (!is_valid_utf8(key)) return fail(errc::invalid_object_key, "the object key is not valid UTF-8");
+    return presign_generic(creds, method, (*target)->target, key, where, options);
+}
+
+}  // namespace sigv4::s3

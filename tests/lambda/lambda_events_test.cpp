@@ -307,3 +307,139 @@ TEST_CASE("events: the response document and the log line") {
                            {"body", "{}"},
                            {"isBase64Encoded", false}});
 }
+
+// The event is read without building a document (SAX); these pin down what a document would give.
+TEST_CASE("events: unknown members, nested objects and arrays are skipped wherever they sit") {
+    const std::string event = R"({"unknown":{"headers":{"x":"1"},"body":"no","a":[[{"httpMethod":"PUT"}],{}]},
+        "version":"2.0","cookies":["a=b",{"c":[1,2,{"d":null}]}],"rawPath":"/uploads",
+        "requestContext":{"deep":{"authorizer":{"principalId":"not-me"}},"http":{"method":"POST","x":[{"method":"GET"}]},
+          "authorizer":{"jwt":{"scopes":[["s"]],"claims":{"nested":{"sub":"no"},"sub":"jwt-1"}}},"stage":"$default"},
+        "headers":{"Origin":"https://app.example.com","x-array":["a",["b"],{"c":"d"},5,null,"e"],"x-object":{"v":"w"},"x-num":3},
+        "stageVariables":{"body":"nope"},"body":"{}"})";
+    auto t = lambda::translate_event(event, "inv");
+    REQUIRE_FALSE(t.problem.has_value());
+    CHECK(t.request.method == "POST");
+    CHECK(t.request.path == "/uploads");
+    CHECK(t.request.identity == "jwt-1");
+    CHECK(t.request.body == "{}");
+    std::vector<sigv4::header> expected = {
+        {"Origin", "https://app.example.com"}, {"x-array", "a"}, {"x-array", "e"}};
+    CHECK(t.request.headers == expected);
+    CHECK(t.request.query.empty());
+}
+
+TEST_CASE("events: a repeated member name keeps the last value, as a JSON document would") {
+    SUBCASE("single values") {
+        auto t = lambda::translate_event(
+            R"({"httpMethod":"GET","httpMethod":"POST","path":"/a","path":"/uploads","body":"x","body":"y"})", "inv");
+        REQUIRE_FALSE(t.problem.has_value());
+        CHECK(t.request.method == "POST");
+        CHECK(t.request.path == "/uploads");
+        CHECK(t.request.body == "y");
+    }
+    SUBCASE("a later value of another type removes the member") {
+        auto t = lambda::translate_event(R"({"httpMethod":"POST","path":"/uploads","body":"x","body":5})", "inv");
+        REQUIRE_FALSE(t.problem.has_value());
+        CHECK(t.request.body.empty());
+        t = lambda::translate_event(R"({"httpMethod":"POST","body":"eyJhIjoxfQ==","isBase64Encoded":true,
+                                        "isBase64Encoded":"yes"})", "inv");
+        CHECK(t.request.body == "eyJhIjoxfQ==");
+    }
+    SUBCASE("a repeated object replaces everything read from the first one") {
+        auto t = lambda::translate_event(R"({"version":"2.0","requestContext":{"http":{"method":"GET"},
+            "authorizer":{"jwt":{"claims":{"sub":"first"}}}},"requestContext":{"http":{"method":"POST"}}})", "inv");
+        REQUIRE_FALSE(t.problem.has_value());
+        CHECK(t.request.method == "POST");
+        CHECK_FALSE(t.request.identity.has_value());
+        t = lambda::translate_event(R"({"httpMethod":"POST","requestContext":{"authorizer":{"principalId":"p",
+            "claims":{"sub":"c"},"claims":null}}})", "inv");
+        CHECK(t.request.identity == "p");
+        t = lambda::translate_event(R"({"version":"2.0","requestContext":{"http":{"method":"POST"},"http":[]}})", "inv");
+        REQUIRE(t.problem.has_value());
+        CHECK(t.problem->message == "the event has no HTTP method");
+    }
+    SUBCASE("header and query names") {
+        auto t = lambda::translate_event(R"({"httpMethod":"GET","headers":{"Origin":"a","X":"1","Origin":"b"},
+            "multiValueQueryStringParameters":{"key":["k1","k2"],"file":["f"],"key":["k3"]},
+            "queryStringParameters":{"key":"ignored"}})", "inv");
+        REQUIRE_FALSE(t.problem.has_value());
+        std::vector<sigv4::header> headers = {{"X", "1"}, {"Origin", "b"}};
+        CHECK(t.request.headers == headers);
+        std::vector<sigv4::query_param> query = {{"file", "f"}, {"key", "k3"}};
+        CHECK(t.request.query == query);
+        // A repeated list member replaces the whole list; "headers":null leaves none.
+        t = lambda::translate_event(R"({"httpMethod":"GET","headers":{"Origin":"a"},"headers":null})", "inv");
+        CHECK(t.request.headers.empty());
+        t = lambda::translate_event(R"({"version":"2.0","requestContext":{"http":{"method":"GET"}},
+            "headers":{"a":"1"},"headers":{"b":"2"}})", "inv");
+        CHECK(t.request.headers == std::vector<sigv4::header>{{"b", "2"}});
+    }
+    SUBCASE("multi-value lists win when they have any member, even one without a string") {
+        auto t = lambda::translate_event(R"({"httpMethod":"GET","multiValueHeaders":{"X":5},"headers":{"Origin":"a"},
+            "multiValueQueryStringParameters":{},"queryStringParameters":{"key":"k"}})", "inv");
+        CHECK(t.request.headers.empty());
+        CHECK(t.request.query == std::vector<sigv4::query_param>{{"key", "k"}});
+    }
+}
+
+TEST_CASE("events: null body, unicode escapes, numbers where strings belong") {
+    SUBCASE("null and absent body") {
+        for (const char* event : {R"({"httpMethod":"POST","body":null,"isBase64Encoded":true})",
+                                  R"({"httpMethod":"POST","isBase64Encoded":true})"}) {
+            auto t = lambda::translate_event(event, "inv");
+            CAPTURE(event);
+            REQUIRE_FALSE(t.problem.has_value());
+            CHECK(t.request.body.empty());
+        }
+    }
+    SUBCASE("escapes in header values, query values, the path and the body are decoded") {
+        auto t = lambda::translate_event(R"({"version":"2.0","rawPath":"\/uploads","rawQueryString":"key=\u00e9%C3%A9",
+            "requestContext":{"http":{"method":"P\u004fST"},"authorizer":{"jwt":{"claims":{"sub":"\ud83d\ude00"}}}},
+            "headers":{"X-Name":"caf\u00e9 \"quoted\" \\ \t","Orig\u0069n":"https://app.example.com"},
+            "body":"{\"filename\":\"\u00e9t\u00e9.txt\"}\n"})", "inv");
+        REQUIRE_FALSE(t.problem.has_value());
+        CHECK(t.request.method == "POST");
+        CHECK(t.request.path == "/uploads");
+        CHECK(t.request.identity == "\xF0\x9F\x98\x80");
+        CHECK(t.request.query == std::vector<sigv4::query_param>{{"key", "\xC3\xA9\xC3\xA9"}});
+        std::vector<sigv4::header> headers = {{"X-Name", "caf\xC3\xA9 \"quoted\" \\ \t"},
+                                              {"Origin", "https://app.example.com"}};
+        CHECK(t.request.headers == headers);
+        CHECK(t.request.body == "{\"filename\":\"\xC3\xA9t\xC3\xA9.txt\"}\n");
+    }
+    SUBCASE("a lone surrogate escape or raw invalid UTF-8 is not JSON") {
+        for (std::string event : {std::string(R"({"httpMethod":"GET","headers":{"a":"\ud800"}})"),
+                                  std::string("{\"httpMethod\":\"GET\",\"body\":\"\xFF\"}")}) {
+            auto t = lambda::translate_event(event, "inv");
+            REQUIRE(t.problem.has_value());
+            CHECK(t.problem->message == "the event is not a JSON object");
+        }
+    }
+    SUBCASE("numbers, booleans and objects where strings belong count as absent") {
+        auto t = lambda::translate_event(R"({"version":2.0,"httpMethod":"GET","path":7,
+            "headers":{"Content-Length":12,"X-True":true,"Origin":"o"},
+            "queryStringParameters":{"size":"12","n":12},
+            "requestContext":{"stage":1,"authorizer":{"principalId":42,"claims":{"sub":{"id":"x"}}},
+              "identity":{"cognitoIdentityId":false,"userArn":"arn:aws:iam::1:user/u"}}})", "inv");
+        REQUIRE_FALSE(t.problem.has_value());
+        CHECK(t.request.method == "GET");
+        CHECK(t.request.path == "/");
+        CHECK(t.request.headers == std::vector<sigv4::header>{{"Origin", "o"}});
+        CHECK(t.request.query == std::vector<sigv4::query_param>{{"size", "12"}});
+        CHECK(t.request.identity == "arn:aws:iam::1:user/u");
+    }
+    SUBCASE("trailing text, a second document or deep nesting") {
+        for (std::string event : {std::string(R"({"httpMethod":"GET"} {})"), std::string(R"({"httpMethod":"GET"},)"),
+                                  std::string(R"({"httpMethod":"GET")")}) {
+            CAPTURE(event);
+            auto t = lambda::translate_event(event, "inv");
+            REQUIRE(t.problem.has_value());
+            CHECK(t.problem->message == "the event is not a JSON object");
+        }
+        std::string deep = R"({"httpMethod":"GET","path":"/uploads","junk":)" + std::string(10000, '[') +
+                           std::string(10000, ']') + "}";
+        auto t = lambda::translate_event(deep, "inv");
+        REQUIRE_FALSE(t.problem.has_value());
+        CHECK(t.request.path == "/uploads");
+    }
+}

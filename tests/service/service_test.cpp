@@ -3,6 +3,7 @@
 
 #include <map>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <regex>
 #include <set>
 
@@ -644,4 +645,121 @@ TEST_CASE("content types: wildcard matching") {
     CHECK(svc::content_type_allowed("anything/else", {}));
     CHECK(svc::content_type_allowed("anything/else", {"*/*"}));
     CHECK_FALSE(svc::content_type_allowed("bad type/x", {}));
+}
+
+TEST_CASE("json: append_json_string writes exactly what nlohmann's dump writes") {
+    auto reference = [](std::string_view text) {
+        return json(text).dump(-1, ' ', false, json::error_handler_t::replace);
+    };
+    auto ours = [](std::string_view text) {
+        std::string out = "prefix:";
+        svc::append_json_string(out, text);
+        CHECK(out.starts_with("prefix:"));
+        return out.substr(7);
+    };
+    for (int byte = 0; byte < 256; ++byte) {
+        std::string text = "a" + std::string(1, static_cast<char>(byte)) + "z";
+        CAPTURE(byte);
+        CHECK(ours(text) == reference(text));
+    }
+    const std::vector<std::string> texts = {
+        "", "plain", "\"quoted\" and \\backslash\\", "line\nfeed\r\ttab\b\f\x01\x1f\x7f",
+        "caf\xc3\xa9 \xe6\x96\x87 \xf0\x9f\x98\x80", "bad \xff utf-8", "cut \xe6\x96", "overlong \xc0\xaf",
+        "surrogate \xed\xa0\x80", "</script>", std::string("nul\0inside", 10), std::string(5000, '"')};
+    for (const auto& text : texts) {
+        CAPTURE(text);
+        CHECK(ours(text) == reference(text));
+        CHECK(json::parse(ours(text), nullptr, false).is_string());
+    }
+    std::mt19937 random(7);
+    for (int i = 0; i < 2000; ++i) {
+        std::string text(random() % 40, ' ');
+        for (auto& c : text) c = static_cast<char>(random() % 4 == 0 ? random() % 256 : 32 + random() % 95);
+        CHECK(ours(text) == reference(text));
+    }
+}
+
+TEST_CASE("uploads: the body is read as a JSON document would be (repeated names, nesting, escapes)") {
+    fixture f;
+    struct row {
+        std::string body;
+        int status;
+        const char* code;  // "" for success
+    };
+    const std::vector<row> rows = {
+        // The last of repeated members counts.
+        {R"({"filename":"a.png","size":1,"size":-1,"contentType":"image/png"})", 400, "invalid_size"},
+        {R"({"filename":"a.png","size":-1,"size":1,"contentType":"image/png"})", 200, ""},
+        {R"({"filename":"a.png","filename":7,"size":1,"contentType":"image/png"})", 400, "invalid_filename"},
+        {R"({"filename":"a.png","size":1,"contentType":"text/html","contentType":"image/png"})", 200, ""},
+        {R"({"filename":"a.png","size":1,"contentType":"image/png","sha256":"AAAA","sha256":null})", 200, ""},
+        // Members of nested objects and arrays are not the body's.
+        {R"({"meta":{"filename":"a.png","size":1},"list":[{"size":-1}],"filename":"b.png","size":2,
+            "contentType":"image/png"})", 200, ""},
+        {R"({"meta":{"filename":"a.png","size":1,"contentType":"image/png"}})", 400, "invalid_filename"},
+        {R"({"filename":["a.png"],"size":1})", 400, "invalid_filename"},
+        {R"({"filename":"a.png","size":{"bytes":1}})", 400, "invalid_size"},
+        {R"({"filename":"a.png","size":[1],"contentType":"image/png"})", 400, "invalid_size"},
+        {R"({"filename":"a.png","size":1,"contentType":["image/png"]})", 415, "content_type_not_allowed"},
+        {R"({"filename":"a.png","size":1,"contentType":"image/png","sha256":{}})", 400, "invalid_checksum"},
+        // Numbers: only a non-negative integer is a size.
+        {R"({"filename":"a.png","size":-0,"contentType":"image/png"})", 400, "invalid_size"},
+        {R"({"filename":"a.png","size":1e3,"contentType":"image/png"})", 400, "invalid_size"},
+        {R"({"filename":"a.png","size":18446744073709551616,"contentType":"image/png"})", 400, "invalid_size"},
+        {R"({"filename":"a.png","size":0,"contentType":"image/png"})", 200, ""},
+        // Escapes are decoded; an explicit null or empty content type means the default.
+        {R"({"filename":"\u0061\u002epng","size":1,"contentType":"image\/png"})", 200, ""},
+        {R"({"filename":"a.png","size":1,"contentType":null})", 415, "content_type_not_allowed"},
+        {R"({"filename":"a.png","size":1,"contentType":""})", 415, "content_type_not_allowed"},
+        // Not one JSON object.
+        {R"({"filename":"a.png","size":1,"contentType":"image/png"} {})", 400, "invalid_json"},
+        {R"({"filename":"a.png","size":1,"contentType":"image/png",})", 400, "invalid_json"},
+        {R"("just a string")", 400, "invalid_json"},
+        {R"({"filename":"\ud800.png","size":1})", 400, "invalid_json"},
+        {"{\"filename\":\"\xff.png\",\"size\":1}", 400, "invalid_json"},
+    };
+    for (const auto& r : rows) {
+        CAPTURE(r.body);
+        auto res = f.call("POST", "/uploads", r.body);
+        CHECK(res.status == r.status);
+        if (res.status != 200) CHECK(error_code(res) == r.code);
+    }
+    auto res = f.call("POST", "/uploads", R"({"filename":"\u00e9t\u00e9 \"x\".png","size":1,"contentType":"image/png"})");
+    REQUIRE(res.status == 200);
+    auto doc = json::parse(res.body);
+    CHECK(doc["key"].get<std::string>().ends_with("/\xc3\xa9t\xc3\xa9 \"x\".png"));
+    CHECK(doc["url"].get<std::string>().find("%C3%A9t%C3%A9%20%22x%22.png?") != std::string::npos);
+}
+
+TEST_CASE("uploads: random ids stay unique and well formed across many requests") {
+    fixture f;
+    std::set<std::string> ids;
+    for (int i = 0; i < 100; ++i) {  // more than one batch of drawn randomness
+        auto res = f.upload(good_upload());
+        REQUIRE(res.status == 200);
+        auto key = json::parse(res.body)["key"].get<std::string>();
+        auto id = key.substr(std::string("users/alice/").size(), 32);
+        CHECK(id.find_first_not_of("0123456789abcdef") == std::string::npos);
+        CHECK(key == "users/alice/" + id + "/photo.png");
+        ids.insert(id);
+    }
+    CHECK(ids.size() == 100);
+}
+
+TEST_CASE("responses: exact error body and member order of the success bodies") {
+    fixture f;
+    auto res = f.call("GET", "/nowhere");
+    CHECK(res.status == 404);
+    CHECK(res.body == R"({"error":{"code":"not_found","message":"no such route; use POST /uploads or GET /downloads"}})");
+    res = f.call("PUT", "/uploads\"\n");
+    CHECK(res.status == 404);
+    res = f.call("PUT", "/uploads/");
+    CHECK(res.status == 405);
+    CHECK(res.body == R"({"error":{"code":"method_not_allowed","message":"use POST for /uploads/"}})");
+
+    res = f.upload(good_upload());
+    REQUIRE(res.status == 200);
+    CHECK(res.body.starts_with(R"({"method":"PUT","url":"https://)"));
+    CHECK(res.body.find(R"(,"expiresIn":300,"expiresAt":")") != std::string::npos);
+    CHECK(res.body.ends_with("Z\"}"));
 }

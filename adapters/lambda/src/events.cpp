@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // Event translation for API Gateway REST (1.0), HTTP API (2.0) and Function URLs (2.0).
+//
+// The event is read with nlohmann's SAX interface: no document is built, and only the members the
+// service needs are kept (API Gateway events carry far more). The result is what reading a DOM would
+// give: a member whose value has the wrong type counts as absent, and when a name is repeated in an
+// object the last member wins (as nlohmann's DOM does), for single values and for whole sub-objects.
 #include "presign/lambda/events.hpp"
 
-#include <algorithm>
-#include <initializer_list>
+#include <array>
+#include <cstdint>
 #include <nlohmann/json.hpp>
 
 namespace presign::lambda {
@@ -11,28 +16,9 @@ namespace {
 
 using json = nlohmann::json;
 
-// The string at `object[name]`, or nullptr when absent, null or not a string.
-const std::string* string_at(const json& object, std::string_view name) {
-    if (!object.is_object()) return nullptr;
-    auto it = object.find(name);
-    if (it == object.end() || !it->is_string()) return nullptr;
-    return &it->get_ref<const std::string&>();
-}
-
-const json& object_at(const json& object, std::string_view name) {
-    static const json empty = json::object();
-    if (!object.is_object()) return empty;
-    auto it = object.find(name);
-    return (it != object.end() && it->is_object()) ? *it : empty;
-}
-
-std::optional<std::string> non_empty(const std::string* value) {
-    if (value == nullptr || value->empty()) return std::nullopt;
-    return *value;
-}
-
 // Form-style decoding of one query component: '+' is a space, %XX a byte.
 std::optional<std::string> decode_query_component(std::string_view text) {
+    if (text.find_first_of("+%") == std::string_view::npos) return std::string(text);
     std::string spaced(text);
     for (auto& c : spaced)
         if (c == '+') c = ' ';
@@ -50,83 +36,427 @@ void parse_raw_query(std::string_view raw, std::vector<sigv4::query_param>& out)
             auto value = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
             auto decoded_name = decode_query_component(name);
             auto decoded_value = decode_query_component(value);
-            out.push_back({decoded_name ? *decoded_name : std::string(name),
-                           decoded_value ? *decoded_value : std::string(value)});
+            out.push_back({decoded_name ? std::move(*decoded_name) : std::string(name),
+                           decoded_value ? std::move(*decoded_value) : std::string(value)});
         }
         if (amp == std::string_view::npos) break;
         raw.remove_prefix(amp + 1);
     }
 }
 
-// {"name": "v"} or {"name": ["v1","v2"]} (values already decoded by API Gateway).
-template <class Item>
-void add_pairs(const json& object, std::vector<Item>& out) {
-    if (!object.is_object()) return;
-    for (const auto& [name, value] : object.items()) {
-        if (value.is_string()) {
-            out.push_back(Item{name, value.template get<std::string>()});
-        } else if (value.is_array()) {
-            for (const auto& item : value)
-                if (item.is_string()) out.push_back(Item{name, item.template get<std::string>()});
-        }
+// The string members the translation reads, wherever they sit in the event.
+enum class field : std::uint8_t {
+    version,              // version
+    http_method,          // httpMethod (REST)
+    path,                 // path (REST)
+    raw_path,             // rawPath (HTTP API, Function URL)
+    raw_query,            // rawQueryString
+    body,                 // body
+    stage,                // requestContext.stage
+    context_method,       // requestContext.http.method
+    context_path,         // requestContext.http.path
+    jwt_sub,              // requestContext.authorizer.jwt.claims.sub
+    claims_sub,           // requestContext.authorizer.claims.sub
+    principal_id,         // requestContext.authorizer.principalId
+    iam_identity_id,      // requestContext.authorizer.iam.cognitoIdentity.identityId
+    iam_user_arn,         // requestContext.authorizer.iam.userArn
+    identity_cognito_id,  // requestContext.identity.cognitoIdentityId
+    identity_user_arn,    // requestContext.identity.userArn
+    count
+};
+constexpr std::size_t field_count = static_cast<std::size_t>(field::count);
+
+// The objects the translation descends into. `skip` is everything else.
+enum class node : std::uint8_t {
+    root,
+    context,      // requestContext
+    http,         // requestContext.http
+    authorizer,   // requestContext.authorizer
+    jwt,          // .authorizer.jwt
+    jwt_claims,   // .authorizer.jwt.claims
+    claims,       // .authorizer.claims
+    iam,          // .authorizer.iam
+    iam_cognito,  // .authorizer.iam.cognitoIdentity
+    identity,     // requestContext.identity
+    pairs,        // headers, multiValueHeaders, queryStringParameters, multiValueQueryStringParameters
+    pair_values,  // the array value of one member of `pairs`
+    skip,
+};
+
+// The innermost object each field lives in (to forget a field when its object is replaced).
+constexpr std::array<node, field_count> field_parent = {
+    node::root,    node::root,       node::root,       node::root,       node::root,         node::root,
+    node::context, node::http,       node::http,       node::jwt_claims, node::claims,       node::authorizer,
+    node::iam_cognito, node::iam,    node::identity,   node::identity};
+
+// The enclosing object of each object node (root for root).
+constexpr node parent_of(node n) noexcept {
+    switch (n) {
+        case node::context: return node::root;
+        case node::http:
+        case node::authorizer:
+        case node::identity: return node::context;
+        case node::jwt:
+        case node::claims:
+        case node::iam: return node::authorizer;
+        case node::jwt_claims: return node::jwt;
+        case node::iam_cognito: return node::iam;
+        default: return node::root;
     }
 }
 
+constexpr bool inside(node n, node ancestor) noexcept {
+    while (true) {
+        if (n == ancestor) return true;
+        if (n == node::root) return false;
+        n = parent_of(n);
+    }
+}
+
+// The name/value lists an event may carry. Values of repeated names stay repeated.
+enum class list : std::uint8_t { headers, multi_headers, query, multi_query, count };
+constexpr std::size_t list_count = static_cast<std::size_t>(list::count);
+
+struct pair_list {
+    std::vector<sigv4::header> pairs;
+    bool present = false;  // the member is an object with at least one member
+};
+
+// What the next value belongs to, decided by the member name before it.
+struct target {
+    enum class kind : std::uint8_t { none, field, object, pair_list, pair_value, base64_flag } what = kind::none;
+    field which_field = field::version;
+    node which_node = node::skip;
+    list which_list = list::headers;
+};
+
+class event_reader {
+public:
+    using string_t = json::string_t;
+
+    // SAX interface (nlohmann::json::sax_parse).
+    bool null() { return scalar(); }
+    bool boolean(bool value) {
+        if (skip_depth_ == 0 && next_.what == target::kind::base64_flag) base64_ = value;
+        return scalar();
+    }
+    bool number_integer(json::number_integer_t) { return scalar(); }
+    bool number_unsigned(json::number_unsigned_t) { return scalar(); }
+    bool number_float(json::number_float_t, const string_t&) { return scalar(); }
+    bool binary(json::binary_t&) { return scalar(); }
+
+    bool string(string_t& value) {
+        if (skip_depth_ != 0) return true;
+        switch (next_.what) {
+            case target::kind::field: {
+                auto& slot = fields_[static_cast<std::size_t>(next_.which_field)];
+                if (next_.which_field == field::body) {
+                    slot = std::move(value);  // possibly large: the lexer's buffer is handed over
+                } else {
+                    slot = value;
+                }
+                break;
+            }
+            case target::kind::pair_value: add_pair(value); break;
+            default: break;
+        }
+        next_ = {};
+        // Inside an array of values every item is a value of the same name.
+        if (top() == node::pair_values) next_ = pair_item_target();
+        return true;
+    }
+
+    bool start_object(std::size_t) {
+        if (skip_depth_ != 0 || !started_) return open_root_or_skip(true);
+        if (next_.what == target::kind::object) {
+            push(next_.which_node);
+        } else if (next_.what == target::kind::pair_list) {
+            current_list_ = next_.which_list;
+            push(node::pairs);
+        } else {
+            ++skip_depth_;  // objects we do not read, including objects inside value arrays
+        }
+        next_ = {};
+        return true;
+    }
+
+    bool end_object() {
+        if (skip_depth_ != 0) {
+            --skip_depth_;
+            after_value();
+            return true;
+        }
+        if (depth_ > 0) --depth_;
+        after_value();
+        return true;
+    }
+
+    bool start_array(std::size_t) {
+        if (skip_depth_ != 0 || !started_) return open_root_or_skip(false);
+        if (next_.what == target::kind::pair_value && top() == node::pairs) {
+            push(node::pair_values);
+            next_ = pair_item_target();
+            return true;
+        }
+        ++skip_depth_;
+        next_ = {};
+        return true;
+    }
+
+    bool end_array() {
+        if (skip_depth_ != 0) {
+            --skip_depth_;
+            after_value();
+            return true;
+        }
+        if (depth_ > 0) --depth_;
+        next_ = {};
+        after_value();
+        return true;
+    }
+
+    bool key(string_t& name) {
+        if (skip_depth_ != 0) return true;
+        next_ = {};
+        switch (top()) {
+            case node::root: root_member(name); break;
+            case node::context:
+                if (name == "stage") {
+                    expect_field(field::stage);
+                } else if (name == "http") {
+                    expect_object(node::http);
+                } else if (name == "authorizer") {
+                    expect_object(node::authorizer);
+                } else if (name == "identity") {
+                    expect_object(node::identity);
+                }
+                break;
+            case node::http:
+                if (name == "method") {
+                    expect_field(field::context_method);
+                } else if (name == "path") {
+                    expect_field(field::context_path);
+                }
+                break;
+            case node::authorizer:
+                if (name == "jwt") {
+                    expect_object(node::jwt);
+                } else if (name == "claims") {
+                    expect_object(node::claims);
+                } else if (name == "principalId") {
+                    expect_field(field::principal_id);
+                } else if (name == "iam") {
+                    expect_object(node::iam);
+                }
+                break;
+            case node::jwt:
+                if (name == "claims") expect_object(node::jwt_claims);
+                break;
+            case node::jwt_claims:
+                if (name == "sub") expect_field(field::jwt_sub);
+                break;
+            case node::claims:
+                if (name == "sub") expect_field(field::claims_sub);
+                break;
+            case node::iam:
+                if (name == "cognitoIdentity") {
+                    expect_object(node::iam_cognito);
+                } else if (name == "userArn") {
+                    expect_field(field::iam_user_arn);
+                }
+                break;
+            case node::iam_cognito:
+                if (name == "identityId") expect_field(field::iam_identity_id);
+                break;
+            case node::identity:
+                if (name == "cognitoIdentityId") {
+                    expect_field(field::identity_cognito_id);
+                } else if (name == "userArn") {
+                    expect_field(field::identity_user_arn);
+                }
+                break;
+            case node::pairs: start_pair(name); break;
+            default: break;
+        }
+        return true;
+    }
+
+    bool parse_error(std::size_t, const std::string&, const json::exception&) { return false; }
+
+    // Results, valid after a successful parse.
+    [[nodiscard]] bool root_was_object() const noexcept { return root_object_; }
+    [[nodiscard]] const std::optional<std::string>& get(field f) const noexcept {
+        return fields_[static_cast<std::size_t>(f)];
+    }
+    [[nodiscard]] std::optional<std::string>& get(field f) noexcept { return fields_[static_cast<std::size_t>(f)]; }
+    [[nodiscard]] pair_list& pairs(list l) noexcept { return lists_[static_cast<std::size_t>(l)]; }
+    [[nodiscard]] bool base64() const noexcept { return base64_; }
+
+private:
+    static constexpr std::size_t max_depth = 8;  // deepest object we read: root..iam_cognito, plus pairs
+
+    bool scalar() {
+        if (skip_depth_ == 0) {
+            if (!started_) {
+                started_ = true;  // a scalar document: not an event
+                return true;
+            }
+            next_ = {};
+            if (top() == node::pair_values) next_ = pair_item_target();
+        }
+        return true;
+    }
+
+    bool open_root_or_skip(bool object) {
+        if (!started_) {
+            started_ = true;
+            if (object) {
+                root_object_ = true;
+                push(node::root);
+                return true;
+            }
+        }
+        ++skip_depth_;
+        next_ = {};
+        return true;
+    }
+
+    void after_value() {
+        next_ = {};
+        if (skip_depth_ == 0 && depth_ > 0 && top() == node::pair_values) next_ = pair_item_target();
+    }
+
+    [[nodiscard]] node top() const noexcept { return depth_ == 0 ? node::skip : stack_[depth_ - 1]; }
+
+    void push(node n) {
+        if (depth_ == max_depth) {  // cannot happen with the nodes above; stay safe anyway
+            ++skip_depth_;
+            return;
+        }
+        stack_[depth_++] = n;
+    }
+
+    target pair_item_target() const noexcept {
+        target t;
+        t.what = target::kind::pair_value;
+        return t;
+    }
+
+    // A member name decides what its value replaces, whatever that value turns out to be.
+    void expect_field(field f) {
+        fields_[static_cast<std::size_t>(f)].reset();
+        next_.what = target::kind::field;
+        next_.which_field = f;
+    }
+
+    void expect_object(node n) {
+        for (std::size_t i = 0; i < field_count; ++i)
+            if (inside(field_parent[i], n)) fields_[i].reset();
+        next_.what = target::kind::object;
+        next_.which_node = n;
+    }
+
+    void expect_list(list l) {
+        auto& target_list = lists_[static_cast<std::size_t>(l)];
+        target_list.pairs.clear();
+        target_list.present = false;
+        next_.what = target::kind::pair_list;
+        next_.which_list = l;
+    }
+
+    void root_member(std::string_view name) {
+        if (name == "headers") {
+            expect_list(list::headers);
+        } else if (name == "body") {
+            expect_field(field::body);
+        } else if (name == "requestContext") {
+            expect_object(node::context);
+        } else if (name == "isBase64Encoded") {
+            base64_ = false;
+            next_.what = target::kind::base64_flag;
+        } else if (name == "rawPath") {
+            expect_field(field::raw_path);
+        } else if (name == "rawQueryString") {
+            expect_field(field::raw_query);
+        } else if (name == "version") {
+            expect_field(field::version);
+        } else if (name == "httpMethod") {
+            expect_field(field::http_method);
+        } else if (name == "path") {
+            expect_field(field::path);
+        } else if (name == "multiValueHeaders") {
+            expect_list(list::multi_headers);
+        } else if (name == "queryStringParameters") {
+            expect_list(list::query);
+        } else if (name == "multiValueQueryStringParameters") {
+            expect_list(list::multi_query);
+        }
+    }
+
+    // A member of a name/value object: a repeated name replaces the earlier member's values.
+    void start_pair(string_t& name) {
+        auto& current = lists_[static_cast<std::size_t>(current_list_)];
+        current.present = true;
+        auto& pairs = current.pairs;
+        for (std::size_t i = pairs.size(); i-- > 0;)
+            if (pairs[i].name == name) pairs.erase(pairs.begin() + static_cast<std::ptrdiff_t>(i));
+        pair_name_ = name;
+        next_ = pair_item_target();
+    }
+
+    void add_pair(const string_t& value) {
+        lists_[static_cast<std::size_t>(current_list_)].pairs.push_back({pair_name_, value});
+    }
+
+    std::array<std::optional<std::string>, field_count> fields_;
+    std::array<pair_list, list_count> lists_;
+    std::array<node, max_depth> stack_{};
+    std::size_t depth_ = 0;
+    std::size_t skip_depth_ = 0;
+    target next_;
+    list current_list_ = list::headers;
+    std::string pair_name_;
+    bool started_ = false;
+    bool root_object_ = false;
+    bool base64_ = false;
+};
+
+std::optional<std::string> non_empty(std::optional<std::string>& value) {
+    if (!value || value->empty()) return std::nullopt;
+    return std::move(value);
+}
+
 // The authenticated caller, from whichever authorizer ran.
-std::optional<std::string> identity_of(const json& context) {
-    const json& authorizer = object_at(context, "authorizer");
-    // HTTP API JWT authorizer.
-    if (auto sub = non_empty(string_at(object_at(object_at(authorizer, "jwt"), "claims"), "sub"))) return sub;
-    // REST API Cognito user pool authorizer.
-    if (auto sub = non_empty(string_at(object_at(authorizer, "claims"), "sub"))) return sub;
-    // Lambda authorizer (REST, and HTTP API with the 1.0 response format).
-    if (auto principal = non_empty(string_at(authorizer, "principalId"))) return principal;
-    // HTTP API / Function URL with IAM auth.
-    const json& iam = object_at(authorizer, "iam");
-    if (auto id = non_empty(string_at(object_at(iam, "cognitoIdentity"), "identityId"))) return id;
-    if (auto arn = non_empty(string_at(iam, "userArn"))) return arn;
-    // REST API with IAM auth.
-    const json& identity = object_at(context, "identity");
-    if (auto id = non_empty(string_at(identity, "cognitoIdentityId"))) return id;
-    if (auto arn = non_empty(string_at(identity, "userArn"))) return arn;
+std::optional<std::string> identity_of(event_reader& event) {
+    for (field f : {field::jwt_sub,            // HTTP API JWT authorizer
+                    field::claims_sub,         // REST API Cognito user pool authorizer
+                    field::principal_id,       // Lambda authorizer (REST, HTTP API 1.0 format)
+                    field::iam_identity_id,    // HTTP API / Function URL with IAM auth
+                    field::iam_user_arn,       //
+                    field::identity_cognito_id,  // REST API with IAM auth
+                    field::identity_user_arn}) {
+        if (auto id = non_empty(event.get(f))) return id;
+    }
     return std::nullopt;
 }
 
 // HTTP API paths carry the stage ("/prod/uploads") unless it is $default.
-std::string strip_stage(std::string path, const json& context) {
-    const std::string* stage = string_at(context, "stage");
-    if (stage == nullptr || stage->empty() || *stage == "$default") return path;
-    std::string prefix = "/" + *stage;
-    if (path == prefix) return "/";
-    if (path.starts_with(prefix + "/")) return path.substr(prefix.size());
+std::string strip_stage(std::string path, const std::optional<std::string>& stage) {
+    if (!stage || stage->empty() || *stage == "$default") return path;
+    std::string_view view = path;
+    if (!view.starts_with('/') || !view.substr(1).starts_with(*stage)) return path;
+    auto rest = view.substr(1 + stage->size());
+    if (rest.empty()) return "/";
+    if (rest.starts_with('/')) return std::string(rest);
     return path;
 }
 
-bool one_of(std::string_view key, std::initializer_list<std::string_view> names) {
-    return std::find(names.begin(), names.end(), key) != names.end();
+std::vector<sigv4::query_param> to_query(std::vector<sigv4::header>&& pairs) {
+    std::vector<sigv4::query_param> out;
+    out.reserve(pairs.size());
+    for (auto& p : pairs) out.push_back({std::move(p.name), std::move(p.value)});
+    return out;
 }
-
-// Keeps only what the translation reads (the request line, headers, query, body and the
-// authorizer's identity): API Gateway events carry far more, and a smaller tree is built faster.
-class event_filter {
-public:
-    bool operator()(int depth, json::parse_event_t event, json& parsed) {
-        if (event != json::parse_event_t::key || !parsed.is_string()) return true;
-        const auto& key = parsed.get_ref<const std::string&>();
-        if (depth == 1) {
-            in_context_ = key == "requestContext";
-            return one_of(key, {"version", "httpMethod", "path", "rawPath", "rawQueryString", "headers",
-                                "multiValueHeaders", "queryStringParameters", "multiValueQueryStringParameters",
-                                "requestContext", "body", "isBase64Encoded"});
-        }
-        if (!in_context_) return true;
-        return one_of(key, {"http", "method", "path", "stage", "authorizer", "jwt", "claims", "sub", "principalId",
-                            "iam", "cognitoIdentity", "identityId", "userArn", "identity", "cognitoIdentityId"});
-    }
-
-private:
-    bool in_context_ = false;
-};
 
 }  // namespace
 
@@ -135,46 +465,45 @@ translated_event translate_event(std::string_view event, std::string_view reques
     auto& req = out.request;
     req.request_id = std::string(request_id);
 
-    auto doc = json::parse(event, event_filter{}, false);
-    if (doc.is_discarded() || !doc.is_object()) {
+    event_reader doc;
+    bool parsed = false;
+    try {
+        parsed = json::sax_parse(event, &doc);
+    } catch (const json::exception&) {
+        parsed = false;
+    }
+    if (!parsed || !doc.root_was_object()) {
         out.problem = event_problem{400, "invalid_json", "the event is not a JSON object"};
         return out;
     }
-    const json& context = object_at(doc, "requestContext");
-    const std::string* version = string_at(doc, "version");
-    const std::string* v2_method = string_at(object_at(context, "http"), "method");
-    const std::string* v1_method = string_at(doc, "httpMethod");
+    const auto& version = doc.get(field::version);
+    auto& v2_method = doc.get(field::context_method);
+    auto& v1_method = doc.get(field::http_method);
 
-    if ((version != nullptr && *version == "2.0") || (v2_method != nullptr && v1_method == nullptr)) {
-        if (v2_method != nullptr) req.method = *v2_method;
+    if ((version && *version == "2.0") || (v2_method && !v1_method)) {
+        if (v2_method) req.method = std::move(*v2_method);
         std::string path = "/";
-        if (const std::string* raw = string_at(doc, "rawPath")) {
+        if (auto& raw = doc.get(field::raw_path)) {
             auto decoded = sigv4::percent_decode(*raw);
-            path = decoded ? *decoded : *raw;
-        } else if (const std::string* plain = string_at(object_at(context, "http"), "path")) {
-            path = *plain;
+            path = decoded ? std::move(*decoded) : std::move(*raw);
+        } else if (auto& plain = doc.get(field::context_path)) {
+            path = std::move(*plain);
         }
-        req.path = strip_stage(std::move(path), context);
-        if (const std::string* raw_query = string_at(doc, "rawQueryString")) {
+        req.path = strip_stage(std::move(path), doc.get(field::stage));
+        if (const auto& raw_query = doc.get(field::raw_query)) {
             parse_raw_query(*raw_query, req.query);
         } else {
-            add_pairs(object_at(doc, "queryStringParameters"), req.query);
+            req.query = to_query(std::move(doc.pairs(list::query).pairs));
         }
-        add_pairs(object_at(doc, "headers"), req.headers);
-    } else if (v1_method != nullptr) {
-        req.method = *v1_method;
-        const std::string* path = string_at(doc, "path");
-        req.path = path != nullptr ? *path : "/";
-        if (object_at(doc, "multiValueQueryStringParameters").empty()) {
-            add_pairs(object_at(doc, "queryStringParameters"), req.query);
-        } else {
-            add_pairs(object_at(doc, "multiValueQueryStringParameters"), req.query);
-        }
-        if (object_at(doc, "multiValueHeaders").empty()) {
-            add_pairs(object_at(doc, "headers"), req.headers);
-        } else {
-            add_pairs(object_at(doc, "multiValueHeaders"), req.headers);
-        }
+        req.headers = std::move(doc.pairs(list::headers).pairs);
+    } else if (v1_method) {
+        req.method = std::move(*v1_method);
+        auto& path = doc.get(field::path);
+        req.path = path ? std::move(*path) : "/";
+        auto& multi_query = doc.pairs(list::multi_query);
+        req.query = to_query(std::move(multi_query.present ? multi_query.pairs : doc.pairs(list::query).pairs));
+        auto& multi_headers = doc.pairs(list::multi_headers);
+        req.headers = std::move(multi_headers.present ? multi_headers.pairs : doc.pairs(list::headers).pairs);
     } else {
         out.problem = event_problem{400, "invalid_json",
                                     "the event is not an API Gateway or Function URL request"};
@@ -185,11 +514,10 @@ translated_event translate_event(std::string_view event, std::string_view reques
         return out;
     }
 
-    req.identity = identity_of(context);
+    req.identity = identity_of(doc);
 
-    if (const std::string* body = string_at(doc, "body")) {
-        auto encoded = doc.find("isBase64Encoded");
-        if (encoded != doc.end() && encoded->is_boolean() && encoded->get<bool>()) {
+    if (auto& body = doc.get(field::body)) {
+        if (doc.base64()) {
             auto decoded = sigv4::base64_decode(*body);
             if (!decoded) {
                 out.problem = event_problem{400, "invalid_json", "the request body is not valid base64"};
@@ -197,25 +525,48 @@ translated_event translate_event(std::string_view event, std::string_view reques
             }
             req.body = std::move(*decoded);
         } else {
-            req.body = *body;
+            req.body = std::move(*body);
         }
     }
     return out;
 }
 
+}  // namespace presign::lambda
+
+namespace presign::lambda {
+
 std::string to_api_response(const service::response& res) {
-    json headers = json::object();
-    for (const auto& h : res.headers) {
-        auto it = headers.find(h.name);
-        if (it == headers.end()) {
-            headers[h.name] = h.value;
-        } else {
-            it->get_ref<std::string&>() += ", " + h.value;
+    std::string out;
+    out.reserve(res.body.size() + res.body.size() / 8 + 64 * res.headers.size() + 64);
+    out += R"({"statusCode":)";
+    out += std::to_string(res.status);
+    out += R"(,"headers":{)";
+    // A repeated header name becomes one member with the values joined by ", ".
+    bool first = true;
+    for (std::size_t i = 0; i < res.headers.size(); ++i) {
+        const auto& name = res.headers[i].name;
+        bool seen = false;
+        for (std::size_t j = 0; j < i && !seen; ++j) seen = res.headers[j].name == name;
+        if (seen) continue;
+        if (!first) out += ',';
+        first = false;
+        service::append_json_string(out, name);
+        out += ':';
+        std::size_t next = i + 1;
+        while (next < res.headers.size() && res.headers[next].name != name) ++next;
+        if (next == res.headers.size()) {
+            service::append_json_string(out, res.headers[i].value);
+            continue;
         }
+        std::string joined = res.headers[i].value;
+        for (std::size_t j = next; j < res.headers.size(); ++j)
+            if (res.headers[j].name == name) joined.append(", ").append(res.headers[j].value);
+        service::append_json_string(out, joined);
     }
-    json doc = {{"statusCode", res.status}, {"headers", std::move(headers)}, {"body", res.body},
-                {"isBase64Encoded", false}};
-    return doc.dump(-1, ' ', false, json::error_handler_t::replace);
+    out += R"(},"body":)";
+    service::append_json_string(out, res.body);
+    out += R"(,"isBase64Encoded":false})";
+    return out;
 }
 
 std::string handle_event(const service::service& svc, std::string_view event, std::string_view request_id) {

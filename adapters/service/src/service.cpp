@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <stdexcept>
 #include <nlohmann/json.hpp>
@@ -23,9 +24,42 @@ constexpr std::size_t max_body_bytes = 16 * 1024;
 constexpr std::size_t max_identity_bytes = 128;
 constexpr std::string_view allowed_request_headers = "Authorization, Content-Type";
 
-std::string dump(const json& value) {
-    return value.dump(-1, ' ', false, json::error_handler_t::replace);
-}
+// A JSON object written member by member into a string, closed by end() (member names are
+// literals that need no escaping; values go through append_json_string).
+class json_object {
+public:
+    explicit json_object(std::string& out) : out_(out) { out_ += '{'; }
+    void end() { out_ += '}'; }
+
+    void string(std::string_view name, std::string_view value) {
+        member(name);
+        append_json_string(out_, value);
+    }
+    void number(std::string_view name, std::int64_t value) {
+        member(name);
+        std::array<char, 24> digits{};
+        auto end = std::to_chars(digits.data(), digits.data() + digits.size(), value).ptr;
+        out_.append(digits.data(), end);
+    }
+    /// A nested object: write its members through the returned writer and end() it before the
+    /// next member.
+    json_object object(std::string_view name) {
+        member(name);
+        return json_object(out_);
+    }
+
+private:
+    void member(std::string_view name) {
+        if (!first_) out_ += ',';
+        first_ = false;
+        out_ += '"';
+        out_ += name;
+        out_ += "\":";
+    }
+
+    std::string& out_;
+    bool first_ = true;
+};
 
 const std::string* find_header(const request& req, std::string_view name) noexcept {
     for (const auto& h : req.headers)
@@ -53,17 +87,39 @@ std::size_t control_at(std::string_view text, std::size_t i) noexcept {
 
 // 128 random bits from the kernel's CSPRNG (the source of /dev/urandom and of OpenSSL's RAND_bytes),
 // without a file, so it works in a chroot, and without pulling OpenSSL's provider machinery into the
-// static Lambda binary.
+// static Lambda binary. The bytes are drawn for 32 ids at a time (one system call per 32 uploads),
+// per thread since `presign serve` handles requests on several; neither adapter forks, so no two
+// processes share a pool.
 std::string random_id() {
-    std::array<unsigned char, 16> bytes{};
-    std::size_t filled = 0;
-    while (filled < bytes.size()) {
-        auto n = ::getrandom(bytes.data() + filled, bytes.size() - filled, 0);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) throw std::runtime_error("getrandom failed");
-        filled += static_cast<std::size_t>(n);
+    constexpr std::size_t id_bytes = 16;
+    thread_local std::array<unsigned char, id_bytes * 32> pool{};
+    thread_local std::size_t used = pool.size();
+    if (used == pool.size()) {
+        std::size_t filled = 0;
+        while (filled < pool.size()) {
+            auto n = ::getrandom(pool.data() + filled, pool.size() - filled, 0);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) throw std::runtime_error("getrandom failed");
+            filled += static_cast<std::size_t>(n);
+        }
+        used = 0;
     }
-    return sigv4::hex_encode(bytes);
+    auto id = sigv4::hex_encode(std::span<const unsigned char>(pool.data() + used, id_bytes));
+    used += id_bytes;
+    return id;
+}
+
+// format_iso8601 of the expiry, remembered for the second it names (many requests share one).
+sigv4::result<std::string> expiry_text(sigv4::sys_seconds t) {
+    thread_local sigv4::sys_seconds cached_time{};
+    thread_local std::string cached_text;
+    if (!cached_text.empty() && cached_time == t) return cached_text;
+    auto text = sigv4::format_iso8601(t);
+    if (text) {
+        cached_time = t;
+        cached_text = *text;
+    }
+    return text;
 }
 
 struct failure {
@@ -75,19 +131,100 @@ struct failure {
 // What one request produced, for the response and the log line.
 struct outcome {
     int status = 200;
-    json body;                    // null for 204
+    std::string body;             // JSON; empty for 204
     std::string_view error_code;  // empty on success
     std::string key;
     std::vector<sigv4::header> extra_headers;
 };
 
-outcome from_failure(failure f) {
+outcome from_failure(const failure& f) {
     outcome out;
     out.status = f.status;
     out.error_code = f.code;
-    out.body = json{{"error", {{"code", f.code}, {"message", std::move(f.message)}}}};
+    out.body.reserve(40 + f.code.size() + f.message.size());
+    json_object document(out.body);
+    auto error = document.object("error");
+    error.string("code", f.code);
+    error.string("message", f.message);
+    error.end();
+    document.end();
     return out;
 }
+
+// The members of an upload request, read with nlohmann's SAX interface (no document is built). As
+// with a DOM, a repeated member name keeps its last value; nested values are only typed "other".
+struct upload_member {
+    enum class kind : std::uint8_t { absent, null, string, unsigned_integer, signed_integer, other };
+    kind type = kind::absent;
+    std::string text;
+    std::uint64_t number = 0;
+};
+
+class upload_reader {
+public:
+    using string_t = json::string_t;
+    using kind = upload_member::kind;
+
+    upload_member filename, content_type, size, sha256;
+
+    [[nodiscard]] bool is_object() const noexcept { return root_object_; }
+
+    bool null() { return scalar(kind::null); }
+    bool boolean(bool) { return scalar(kind::other); }
+    bool number_integer(json::number_integer_t) { return scalar(kind::signed_integer); }  // negative
+    bool number_unsigned(json::number_unsigned_t value) {
+        if (auto* m = member()) {
+            m->type = kind::unsigned_integer;
+            m->number = value;
+        }
+        return true;
+    }
+    bool number_float(json::number_float_t, const string_t&) { return scalar(kind::other); }
+    bool binary(json::binary_t&) { return scalar(kind::other); }
+    bool string(string_t& value) {
+        if (auto* m = member()) {
+            m->type = kind::string;
+            m->text = std::move(value);
+        }
+        return true;
+    }
+    bool start_object(std::size_t) { return open(true); }
+    bool start_array(std::size_t) { return open(false); }
+    bool end_object() { return close(); }
+    bool end_array() { return close(); }
+    bool key(string_t& name) {
+        if (depth_ != 1) return true;
+        current_ = name == "filename"      ? &filename
+                   : name == "contentType" ? &content_type
+                   : name == "size"        ? &size
+                   : name == "sha256"      ? &sha256
+                                           : nullptr;
+        if (current_ != nullptr) *current_ = upload_member{};
+        return true;
+    }
+    bool parse_error(std::size_t, const std::string&, const json::exception&) { return false; }
+
+private:
+    upload_member* member() const noexcept { return depth_ == 1 ? current_ : nullptr; }
+    bool scalar(kind type) {
+        if (auto* m = member()) m->type = type;
+        return true;
+    }
+    bool open(bool object) {
+        if (depth_ == 0) root_object_ = object;
+        if (auto* m = member()) m->type = kind::other;
+        ++depth_;
+        return true;
+    }
+    bool close() {
+        --depth_;
+        return true;
+    }
+
+    upload_member* current_ = nullptr;
+    std::size_t depth_ = 0;
+    bool root_object_ = false;
+};
 
 std::string content_type_essence(std::string_view content_type) {
     return detail::to_lower(detail::trim(content_type.substr(0, content_type.find(';'))));
@@ -155,16 +292,20 @@ private:
         return options;
     }
 
-    outcome signed_outcome(const sigv4::result<sigv4::presigned_request>& signed_url, json body,
-                           std::string key) const {
+    // The success body: `members` writes the route's own members after "url".
+    template <class Members>
+    outcome signed_outcome(const sigv4::result<sigv4::presigned_request>& signed_url, std::string key,
+                           Members&& members) const {
         if (!signed_url) return from_failure({500, "signing_failed", "could not sign the request"});
-        auto expires_at = sigv4::format_iso8601(signed_url->expires_at);
+        auto expires_at = expiry_text(signed_url->expires_at);
         if (!expires_at) return from_failure({500, "signing_failed", "could not sign the request"});
-        body["url"] = signed_url->url;
-        body["expiresIn"] = signed_url->expires_in.count();
-        body["expiresAt"] = *expires_at;
         outcome out;
-        out.body = std::move(body);
+        out.body.reserve(signed_url->url.size() + 512);
+        json_object body(out.body);
+        members(body, signed_url->url);
+        body.number("expiresIn", signed_url->expires_in.count());
+        body.string("expiresAt", *expires_at);
+        body.end();
         out.key = std::move(key);
         return out;
     }
@@ -172,46 +313,52 @@ private:
     outcome upload() {
         if (req_.body.size() > max_body_bytes)
             return from_failure({400, "invalid_json", "the request body is larger than 16 KiB"});
-        auto input = json::parse(req_.body, nullptr, false);
-        if (input.is_discarded() || !input.is_object())
+        using kind = upload_member::kind;
+        upload_reader input;
+        bool parsed = false;
+        try {
+            parsed = json::sax_parse(req_.body, &input);
+        } catch (const json::exception&) {
+            parsed = false;
+        }
+        if (!parsed || !input.is_object())
             return from_failure({400, "invalid_json",
                                  R"(send a JSON object {"filename","contentType","size","sha256"?})"});
 
-        auto filename = input.find("filename");
-        if (filename == input.end() || !filename->is_string())
+        if (input.filename.type != kind::string)
             return from_failure({400, "invalid_filename", "filename is required and must be a string"});
-        auto clean = clean_file_name(filename->get_ref<const std::string&>());
+        auto clean = clean_file_name(input.filename.text);
         if (!clean)
             return from_failure({400, "invalid_filename",
                                  "filename must be valid UTF-8, at most 255 bytes, and name a file"});
 
-        auto size = input.find("size");
-        if (size == input.end() || !size->is_number_integer())
+        // nlohmann reads every non-negative integer as unsigned, a negative one as signed.
+        if (input.size.type == kind::signed_integer)
+            return from_failure({400, "invalid_size", "size cannot be negative"});
+        if (input.size.type != kind::unsigned_integer)
             return from_failure({400, "invalid_size", "size is required: the file's length in bytes"});
-        // The parser stores every non-negative integer as unsigned.
-        if (!size->is_number_unsigned()) return from_failure({400, "invalid_size", "size cannot be negative"});
-        auto bytes = size->get<std::uint64_t>();
+        auto bytes = input.size.number;
         if (bytes > settings_.max_upload_bytes)
             return from_failure({413, "too_large", "the file is larger than the limit of " +
                                                        std::to_string(settings_.max_upload_bytes) + " bytes"});
 
         std::string content_type = "application/octet-stream";
-        if (auto given = input.find("contentType"); given != input.end() && !given->is_null()) {
-            if (!given->is_string())
+        if (input.content_type.type != kind::absent && input.content_type.type != kind::null) {
+            if (input.content_type.type != kind::string)
                 return from_failure({415, "content_type_not_allowed", "contentType must be a string"});
-            if (!given->get_ref<const std::string&>().empty()) content_type = given->get<std::string>();
+            if (!input.content_type.text.empty()) content_type = std::move(input.content_type.text);
         }
         if (!content_type_allowed(content_type, settings_.allowed_content_types))
             return from_failure({415, "content_type_not_allowed",
                                  "files of this type cannot be uploaded here"});
 
         std::string checksum;
-        if (auto given = input.find("sha256"); given != input.end() && !given->is_null()) {
-            auto decoded = given->is_string() ? sigv4::base64_decode(given->get_ref<const std::string&>())
-                                              : std::nullopt;
+        if (input.sha256.type != kind::absent && input.sha256.type != kind::null) {
+            auto decoded = input.sha256.type == kind::string ? sigv4::base64_decode(input.sha256.text)
+                                                             : std::nullopt;
             if (!decoded || decoded->size() != 32)
                 return from_failure({400, "invalid_checksum", "sha256 must be the base64 of a SHA-256 digest"});
-            checksum = given->get<std::string>();
+            checksum = std::move(input.sha256.text);
         }
 
         auto key = caller_prefix(settings_, req_.identity) + random_id() + "/" + *clean;
@@ -222,12 +369,14 @@ private:
         options.content_length = bytes;
         options.checksum_sha256 = checksum;
         auto signed_url = sigv4::s3::presign_put(*creds, settings_.bucket, key, settings_.endpoint, options);
-
-        json headers = json::object();
-        if (signed_url)
-            for (const auto& h : signed_url->headers) headers[h.name] = h.value;
-        json body = {{"method", "PUT"}, {"headers", std::move(headers)}, {"key", key}};
-        return signed_outcome(signed_url, std::move(body), key);
+        return signed_outcome(signed_url, key, [&](json_object& body, const std::string& url) {
+            body.string("method", "PUT");
+            body.string("url", url);
+            auto headers = body.object("headers");
+            for (const auto& h : signed_url->headers) headers.string(h.name, h.value);
+            headers.end();
+            body.string("key", key);
+        });
     }
 
     outcome download() {
@@ -247,7 +396,10 @@ private:
         auto options = signing_options();
         options.response_content_disposition = sigv4::s3::attachment_disposition(filename);
         auto signed_url = sigv4::s3::presign_get(*creds, settings_.bucket, *key, settings_.endpoint, options);
-        return signed_outcome(signed_url, json{{"filename", filename}}, *key);
+        return signed_outcome(signed_url, *key, [&](json_object& body, const std::string& url) {
+            body.string("url", url);
+            body.string("filename", filename);
+        });
     }
 
     const config& settings_;
@@ -311,8 +463,8 @@ response finish(const config& settings, const log_sink& log, const request& req,
         res.headers.push_back({"X-Content-Type-Options", "nosniff"});
         add_cors_headers(settings, req, res.headers);
         for (auto& h : out.extra_headers) res.headers.push_back(std::move(h));
-        if (!out.body.is_null()) {
-            res.body = dump(out.body);
+        if (!out.body.empty()) {
+            res.body = std::move(out.body);
         } else if (!out.error_code.empty()) {
             res.body = internal_error_body;  // the failure could not even be described
         }
@@ -325,13 +477,19 @@ response finish(const config& settings, const log_sink& log, const request& req,
             auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
                               std::chrono::steady_clock::now() - started)
                               .count();
-            json line = {{"requestId", req.request_id},
-                         {"route", req.method.substr(0, 16) + " " + req.path.substr(0, 256)},
-                         {"status", res.status},
-                         {"durationUs", micros}};
-            if (!out.error_code.empty()) line["error"] = out.error_code;
-            if (!out.key.empty()) line["key"] = out.key;
-            log(dump(line));
+            std::string line;
+            line.reserve(160 + req.request_id.size() + out.key.size());
+            json_object fields(line);
+            fields.string("requestId", req.request_id);
+            std::string route(std::string_view(req.method).substr(0, 16));
+            route.append(" ").append(std::string_view(req.path).substr(0, 256));
+            fields.string("route", route);
+            fields.number("status", res.status);
+            if (!out.error_code.empty()) fields.string("error", out.error_code);
+            if (!out.key.empty()) fields.string("key", out.key);
+            fields.number("durationUs", micros);
+            fields.end();
+            log(line);
         } catch (...) {
             // Logging must never turn a served request into a failure.
         }
@@ -340,6 +498,49 @@ response finish(const config& settings, const log_sink& log, const request& req,
 }
 
 }  // namespace
+
+void append_json_string(std::string& out, std::string_view text) {
+    // In ASCII text only '"', '\\' and control characters are escaped, the way nlohmann escapes them;
+    // text beyond ASCII goes to nlohmann itself, which checks (and repairs) the UTF-8.
+    static constexpr auto special = [] {
+        std::array<bool, 256> table{};
+        for (std::size_t c = 0; c < 0x20; ++c) table[c] = true;
+        for (std::size_t c = 0x80; c < 0x100; ++c) table[c] = true;
+        table['"'] = table['\\'] = true;
+        return table;
+    }();
+    const auto start = out.size();
+    out.reserve(start + text.size() + 2);
+    out += '"';
+    std::size_t plain_from = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        auto c = static_cast<unsigned char>(text[i]);
+        if (!special[c]) continue;
+        if (c >= 0x80) {
+            out.resize(start);
+            out += json(text).dump(-1, ' ', false, json::error_handler_t::replace);
+            return;
+        }
+        out.append(text.data() + plain_from, i - plain_from);
+        plain_from = i + 1;
+        switch (c) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\b': out += "\\b"; break;
+            case '\f': out += "\\f"; break;
+            case '\n': out += "\\n"; break;
+            case '\r': out += "\\r"; break;
+            case '\t': out += "\\t"; break;
+            default: {
+                static constexpr char digits[] = "0123456789abcdef";
+                const char escape[] = {'\\', 'u', '0', '0', digits[c >> 4], digits[c & 15]};
+                out.append(escape, sizeof escape);
+            }
+        }
+    }
+    out.append(text.data() + plain_from, text.size() - plain_from);
+    out += '"';
+}
 
 response service::handle(const request& req) const noexcept {
     auto started = std::chrono::steady_clock::now();

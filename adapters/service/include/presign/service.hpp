@@ -104,4 +104,9 @@ private:
 [[nodiscard]] bool content_type_allowed(std::string_view content_type,
                                         const std::vector<std::string>& patterns);
 
+/// Appends `text` to `out` as a JSON string, quotes included: byte for byte what nlohmann::json's
+/// dump() writes with error_handler_t::replace (invalid UTF-8 becomes U+FFFD). For adapters that
+/// render the service's response into their own JSON envelope.
+void append_json_string(std::string& out, std::string_view text);
+
 }  // namespace presign::service

@@ -260,9 +260,9 @@ struct direct_header {
     [[nodiscard]] std::string_view value() const { return {value_at, value_size}; }
 };
 
-result<presigned_request> presign_direct(direct_state& state, const credentials& creds, std::string_view method,
-                                         const cached_target& where_to, std::string_view key,
-                                         const endpoint& where, const object_options& options) {
+result<void> write_direct(direct_state& state, const credentials& creds, std::string_view method,
+                          const cached_target& where_to, std::string_view key, const endpoint& where,
+                          const object_options& options, presigned_request& out) {
     const bool usual_method = method == "GET" || method == "PUT" || method == "HEAD" || method == "DELETE";
     if (!usual_method && !detail::is_token(method)) {
         return fail(errc::invalid_method, "the HTTP method '" + std::string(method) + "' is not a token");
@@ -416,9 +416,6 @@ result<presigned_request> presign_direct(direct_state& state, const credentials&
     detail::hex32(mac, signature);
 
     // The URL lists the parameters in the order of the generic signer (and AWS's test suite).
-    // Built in place and returned without a move.
-    result<presigned_request> produced{std::in_place};
-    presigned_request& out = *produced;
     out.method.assign(method);
     const std::size_t auth_size = sc.query_head.size() + signed_headers_param.size() + encoded_names.size() +
                                   expires_param.size() + expires_view.size() + token_param.size() +
@@ -459,6 +456,17 @@ result<presigned_request> presign_direct(direct_state& state, const credentials&
     if (options.capture_artifacts) {
         out.artifacts.canonical_request.assign(canonical);
         out.artifacts.string_to_sign = state.to_sign;
+    }
+    return {};
+}
+
+// One return of one named object, so the result is built in the caller's slot (no move).
+result<presigned_request> presign_direct(direct_state& state, const credentials& creds, std::string_view method,
+                                         const cached_target& where_to, std::string_view key,
+                                         const endpoint& where, const object_options& options) {
+    result<presigned_request> produced{std::in_place};
+    if (auto ok = write_direct(state, creds, method, where_to, key, where, options, *produced); !ok) {
+        produced = unexpected{ok.error()};
     }
     return produced;
 }

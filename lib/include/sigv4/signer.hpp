@@ -58,13 +58,16 @@ struct signing_options {
 /// A SigV4 signature: 64 lowercase hex digits, held inline (so presigning allocates only its URL).
 class signature_hex {
 public:
-    signature_hex() noexcept = default;
+    // Empty; the digit buffer is left unfilled (filling 64 bytes per presign is measurable).
+    signature_hex() noexcept {}
     /// Keeps at most the first 64 characters of `digits`.
     explicit signature_hex(std::string_view digits) noexcept {
         size_ = digits.size() < digits_.size() ? digits.size() : digits_.size();
-        std::char_traits<char>::copy(digits_.data(), digits.data(), size_);
+        std::char_traits<char>::copy(reinterpret_cast<char*>(digits_.data()), digits.data(), size_);
     }
-    [[nodiscard]] std::string_view view() const noexcept { return {digits_.data(), size_}; }
+    [[nodiscard]] std::string_view view() const noexcept {
+        return {reinterpret_cast<const char*>(digits_.data()), size_};
+    }
     operator std::string_view() const noexcept { return view(); }
     [[nodiscard]] std::string str() const { return std::string(view()); }
     [[nodiscard]] std::size_t size() const noexcept { return size_; }
@@ -72,7 +75,7 @@ public:
     friend bool operator==(const signature_hex& a, std::string_view b) noexcept { return a.view() == b; }
 
 private:
-    std::array<char, 64> digits_{};
+    std::array<unsigned char, 64> digits_;  // unsigned char: copying unfilled bytes is well defined
     std::size_t size_ = 0;
 };
 
@@ -85,6 +88,10 @@ struct signing_artifacts {
 
 /// A presigned request: what a client (browser, curl) needs to perform it.
 struct presigned_request {
+    // User-provided, so that a result built in place is not zero-filled before its members are
+    // constructed (measurable on the presign hot path).
+    presigned_request() noexcept {}
+
     std::string method;
     /// The full URL, with the request's own query parameters first (in the given order), then
     /// X-Amz-Algorithm, -Credential, -Date, -SignedHeaders, -Expires, [-Security-Token], -Signature.
@@ -102,7 +109,7 @@ struct presigned_request {
     sys_seconds signed_at;
     sys_seconds expires_at;
     std::chrono::seconds expires_in{};
-    signing_artifacts artifacts;
+    signing_artifacts artifacts{};
 };
 
 /// A header-signed request: the headers to add to the original request.
@@ -111,7 +118,7 @@ struct signed_request {
     /// Authorization.
     std::vector<header> headers;
     sys_seconds signed_at;
-    signing_artifacts artifacts;
+    signing_artifacts artifacts{};
 };
 
 /// Query-string authentication (presigned URL).

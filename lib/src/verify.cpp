@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <charconv>
 
 #include "detail/canonical.hpp"
@@ -81,16 +82,28 @@ using detail::is_unreserved;
 
 bool is_upper_hex(char c) noexcept { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'); }
 
+// Whether the escape at raw[i] ('%') is canonical: two uppercase hex digits encoding a byte that
+// percent-encoding would encode.
+bool is_canonical_escape(std::string_view raw, std::size_t i, bool keep_slash) noexcept {
+    if (raw[i] != '%' || i + 2 >= raw.size() || !is_upper_hex(raw[i + 1]) || !is_upper_hex(raw[i + 2])) return false;
+    char decoded = static_cast<char>(hex_digit(raw[i + 1]) * 16 + hex_digit(raw[i + 2]));
+    return !(is_unreserved(decoded) || (keep_slash && decoded == '/'));
+}
+
 // True when uri_encode(percent_decode(raw), keep_slash) == raw, so the raw text can go into the
-// canonical request as it is (what every SigV4 client sends).
+// canonical request as it is (what every SigV4 client sends). 16 bytes at a time: only the bytes
+// that are not unreserved (which must all be '%' of canonical escapes) are looked at one by one.
 bool is_canonical_encoding(std::string_view raw, bool keep_slash) noexcept {
-    for (std::size_t i = 0; i < raw.size(); ++i) {
-        char c = raw[i];
-        if (is_unreserved(c) || (keep_slash && c == '/')) continue;
-        if (c != '%' || i + 2 >= raw.size() || !is_upper_hex(raw[i + 1]) || !is_upper_hex(raw[i + 2])) return false;
-        char decoded = static_cast<char>(hex_digit(raw[i + 1]) * 16 + hex_digit(raw[i + 2]));
-        if (is_unreserved(decoded) || (keep_slash && decoded == '/')) return false;
-        i += 2;
+    std::size_t base = 0;
+    while (base < raw.size()) {
+        const std::size_t block = raw.size() - base >= 16 ? 16 : raw.size() - base;
+        unsigned others = detail::reserved_positions(raw.data() + base, block, keep_slash);
+        while (others != 0) {
+            const auto at = static_cast<std::size_t>(std::countr_zero(others));
+            if (!is_canonical_escape(raw, base + at, keep_slash)) return false;
+            others &= others - 1;
+        }
+        base += block;
     }
     return true;
 }
@@ -216,10 +229,267 @@ bool is_streaming_payload(std::string_view value) {
     return value.starts_with("STREAMING-") && detail::is_token(value);
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// The direct path for what servers see most: a well-formed presigned S3 URL with a good
+// signature. It only ever *proves success*; anything unusual or wrong (an error of any kind,
+// re-encoding needed, unknown X-Amz-* parameters) makes it step aside, and the full verifier
+// below then decides, with its exact error codes and messages.
+
+result<verified_request, verify_error> verify_fully(const received_request& request, const key_lookup& keys,
+                                                    const verify_options& options);
+
+enum query_slot { algorithm_slot, credential_slot, date_slot, expires_slot, signed_headers_slot, signature_slot,
+                  token_slot, slot_count };
+
+// Which X-Amz-* parameter `rest` (the name after "X-Amz-") is; slot_count for any other.
+query_slot slot_of(std::string_view rest) noexcept {
+    switch (rest.size()) {
+        case 4: return rest == "Date" ? date_slot : slot_count;
+        case 7: return rest == "Expires" ? expires_slot : slot_count;
+        case 9: return rest == "Algorithm" ? algorithm_slot : rest == "Signature" ? signature_slot : slot_count;
+        case 10: return rest == "Credential" ? credential_slot : slot_count;
+        case 13: return rest == "SignedHeaders" ? signed_headers_slot : slot_count;
+        case 14: return rest == "Security-Token" ? token_slot : slot_count;
+        default: return slot_count;
+    }
+}
+
+struct direct_scratch {
+    std::string decoded;  // decoded values, reserved before use so views stay valid
+    std::string canonical;
+    std::string to_sign;
+    std::vector<std::pair<std::string_view, std::string_view>> user;  // raw == canonical
+    std::vector<std::pair<std::string_view, std::string_view>> sorted_user;
+};
+
+// Decodes canonically encoded `raw` into `storage` (reserved by the caller, so earlier views stay
+// valid) and returns a view; `raw` itself when it has no escape.
+std::string_view decoded_view(std::string_view raw, std::string& storage) {
+    std::size_t escape = raw.find('%');
+    if (escape == std::string_view::npos) return raw;
+    const std::size_t start = storage.size();
+    std::size_t pos = 0;
+    while (escape != std::string_view::npos) {
+        storage.append(raw.data() + pos, escape - pos);
+        storage.push_back(static_cast<char>(hex_digit(raw[escape + 1]) * 16 + hex_digit(raw[escape + 2])));
+        pos = escape + 3;
+        escape = raw.find('%', pos);
+    }
+    storage.append(raw.data() + pos, raw.size() - pos);
+    return std::string_view(storage).substr(start);
+}
+
+bool verify_query_directly(const received_request& request, const key_lookup& keys, const verify_options& options,
+                           verified_request& facts) {
+    if (!options.s3 || !keys || request.target.empty() || request.target.front() != '/') return false;
+    const bool usual_method = request.method == "GET" || request.method == "PUT" || request.method == "HEAD" ||
+                              request.method == "DELETE";
+    if (!usual_method && !detail::is_token(request.method)) return false;
+    const std::string_view target = request.target;
+    const std::size_t question = target.find('?');
+    if (question == std::string_view::npos) return false;
+    const std::string_view raw_path = target.substr(0, question);
+    const std::string_view raw_query = target.substr(question + 1);
+    if (!is_canonical_encoding(raw_path, true)) return false;
+
+    thread_local direct_scratch scratch;
+    scratch.decoded.clear();
+    scratch.decoded.reserve(raw_query.size() + raw_path.size());
+    scratch.user.clear();
+    std::string_view slots[slot_count];
+    bool present[slot_count] = {};
+    // One pass, 16 bytes at a time: only bytes that are not unreserved are looked at; they must
+    // be '&', the first '=' of a parameter, or the '%' of a canonical escape.
+    std::size_t part_start = 0;
+    std::size_t equals_at = std::string_view::npos;
+    auto take_part = [&](std::size_t end) {
+        if (end == part_start) return true;  // "&&": an empty part, skipped as the parser does
+        const std::size_t name_end = equals_at == std::string_view::npos ? end : equals_at;
+        const std::string_view name = raw_query.substr(part_start, name_end - part_start);
+        const std::string_view value =
+            equals_at == std::string_view::npos ? std::string_view{} : raw_query.substr(equals_at + 1, end - equals_at - 1);
+        if (name.starts_with("X-Amz-")) {
+            const query_slot slot = slot_of(name.substr(6));
+            if (slot == slot_count || present[slot]) return false;
+            present[slot] = true;
+            slots[slot] = value;
+        } else {
+            scratch.user.emplace_back(name, value);
+        }
+        return true;
+    };
+    for (std::size_t base = 0; base < raw_query.size(); base += 16) {
+        const std::size_t block = std::min<std::size_t>(16, raw_query.size() - base);
+        for (unsigned others = detail::reserved_positions(raw_query.data() + base, block, false); others != 0;
+             others &= others - 1) {
+            const std::size_t at = base + static_cast<std::size_t>(std::countr_zero(others));
+            const char c = raw_query[at];
+            if (c == '&') {
+                if (!take_part(at)) return false;
+                part_start = at + 1;
+                equals_at = std::string_view::npos;
+            } else if (c == '=' && equals_at == std::string_view::npos) {
+                equals_at = at;
+            } else if (!is_canonical_escape(raw_query, at, false)) {
+                return false;
+            }
+        }
+    }
+    if (!take_part(raw_query.size())) return false;
+    for (int i = 0; i < token_slot; ++i) {
+        if (!present[i]) return false;
+    }
+    if (slots[algorithm_slot] != detail::algorithm || slots[signature_slot].size() != 64) return false;
+    for (const auto& h : request.headers) {
+        if (detail::iequals(h.name, "authorization")) return false;
+    }
+
+    // Scope, date, expiry and time.
+    const std::string_view credential = decoded_view(slots[credential_slot], scratch.decoded);
+    scope_parts scope;
+    if (!split_scope(credential, scope) || scope.terminator != "aws4_request") return false;
+    const std::string_view amz_date = slots[date_slot];
+    if (amz_date.size() != 16 || scope.date != amz_date.substr(0, 8) || scope.region != options.region ||
+        scope.service != options.service) {
+        return false;
+    }
+    auto signed_at = parse_amz_date(amz_date);
+    if (!signed_at) return false;
+    const std::string_view expires_text = slots[expires_slot];
+    long long expires = 0;
+    auto [expires_end, expires_ec] =
+        std::from_chars(expires_text.data(), expires_text.data() + expires_text.size(), expires);
+    if (expires_ec != std::errc{} || expires_end != expires_text.data() + expires_text.size() ||
+        expires_text.empty() || expires_text.front() == '-' || expires < 1 || expires > max_expiry.count()) {
+        return false;
+    }
+    const sys_seconds now = options.now ? *options.now : sigv4::now();
+    const sys_seconds expires_at = *signed_at + seconds{expires};
+    if (*signed_at > now + options.max_skew || now >= expires_at) return false;
+
+    // Signed headers: lowercase tokens, sorted, unique, host among them; every x-amz-* header
+    // (but the token) signed.
+    const std::string_view signed_list = decoded_view(slots[signed_headers_slot], scratch.decoded);
+    std::vector<std::string> signed_names;
+    if (!valid_signed_header_list(signed_list, signed_names) ||
+        std::find(signed_names.begin(), signed_names.end(), "host") == signed_names.end()) {
+        return false;
+    }
+    for (const auto& h : request.headers) {
+        const std::string_view name = h.name;
+        if (name.size() < 6 || !detail::iequals(name.substr(0, 6), "x-amz-") ||
+            detail::iequals(name, "x-amz-security-token") || detail::iequals(name, "x-amz-content-sha256")) {
+            continue;
+        }
+        if (std::none_of(signed_names.begin(), signed_names.end(),
+                         [&](const std::string& signed_name) { return detail::iequals(name, signed_name); })) {
+            return false;
+        }
+    }
+
+    // The canonical request: the X-Amz-* parameters are contiguous in sorted order (any name
+    // between two of them starts with "X-Amz-", and unknown ones stepped aside above).
+    std::string& canonical = scratch.canonical;
+    canonical.clear();
+    canonical.append(request.method).push_back('\n');
+    canonical.append(raw_path).push_back('\n');
+    auto& sorted_user = scratch.sorted_user;
+    sorted_user.assign(scratch.user.begin(), scratch.user.end());
+    std::sort(sorted_user.begin(), sorted_user.end());
+    bool first = true;
+    auto append_param = [&](std::string_view name, std::string_view value) {
+        if (!first) canonical.push_back('&');
+        first = false;
+        canonical.append(name).push_back('=');
+        canonical.append(value);
+    };
+    auto user = sorted_user.begin();
+    for (; user != sorted_user.end() && user->first < "X-Amz-"; ++user) append_param(user->first, user->second);
+    append_param("X-Amz-Algorithm", slots[algorithm_slot]);
+    append_param("X-Amz-Credential", slots[credential_slot]);
+    append_param("X-Amz-Date", slots[date_slot]);
+    append_param("X-Amz-Expires", slots[expires_slot]);
+    if (present[token_slot] && options.session_token_signed) append_param("X-Amz-Security-Token", slots[token_slot]);
+    append_param("X-Amz-SignedHeaders", slots[signed_headers_slot]);
+    for (; user != sorted_user.end(); ++user) append_param(user->first, user->second);
+    canonical.push_back('\n');
+    for (const auto& name : signed_names) {
+        canonical.append(name).push_back(':');
+        bool found = false;
+        for (const auto& h : request.headers) {
+            if (!detail::iequals(h.name, name)) continue;
+            if (found) canonical.push_back(',');
+            found = true;
+            append_canonical_header_value(h.value, canonical);
+        }
+        if (!found) return false;
+        canonical.push_back('\n');
+    }
+    canonical.push_back('\n');
+    canonical.append(signed_list).push_back('\n');
+    canonical.append(detail::unsigned_payload);
+
+    // Key and token.
+    auto key = keys(scope.access_key_id);
+    if (!key || key->secret.empty()) return false;
+    if (!key->session_token.empty() || present[token_slot]) {
+        const std::string_view token = decoded_view(slots[token_slot], scratch.decoded);
+        if (!present[token_slot] || key->session_token.size() != token.size() ||
+            CRYPTO_memcmp(key->session_token.data(), token.data(), token.size()) != 0) {
+            return false;
+        }
+    }
+
+    // String to sign = algorithm, date, scope (the credential after the key id), hash.
+    const std::string_view scope_text = credential.substr(scope.access_key_id.size() + 1);
+    std::string& to_sign = scratch.to_sign;
+    to_sign.assign(detail::algorithm).push_back('\n');
+    to_sign.append(amz_date).push_back('\n');
+    to_sign.append(scope_text).push_back('\n');
+    const auto digest = sha256_of(canonical);
+    char hex[64];
+    detail::hex32(digest.data(), hex);
+    to_sign.append(hex, 64);
+    const auto& signing_key = detail::signing_key(key->secret, scope.date, scope.region, scope.service);
+    unsigned char mac[32];
+    signing_key.mac(to_sign.data(), to_sign.size(), mac);
+    char expected[64];
+    detail::hex32(mac, expected);
+    if (CRYPTO_memcmp(expected, slots[signature_slot].data(), 64) != 0) {
+        // The right signature for a request that does not carry it stays secret.
+        OPENSSL_cleanse(mac, sizeof mac);
+        OPENSSL_cleanse(expected, sizeof expected);
+        return false;
+    }
+
+    facts.kind = verified_request::auth::query;
+    facts.access_key_id.assign(scope.access_key_id);
+    facts.signed_headers = std::move(signed_names);
+    facts.signed_at = *signed_at;
+    facts.expires_at = expires_at;
+    if (!decode_into(raw_path, facts.path)) return false;
+    facts.query.clear();
+    for (const auto& [name, value] : scratch.user) {
+        query_param& param = facts.query.emplace_back();
+        if (!decode_into(name, param.name) || !decode_into(value, param.value)) return false;
+    }
+    facts.payload_hash.assign(detail::unsigned_payload);
+    return true;
+}
+
 }  // namespace
 
 result<verified_request, verify_error> verify(const received_request& request, const key_lookup& keys,
                                               const verify_options& options) {
+    if (verified_request facts; verify_query_directly(request, keys, options, facts)) return facts;
+    return verify_fully(request, keys, options);
+}
+
+namespace {
+
+result<verified_request, verify_error> verify_fully(const received_request& request, const key_lookup& keys,
+                                                    const verify_options& options) {
     const errc malformed_query = errc::authorization_query_parameters_error;
     if (!detail::is_token(request.method)) return reject(errc::invalid_argument, "the method is not a token");
     std::string_view target = request.target;
@@ -574,5 +844,7 @@ result<verified_request, verify_error> verify(const received_request& request, c
     facts.payload_hash = std::move(payload_hash);
     return facts;
 }
+
+}  // namespace
 
 }  // namespace sigv4

@@ -1163,3 +1163,81 @@ TEST_CASE("error messages quote client text at most 64 bytes, without control or
     CHECK(verified.error().code == errc::authorization_query_parameters_error);
     CHECK(verified.error().message.find("'us??east?'") != std::string::npos);
 }
+
+TEST_CASE("S3 presigned URLs: every single-byte change of the target or host is rejected; the direct and full paths agree") {
+    // verify() proves well-formed presigned S3 URLs on a direct path and leaves everything else to
+    // the full verifier; this pins the direct path to the full one.
+    auto options = s3_options(t0());
+    options.region = "eu-west-1";
+    for (bool with_token : {false, true}) {
+        const auto token = with_token ? std::string(s3_token) : std::string{};
+        sigv4::s3::object_options get_options;
+        get_options.signing_time = t0();
+        get_options.download_filename = "report 2026.pdf";
+        get_options.version_id = "v1";
+        auto get = sigv4::s3::presign_get(s3_credentials(with_token), "bkt", "photos/caf\xc3\xa9 1.jpg",
+                                          sigv4::s3::endpoint{"eu-west-1", "", sigv4::s3::addressing::automatic},
+                                          get_options);
+        REQUIRE(get);
+        const std::vector<sigv4::header> headers = {{"Host", host_of(get->url)}, {"Accept", "*/*"}};
+        const auto wire = from_url("GET", get->url, headers);
+        const auto original = wire.received();
+        auto direct = sigv4::verify(original, s3_keys(token), options);
+        CAPTURE(describe(direct));
+        REQUIRE(direct);
+
+        // The same request with one escape in lowercase hex ("%2f"): equivalent, but not in the
+        // canonical encoding the direct path accepts, so the full verifier decides. Same facts.
+        auto lowered = original;
+        auto escape = lowered.target.find("%2F");
+        REQUIRE(escape != std::string::npos);
+        lowered.target[escape + 2] = 'f';
+        auto full = sigv4::verify(lowered, s3_keys(token), options);
+        CAPTURE(describe(full));
+        REQUIRE(full);
+        CHECK(full->kind == direct->kind);
+        CHECK(full->access_key_id == direct->access_key_id);
+        CHECK(full->signed_headers == direct->signed_headers);
+        CHECK(full->signed_at == direct->signed_at);
+        CHECK(full->expires_at == direct->expires_at);
+        CHECK(full->path == direct->path);
+        CHECK(full->query == direct->query);
+        CHECK(full->payload_hash == direct->payload_hash);
+        CHECK(direct->path == "/photos/caf\xc3\xa9 1.jpg");
+        CHECK(direct->query == std::vector<sigv4::query_param>{
+                                   {"response-content-disposition", sigv4::s3::attachment_disposition("report 2026.pdf")},
+                                   {"versionId", "v1"}});
+
+        // Each byte of the target changed to a byte that changes its meaning.
+        auto changed_byte = [](char c) {
+            if (c == 'z' || c == 'Z' || c == '9' || c == 'F' || c == 'f') return static_cast<char>(c - 1);
+            if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return static_cast<char>(c + 1);
+            return 'Q';
+        };
+        int rejected = 0;
+        for (std::size_t i = 0; i < original.target.size(); ++i) {
+            auto changed = original;
+            changed.target[i] = changed_byte(changed.target[i]);
+            CAPTURE(changed.target);
+            auto result = sigv4::verify(changed, s3_keys(token), options);
+            CHECK_FALSE(result);
+            rejected += result ? 0 : 1;
+        }
+        CHECK(rejected == static_cast<int>(original.target.size()));
+        for (std::size_t i = 0; i < original.headers[0].value.size(); ++i) {
+            auto changed = original;
+            changed.headers[0].value[i] = changed_byte(changed.headers[0].value[i]);
+            CAPTURE(changed.headers[0].value);
+            auto result = sigv4::verify(changed, s3_keys(token), options);
+            REQUIRE_FALSE(result);
+            CHECK(result.error().code == sigv4::errc::signature_does_not_match);
+        }
+        for (const char* method : {"PUT", "HEAD", "DELETE", "get"}) {
+            auto changed = original;
+            changed.method = method;
+            auto result = sigv4::verify(changed, s3_keys(token), options);
+            REQUIRE_FALSE(result);
+            CHECK(result.error().code == sigv4::errc::signature_does_not_match);
+        }
+    }
+}

@@ -3,15 +3,13 @@
 #include <cstdio>
 #include <exception>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include "cli_support.hpp"
 #include "commands.hpp"
-
-#ifdef PRESIGN_HAVE_SERVE
-#include "serve_command.hpp"
-#endif
+#include "network_helper.hpp"
 
 namespace {
 
@@ -111,10 +109,13 @@ int run(int argc, char** argv) {
     explain_command->add_option("--s3-error", explain_options.s3_error_file,
                                 "S3's SignatureDoesNotMatch error XML to diff against");
 
-    int exit_code = exit_code::ok;
-#ifdef PRESIGN_HAVE_SERVE
-    presign::cli::add_serve_command(app, exit_code);
-#endif
+    // `presign serve` is `presign-net serve` (network_helper.hpp): every argument after `serve`,
+    // --help included, is passed on unparsed.
+    auto* serve_command = app.add_subcommand(
+        "serve",
+        "Run the file-sharing API, its web page and a local S3-compatible store on this machine");
+    serve_command->prefix_command();
+    serve_command->set_help_flag();
 
     try {
         app.parse(argc, argv);
@@ -135,7 +136,13 @@ int run(int argc, char** argv) {
     if (*delete_command) return run_presign(del);
     if (*verify_command) return run_verify(verify_options);
     if (*explain_command) return run_explain(explain_options);
-    return exit_code;  // a subcommand whose callback set it (serve)
+    if (*serve_command) {
+        std::vector<std::string> args{"serve"};
+        const auto rest = serve_command->remaining();
+        args.insert(args.end(), rest.begin(), rest.end());
+        return exec_network_helper(argv[0], args);
+    }
+    return exit_code::internal;
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 
 #include "cli_support.hpp"
 #include "commands.hpp"
+#include "network_helper.hpp"
 
 namespace presign::cli {
 namespace {
@@ -131,7 +132,9 @@ run_context load_context(const common_options& options, bool need_credentials) {
 }
 
 void load_credentials(run_context& context, const common_options& options) {
-    auto creds = resolve_credentials(context.config, process_environment());
+    chain_options chain;
+    chain.network = network_credentials_from_helper;
+    auto creds = resolve_credentials(context.config, process_environment(), chain);
     if (!creds) throw cli_error(exit_code_for(creds.error().what), creds.error().message);
     context.credentials = std::move(*creds);
     if (options.verbose) {

@@ -7,6 +7,7 @@ Usage: cli_e2e_test.py PATH_TO_presign"""
 import http.server
 import json
 import os
+import pty
 import select
 import shutil
 import subprocess
@@ -17,6 +18,8 @@ import unittest
 import urllib.parse
 
 PRESIGN = sys.argv.pop(1) if len(sys.argv) > 1 else "presign"
+# What needs HTTP (serve, container and instance-metadata credentials) is the helper next to it.
+PRESIGN_NET = os.path.join(os.path.dirname(os.path.abspath(PRESIGN)), "presign-net")
 
 AKID = "AKIAIOSFODNN7EXAMPLE"
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -380,6 +383,21 @@ class network_credentials(presign_case):
         env = {"AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:1/creds"}
         self.fails(CREDENTIALS, "get", "s3://examplebucket/k", keys=False, env=env)
 
+    def test_container_credentials_source_in_verbose(self):
+        env = {"AWS_CONTAINER_CREDENTIALS_FULL_URI": self.base + "/creds",
+               "AWS_CONTAINER_AUTHORIZATION_TOKEN": "Bearer test-token"}
+        code, out, err = self.run_presign("get", "s3://examplebucket/k", "--verbose", keys=False, env=env)
+        self.assertEqual(code, 0, err)
+        self.assertIn("credentials from container credentials, access key ****************RVED", err)
+        self.assertIn("expire 2099-01-01T00:00:00Z", err)
+        for secret in ("served-secret", "served-token", "test-token"):
+            self.assertNotIn(secret, err)
+
+    def test_container_error_classes_pass_through_the_helper(self):
+        env = {"AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:notaport/creds"}
+        err = self.fails(CONFIG, "get", "s3://examplebucket/k", keys=False, env=env)
+        self.assertIn("malformed container credentials URI", err)
+
     def test_instance_metadata_v2(self):
         env = {"AWS_EC2_METADATA_DISABLED": None, "AWS_EC2_METADATA_SERVICE_ENDPOINT": self.base}
         url = self.ok("get", "s3://examplebucket/k", keys=False, env=env).strip()
@@ -396,6 +414,65 @@ class network_credentials(presign_case):
         methods = [(m, p) for m, p, _ in self.server.seen]
         self.assertEqual(methods, [("PUT", "/refuse/latest/api/token"),
                                    ("GET", "/refuse/latest/meta-data/iam/security-credentials/")])
+
+
+class http_helper(presign_case):
+    """`presign` signs without loading an HTTP stack; `presign serve` and the network credential
+    providers run the helper presign-net."""
+
+    def test_one_shot_loads_no_http_stack(self):
+        code, out, err = self.run_presign("get", "s3://examplebucket/k", env={"LD_DEBUG": "libs"})
+        self.assertEqual(code, 0, err)
+        self.assertTrue(out.startswith("https://examplebucket.s3.") and "/k?X-Amz-" in out, out)
+        self.assertIn("libc.so.6", err, "LD_DEBUG=libs lists the loaded libraries")
+        for library in ("libcpp-httplib", "libssl", "libbrotli", "libz.so"):
+            self.assertFalse(library in err, "presign get loaded %s" % library)
+
+    def test_serve_runs_the_helper(self):
+        code, out, err = self.run_presign("serve", "--help")
+        self.assertEqual(code, 0, err)
+        self.assertIn("--s3-port", out)
+        self.assertIn("serve [OPTIONS]", out)
+        err = self.fails(USAGE, "serve", "--port", "x")
+        self.assertIn("--port", err)
+
+    def test_without_the_helper(self):
+        alone = os.path.join(self.dir, "bin")
+        os.mkdir(alone)
+        shutil.copy2(PRESIGN, os.path.join(alone, "presign"))
+        lone = os.path.join(alone, "presign")
+        done = subprocess.run([lone, "get", "s3://examplebucket/k"], capture_output=True, text=True,
+                              env={**self.env, "AWS_ACCESS_KEY_ID": AKID, "AWS_SECRET_ACCESS_KEY": SECRET},
+                              timeout=60)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        done = subprocess.run([lone, "serve"], capture_output=True, text=True, env=self.env, timeout=60)
+        self.assertEqual(done.returncode, 1)
+        self.assertEqual(done.stdout, "")
+        self.assertIn("cannot run presign-net", done.stderr)
+        done = subprocess.run([lone, "get", "s3://examplebucket/k"], capture_output=True, text=True,
+                              env={**self.env, "AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:1/c"},
+                              timeout=60)
+        self.assertEqual(done.returncode, CREDENTIALS)
+        self.assertEqual(done.stdout, "")
+        self.assertIn("presign-net", done.stderr)
+
+    def test_helper_never_writes_credentials_to_a_terminal(self):
+        leader, follower = pty.openpty()
+        try:
+            done = subprocess.run([PRESIGN_NET, "credentials"], stdout=follower, stderr=subprocess.PIPE,
+                                  env={**self.env, "AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:1/c"},
+                                  timeout=60)
+        finally:
+            os.close(follower)
+        os.set_blocking(leader, False)
+        try:
+            written = os.read(leader, 4096)
+        except (BlockingIOError, OSError):
+            written = b""
+        os.close(leader)
+        self.assertEqual(done.returncode, USAGE)
+        self.assertEqual(written, b"")
+        self.assertIn(b"pipe only", done.stderr)
 
 
 class verify_and_explain(presign_case):

@@ -18,6 +18,7 @@
 #include <httplib.h>
 #include <presign/cli/aws_config.hpp>
 #include <presign/cli/credential_chain.hpp>
+#include <presign/cli/network_credentials.hpp>
 #include <presign/local/object_store.hpp>
 #include <presign/local/s3_server.hpp>
 #include <presign/service.hpp>
@@ -288,7 +289,9 @@ int run_serve(const serve_options& options) {
         }
         region = config->region;
         s3_url = config->endpoint.url;
-        auto provider = std::make_shared<cli::credentials_provider>(*config, env);
+        cli::chain_options chain;
+        chain.network = cli::fetch_network_credentials;
+        auto provider = std::make_shared<cli::credentials_provider>(*config, env, chain);
         auto first = provider->get_sourced();
         if (!first) {
             complain("no credentials for " + options.endpoint + ": " + first.error().message);

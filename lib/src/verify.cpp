@@ -7,9 +7,11 @@
 #include <array>
 #include <bit>
 #include <charconv>
+#include <cstring>
 
 #include "detail/canonical.hpp"
 #include "detail/crypto.hpp"
+#include "detail/s3_target.hpp"
 #include "detail/unreserved.hpp"
 #include "sigv4/encoding.hpp"
 #include "sigv4/hash.hpp"
@@ -93,17 +95,20 @@ bool is_canonical_escape(std::string_view raw, std::size_t i, bool keep_slash) n
 // True when uri_encode(percent_decode(raw), keep_slash) == raw, so the raw text can go into the
 // canonical request as it is (what every SigV4 client sends). 16 bytes at a time: only the bytes
 // that are not unreserved (which must all be '%' of canonical escapes) are looked at one by one.
+// Bit i set when text[base + i] is not unreserved, for the (up to) 16 bytes from `base`. A short
+// last block is read as the text's last 16 bytes when it has that many (no copy).
+unsigned reserved_in_block(std::string_view text, std::size_t base, bool keep_slash) noexcept {
+    const std::size_t block = text.size() - base >= 16 ? 16 : text.size() - base;
+    if (block == 16 || text.size() < 16) return detail::reserved_positions(text.data() + base, block, keep_slash);
+    return detail::reserved_positions(text.data() + text.size() - 16, 16, keep_slash) >> (16 - block);
+}
+
 bool is_canonical_encoding(std::string_view raw, bool keep_slash) noexcept {
-    std::size_t base = 0;
-    while (base < raw.size()) {
-        const std::size_t block = raw.size() - base >= 16 ? 16 : raw.size() - base;
-        unsigned others = detail::reserved_positions(raw.data() + base, block, keep_slash);
-        while (others != 0) {
+    for (std::size_t base = 0; base < raw.size(); base += 16) {
+        for (unsigned others = reserved_in_block(raw, base, keep_slash); others != 0; others &= others - 1) {
             const auto at = static_cast<std::size_t>(std::countr_zero(others));
             if (!is_canonical_escape(raw, base + at, keep_slash)) return false;
-            others &= others - 1;
         }
-        base += block;
     }
     return true;
 }
@@ -297,7 +302,13 @@ bool verify_query_directly(const received_request& request, const key_lookup& ke
     scratch.decoded.clear();
     scratch.decoded.reserve(raw_query.size() + raw_path.size());
     scratch.user.clear();
-    std::string_view slots[slot_count];
+    // Raw views of the X-Amz-* values; a trivial type so the array is not zero-filled per call.
+    struct raw_view {
+        const char* at;
+        std::size_t size;
+        operator std::string_view() const noexcept { return {at, size}; }
+    };
+    raw_view slots[slot_count];
     bool present[slot_count] = {};
     // One pass, 16 bytes at a time: only bytes that are not unreserved are looked at; they must
     // be '&', the first '=' of a parameter, or the '%' of a canonical escape.
@@ -313,16 +324,14 @@ bool verify_query_directly(const received_request& request, const key_lookup& ke
             const query_slot slot = slot_of(name.substr(6));
             if (slot == slot_count || present[slot]) return false;
             present[slot] = true;
-            slots[slot] = value;
+            slots[slot] = {value.data(), value.size()};
         } else {
             scratch.user.emplace_back(name, value);
         }
         return true;
     };
     for (std::size_t base = 0; base < raw_query.size(); base += 16) {
-        const std::size_t block = std::min<std::size_t>(16, raw_query.size() - base);
-        for (unsigned others = detail::reserved_positions(raw_query.data() + base, block, false); others != 0;
-             others &= others - 1) {
+        for (unsigned others = reserved_in_block(raw_query, base, false); others != 0; others &= others - 1) {
             const std::size_t at = base + static_cast<std::size_t>(std::countr_zero(others));
             const char c = raw_query[at];
             if (c == '&') {
@@ -340,7 +349,7 @@ bool verify_query_directly(const received_request& request, const key_lookup& ke
     for (int i = 0; i < token_slot; ++i) {
         if (!present[i]) return false;
     }
-    if (slots[algorithm_slot] != detail::algorithm || slots[signature_slot].size() != 64) return false;
+    if (std::string_view(slots[algorithm_slot]) != detail::algorithm || slots[signature_slot].size != 64) return false;
     for (const auto& h : request.headers) {
         if (detail::iequals(h.name, "authorization")) return false;
     }
@@ -390,51 +399,73 @@ bool verify_query_directly(const received_request& request, const key_lookup& ke
 
     // The canonical request: the X-Amz-* parameters are contiguous in sorted order (any name
     // between two of them starts with "X-Amz-", and unknown ones stepped aside above).
-    std::string& canonical = scratch.canonical;
-    canonical.clear();
-    canonical.append(request.method).push_back('\n');
-    canonical.append(raw_path).push_back('\n');
+    std::size_t headers_bound = 0;
+    for (const auto& h : request.headers) headers_bound += h.name.size() + h.value.size() + 2;
+    const std::size_t bound = request.method.size() + raw_path.size() + raw_query.size() + headers_bound +
+                              2 * signed_list.size() + scratch.user.size() + detail::unsigned_payload.size() + 16;
+    if (scratch.canonical.size() < bound) scratch.canonical.resize(bound);
+    char* out = scratch.canonical.data();
+    auto put = [&out](std::string_view text) {
+        if (text.empty()) return;  // memcpy from a null data() is undefined even for 0 bytes
+        std::memcpy(out, text.data(), text.size());
+        out += text.size();
+    };
+    put(request.method);
+    *out++ = '\n';
+    put(raw_path);
+    *out++ = '\n';
     auto& sorted_user = scratch.sorted_user;
     sorted_user.assign(scratch.user.begin(), scratch.user.end());
     std::sort(sorted_user.begin(), sorted_user.end());
     bool first = true;
-    auto append_param = [&](std::string_view name, std::string_view value) {
-        if (!first) canonical.push_back('&');
+    auto put_param = [&](std::string_view name, std::string_view value) {
+        if (!first) *out++ = '&';
         first = false;
-        canonical.append(name).push_back('=');
-        canonical.append(value);
+        put(name);
+        *out++ = '=';
+        put(value);
     };
     auto user = sorted_user.begin();
-    for (; user != sorted_user.end() && user->first < "X-Amz-"; ++user) append_param(user->first, user->second);
-    append_param("X-Amz-Algorithm", slots[algorithm_slot]);
-    append_param("X-Amz-Credential", slots[credential_slot]);
-    append_param("X-Amz-Date", slots[date_slot]);
-    append_param("X-Amz-Expires", slots[expires_slot]);
-    if (present[token_slot] && options.session_token_signed) append_param("X-Amz-Security-Token", slots[token_slot]);
-    append_param("X-Amz-SignedHeaders", slots[signed_headers_slot]);
-    for (; user != sorted_user.end(); ++user) append_param(user->first, user->second);
-    canonical.push_back('\n');
+    for (; user != sorted_user.end() && user->first < "X-Amz-"; ++user) put_param(user->first, user->second);
+    put_param("X-Amz-Algorithm", slots[algorithm_slot]);
+    put_param("X-Amz-Credential", slots[credential_slot]);
+    put_param("X-Amz-Date", slots[date_slot]);
+    put_param("X-Amz-Expires", slots[expires_slot]);
+    if (present[token_slot] && options.session_token_signed) put_param("X-Amz-Security-Token", slots[token_slot]);
+    put_param("X-Amz-SignedHeaders", slots[signed_headers_slot]);
+    for (; user != sorted_user.end(); ++user) put_param(user->first, user->second);
+    *out++ = '\n';
+    std::string folded;  // for the rare value that needs whitespace folding
     for (const auto& name : signed_names) {
-        canonical.append(name).push_back(':');
+        put(name);
+        *out++ = ':';
         bool found = false;
         for (const auto& h : request.headers) {
             if (!detail::iequals(h.name, name)) continue;
-            if (found) canonical.push_back(',');
+            if (found) *out++ = ',';
             found = true;
-            append_canonical_header_value(h.value, canonical);
+            if (h.value.empty() || detail::is_plain_header_value(h.value)) {
+                put(h.value);
+            } else {
+                folded.clear();
+                append_canonical_header_value(h.value, folded);
+                put(folded);
+            }
         }
         if (!found) return false;
-        canonical.push_back('\n');
+        *out++ = '\n';
     }
-    canonical.push_back('\n');
-    canonical.append(signed_list).push_back('\n');
-    canonical.append(detail::unsigned_payload);
+    *out++ = '\n';
+    put(signed_list);
+    *out++ = '\n';
+    put(detail::unsigned_payload);
+    const std::string_view canonical(scratch.canonical.data(), static_cast<std::size_t>(out - scratch.canonical.data()));
 
     // Key and token.
     auto key = keys(scope.access_key_id);
     if (!key || key->secret.empty()) return false;
     if (!key->session_token.empty() || present[token_slot]) {
-        const std::string_view token = decoded_view(slots[token_slot], scratch.decoded);
+        const std::string_view token = present[token_slot] ? decoded_view(slots[token_slot], scratch.decoded) : std::string_view{};
         if (!present[token_slot] || key->session_token.size() != token.size() ||
             CRYPTO_memcmp(key->session_token.data(), token.data(), token.size()) != 0) {
             return false;
@@ -456,7 +487,7 @@ bool verify_query_directly(const received_request& request, const key_lookup& ke
     signing_key.mac(to_sign.data(), to_sign.size(), mac);
     char expected[64];
     detail::hex32(mac, expected);
-    if (CRYPTO_memcmp(expected, slots[signature_slot].data(), 64) != 0) {
+    if (CRYPTO_memcmp(expected, slots[signature_slot].at, 64) != 0) {
         // The right signature for a request that does not carry it stays secret.
         OPENSSL_cleanse(mac, sizeof mac);
         OPENSSL_cleanse(expected, sizeof expected);
@@ -482,8 +513,10 @@ bool verify_query_directly(const received_request& request, const key_lookup& ke
 
 result<verified_request, verify_error> verify(const received_request& request, const key_lookup& keys,
                                               const verify_options& options) {
-    if (verified_request facts; verify_query_directly(request, keys, options, facts)) return facts;
-    return verify_fully(request, keys, options);
+    // One return of one named object: built in the caller's slot.
+    result<verified_request, verify_error> verified{std::in_place};
+    if (!verify_query_directly(request, keys, options, *verified)) verified = verify_fully(request, keys, options);
+    return verified;
 }
 
 namespace {

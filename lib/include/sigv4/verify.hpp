@@ -60,6 +60,9 @@ struct verify_options {
 /// The facts a successful verification establishes.
 struct verified_request {
     enum class auth { query, header };
+    // User-provided, so that a result built in place is not zero-filled first.
+    verified_request() noexcept {}
+
     auth kind = auth::query;
     std::string access_key_id;
     std::vector<std::string> signed_headers;  ///< lowercase, sorted

@@ -671,9 +671,17 @@ TEST_CASE("json: append_json_string writes exactly what nlohmann's dump writes")
         CHECK(ours(text) == reference(text));
         CHECK(json::parse(ours(text), nullptr, false).is_string());
     }
+    // Special bytes at every position of the eight-byte words the fast path reads.
+    for (std::size_t offset = 0; offset < 24; ++offset) {
+        for (std::string special : {"\"", "\\", "\n", "\x01", "\x1f", " ", "~", "\x7f", "\xc3\xa9", "\xff", "\x80"}) {
+            auto text = std::string(offset, 'x') + special + std::string(offset % 11, 'y');
+            CAPTURE(text);
+            CHECK(ours(text) == reference(text));
+        }
+    }
     std::mt19937 random(7);
     for (int i = 0; i < 2000; ++i) {
-        std::string text(random() % 40, ' ');
+        std::string text(random() % 70, ' ');
         for (auto& c : text) c = static_cast<char>(random() % 4 == 0 ? random() % 256 : 32 + random() % 95);
         CHECK(ours(text) == reference(text));
     }

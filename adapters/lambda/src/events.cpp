@@ -421,6 +421,8 @@ private:
     bool base64_ = false;
 };
 
+bool read_event(std::string_view event, event_reader& reader) { return json::sax_parse(event, &reader); }
+
 std::optional<std::string> non_empty(std::optional<std::string>& value) {
     if (!value || value->empty()) return std::nullopt;
     return std::move(value);
@@ -468,7 +470,7 @@ translated_event translate_event(std::string_view event, std::string_view reques
     event_reader doc;
     bool parsed = false;
     try {
-        parsed = json::sax_parse(event, &doc);
+        parsed = read_event(event, doc);
     } catch (const json::exception&) {
         parsed = false;
     }

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <stdexcept>
 #include <nlohmann/json.hpp>
 
@@ -509,11 +510,26 @@ void append_json_string(std::string& out, std::string_view text) {
         table['"'] = table['\\'] = true;
         return table;
     }();
+    // Eight bytes at a time: is any of them special? (Exact tests for a zero byte, and for a byte
+    // below 0x20, in all eight lanes at once.)
+    constexpr std::uint64_t ones = 0x0101010101010101, highs = 0x8080808080808080;
+    auto any_special = [](std::uint64_t w) {
+        auto zero_in = [](std::uint64_t v) { return (v - ones) & ~v & highs; };
+        return ((w & highs) | zero_in(w ^ (ones * '"')) | zero_in(w ^ (ones * '\\')) |
+                ((w - ones * 0x20) & ~w & highs)) != 0;
+    };
     const auto start = out.size();
     out.reserve(start + text.size() + 2);
     out += '"';
     std::size_t plain_from = 0;
     for (std::size_t i = 0; i < text.size(); ++i) {
+        while (i + 8 <= text.size()) {
+            std::uint64_t word = 0;
+            std::memcpy(&word, text.data() + i, 8);
+            if (any_special(word)) break;
+            i += 8;
+        }
+        if (i == text.size()) break;
         auto c = static_cast<unsigned char>(text[i]);
         if (!special[c]) continue;
         if (c >= 0x80) {

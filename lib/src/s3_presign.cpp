@@ -199,12 +199,13 @@ result<const cached_target*> target_for(cached_target& cache, std::string_view b
     return &cache;
 }
 
-result<const cached_scope*> scope_for(cached_scope& cache, const credentials& creds, std::string_view region,
-                                      sys_seconds signed_at) {
-    if (cache.valid && cache.at == signed_at && cache.access_key_id == creds.access_key_id &&
-        cache.region == region && cache.secret.equals(creds.secret)) {
-        return &cache;
-    }
+bool scope_is_cached(const cached_scope& cache, const credentials& creds, std::string_view region,
+                     sys_seconds signed_at) noexcept {
+    return cache.valid && cache.at == signed_at && cache.access_key_id == creds.access_key_id &&
+           cache.region == region && cache.secret.equals(creds.secret);
+}
+
+result<void> fill_scope(cached_scope& cache, const credentials& creds, std::string_view region, sys_seconds signed_at) {
     cache.valid = false;
     auto dates = detail::dates_for(signed_at);
     if (!dates) return unexpected{dates.error()};
@@ -223,7 +224,7 @@ result<const cached_scope*> scope_for(cached_scope& cache, const credentials& cr
     cache.access_key_id = creds.access_key_id;
     cache.region.assign(region);
     cache.valid = true;
-    return &cache;
+    return {};
 }
 
 const std::string& token_param_for(cached_token& cache, const std::string& token) {
@@ -270,11 +271,17 @@ result<void> write_direct(direct_state& state, const credentials& creds, std::st
     if (creds.access_key_id.empty()) return fail(errc::empty_access_key_id, "the access key id is empty");
     if (creds.secret.empty()) return fail(errc::invalid_secret_key, "the secret access key is empty");
     const sys_seconds signed_at = options.signing_time ? *options.signing_time : now();
-    auto lifetime = detail::presign_lifetime(creds, signed_at, options.expires, options.clamp_expiry);
-    if (!lifetime) return unexpected{lifetime.error()};
-    auto scope = scope_for(state.scope, creds, where.region, signed_at);
-    if (!scope) return unexpected{scope.error()};
-    const cached_scope& sc = **scope;
+    // Long-term credentials and an expiry in range need no further checks (the common case).
+    std::chrono::seconds lifetime = options.expires;
+    if (creds.expiration || lifetime < std::chrono::seconds{1} || lifetime > max_expiry) {
+        auto checked = detail::presign_lifetime(creds, signed_at, options.expires, options.clamp_expiry);
+        if (!checked) return unexpected{checked.error()};
+        lifetime = *checked;
+    }
+    const cached_scope& sc = state.scope;
+    if (!scope_is_cached(sc, creds, where.region, signed_at)) {
+        if (auto filled = fill_scope(state.scope, creds, where.region, signed_at); !filled) return filled;
+    }
 
     // Signed headers, sorted by name: content-length < content-type < host < x-amz-checksum-sha256
     // < x-amz-server-side-encryption < x-amz-server-side-encryption-aws-kms-key-id.
@@ -328,7 +335,7 @@ result<void> write_direct(direct_state& state, const credentials& creds, std::st
     if (!options.version_id.empty()) add_query("versionId", options.version_id);
 
     char expires_text[24];
-    auto [expires_end, expires_ec] = std::to_chars(expires_text, expires_text + sizeof expires_text, lifetime->count());
+    auto [expires_end, expires_ec] = std::to_chars(expires_text, expires_text + sizeof expires_text, lifetime.count());
     (void)expires_ec;
     const std::string_view expires_view(expires_text, static_cast<std::size_t>(expires_end - expires_text));
     const std::string_view token_param =
@@ -450,8 +457,8 @@ result<void> write_direct(direct_state& state, const credentials& creds, std::st
         }
     }
     out.signed_at = signed_at;
-    out.expires_in = *lifetime;
-    out.expires_at = signed_at + *lifetime;
+    out.expires_in = lifetime;
+    out.expires_at = signed_at + lifetime;
     out.artifacts.signature = signature_hex(std::string_view(signature, 64));
     if (options.capture_artifacts) {
         out.artifacts.canonical_request.assign(canonical);
@@ -487,7 +494,11 @@ result<presigned_request> presign_object(const credentials& creds, std::string_v
     if (key.size() > 1024) return fail(errc::invalid_object_key, "the object key is longer than 1024 bytes");
     auto target = target_for(state.target, bucket, where);
     if (!target) return unexpected{target.error()};
-    if (auto ok = validate_object_options(options); !ok) return unexpected{ok.error()};
+    const bool options_need_checks = !options.checksum_sha256.empty() || !options.sse_kms_key_id.empty() ||
+                                     !options.metadata.empty() || !options.download_filename.empty();
+    if (options_need_checks) {
+        if (auto ok = validate_object_options(options); !ok) return unexpected{ok.error()};
+    }
     if (direct_path_fits(options)) return presign_direct(state, creds, method, **target, key, where, options);
     if (!is_valid_utf8(key)) return fail(errc::invalid_object_key, "the object key is not valid UTF-8");
     return presign_generic(creds, method, (*target)->target, key, where, options);

@@ -40,25 +40,25 @@ void hmac_sha256_key::assign(const void* key, std::size_t size) noexcept {
     OPENSSL_cleanse(pad, sizeof pad);
 }
 
-void hmac_sha256_key::mac(const void* data, std::size_t size, unsigned char out[32]) const noexcept {
-    SHA256_CTX ctx = inner_;
+void hmac_sha256_key::compute(const void* data, std::size_t size, unsigned char out[32], SHA256_CTX& ctx) const noexcept {
+    ctx = inner_;
     SHA256_Update(&ctx, data, size);
     unsigned char inner_digest[32];
     SHA256_Final(inner_digest, &ctx);
     ctx = outer_;
     SHA256_Update(&ctx, inner_digest, sizeof inner_digest);
     SHA256_Final(out, &ctx);
+}
+
+void hmac_sha256_key::mac(const void* data, std::size_t size, unsigned char out[32]) const noexcept {
+    SHA256_CTX ctx;
+    compute(data, size, out, ctx);
     OPENSSL_cleanse(&ctx, sizeof ctx);
 }
 
 void hmac_sha256_key::published_mac(const void* data, std::size_t size, unsigned char out[32]) const noexcept {
-    SHA256_CTX ctx = inner_;
-    SHA256_Update(&ctx, data, size);
-    unsigned char inner_digest[32];
-    SHA256_Final(inner_digest, &ctx);
-    ctx = outer_;
-    SHA256_Update(&ctx, inner_digest, sizeof inner_digest);
-    SHA256_Final(out, &ctx);
+    SHA256_CTX ctx;
+    compute(data, size, out, ctx);
 }
 
 void hex32(const unsigned char in[32], char out[64]) noexcept {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "presign/cli/credential_chain.hpp"
 
+#include "credential_support.hpp"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -22,20 +24,9 @@ namespace {
 
 using kind = config_error::kind;
 
-sigv4::unexpected<config_error> credentials_failure(std::string message) {
-    return sigv4::unexpected{config_error{kind::credentials, std::move(message)}};
-}
-
-std::optional<std::string> non_empty(const env_lookup& env, std::string_view name) {
-    auto value = env(name);
-    if (value && !value->empty()) return value;
-    return std::nullopt;
-}
-
-const std::string* setting(const profile_settings& settings, std::string_view key) {
-    const auto found = settings.find(key);
-    return found == settings.end() || found->second.empty() ? nullptr : &found->second;
-}
+using support::credentials_failure;
+using support::non_empty;
+using support::setting;
 
 // Builds credentials, turning a validation failure into a message naming the source.
 provider_result make_credentials(std::string_view source, std::string_view access_key_id,

@@ -40,6 +40,8 @@ public:
     }
 
 private:
+    void compute(const void* data, std::size_t size, unsigned char out[32], SHA256_CTX& ctx) const noexcept;
+
     SHA256_CTX inner_{};
     SHA256_CTX outer_{};
 };

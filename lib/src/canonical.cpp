@@ -102,6 +102,17 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
     return true;
 }
 
+bool is_plain_header_value(std::string_view value) noexcept {
+    if (value.empty() || value.front() == ' ' || value.back() == ' ') return false;
+    char previous = 0;
+    for (char c : value) {
+        auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u >= 0x7f || (c == ' ' && previous == ' ')) return false;
+        previous = c;
+    }
+    return true;
+}
+
 void append_lower(std::string_view text, std::string& out) {
     for (char c : text) out.push_back(to_lower(c));
 }

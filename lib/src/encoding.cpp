@@ -138,24 +138,6 @@ unsigned reserved_positions(const char* text, std::size_t size, bool keep_slash)
 #endif
 }
 
-bool is_all_unreserved(std::string_view text, bool keep_slash) noexcept {
-    const char* p = text.data();
-    const char* const end = p + text.size();
-#if defined(__SSE2__)
-    for (; end - p >= 16; p += 16) {
-        if (!all_unreserved(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), keep_slash)) return false;
-    }
-    if (p != end && text.size() >= 16) {
-        return all_unreserved(_mm_loadu_si128(reinterpret_cast<const __m128i*>(end - 16)), keep_slash);
-    }
-#endif
-    const auto& safe = keep_slash ? unreserved_or_slash : unreserved;
-    for (; p < end; ++p) {
-        if (!safe[static_cast<unsigned char>(*p)]) return false;
-    }
-    return true;
-}
-
 }  // namespace detail
 
 void uri_encode(std::string_view in, bool keep_slash, std::string& out) {

@@ -181,17 +181,6 @@ result<void> resolve_bucket_target(std::string_view bucket, const s3::endpoint& 
     return {};
 }
 
-bool is_plain_header_value(std::string_view value) noexcept {
-    if (value.empty() || value.front() == ' ' || value.back() == ' ') return false;
-    char previous = 0;
-    for (char c : value) {
-        auto u = static_cast<unsigned char>(c);
-        if (u < 0x20 || u >= 0x7f || (c == ' ' && previous == ' ')) return false;
-        previous = c;
-    }
-    return true;
-}
-
 }  // namespace sigv4::detail
 
 namespace sigv4::s3 {

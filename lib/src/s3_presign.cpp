@@ -176,7 +176,6 @@ struct direct_state {
     cached_target target;
     cached_scope scope;
     cached_token token;
-    std::string encoded_path;
     std::string user_query;  // the object options' query parameters, encoded, in URL (= sorted) order
     std::string canonical;
     std::string to_sign;

@@ -11,7 +11,6 @@
 
 #include "detail/canonical.hpp"
 #include "detail/crypto.hpp"
-#include "detail/s3_target.hpp"
 #include "detail/unreserved.hpp"
 #include "sigv4/encoding.hpp"
 #include "sigv4/hash.hpp"
@@ -59,9 +58,9 @@ int hex_digit(char c) noexcept {
     return -1;
 }
 
-// percent_decode() appending runs between escapes at once (this runs for every parameter).
-bool decode_into(std::string_view in, std::string& out) {
-    out.clear();
+// percent_decode() appending to `out`, runs between escapes at once (this runs for every
+// parameter). False for a truncated or non-hex escape.
+bool append_decoded(std::string_view in, std::string& out) {
     std::size_t pos = 0;
     while (pos < in.size()) {
         std::size_t escape = in.find('%', pos);
@@ -78,6 +77,11 @@ bool decode_into(std::string_view in, std::string& out) {
         pos = escape + 3;
     }
     return true;
+}
+
+bool decode_into(std::string_view in, std::string& out) {
+    out.clear();
+    return append_decoded(in, out);
 }
 
 using detail::is_unreserved;
@@ -212,6 +216,25 @@ bool valid_signed_header_list(std::string_view list, std::vector<std::string>& o
            std::adjacent_find(out.begin(), out.end()) == out.end();
 }
 
+// The first x-amz-* header that is not among the signed names (S3 refuses them), or nullptr.
+// x-amz-security-token never needs signing; x-amz-content-sha256 not with query auth.
+const header* unsigned_amz_header(const std::vector<header>& headers, const std::vector<std::string>& signed_names,
+                                  bool query_auth) {
+    for (const auto& h : headers) {
+        const std::string_view name = h.name;
+        if (name.size() < 6 || !detail::iequals(name.substr(0, 6), "x-amz-") ||
+            detail::iequals(name, "x-amz-security-token") ||
+            (query_auth && detail::iequals(name, "x-amz-content-sha256"))) {
+            continue;
+        }
+        if (std::none_of(signed_names.begin(), signed_names.end(),
+                         [&](const std::string& signed_name) { return detail::iequals(name, signed_name); })) {
+            return &h;
+        }
+    }
+    return nullptr;
+}
+
 bool is_header_space(char c) noexcept { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 // Trims the value and collapses each run of whitespace (folded lines too) into one space.
@@ -271,17 +294,9 @@ struct direct_scratch {
 // Decodes canonically encoded `raw` into `storage` (reserved by the caller, so earlier views stay
 // valid) and returns a view; `raw` itself when it has no escape.
 std::string_view decoded_view(std::string_view raw, std::string& storage) {
-    std::size_t escape = raw.find('%');
-    if (escape == std::string_view::npos) return raw;
+    if (raw.find('%') == std::string_view::npos) return raw;
     const std::size_t start = storage.size();
-    std::size_t pos = 0;
-    while (escape != std::string_view::npos) {
-        storage.append(raw.data() + pos, escape - pos);
-        storage.push_back(static_cast<char>(hex_digit(raw[escape + 1]) * 16 + hex_digit(raw[escape + 2])));
-        pos = escape + 3;
-        escape = raw.find('%', pos);
-    }
-    storage.append(raw.data() + pos, raw.size() - pos);
+    append_decoded(raw, storage);  // canonical escapes only: cannot fail
     return std::string_view(storage).substr(start);
 }
 
@@ -385,17 +400,7 @@ bool verify_query_directly(const received_request& request, const key_lookup& ke
         std::find(signed_names.begin(), signed_names.end(), "host") == signed_names.end()) {
         return false;
     }
-    for (const auto& h : request.headers) {
-        const std::string_view name = h.name;
-        if (name.size() < 6 || !detail::iequals(name.substr(0, 6), "x-amz-") ||
-            detail::iequals(name, "x-amz-security-token") || detail::iequals(name, "x-amz-content-sha256")) {
-            continue;
-        }
-        if (std::none_of(signed_names.begin(), signed_names.end(),
-                         [&](const std::string& signed_name) { return detail::iequals(name, signed_name); })) {
-            return false;
-        }
-    }
+    if (unsigned_amz_header(request.headers, signed_names, true)) return false;
 
     // The canonical request: the X-Amz-* parameters are contiguous in sorted order (any name
     // between two of them starts with "X-Amz-", and unknown ones stepped aside above).
@@ -714,20 +719,11 @@ result<verified_request, verify_error> verify_fully(const received_request& requ
     }
 
     // Every x-amz-* header must be signed (S3 refuses unsigned ones).
-    for (const auto& h : request.headers) {
-        std::string_view name = h.name;
-        if (name.size() < 6 || !detail::iequals(name.substr(0, 6), "x-amz-") ||
-            detail::iequals(name, "x-amz-security-token") || (auth.query && detail::iequals(name, "x-amz-content-sha256"))) {
-            continue;
-        }
-        bool is_signed = std::any_of(signed_names.begin(), signed_names.end(),
-                                     [&](const std::string& signed_name) { return detail::iequals(name, signed_name); });
-        if (!is_signed) {
-            std::string lower;
-            detail::append_lower(name, lower);
-            return reject(errc::headers_not_signed,
-                          "There were headers present in the request which were not signed: " + quoted(lower));
-        }
+    if (const header* unsigned_header = unsigned_amz_header(request.headers, signed_names, auth.query)) {
+        std::string lower;
+        detail::append_lower(unsigned_header->name, lower);
+        return reject(errc::headers_not_signed,
+                      "There were headers present in the request which were not signed: " + quoted(lower));
     }
 
     // Payload hash.

@@ -22,6 +22,9 @@ inline constexpr std::string_view unsigned_payload = "UNSIGNED-PAYLOAD";
 [[nodiscard]] bool is_lower_hex64(std::string_view text) noexcept;
 [[nodiscard]] bool iequals(std::string_view a, std::string_view b) noexcept;
 void append_lower(std::string_view text, std::string& out);
+/// True when `value` is already a canonical header value: printable ASCII, no leading, trailing
+/// or repeated spaces (what trimming and whitespace folding would leave unchanged).
+[[nodiscard]] bool is_plain_header_value(std::string_view value) noexcept;
 
 /// Validates the parts of a request that any signature needs (method, host, path, query names,
 /// header names and values).

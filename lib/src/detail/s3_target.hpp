@@ -22,8 +22,4 @@ struct bucket_target {
 [[nodiscard]] result<void> resolve_bucket_target(std::string_view bucket, const s3::endpoint& where,
                                                  bucket_target& out);
 
-/// True when `value` is already a canonical header value: printable ASCII, no leading, trailing
-/// or repeated spaces (what trimming and whitespace folding would leave unchanged).
-[[nodiscard]] bool is_plain_header_value(std::string_view value) noexcept;
-
 }  // namespace sigv4::detail

@@ -28,10 +28,6 @@ inline bool is_unreserved(char c) noexcept { return unreserved[static_cast<unsig
 /// written; `saw_non_ascii` becomes true when a byte >= 0x80 was met.
 char* percent_encode(std::string_view in, bool keep_slash, char* out, bool& saw_non_ascii) noexcept;
 
-/// True when every byte of `text` is unreserved (or '/' when `keep_slash`): text that percent-
-/// encoding leaves as it is.
-bool is_all_unreserved(std::string_view text, bool keep_slash) noexcept;
-
 /// Bit i set when text[i] (i < size <= 16) is not unreserved (nor '/' when `keep_slash`).
 unsigned reserved_positions(const char* text, std::size_t size, bool keep_slash) noexcept;
 

@@ -160,11 +160,14 @@ struct cached_scope {
     std::string access_key_id;
     std::string region;
     secret_key secret;            // wiped with the cache
-    detail::hmac_sha256_key key;  // the signing key of (secret, date, region, s3)
     // "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=...&X-Amz-Date=..."
     std::string query_head;
     // "AWS4-HMAC-SHA256\nYYYYMMDDTHHMMSSZ\nYYYYMMDD/region/s3/aws4_request\n"
     std::string to_sign_head;
+    // The signing key of (secret, date, region, s3) that has absorbed to_sign_head: its MAC of a
+    // canonical request's hex hash is the signature. Every presign in the same second shares the
+    // head, so its first block is hashed once.
+    detail::hmac_sha256_key key_after_head;
 };
 
 struct cached_token {
@@ -178,7 +181,6 @@ struct direct_state {
     cached_token token;
     std::string user_query;  // the object options' query parameters, encoded, in URL (= sorted) order
     std::string canonical;
-    std::string to_sign;
 };
 
 result<const cached_target*> target_for(cached_target& cache, std::string_view bucket, const endpoint& where) {
@@ -217,7 +219,8 @@ result<void> fill_scope(cached_scope& cache, const credentials& creds, std::stri
     cache.to_sign_head.assign(detail::algorithm).push_back('\n');
     cache.to_sign_head.append((*dates)->amz()).push_back('\n');
     cache.to_sign_head.append(scope).push_back('\n');
-    cache.key.assign(detail::signing_key(creds.secret, (*dates)->scope_date(), region, "s3"));
+    cache.key_after_head.assign(detail::signing_key(creds.secret, (*dates)->scope_date(), region, "s3"));
+    cache.key_after_head.absorb(cache.to_sign_head.data(), cache.to_sign_head.size());
     cache.secret = creds.secret;
     cache.at = signed_at;
     cache.access_key_id = creds.access_key_id;
@@ -406,18 +409,17 @@ result<void> write_direct(direct_state& state, const credentials& creds, std::st
     w.put(detail::unsigned_payload);
     const std::string_view canonical(state.canonical.data(), static_cast<std::size_t>(w.at - state.canonical.data()));
 
-    // String to sign = cached head + hex(SHA-256(canonical request)).
+    // String to sign = cached head + hex(SHA-256(canonical request)); the key has absorbed the head.
     unsigned char digest[32];
     SHA256_CTX ctx;
     SHA256_Init(&ctx);
     SHA256_Update(&ctx, canonical.data(), canonical.size());
     SHA256_Final(digest, &ctx);
-    state.to_sign.resize(sc.to_sign_head.size() + 64);
-    std::memcpy(state.to_sign.data(), sc.to_sign_head.data(), sc.to_sign_head.size());
-    detail::hex32(digest, state.to_sign.data() + sc.to_sign_head.size());
+    char canonical_hash[64];
+    detail::hex32(digest, canonical_hash);
 
     unsigned char mac[32];
-    sc.key.published_mac(state.to_sign.data(), state.to_sign.size(), mac);
+    sc.key_after_head.published_mac(canonical_hash, sizeof canonical_hash, mac);
     char signature[64];
     detail::hex32(mac, signature);
 
@@ -461,7 +463,7 @@ result<void> write_direct(direct_state& state, const credentials& creds, std::st
     out.artifacts.signature = signature_hex(std::string_view(signature, 64));
     if (options.capture_artifacts) {
         out.artifacts.canonical_request.assign(canonical);
-        out.artifacts.string_to_sign = state.to_sign;
+        out.artifacts.string_to_sign.assign(sc.to_sign_head).append(canonical_hash, sizeof canonical_hash);
     }
     return {};
 }

@@ -28,6 +28,9 @@ public:
         inner_ = other.inner_;
         outer_ = other.outer_;
     }
+    /// Feeds `size` bytes into the inner hash, so that mac(m) becomes the MAC of (those bytes || m).
+    /// A constant message head is then hashed once, not on every MAC.
+    void absorb(const void* data, std::size_t size) noexcept { SHA256_Update(&inner_, data, size); }
     void mac(const void* data, std::size_t size, unsigned char out[32]) const noexcept;
     /// The MAC of a message whose MAC is published (a SigV4 signature). The hash state left on the
     /// stack then holds only that public MAC (SHA256_Final wipes its block buffer), so it is not

@@ -6,6 +6,7 @@
 #endif
 
 #include <array>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 
@@ -72,8 +73,18 @@ void hex32(const unsigned char in[32], char out[64]) noexcept {
         __m128i letters = _mm_and_si128(_mm_cmpgt_epi8(nibbles, nine), letter_gap);
         return _mm_add_epi8(_mm_add_epi8(nibbles, zero_char), letters);
     };
+    // Four 4-byte loads per half, not one 16-byte load: digests are written by SHA256_Final in
+    // 4-byte stores, and a wider load right after them would stall on store forwarding.
+    auto load_half = [](const unsigned char* at) {
+        auto word = [at](int i) {
+            std::uint32_t w;
+            std::memcpy(&w, at + 4 * i, 4);
+            return _mm_cvtsi32_si128(static_cast<int>(w));
+        };
+        return _mm_unpacklo_epi64(_mm_unpacklo_epi32(word(0), word(1)), _mm_unpacklo_epi32(word(2), word(3)));
+    };
     for (int half = 0; half < 2; ++half) {
-        __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + 16 * half));
+        __m128i bytes = load_half(in + 16 * half);
         __m128i high = _mm_and_si128(_mm_srli_epi16(bytes, 4), low_nibbles);
         __m128i low = _mm_and_si128(bytes, low_nibbles);
         _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 32 * half), to_hex(_mm_unpacklo_epi8(high, low)));

@@ -181,22 +181,26 @@ struct auth_parts {
     seconds expires{0};
 };
 
+// Views into a credential; left uninitialized until split_scope fills them (no zero-fill per request).
 struct scope_parts {
     std::string_view access_key_id, date, region, service, terminator;
+    scope_parts() noexcept {}
 };
 
 bool split_scope(std::string_view credential, scope_parts& out) {
-    std::string_view parts[5];
-    std::size_t pos = 0;
-    for (int i = 0; i < 5; ++i) {
-        std::size_t end = i == 4 ? credential.size() : credential.find('/', pos);
-        if (end == std::string_view::npos) return false;
-        parts[i] = credential.substr(pos, end - pos);
-        if (parts[i].empty()) return false;
-        pos = end + 1;
+    // Each part is non-empty and ends at the next '/'; the fifth ends the credential.
+    auto next_part = [&credential](std::string_view& part) {
+        const std::size_t end = credential.find('/');
+        if (end == 0 || end == std::string_view::npos) return false;
+        part = credential.substr(0, end);
+        credential.remove_prefix(end + 1);
+        return true;
+    };
+    if (!next_part(out.access_key_id) || !next_part(out.date) || !next_part(out.region) || !next_part(out.service)) {
+        return false;
     }
-    if (parts[4].find('/') != std::string_view::npos) return false;
-    out = {parts[0], parts[1], parts[2], parts[3], parts[4]};
+    if (credential.empty() || credential.find('/') != std::string_view::npos) return false;
+    out.terminator = credential;
     return true;
 }
 
@@ -283,10 +287,41 @@ query_slot slot_of(std::string_view rest) noexcept {
     }
 }
 
+// The signing key of the last (secret, X-Amz-Date, scope) that has absorbed the string-to-sign
+// head "AWS4-HMAC-SHA256\nDATE\nSCOPE\n", per thread: requests signed in the same second share it.
+struct head_key_cache {
+    bool valid = false;
+    secret_key secret;  // wiped with the cache
+    std::string amz_date;
+    std::string scope_text;
+    detail::hmac_sha256_key key_after_head;
+};
+
+const detail::hmac_sha256_key& signing_key_after_head(head_key_cache& cache, const secret_key& secret,
+                                                      std::string_view amz_date, std::string_view scope_text,
+                                                      const scope_parts& scope) {
+    if (cache.valid && cache.amz_date == amz_date && cache.scope_text == scope_text && cache.secret.equals(secret)) {
+        return cache.key_after_head;
+    }
+    cache.valid = false;
+    std::string head;
+    head.reserve(detail::algorithm.size() + amz_date.size() + scope_text.size() + 3);
+    head.assign(detail::algorithm).push_back('\n');
+    head.append(amz_date).push_back('\n');
+    head.append(scope_text).push_back('\n');
+    cache.key_after_head.assign(detail::signing_key(secret, scope.date, scope.region, scope.service));
+    cache.key_after_head.absorb(head.data(), head.size());
+    cache.secret = secret;
+    cache.amz_date.assign(amz_date);
+    cache.scope_text.assign(scope_text);
+    cache.valid = true;
+    return cache.key_after_head;
+}
+
 struct direct_scratch {
     std::string decoded;  // decoded values, reserved before use so views stay valid
     std::string canonical;
-    std::string to_sign;
+    head_key_cache head_key;
     std::vector<std::pair<std::string_view, std::string_view>> user;  // raw == canonical
     std::vector<std::pair<std::string_view, std::string_view>> sorted_user;
 };
@@ -477,19 +512,15 @@ bool verify_query_directly(const received_request& request, const key_lookup& ke
         }
     }
 
-    // String to sign = algorithm, date, scope (the credential after the key id), hash.
+    // String to sign = algorithm, date, scope (the credential after the key id), hash; the key
+    // has absorbed all but the hash.
     const std::string_view scope_text = credential.substr(scope.access_key_id.size() + 1);
-    std::string& to_sign = scratch.to_sign;
-    to_sign.assign(detail::algorithm).push_back('\n');
-    to_sign.append(amz_date).push_back('\n');
-    to_sign.append(scope_text).push_back('\n');
     const auto digest = sha256_of(canonical);
     char hex[64];
     detail::hex32(digest.data(), hex);
-    to_sign.append(hex, 64);
-    const auto& signing_key = detail::signing_key(key->secret, scope.date, scope.region, scope.service);
+    const auto& key_after_head = signing_key_after_head(scratch.head_key, key->secret, amz_date, scope_text, scope);
     unsigned char mac[32];
-    signing_key.mac(to_sign.data(), to_sign.size(), mac);
+    key_after_head.mac(hex, sizeof hex, mac);
     char expected[64];
     detail::hex32(mac, expected);
     if (CRYPTO_memcmp(expected, slots[signature_slot].at, 64) != 0) {

@@ -5,6 +5,7 @@
 
 #include <sigv4/sigv4.hpp>
 
+#include <chrono>
 #include <string>
 
 namespace {
@@ -90,6 +91,44 @@ BENCHMARK(presign_get);
 BENCHMARK(verify_presigned_get);
 BENCHMARK(presign_put_token_content_type);
 BENCHMARK(verify_presigned_put_token_content_type);
+
+// The goal as one number: verify GET time over presign GET time, measured in alternating batches
+// so that a busy machine slows both alike.
+void verify_over_presign(benchmark::State& state) {
+    const auto options = object_options(false);
+    const auto request = received(*sigv4::s3::presign_object(creds(false), "GET", "my-bucket", key_30, where, options));
+    sigv4::verify_options verify_options;
+    verify_options.region = "eu-west-1";
+    verify_options.now = signing_time() + std::chrono::seconds{60};
+    if (!sigv4::verify(request, keys(false), verify_options)) {
+        state.SkipWithError("the presigned request does not verify");
+        return;
+    }
+    using clock = std::chrono::steady_clock;
+    constexpr int batch = 256;
+    clock::duration verify_time{}, presign_time{};
+    for (auto _ : state) {
+        auto start = clock::now();
+        for (int i = 0; i < batch; ++i) {
+            auto verified = sigv4::verify(request, keys(false), verify_options);
+            benchmark::DoNotOptimize(verified);
+        }
+        auto middle = clock::now();
+        for (int i = 0; i < batch; ++i) {
+            auto url = sigv4::s3::presign_object(creds(false), "GET", "my-bucket", key_30, where, options);
+            benchmark::DoNotOptimize(url);
+        }
+        auto end = clock::now();
+        verify_time += middle - start;
+        presign_time += end - middle;
+    }
+    const double rounds = static_cast<double>(state.iterations()) * batch;
+    state.counters["verify_ns"] = std::chrono::duration<double, std::nano>(verify_time).count() / rounds;
+    state.counters["presign_ns"] = std::chrono::duration<double, std::nano>(presign_time).count() / rounds;
+    state.counters["ratio"] = std::chrono::duration<double>(verify_time).count() /
+                              std::chrono::duration<double>(presign_time).count();
+}
+BENCHMARK(verify_over_presign)->MinTime(2.0);
 
 // The cost of a failure a server sees most: a tampered signature (full work, then the error with
 // canonical request and string to sign).

@@ -4,7 +4,9 @@
 #include <arpa/inet.h>
 #include <doctest/doctest.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -771,6 +773,174 @@ TEST_CASE("concurrent PUTs of one key leave exactly one whole version") {
         if (entry.path().extension() == ".data") ++data_files;
     }
     CHECK(data_files == 1);
+}
+
+// ---- large uploads: hashing and writing on a worker thread --------------------------------
+
+namespace {
+
+/// Threads of this process (the store runs in it): a finished upload's worker is gone.
+std::size_t thread_count() {
+    std::size_t count = 0;
+    for ([[maybe_unused]] const auto& entry : fs::directory_iterator("/proc/self/task")) ++count;
+    return count;
+}
+
+/// Waits (at most 10 s) until `done()` holds.
+template <class Condition>
+bool eventually(Condition done) {
+    for (int i = 0; i < 1000; ++i) {
+        if (done()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return done();
+}
+
+std::string md5_hex(const std::string& data) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int size = 0;
+    REQUIRE(EVP_Digest(data.data(), data.size(), digest, &size, EVP_md5(), nullptr) == 1);
+    return sigv4::hex_encode(std::span<const unsigned char>(digest, size));
+}
+
+std::string md5_base64(const std::string& data) {
+    const auto hex = md5_hex(data);
+    std::vector<unsigned char> bytes;
+    for (std::size_t i = 0; i < hex.size(); i += 2) {
+        bytes.push_back(static_cast<unsigned char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+    }
+    return sigv4::base64_encode(bytes);
+}
+
+/// Lowers this process's file size limit (writes beyond fail with EFBIG) until destroyed.
+class file_size_limit {
+public:
+    explicit file_size_limit(rlim_t bytes) {
+        ::signal(SIGXFSZ, SIG_IGN);
+        REQUIRE(::getrlimit(RLIMIT_FSIZE, &saved_) == 0);
+        rlimit lowered = saved_;
+        lowered.rlim_cur = bytes;
+        REQUIRE(::setrlimit(RLIMIT_FSIZE, &lowered) == 0);
+    }
+    ~file_size_limit() { ::setrlimit(RLIMIT_FSIZE, &saved_); }
+    file_size_limit(const file_size_limit&) = delete;
+    file_size_limit& operator=(const file_size_limit&) = delete;
+
+private:
+    rlimit saved_{};
+};
+
+}  // namespace
+
+TEST_CASE("large uploads: ETag is the MD5, checksums checked, sizes around the buffer edges") {
+    running_store store;
+    const std::size_t sizes[] = {(256u << 10) - 1, 256u << 10, (256u << 10) + 1, 1u << 20,
+                                 (5u << 20) + 12345};
+    unsigned seed = 500;
+    for (const std::size_t size : sizes) {
+        CAPTURE(size);
+        const std::string body = random_bytes(size, seed++);
+        sigv4::s3::object_options options;
+        options.checksum_sha256 = sigv4::base64_encode(sigv4::sha256_of(body));
+        const std::string key = "edge/" + std::to_string(size);
+        auto put = put_presigned(store, key, body, options);
+        REQUIRE(put);
+        CHECK(put->status == 200);
+        CHECK(put->get_header_value("ETag") == "\"" + md5_hex(body) + "\"");
+        auto get = get_presigned(store, key);
+        REQUIRE(get);
+        CHECK(get->status == 200);
+        CHECK(get->body == body);
+    }
+    CHECK(temp_count(store) == 0);
+}
+
+TEST_CASE("large uploads: a wrong checksum or Content-MD5 leaves no object") {
+    running_store store;
+    const std::string body = random_bytes((3u << 20) + 7, 77);
+    SUBCASE("x-amz-checksum-sha256 of other bytes") {
+        sigv4::s3::object_options options;
+        options.checksum_sha256 = sigv4::base64_encode(sigv4::sha256_of(body + "x"));
+        auto put = put_presigned(store, "big", body, options);
+        REQUIRE(put);
+        CHECK(put->status == 400);
+        CHECK(error_code(put) == "BadDigest");
+    }
+    SUBCASE("Content-MD5 of other bytes") {
+        sigv4::s3::object_options options;
+        options.content_length = body.size();
+        options.content_type = "application/octet-stream";
+        const auto presigned = presign_url(store, "PUT", "big", options);
+        auto headers = headers_of(presigned);
+        headers.emplace("Content-MD5", md5_base64(body + "x"));
+        auto put = store.client().Put(target_of(presigned.url), headers, body, "application/octet-stream");
+        REQUIRE(put);
+        CHECK(put->status == 400);
+        CHECK(error_code(put) == "BadDigest");
+    }
+    CHECK(object_count(store) == 0);
+    CHECK(temp_count(store) == 0);
+    CHECK(get_presigned(store, "big")->status == 404);
+}
+
+TEST_CASE("an aborted large upload leaves no temporary file and its worker exits") {
+    running_store store;
+    REQUIRE(put_presigned(store, "warm-up", "x")->status == 200);  // the thread pool runs
+    const std::size_t threads_before = thread_count();
+    sigv4::s3::object_options options;
+    options.content_length = 8u << 20;
+    options.content_type = "application/octet-stream";
+    const auto presigned = presign_url(store, "PUT", "aborted", options);
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<std::uint16_t>(store.port()));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    const std::string request = "PUT " + target_of(presigned.url) + " HTTP/1.1\r\nHost: 127.0.0.1:" +
+                                std::to_string(store.port()) +
+                                "\r\nContent-Type: application/octet-stream\r\nContent-Length: " +
+                                std::to_string(8u << 20) + "\r\n\r\n" + random_bytes(3u << 20, 9);
+    std::size_t sent = 0;
+    while (sent < request.size()) {
+        const ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+        REQUIRE(n > 0);
+        sent += static_cast<std::size_t>(n);
+    }
+    // The worker has started once the temporary file holds more than one buffer.
+    CHECK(eventually([&] {
+        for (const auto& entry : fs::directory_iterator(store.data() / "buckets" / bucket / "tmp")) {
+            if (entry.file_size() >= (1u << 20)) return true;
+        }
+        return false;
+    }));
+    CHECK(thread_count() == threads_before + 1);
+    ::close(fd);
+    CHECK(eventually([&] { return temp_count(store) == 0; }));
+    CHECK(eventually([&] { return thread_count() == threads_before; }));
+    CHECK(object_count(store) == 1);
+}
+
+TEST_CASE("a disk error met by a large upload's worker: 500 InternalError, no object, no file") {
+    running_store store;
+    REQUIRE(put_presigned(store, "warm-up", "x")->status == 200);  // the thread pool runs
+    const std::size_t threads_before = thread_count();
+    const std::string body = random_bytes(4u << 20, 11);
+    auto put = [&] {
+        file_size_limit limit(1u << 20);  // writes past 1 MiB fail with EFBIG
+        return put_presigned(store, "too-big-for-disk", body);
+    }();
+    REQUIRE(put);
+    CHECK(put->status == 500);
+    CHECK(error_code(put) == "InternalError");
+    CHECK(object_count(store) == 1);
+    CHECK(temp_count(store) == 0);
+    CHECK(eventually([&] { return thread_count() == threads_before; }));
+    // The store still works afterwards, on the same connection pool.
+    auto again = put_presigned(store, "too-big-for-disk", body);
+    REQUIRE(again);
+    CHECK(again->status == 200);
 }
 
 TEST_CASE("an object survives a restart of the store") {

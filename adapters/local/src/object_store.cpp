@@ -10,9 +10,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <system_error>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 #include <sigv4/encoding.hpp>
@@ -23,12 +26,19 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::size_t write_buffer_size = 1 << 20;
+/// The ring between the receiving thread and an upload's worker: 4 x 256 KiB, the memory of
+/// the single 1 MiB buffer it replaced.
+constexpr std::size_t ring_slots = 4;
+constexpr std::size_t ring_slot_size = 256 << 10;
 constexpr std::uint64_t writeback_window = 32ull << 20;
 constexpr std::string_view meta_suffix = ".meta";
 
 s3_error internal_error(std::string_view what) {
     return s3_error{500, "InternalError", "We encountered an internal error: " + std::string(what)};
+}
+
+s3_error write_error(int error) {
+    return internal_error(std::string("cannot write the object to disk (") + std::strerror(error) + ")");
 }
 
 s3_error no_such_bucket() {
@@ -163,14 +173,167 @@ long open_object::read_at(std::uint64_t offset, char* out, std::size_t size) con
 
 // ---- pending_upload ------------------------------------------------------------------------
 
-struct pending_upload::md5_state {
-    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-    md5_state() {
-        if (ctx == nullptr || EVP_DigestInit_ex(ctx, EVP_md5(), nullptr) != 1) std::abort();
+/// The file and digests of an upload, and the ring of buffers between the thread receiving the
+/// body (the producer) and the worker that hashes and writes (the consumer). Until the worker
+/// starts, everything runs on the producer's thread.
+struct pending_upload::state {
+    int fd = -1;
+    bool hash_sha256 = true;
+    sigv4::sha256 sha256;
+    EVP_MD_CTX* md5 = EVP_MD_CTX_new();
+    std::uint64_t written = 0;    ///< bytes handed to write(2)
+    std::uint64_t writeback = 0;  ///< bytes whose writeback was started
+
+    std::array<std::unique_ptr<char[]>, ring_slots> buffers;
+    std::array<std::size_t, ring_slots> sizes{};
+    std::size_t filling = 0;  ///< bytes in the producer's current slot
+    // Guarded by `mutex` once the worker runs:
+    std::uint64_t produced = 0;  ///< slots handed to the worker
+    std::uint64_t consumed = 0;  ///< slots the worker has finished
+    bool finishing = false;      ///< no more slots will come: drain and stop
+    bool stopping = false;       ///< abandon the rest and stop
+    std::optional<s3_error> error;
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::thread worker;
+
+    explicit state(int file) : fd(file) {
+        if (md5 == nullptr || EVP_DigestInit_ex(md5, EVP_md5(), nullptr) != 1) std::abort();
     }
-    ~md5_state() { EVP_MD_CTX_free(ctx); }
-    md5_state(const md5_state&) = delete;
-    md5_state& operator=(const md5_state&) = delete;
+    ~state() {
+        stop();
+        EVP_MD_CTX_free(md5);
+        if (fd >= 0) ::close(fd);
+    }
+    state(const state&) = delete;
+    state& operator=(const state&) = delete;
+
+    char* slot(std::uint64_t index) {
+        auto& buffer = buffers[index % ring_slots];
+        if (!buffer) buffer = std::make_unique_for_overwrite<char[]>(ring_slot_size);
+        return buffer.get();
+    }
+
+    /// Hashes and writes one block; starts writeback as it goes so the final fsync has little
+    /// left to do and dirty pages do not pile up (a hint: errors surface at fsync).
+    store_result<void> consume(const char* data, std::size_t size) {
+        if (size == 0) return {};
+        EVP_DigestUpdate(md5, data, size);
+        if (hash_sha256) sha256.update(data, size);
+        if (!write_all(fd, data, size)) return sigv4::unexpected{write_error(errno)};
+        written += size;
+        if (written - writeback >= writeback_window) {
+            ::sync_file_range(fd, static_cast<off_t>(writeback), static_cast<off_t>(written - writeback),
+                              SYNC_FILE_RANGE_WRITE);
+            if (writeback >= writeback_window) {
+                // Wait for the window before last, which bounds the dirty data of one upload.
+                ::sync_file_range(fd, static_cast<off_t>(writeback - writeback_window),
+                                  static_cast<off_t>(writeback_window),
+                                  SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+                                      SYNC_FILE_RANGE_WAIT_AFTER);
+            }
+            writeback = written;
+        }
+        return {};
+    }
+
+    void run_worker() {
+        std::unique_lock lock(mutex);
+        for (;;) {
+            changed.wait(lock, [&] { return consumed < produced || finishing || stopping; });
+            if (stopping || consumed == produced) return;
+            const std::uint64_t index = consumed;
+            lock.unlock();
+            auto done = consume(slot(index), sizes[index % ring_slots]);
+            lock.lock();
+            if (!done) {
+                error = done.error();
+                changed.notify_all();
+                return;
+            }
+            ++consumed;
+            changed.notify_all();
+        }
+    }
+
+    /// Hands the full current slot over (starting the worker the first time) and waits for a
+    /// free one.
+    store_result<void> hand_over() {
+        if (!worker.joinable() && produced == 0) {
+            try {
+                worker = std::thread([this] { run_worker(); });
+            } catch (const std::system_error&) {
+                // No thread to be had: carry on without one.
+            }
+        }
+        if (!worker.joinable()) {
+            auto done = consume(slot(0), filling);
+            filling = 0;
+            return done;
+        }
+        std::unique_lock lock(mutex);
+        sizes[produced % ring_slots] = filling;
+        ++produced;
+        filling = 0;
+        changed.notify_all();
+        changed.wait(lock, [&] { return produced - consumed < ring_slots || error.has_value(); });
+        if (error) return sigv4::unexpected{*error};
+        return {};
+    }
+
+    store_result<void> append(const char* data, std::size_t size) {
+        {
+            // The worker's error, if it met one, ends the upload at the next write.
+            std::lock_guard lock(mutex);
+            if (error) return sigv4::unexpected{*error};
+        }
+        while (size > 0) {
+            if (filling == ring_slot_size) {
+                if (auto handed = hand_over(); !handed) return handed;
+            }
+            const std::size_t take = std::min(ring_slot_size - filling, size);
+            std::memcpy(slot(produced) + filling, data, take);
+            filling += take;
+            data += take;
+            size -= take;
+        }
+        return {};
+    }
+
+    /// Everything received is hashed and handed to write(2), or the first error.
+    store_result<void> finish() {
+        if (!worker.joinable()) {
+            if (filling == 0) return {};
+            auto done = consume(slot(produced), filling);
+            filling = 0;
+            return done;
+        }
+        {
+            std::lock_guard lock(mutex);
+            if (filling > 0 && !error) {
+                // The ring always has room for this slot: hand_over() waited for it.
+                sizes[produced % ring_slots] = filling;
+                ++produced;
+                filling = 0;
+            }
+            finishing = true;
+            changed.notify_all();
+        }
+        worker.join();
+        std::lock_guard lock(mutex);
+        if (error) return sigv4::unexpected{*error};
+        return {};
+    }
+
+    void stop() noexcept {
+        if (!worker.joinable()) return;
+        {
+            std::lock_guard lock(mutex);
+            stopping = true;
+            changed.notify_all();
+        }
+        worker.join();
+    }
 };
 
 pending_upload::pending_upload(object_store& store, std::string bucket, object_info info,
@@ -179,8 +342,7 @@ pending_upload::pending_upload(object_store& store, std::string bucket, object_i
       bucket_(std::move(bucket)),
       info_(std::move(info)),
       temp_path_(std::move(temp_path)),
-      fd_(fd),
-      md5_(std::make_unique<md5_state>()) {}
+      state_(std::make_unique<state>(fd)) {}
 
 pending_upload::pending_upload(pending_upload&& other) noexcept
     : store_(other.store_),
@@ -189,25 +351,21 @@ pending_upload::pending_upload(pending_upload&& other) noexcept
       upload_id_(std::move(other.upload_id_)),
       part_number_(other.part_number_),
       temp_path_(std::move(other.temp_path_)),
-      fd_(std::exchange(other.fd_, -1)),
       received_(other.received_),
-      buffer_(std::move(other.buffer_)),
-      buffered_(other.buffered_),
-      written_(other.written_),
-      writeback_(other.writeback_),
-      hash_sha256_(other.hash_sha256_),
-      sha256_(other.sha256_),
-      md5_(std::move(other.md5_)) {
+      state_(std::move(other.state_)) {
     other.temp_path_.clear();
 }
 
 pending_upload::~pending_upload() { discard(); }
 
+void pending_upload::hash_sha256(bool on) noexcept {
+    if (state_) state_->hash_sha256 = on;
+}
+
+bool pending_upload::pipelined() const noexcept { return state_ && state_->worker.joinable(); }
+
 void pending_upload::discard() noexcept {
-    if (fd_ >= 0) {
-        ::close(fd_);
-        fd_ = -1;
-    }
+    state_.reset();  // stops the worker and closes the file
     if (!temp_path_.empty()) {
         ::unlink(temp_path_.c_str());
         temp_path_.clear();
@@ -215,63 +373,31 @@ void pending_upload::discard() noexcept {
 }
 
 store_result<void> pending_upload::write(const char* data, std::size_t size) {
-    if (fd_ < 0) return sigv4::unexpected{internal_error("upload already finished")};
-    if (hash_sha256_) sha256_.update(data, size);
-    EVP_DigestUpdate(md5_->ctx, data, size);
+    if (!state_) return sigv4::unexpected{internal_error("upload already finished")};
     received_ += size;
-    if (buffer_.empty()) buffer_.resize(write_buffer_size);
-    while (size > 0) {
-        const std::size_t room = buffer_.size() - buffered_;
-        const std::size_t take = std::min(room, size);
-        std::copy_n(data, take, buffer_.data() + buffered_);
-        buffered_ += take;
-        data += take;
-        size -= take;
-        if (buffered_ == buffer_.size()) {
-            if (auto flushed = flush(); !flushed) return flushed;
-        }
-    }
-    return {};
-}
-
-store_result<void> pending_upload::flush() {
-    if (buffered_ > 0 && !write_all(fd_, buffer_.data(), buffered_)) {
-        return sigv4::unexpected{internal_error("cannot write the object to disk")};
-    }
-    written_ += buffered_;
-    buffered_ = 0;
-    // Start writeback while the body still arrives, so the final fsync has little left to do
-    // and dirty pages do not pile up (a hint: errors surface at fsync).
-    if (written_ - writeback_ >= writeback_window) {
-        ::sync_file_range(fd_, static_cast<off_t>(writeback_), static_cast<off_t>(written_ - writeback_),
-                          SYNC_FILE_RANGE_WRITE);
-        if (writeback_ >= writeback_window) {
-            // Wait for the window before last, which bounds the dirty data of one upload.
-            ::sync_file_range(fd_, static_cast<off_t>(writeback_ - writeback_window),
-                              static_cast<off_t>(writeback_window),
-                              SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
-        }
-        writeback_ = written_;
-    }
-    return {};
+    return state_->append(data, size);
 }
 
 store_result<object_info> pending_upload::commit(const upload_expectations& expect) {
-    if (fd_ < 0) return sigv4::unexpected{internal_error("upload already finished")};
+    if (!state_) return sigv4::unexpected{internal_error("upload already finished")};
     if (received_ != expect.content_length) {
         discard();
         return sigv4::unexpected{s3_error{
             400, "IncompleteBody",
             "You did not provide the number of bytes specified by the Content-Length HTTP header"}};
     }
-    if (!hash_sha256_ && (!expect.content_sha256_hex.empty() || !expect.checksum_sha256.empty())) {
+    if (!state_->hash_sha256 && (!expect.content_sha256_hex.empty() || !expect.checksum_sha256.empty())) {
         discard();
         return sigv4::unexpected{internal_error("the upload was not hashed")};
     }
-    const sigv4::sha256_digest sha = sha256_.finish();
+    if (auto finished = state_->finish(); !finished) {
+        discard();
+        return sigv4::unexpected{finished.error()};
+    }
+    const sigv4::sha256_digest sha = state_->sha256.finish();
     unsigned char md5[EVP_MAX_MD_SIZE];
     unsigned int md5_size = 0;
-    EVP_DigestFinal_ex(md5_->ctx, md5, &md5_size);
+    EVP_DigestFinal_ex(state_->md5, md5, &md5_size);
 
     if (!expect.content_sha256_hex.empty() && sigv4::hex_encode(sha) != expect.content_sha256_hex) {
         discard();
@@ -289,17 +415,14 @@ store_result<object_info> pending_upload::commit(const upload_expectations& expe
         return sigv4::unexpected{
             s3_error{400, "BadDigest", "The Content-MD5 you specified did not match what we received."}};
     }
-    if (auto flushed = flush(); !flushed) {
-        discard();
-        return sigv4::unexpected{flushed.error()};
-    }
-    const bool synced = ::fsync(fd_) == 0;
-    const bool closed = ::close(fd_) == 0;
-    fd_ = -1;
+    const bool synced = ::fsync(state_->fd) == 0;
+    const bool closed = ::close(state_->fd) == 0;
+    state_->fd = -1;
     if (!synced || !closed) {
         discard();
         return sigv4::unexpected{internal_error("cannot flush the object to disk")};
     }
+    state_.reset();
     info_.size = received_;
     info_.etag = "\"" + sigv4::hex_encode(std::span<const unsigned char>(md5, md5_size)) + "\"";
     if (!upload_id_.empty()) {
@@ -312,7 +435,6 @@ store_result<object_info> pending_upload::commit(const upload_expectations& expe
             return sigv4::unexpected{internal_error("cannot store the part")};
         }
         temp_path_.clear();
-        discard();
         return info_;
     }
     info_.checksum_sha256 = expect.checksum_sha256;

@@ -814,21 +814,21 @@ struct s3_server::impl {
         upload.hash_sha256(!expect.content_sha256_hex.empty() || !expect.checksum_sha256.empty());
         std::optional<s3_error> write_error;
         if (reader != nullptr && *length > 0) {
+            const bool drain_after_error = *length <= max_drained_body;
             const bool complete = (*reader)([&](const char* data, std::size_t size) {
+                if (write_error) return drain_after_error;  // read and drop the rest, then answer
                 if (upload.received() + size > *length) return false;
                 if (auto written = upload.write(data, size); !written) {
                     write_error = written.error();
-                    return false;
+                    return drain_after_error;
                 }
                 return true;
             });
-            if (!complete && !write_error) {
-                ex.res.set_header("Connection", "close");
-            }
+            if (!complete) ex.res.set_header("Connection", "close");
         }
         if (write_error) {
             send_error(ex, *write_error);
-            ex.res.set_header("Connection", "close");
+            if (*length > max_drained_body) ex.res.set_header("Connection", "close");
             return;
         }
         auto committed = upload.commit(expect);

@@ -76,6 +76,10 @@ class object_store;
 
 /// A PUT in progress: bytes go to a temporary file (hashed as they arrive) and become visible
 /// only on commit(). Destroying an uncommitted upload removes the temporary file.
+///
+/// Hashing (MD5 for the ETag, SHA-256 when checked) and the file writes run on a worker thread
+/// once an upload outgrows one buffer, so the thread receiving the body only copies into a
+/// small ring of buffers; smaller uploads stay on the caller's thread.
 class pending_upload {
 public:
     pending_upload(pending_upload&& other) noexcept;
@@ -84,20 +88,24 @@ public:
     pending_upload& operator=(const pending_upload&) = delete;
     ~pending_upload();
 
-    /// Appends bytes (buffered). Fails with InternalError on a disk error.
+    /// Appends bytes (buffered). Fails with InternalError on a disk error (possibly one met by
+    /// the worker on earlier bytes).
     [[nodiscard]] store_result<void> write(const char* data, std::size_t size);
     [[nodiscard]] std::uint64_t received() const noexcept { return received_; }
     /// Whether to compute the body's SHA-256 (on by default; off when nothing will check it).
-    void hash_sha256(bool on) noexcept { hash_sha256_ = on; }
+    /// Call before the first write().
+    void hash_sha256(bool on) noexcept;
     /// Checks size and digests against `expect`, fsyncs, and renames into place. Errors:
     /// IncompleteBody (fewer bytes), XAmzContentSHA256Mismatch, BadDigest, InvalidDigest.
     [[nodiscard]] store_result<object_info> commit(const upload_expectations& expect);
+
+    /// Whether a worker thread took over hashing and writing (for tests and benchmarks).
+    [[nodiscard]] bool pipelined() const noexcept;
 
 private:
     friend class object_store;
     pending_upload(object_store& store, std::string bucket, object_info info,
                    std::filesystem::path temp_path, int fd);
-    store_result<void> flush();
     void discard() noexcept;
 
     object_store* store_;
@@ -106,16 +114,10 @@ private:
     std::string upload_id_;  ///< a multipart part: its upload, and part_number_
     int part_number_ = 0;
     std::filesystem::path temp_path_;
-    int fd_ = -1;
     std::uint64_t received_ = 0;
-    std::vector<char> buffer_;
-    std::size_t buffered_ = 0;
-    std::uint64_t written_ = 0;     ///< bytes handed to write(2)
-    std::uint64_t writeback_ = 0;   ///< bytes whose writeback was started
-    bool hash_sha256_ = true;
-    sigv4::sha256 sha256_;
-    struct md5_state;
-    std::unique_ptr<md5_state> md5_;
+    /// The file, digests and buffer ring; on the heap so a worker keeps a stable address.
+    struct state;
+    std::unique_ptr<state> state_;
 };
 
 /// Buckets are directories named after the (validated) bucket name; objects live in them under

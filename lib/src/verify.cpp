@@ -287,41 +287,71 @@ query_slot slot_of(std::string_view rest) noexcept {
     }
 }
 
-// The signing key of the last (secret, X-Amz-Date, scope) that has absorbed the string-to-sign
-// head "AWS4-HMAC-SHA256\nDATE\nSCOPE\n", per thread: requests signed in the same second share it.
-struct head_key_cache {
-    bool valid = false;
+// What the last well-formed X-Amz-Credential and X-Amz-Date established, per thread, keyed on
+// their raw text and the expected region and service: requests signed by one key in the same
+// second share it. The signing key has absorbed the string-to-sign head
+// "AWS4-HMAC-SHA256\nDATE\nSCOPE\n" and belongs to `secret`.
+struct scope_cache {
+    bool scope_valid = false;
+    std::string raw_credential;
+    std::string raw_date;
+    std::string region;
+    std::string service;
+    std::string access_key_id;
+    std::string to_sign_head;
+    std::string scope_date;
+    sys_seconds signed_at{};
+    bool key_valid = false;
     secret_key secret;  // wiped with the cache
-    std::string amz_date;
-    std::string scope_text;
     detail::hmac_sha256_key key_after_head;
-};
 
-const detail::hmac_sha256_key& signing_key_after_head(head_key_cache& cache, const secret_key& secret,
-                                                      std::string_view amz_date, std::string_view scope_text,
-                                                      const scope_parts& scope) {
-    if (cache.valid && cache.amz_date == amz_date && cache.scope_text == scope_text && cache.secret.equals(secret)) {
-        return cache.key_after_head;
+    [[nodiscard]] bool holds(std::string_view credential, std::string_view date, const verify_options& options) const {
+        return scope_valid && raw_date == date && raw_credential == credential && region == options.region &&
+               service == options.service;
     }
-    cache.valid = false;
-    std::string head;
-    head.reserve(detail::algorithm.size() + amz_date.size() + scope_text.size() + 3);
-    head.assign(detail::algorithm).push_back('\n');
-    head.append(amz_date).push_back('\n');
-    head.append(scope_text).push_back('\n');
-    cache.key_after_head.assign(detail::signing_key(secret, scope.date, scope.region, scope.service));
-    cache.key_after_head.absorb(head.data(), head.size());
-    cache.secret = secret;
-    cache.amz_date.assign(amz_date);
-    cache.scope_text.assign(scope_text);
-    cache.valid = true;
-    return cache.key_after_head;
-}
+
+    // Checks a decoded credential and the date against the options; fills the cache when they hold.
+    bool fill(std::string_view credential, std::string_view decoded_credential, std::string_view date,
+              const verify_options& options) {
+        scope_valid = false;
+        key_valid = false;
+        scope_parts scope;
+        if (!split_scope(decoded_credential, scope) || scope.terminator != "aws4_request") return false;
+        if (date.size() != 16 || scope.date != date.substr(0, 8) || scope.region != options.region ||
+            scope.service != options.service) {
+            return false;
+        }
+        auto parsed = parse_amz_date(date);
+        if (!parsed) return false;
+        raw_credential.assign(credential);
+        raw_date.assign(date);
+        region.assign(options.region);
+        service.assign(options.service);
+        access_key_id.assign(scope.access_key_id);
+        scope_date.assign(scope.date);
+        to_sign_head.assign(detail::algorithm).push_back('\n');
+        to_sign_head.append(date).push_back('\n');
+        to_sign_head.append(decoded_credential.substr(scope.access_key_id.size() + 1)).push_back('\n');
+        signed_at = *parsed;
+        scope_valid = true;
+        return true;
+    }
+
+    const detail::hmac_sha256_key& key_for(const secret_key& key) {
+        if (!key_valid || !secret.equals(key)) {
+            key_after_head.assign(detail::signing_key(key, scope_date, region, service));
+            key_after_head.absorb(to_sign_head.data(), to_sign_head.size());
+            secret = key;
+            key_valid = true;
+        }
+        return key_after_head;
+    }
+};
 
 struct direct_scratch {
     std::string decoded;  // decoded values, reserved before use so views stay valid
     std::string canonical;
-    head_key_cache head_key;
+    scope_cache scope;
     std::vector<std::pair<std::string_view, std::string_view>> user;  // raw == canonical
     std::vector<std::pair<std::string_view, std::string_view>> sorted_user;
 };
@@ -405,16 +435,13 @@ bool verify_query_directly(const received_request& request, const key_lookup& ke
     }
 
     // Scope, date, expiry and time.
-    const std::string_view credential = decoded_view(slots[credential_slot], scratch.decoded);
-    scope_parts scope;
-    if (!split_scope(credential, scope) || scope.terminator != "aws4_request") return false;
-    const std::string_view amz_date = slots[date_slot];
-    if (amz_date.size() != 16 || scope.date != amz_date.substr(0, 8) || scope.region != options.region ||
-        scope.service != options.service) {
+    scope_cache& scope = scratch.scope;
+    if (!scope.holds(slots[credential_slot], slots[date_slot], options) &&
+        !scope.fill(slots[credential_slot], decoded_view(slots[credential_slot], scratch.decoded), slots[date_slot],
+                    options)) {
         return false;
     }
-    auto signed_at = parse_amz_date(amz_date);
-    if (!signed_at) return false;
+    const sys_seconds signed_at = scope.signed_at;
     const std::string_view expires_text = slots[expires_slot];
     long long expires = 0;
     auto [expires_end, expires_ec] =
@@ -424,8 +451,8 @@ bool verify_query_directly(const received_request& request, const key_lookup& ke
         return false;
     }
     const sys_seconds now = options.now ? *options.now : sigv4::now();
-    const sys_seconds expires_at = *signed_at + seconds{expires};
-    if (*signed_at > now + options.max_skew || now >= expires_at) return false;
+    const sys_seconds expires_at = signed_at + seconds{expires};
+    if (signed_at > now + options.max_skew || now >= expires_at) return false;
 
     // Signed headers: lowercase tokens, sorted, unique, host among them; every x-amz-* header
     // (but the token) signed.
@@ -512,13 +539,11 @@ bool verify_query_directly(const received_request& request, const key_lookup& ke
         }
     }
 
-    // String to sign = algorithm, date, scope (the credential after the key id), hash; the key
-    // has absorbed all but the hash.
-    const std::string_view scope_text = credential.substr(scope.access_key_id.size() + 1);
+    // String to sign = algorithm, date, scope, hash; the key has absorbed all but the hash.
     const auto digest = sha256_of(canonical);
     char hex[64];
     detail::hex32(digest.data(), hex);
-    const auto& key_after_head = signing_key_after_head(scratch.head_key, key->secret, amz_date, scope_text, scope);
+    const auto& key_after_head = scope.key_for(key->secret);
     unsigned char mac[32];
     key_after_head.mac(hex, sizeof hex, mac);
     char expected[64];
@@ -533,7 +558,7 @@ bool verify_query_directly(const received_request& request, const key_lookup& ke
     facts.kind = verified_request::auth::query;
     facts.access_key_id.assign(scope.access_key_id);
     facts.signed_headers = std::move(signed_names);
-    facts.signed_at = *signed_at;
+    facts.signed_at = signed_at;
     facts.expires_at = expires_at;
     if (!decode_into(raw_path, facts.path)) return false;
     facts.query.clear();

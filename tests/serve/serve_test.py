@@ -4,6 +4,8 @@
 credentials, signals and a taken port.  usage: serve_test.py PRESIGN_BINARY"""
 import concurrent.futures
 import hashlib
+import http.client
+import json
 import os
 import shutil
 import signal
@@ -11,6 +13,8 @@ import stat
 import subprocess
 import sys
 import tempfile
+import time
+import urllib.parse
 
 from serve_support import Serve, api_json, check, finish, request, s3_code, share_link, upload
 
@@ -25,6 +29,48 @@ def profile_env(serve):
                 env[name] = value
     env["AWS_EC2_METADATA_DISABLED"] = "true"
     return env
+
+
+def check_one_connection(serve):
+    """Several API answers on one keep-alive connection (the JSON leaves with the headers in one
+    send): each is framed by its Content-Length, parses as JSON, and is logged."""
+    parts = urllib.parse.urlsplit(serve.api)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    ticket_body = json.dumps({"filename": "one.txt", "contentType": "text/plain", "size": 3})
+    asks = [("POST", "/uploads", ticket_body, 200), ("POST", "/uploads", "{", 400),
+            ("GET", "/nope-not-a-route", None, 404), ("HEAD", "/uploads", None, None),
+            ("OPTIONS", "/uploads", None, None), ("POST", "/uploads", ticket_body, 200)]
+    answers = []
+    for method, path, body, want in asks:
+        headers = {"Origin": serve.api}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        data = response.read()
+        length = response.getheader("Content-Length")
+        framed = length is not None and int(length) == len(data)
+        parsed = None
+        if data:
+            try:
+                parsed = json.loads(data)
+            except ValueError:
+                pass
+        answers.append((method, path, response.status))
+        if want is not None:
+            check(response.status == want, "%s %s on one connection answers %d (got %d)"
+                  % (method, path, want, response.status))
+            check(framed and isinstance(parsed, dict), "%s %s: JSON body framed by Content-Length (%r)"
+                  % (method, path, data[:80]))
+        if want == 200:
+            check(parsed is not None and "url" in parsed and "key" in parsed, "POST /uploads answers a ticket")
+            check(response.getheader("Access-Control-Allow-Origin") == serve.api, "CORS header with the answer")
+    connection.close()
+    # The access log is written in batches: the lines appear within a moment.
+    deadline = time.time() + 5
+    while time.time() < deadline and sum('"route":"POST /uploads"' in l for l in serve.lines) < 3:
+        time.sleep(0.05)
+    check(sum('"route":"POST /uploads"' in l for l in serve.lines) >= 3, "the API's requests are logged")
 
 
 def main():
@@ -46,6 +92,7 @@ def main():
         check(status == 200 and headers.get("content-type", "").startswith("text/html"), "GET / serves the page")
         status, _, _ = request("GET", serve.api + "/nope-not-a-route")
         check(status == 404, "unknown API path answers 404")
+        check_one_connection(serve)
 
         # Upload, share, download.
         content = os.urandom(256 * 1024)

@@ -183,11 +183,12 @@ struct direct_state {
     std::string canonical;
 };
 
-result<const cached_target*> target_for(cached_target& cache, std::string_view bucket, const endpoint& where) {
-    if (cache.valid && cache.bucket == bucket && cache.region == where.region &&
-        cache.endpoint_url == where.url && cache.style == where.style) {
-        return &cache;
-    }
+bool target_is_cached(const cached_target& cache, std::string_view bucket, const endpoint& where) noexcept {
+    return cache.valid && cache.bucket == bucket && cache.region == where.region && cache.endpoint_url == where.url &&
+           cache.style == where.style;
+}
+
+result<const cached_target*> fill_target(cached_target& cache, std::string_view bucket, const endpoint& where) {
     cache.valid = false;
     if (auto ok = detail::resolve_bucket_target(bucket, where, cache.target); !ok) return unexpected{ok.error()};
     cache.bucket.assign(bucket);
@@ -485,16 +486,19 @@ result<presigned_request> presign_object(const credentials& creds, std::string_v
                                          std::string_view bucket, std::string_view key,
                                          const endpoint& where, const object_options& options) {
     thread_local direct_state state;
-    // Errors in the order of locate(): region, key, bucket and endpoint; then the options.
-    if (!state.target.valid || state.target.region != where.region) {
-        if (!detail::is_scope_name(where.region)) {
-            return fail(errc::invalid_region, "the region '" + where.region + "' is not [a-z0-9-]+");
-        }
+    // Errors in the order of locate(): region, key, bucket and endpoint; then the options. A cached
+    // target's region, bucket and endpoint were checked when it was filled.
+    const bool target_hit = target_is_cached(state.target, bucket, where);
+    if (!target_hit && !detail::is_scope_name(where.region)) {
+        return fail(errc::invalid_region, "the region '" + where.region + "' is not [a-z0-9-]+");
     }
     if (key.empty()) return fail(errc::invalid_object_key, "the object key is empty");
     if (key.size() > 1024) return fail(errc::invalid_object_key, "the object key is longer than 1024 bytes");
-    auto target = target_for(state.target, bucket, where);
-    if (!target) return unexpected{target.error()};
+    result<const cached_target*> target{&state.target};
+    if (!target_hit) {
+        target = fill_target(state.target, bucket, where);
+        if (!target) return unexpected{target.error()};
+    }
     const bool options_need_checks = !options.checksum_sha256.empty() || !options.sse_kms_key_id.empty() ||
                                      !options.metadata.empty() || !options.download_filename.empty();
     if (options_need_checks) {

@@ -5,7 +5,8 @@
 1. PUT and GET of a 1 GiB object through the local store, in MB/s, beside a plain `cp` of the same
    file in the same run; peak RSS (VmHWM) of serve. PUT with curl; GET twice: with curl (which
    writes the file 8 KiB at a time, so ext4 and curl dominate) and with a client that writes
-   1 MiB blocks (the store's own throughput into a file).
+   1 MiB blocks, and once more discarding the bytes (the store's own rate); beside it, `dd` of
+   zeros into a new file, the ceiling of any client that writes the download to disk.
 2. POST /uploads requests per second with wrk (2 threads, 64 connections, 10 s, loopback).
 Goals: RSS < 64 MiB, PUT and GET >= half of cp, >= 20,000 requests/s.
 
@@ -134,6 +135,13 @@ def main():
             block_seconds, received = get_in_blocks(link, target)
             same_blocks = received == size and subprocess.run(["cmp", source, target]).returncode == 0
             os.remove(target)
+            discard_seconds, discarded = get_in_blocks(link, os.devnull)
+            # What any client writing a new file meets on this file system, for reference.
+            dd_start = time.perf_counter()
+            subprocess.run(["dd", "if=/dev/zero", "of=" + target, "bs=1M", "count=%d" % args.size_mib],
+                           check=True, capture_output=True)
+            dd_seconds = time.perf_counter() - dd_start
+            os.remove(target)
             rss_transfer = peak_rss_mib(proc.pid)
             put_rate = size / put_seconds / 1e6
             get_rate = size / get_seconds / 1e6
@@ -146,6 +154,12 @@ def main():
             results.append(("GET, client writing 1 MiB blocks", "%.0f MB/s" % block_rate,
                             "%.2fx cp (goal >= 0.5)%s" % (block_rate / cp_rate,
                                                          "" if same_blocks else " BYTES DIFFER")))
+            discard_rate = size / discard_seconds / 1e6
+            results.append(("GET, client discarding (the store's rate)", "%.0f MB/s" % discard_rate,
+                            "%.2fx cp%s" % (discard_rate / cp_rate, "" if discarded == size else " SHORT")))
+            dd_rate = size / dd_seconds / 1e6
+            results.append(("reference: dd bs=1M /dev/zero -> new file", "%.0f MB/s" % dd_rate,
+                            "%.2fx cp (the ceiling of a client writing a file)" % (dd_rate / cp_rate)))
             results.append(("serve peak RSS after transfers", "%.1f MiB" % rss_transfer,
                             "goal < %d MiB" % GOAL_RSS_MIB))
 

@@ -214,12 +214,11 @@ struct pending_upload::state {
         return buffer.get();
     }
 
-    /// Hashes and writes one block; starts writeback as it goes so the final fsync has little
+    /// MD5s and writes one block; starts writeback as it goes so the final fsync has little
     /// left to do and dirty pages do not pile up (a hint: errors surface at fsync).
     store_result<void> consume(const char* data, std::size_t size) {
         if (size == 0) return {};
         EVP_DigestUpdate(md5, data, size);
-        if (hash_sha256) sha256.update(data, size);
         if (!write_all(fd, data, size)) return sigv4::unexpected{write_error(errno)};
         written += size;
         if (written - writeback >= writeback_window) {
@@ -287,6 +286,9 @@ struct pending_upload::state {
             std::lock_guard lock(mutex);
             if (error) return sigv4::unexpected{*error};
         }
+        // SHA-256 (when asked for) is computed here, MD5 and the writes where consume() runs:
+        // the two threads then carry about the same load.
+        if (hash_sha256) sha256.update(data, size);
         while (size > 0) {
             if (filling == ring_slot_size) {
                 if (auto handed = hand_over(); !handed) return handed;

@@ -77,9 +77,10 @@ class object_store;
 /// A PUT in progress: bytes go to a temporary file (hashed as they arrive) and become visible
 /// only on commit(). Destroying an uncommitted upload removes the temporary file.
 ///
-/// Hashing (MD5 for the ETag, SHA-256 when checked) and the file writes run on a worker thread
-/// once an upload outgrows one buffer, so the thread receiving the body only copies into a
-/// small ring of buffers; smaller uploads stay on the caller's thread.
+/// Once an upload outgrows one buffer, MD5 (the ETag) and the file writes run on a worker
+/// thread fed through a small ring of buffers, while the thread receiving the body copies into
+/// the ring and computes the SHA-256 (when one is checked); smaller uploads stay on the
+/// caller's thread.
 class pending_upload {
 public:
     pending_upload(pending_upload&& other) noexcept;

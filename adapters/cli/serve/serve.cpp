@@ -124,6 +124,7 @@ private:
     bool stopping_ = false;
     std::thread writer_;
 };
+
 void complain(const std::string& line) { print_line(stderr, "presign serve: " + line); }
 
 /// The host as it appears in a URL: IPv6 literals in brackets, wildcard addresses as loopback.
@@ -238,7 +239,9 @@ bool sorts_after(std::string_view name, std::string_view lowercase) {
 /// Connection, Content-Length, Content-Type, Keep-Alive); otherwise the caller sets the body.
 bool body_in_headers(const httplib::Request& req, httplib::Response& res, const std::string& body,
                      const std::string& content_type) {
-    if (req.method == "HEAD" || res.status < 200 || res.status == 204 || res.status == 304) return false;
+    if (req.method == "HEAD" || res.status < 200 || res.status == 204 || res.status == 304) {
+        return false;
+    }
     if (!content_type.starts_with("application/json") || res.headers.empty()) return false;
     if (body.find('\0') != std::string::npos) return false;  // httplib prints values with %s
     auto last = std::prev(res.headers.end());
@@ -506,7 +509,8 @@ int run_serve(const serve_options& options) {
         return exit_config;
     }
     api.set_service(std::make_unique<service::service>(
-        std::move(*config), signing_credentials, [&access_log](std::string_view line) { access_log.add(line); }));
+        std::move(*config), signing_credentials,
+        [&access_log](std::string_view line) { access_log.add(line); }));
 
     // ---- tell the person, then serve -------------------------------------------------------
     say("presign serve: sharing files on this machine, as one local user (\"" +

@@ -364,8 +364,6 @@ void pending_upload::hash_sha256(bool on) noexcept {
     if (state_) state_->hash_sha256 = on;
 }
 
-bool pending_upload::pipelined() const noexcept { return state_ && state_->worker.joinable(); }
-
 void pending_upload::discard() noexcept {
     state_.reset();  // stops the worker and closes the file
     if (!temp_path_.empty()) {

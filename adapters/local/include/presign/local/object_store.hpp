@@ -100,9 +100,6 @@ public:
     /// IncompleteBody (fewer bytes), XAmzContentSHA256Mismatch, BadDigest, InvalidDigest.
     [[nodiscard]] store_result<object_info> commit(const upload_expectations& expect);
 
-    /// Whether a worker thread took over hashing and writing (for tests and benchmarks).
-    [[nodiscard]] bool pipelined() const noexcept;
-
 private:
     friend class object_store;
     pending_upload(object_store& store, std::string bucket, object_info info,

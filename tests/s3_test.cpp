@@ -444,6 +444,41 @@ TEST_CASE("presign_object: content types needing folding or refused bytes agree 
     CHECK(compared > 3000);
 }
 
+TEST_CASE("presign_object: alternating lifetimes, tokens, buckets and shapes each match the generic signer") {
+    // The cached canonical tail and URL head of the plain shape must follow every input they hold.
+    const auto long_term = doc_credentials();
+    const auto token_one = *sigv4::credentials::make("ASIAEXAMPLE", "secret/one", "token-one");
+    const auto token_two = *sigv4::credentials::make("ASIAEXAMPLE", "secret/one", "token/two+");
+    const s3::endpoint where{"eu-west-1", "", s3::addressing::automatic};
+    const s3::endpoint local{"eu-west-1", "http://127.0.0.1:9000", s3::addressing::automatic};
+    int compared = 0;
+    for (int round = 0; round < 2; ++round) {
+        for (std::chrono::seconds lifetime : {300s, 301s, 604800s}) {
+            for (const auto* endpoint : {&where, &local}) {
+                for (bool with_type : {false, true}) {
+                    // Innermost, so that consecutive calls differ in the token alone.
+                    for (const auto* creds : {&long_term, &token_one, &token_two, &token_one}) {
+                        s3::object_options options;
+                        options.signing_time = *sigv4::parse_amz_date("20261128T120000Z") + std::chrono::seconds{round};
+                        options.capture_artifacts = true;
+                        options.expires = lifetime;
+                        if (with_type) options.content_type = "image/png";
+                        auto direct = s3::presign_object(*creds, "GET", "my-bucket", "a b/c", *endpoint, options);
+                        auto generic = presign_generically(*creds, "GET", "my-bucket", "a b/c", *endpoint, options);
+                        REQUIRE(direct);
+                        REQUIRE(generic);
+                        CHECK(direct->url == generic->url);
+                        CHECK(direct->auth_query() == generic->auth_query());
+                        CHECK(direct->artifacts.canonical_request == generic->artifacts.canonical_request);
+                        ++compared;
+                    }
+                }
+            }
+        }
+    }
+    CHECK(compared == 2 * 3 * 2 * 2 * 4);
+}
+
 TEST_CASE("presign_object: the per-thread caches follow changes of credentials, bucket, region and time") {
     s3::object_options options;
     options.signing_time = *sigv4::parse_amz_date("20261128T120000Z");

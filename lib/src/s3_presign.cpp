@@ -143,6 +143,7 @@ struct writer {
 // Where the last bucket lives, per thread (a thread usually signs for one bucket).
 struct cached_target {
     bool valid = false;
+    std::uint64_t generation = 0;  // changes whenever the cache is filled
     std::string bucket;
     std::string region;
     std::string endpoint_url;
@@ -156,6 +157,7 @@ struct cached_target {
 // region and second, per thread.
 struct cached_scope {
     bool valid = false;
+    std::uint64_t generation = 0;  // changes whenever the cache is filled
     sys_seconds at{};
     std::string access_key_id;
     std::string region;
@@ -171,14 +173,30 @@ struct cached_scope {
 };
 
 struct cached_token {
+    std::uint64_t generation = 0;  // changes whenever the cache is filled
     std::string token;
     std::string param;  // "&X-Amz-Security-Token=" + encoded token
+};
+
+// For the commonest shape (no signed header but host, no option query parameter), everything in
+// the canonical request after the path, and everything in the URL's query before the signature,
+// depends only on the three caches above and the lifetime.
+struct cached_tail {
+    std::uint64_t target_generation = 0;
+    std::uint64_t scope_generation = 0;
+    std::uint64_t token_generation = 0;  // 0: no token
+    long long lifetime = 0;
+    // "\nX-Amz-Algorithm=...&X-Amz-SignedHeaders=host\nhost:HOST\n\nhost\nUNSIGNED-PAYLOAD"
+    std::string canonical_after_path;
+    // "?X-Amz-Algorithm=...&X-Amz-Signature="
+    std::string url_query_before_signature;
 };
 
 struct direct_state {
     cached_target target;
     cached_scope scope;
     cached_token token;
+    cached_tail tail;
     std::string user_query;  // the object options' query parameters, encoded, in URL (= sorted) order
     std::string canonical;
 };
@@ -197,6 +215,7 @@ result<const cached_target*> fill_target(cached_target& cache, std::string_view 
     cache.style = where.style;
     cache.url_prefix.assign(cache.target.scheme).append("://").append(cache.target.host);
     cache.host_line.assign("host:").append(cache.target.host).push_back('\n');
+    ++cache.generation;
     cache.valid = true;
     return &cache;
 }
@@ -226,6 +245,7 @@ result<void> fill_scope(cached_scope& cache, const credentials& creds, std::stri
     cache.at = signed_at;
     cache.access_key_id = creds.access_key_id;
     cache.region.assign(region);
+    ++cache.generation;
     cache.valid = true;
     return {};
 }
@@ -235,6 +255,7 @@ const std::string& token_param_for(cached_token& cache, const std::string& token
         cache.token = token;
         cache.param.assign("&X-Amz-Security-Token=");
         uri_encode(token, false, cache.param);
+        ++cache.generation;
     }
     return cache.param;
 }
@@ -358,13 +379,38 @@ result<void> write_direct(direct_state& state, const credentials& creds, std::st
     }
     const std::string_view encoded_names(names_text, static_cast<std::size_t>(n.at - names_text));
 
+    // The commonest shape (host the only signed header, no option query parameter) takes the
+    // canonical request's tail and the URL's query head from the cache.
+    const bool plain_shape = header_count == 0 && state.user_query.empty();
+    cached_tail& tail = state.tail;
+    if (plain_shape) {
+        const std::uint64_t token_generation = token_param.empty() ? 0 : state.token.generation;
+        if (tail.target_generation != where_to.generation || tail.scope_generation != sc.generation ||
+            tail.token_generation != token_generation || tail.lifetime != lifetime.count()) {
+            tail.target_generation = 0;  // invalid until written
+            std::string& canonical_tail = tail.canonical_after_path;
+            canonical_tail.assign("\n").append(sc.query_head).append(expires_param).append(expires_view);
+            canonical_tail.append(token_param).append(signed_headers_param).append(encoded_names);
+            canonical_tail.append("\n").append(where_to.host_line).append("\nhost\n").append(detail::unsigned_payload);
+            std::string& url_head = tail.url_query_before_signature;
+            url_head.assign("?").append(sc.query_head).append(signed_headers_param).append(encoded_names);
+            url_head.append(expires_param).append(expires_view).append(token_param).append(signature_param);
+            tail.scope_generation = sc.generation;
+            tail.token_generation = token_generation;
+            tail.lifetime = lifetime.count();
+            tail.target_generation = where_to.generation;
+        }
+    }
+
     // The canonical query sorts X-Amz-Expires < X-Amz-Security-Token < X-Amz-SignedHeaders, then
     // the lowercase option parameters.
     const std::size_t path_bound = where_to.target.path_prefix.size() + 3 * key.size();
-    const std::size_t bound = method.size() + 1 + path_bound + 1 + sc.query_head.size() + expires_param.size() +
-                              expires_view.size() + token_param.size() + signed_headers_param.size() +
-                              encoded_names.size() + 1 + state.user_query.size() + 1 + headers_size + 1 +
-                              names_size + 1 + detail::unsigned_payload.size();
+    const std::size_t bound = plain_shape ? method.size() + 1 + path_bound + tail.canonical_after_path.size()
+                                          : method.size() + 1 + path_bound + 1 + sc.query_head.size() +
+                                                expires_param.size() + expires_view.size() + token_param.size() +
+                                                signed_headers_param.size() + encoded_names.size() + 1 +
+                                                state.user_query.size() + 1 + headers_size + 1 + names_size + 1 +
+                                                detail::unsigned_payload.size();
     if (state.canonical.size() < bound) state.canonical.resize(bound);
     writer w{state.canonical.data()};
     w.put(method);
@@ -375,39 +421,43 @@ result<void> write_direct(direct_state& state, const credentials& creds, std::st
         return fail(errc::invalid_object_key, "the object key is not valid UTF-8");
     }
     const std::string_view encoded_path(path_at, static_cast<std::size_t>(w.at - path_at));
-    w.put('\n');
-    w.put(sc.query_head);
-    w.put(expires_param);
-    w.put(expires_view);
-    w.put(token_param);
-    w.put(signed_headers_param);
-    w.put(encoded_names);
-    if (!state.user_query.empty()) {
-        w.put('&');
-        w.put(state.user_query);
-    }
-    w.put('\n');
-    auto put_header = [&w](const direct_header& h) {
-        w.put(h.canonical_name());
-        w.put(':');
-        w.put(h.value());
+    if (plain_shape) {
+        w.put(tail.canonical_after_path);
+    } else {
         w.put('\n');
-    };
-    for (std::size_t i = 0; i < before_host; ++i) put_header(headers[i]);
-    w.put(where_to.host_line);
-    for (std::size_t i = before_host; i < header_count; ++i) put_header(headers[i]);
-    w.put('\n');
-    for (std::size_t i = 0; i < before_host; ++i) {
-        w.put(headers[i].canonical_name());
-        w.put(';');
+        w.put(sc.query_head);
+        w.put(expires_param);
+        w.put(expires_view);
+        w.put(token_param);
+        w.put(signed_headers_param);
+        w.put(encoded_names);
+        if (!state.user_query.empty()) {
+            w.put('&');
+            w.put(state.user_query);
+        }
+        w.put('\n');
+        auto put_header = [&w](const direct_header& h) {
+            w.put(h.canonical_name());
+            w.put(':');
+            w.put(h.value());
+            w.put('\n');
+        };
+        for (std::size_t i = 0; i < before_host; ++i) put_header(headers[i]);
+        w.put(where_to.host_line);
+        for (std::size_t i = before_host; i < header_count; ++i) put_header(headers[i]);
+        w.put('\n');
+        for (std::size_t i = 0; i < before_host; ++i) {
+            w.put(headers[i].canonical_name());
+            w.put(';');
+        }
+        w.put("host");
+        for (std::size_t i = before_host; i < header_count; ++i) {
+            w.put(';');
+            w.put(headers[i].canonical_name());
+        }
+        w.put('\n');
+        w.put(detail::unsigned_payload);
     }
-    w.put("host");
-    for (std::size_t i = before_host; i < header_count; ++i) {
-        w.put(';');
-        w.put(headers[i].canonical_name());
-    }
-    w.put('\n');
-    w.put(detail::unsigned_payload);
     const std::string_view canonical(state.canonical.data(), static_cast<std::size_t>(w.at - state.canonical.data()));
 
     // String to sign = cached head + hex(SHA-256(canonical request)); the key has absorbed the head.
@@ -426,28 +476,38 @@ result<void> write_direct(direct_state& state, const credentials& creds, std::st
 
     // The URL lists the parameters in the order of the generic signer (and AWS's test suite).
     out.method.assign(method);
-    const std::size_t auth_size = sc.query_head.size() + signed_headers_param.size() + encoded_names.size() +
-                                  expires_param.size() + expires_view.size() + token_param.size() +
-                                  signature_param.size() + 64;
-    const std::size_t user_size = state.user_query.empty() ? 0 : state.user_query.size() + 1;
-    out.url.resize(where_to.url_prefix.size() + encoded_path.size() + 1 + user_size + auth_size);
-    writer u{out.url.data()};
-    u.put(where_to.url_prefix);
-    u.put(encoded_path);
-    u.put('?');
-    if (user_size) {
-        u.put(state.user_query);
-        u.put('&');
+    if (plain_shape) {
+        out.url.resize(where_to.url_prefix.size() + encoded_path.size() + tail.url_query_before_signature.size() + 64);
+        writer u{out.url.data()};
+        u.put(where_to.url_prefix);
+        u.put(encoded_path);
+        out.auth_query_at = static_cast<std::size_t>(u.at - out.url.data()) + 1;  // after the '?'
+        u.put(tail.url_query_before_signature);
+        u.put(std::string_view(signature, 64));
+    } else {
+        const std::size_t auth_size = sc.query_head.size() + signed_headers_param.size() + encoded_names.size() +
+                                      expires_param.size() + expires_view.size() + token_param.size() +
+                                      signature_param.size() + 64;
+        const std::size_t user_size = state.user_query.empty() ? 0 : state.user_query.size() + 1;
+        out.url.resize(where_to.url_prefix.size() + encoded_path.size() + 1 + user_size + auth_size);
+        writer u{out.url.data()};
+        u.put(where_to.url_prefix);
+        u.put(encoded_path);
+        u.put('?');
+        if (user_size) {
+            u.put(state.user_query);
+            u.put('&');
+        }
+        out.auth_query_at = static_cast<std::size_t>(u.at - out.url.data());
+        u.put(sc.query_head);
+        u.put(signed_headers_param);
+        u.put(encoded_names);
+        u.put(expires_param);
+        u.put(expires_view);
+        u.put(token_param);
+        u.put(signature_param);
+        u.put(std::string_view(signature, 64));
     }
-    out.auth_query_at = static_cast<std::size_t>(u.at - out.url.data());
-    u.put(sc.query_head);
-    u.put(signed_headers_param);
-    u.put(encoded_names);
-    u.put(expires_param);
-    u.put(expires_view);
-    u.put(token_param);
-    u.put(signature_param);
-    u.put(std::string_view(signature, 64));
 
     // The headers the client must send, in the generic path's order.
     if (header_count) {

@@ -35,3 +35,25 @@ TEST_CASE("parse ISO 8601 with fractions and offsets") {
     }
     CHECK(sigv4::now().time_since_epoch() > 1700000000s);
 }
+
+TEST_CASE("formatting and parsing round-trip across the whole supported range") {
+    // Every digit position takes many values: steps of a prime number of seconds from 1970 to 9999.
+    const auto last = *sigv4::parse_amz_date("99991231T235959Z");
+    CHECK(*sigv4::format_iso8601(last) == "9999-12-31T23:59:59Z");
+    CHECK(sigv4::format_amz_date(last + 1s).error().code == sigv4::errc::invalid_time);
+    int checked = 0;
+    for (auto t = sigv4::sys_seconds{0s}; t <= last; t += 7'777'777s) {
+        const auto amz = sigv4::format_amz_date(t);
+        const auto iso = sigv4::format_iso8601(t);
+        REQUIRE(amz);
+        REQUIRE(iso);
+        CAPTURE(*amz);
+        CHECK(amz->size() == 16);
+        CHECK(*sigv4::parse_amz_date(*amz) == t);
+        CHECK(*sigv4::parse_iso8601(*iso) == t);
+        CHECK(iso->substr(0, 4) == amz->substr(0, 4));
+        CHECK(iso->substr(11, 2) == amz->substr(9, 2));
+        ++checked;
+    }
+    CHECK(checked > 30000);
+}

@@ -285,6 +285,20 @@ struct direct_header {
     [[nodiscard]] std::string_view value() const { return {value_at, value_size}; }
 };
 
+// The signed header names in order, host among them: "a;b;host;x" (or with %3B, encoded).
+void put_signed_names(writer& out, const direct_header* headers, std::size_t before_host, std::size_t count,
+                      std::string_view separator) noexcept {
+    for (std::size_t i = 0; i < before_host; ++i) {
+        out.put(headers[i].canonical_name());
+        out.put(separator);
+    }
+    out.put("host");
+    for (std::size_t i = before_host; i < count; ++i) {
+        out.put(separator);
+        out.put(headers[i].canonical_name());
+    }
+}
+
 result<void> write_direct(direct_state& state, const credentials& creds, std::string_view method,
                           const cached_target& where_to, std::string_view key, const endpoint& where,
                           const object_options& options, presigned_request& out) {
@@ -368,15 +382,7 @@ result<void> write_direct(direct_state& state, const credentials& creds, std::st
     // SignedHeaders, encoded (';' is %3B), for the canonical query and the URL.
     char names_text[160];
     writer n{names_text};
-    for (std::size_t i = 0; i < before_host; ++i) {
-        n.put(headers[i].canonical_name());
-        n.put("%3B");
-    }
-    n.put("host");
-    for (std::size_t i = before_host; i < header_count; ++i) {
-        n.put("%3B");
-        n.put(headers[i].canonical_name());
-    }
+    put_signed_names(n, headers, before_host, header_count, "%3B");
     const std::string_view encoded_names(names_text, static_cast<std::size_t>(n.at - names_text));
 
     // The commonest shape (host the only signed header, no option query parameter) takes the
@@ -446,15 +452,7 @@ result<void> write_direct(direct_state& state, const credentials& creds, std::st
         w.put(where_to.host_line);
         for (std::size_t i = before_host; i < header_count; ++i) put_header(headers[i]);
         w.put('\n');
-        for (std::size_t i = 0; i < before_host; ++i) {
-            w.put(headers[i].canonical_name());
-            w.put(';');
-        }
-        w.put("host");
-        for (std::size_t i = before_host; i < header_count; ++i) {
-            w.put(';');
-            w.put(headers[i].canonical_name());
-        }
+        put_signed_names(w, headers, before_host, header_count, ";");
         w.put('\n');
         w.put(detail::unsigned_payload);
     }

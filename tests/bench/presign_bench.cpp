@@ -6,6 +6,8 @@
 
 #include <sigv4/sigv4.hpp>
 
+#include "alternating.hpp"
+
 #include <chrono>
 #include <cstring>
 #include <string>
@@ -109,26 +111,13 @@ BENCHMARK(floor_get);
 void presign_over_floor(benchmark::State& state) {
     const auto options = fixed_time_options();
     const floor_hasher floor;
-    using clock = std::chrono::steady_clock;
-    constexpr int batch = 256;
-    clock::duration presign_time{}, floor_time{};
-    for (auto _ : state) {
-        auto start = clock::now();
-        for (int i = 0; i < batch; ++i) {
+    presign_bench::time_alternately(
+        state, "presign",
+        [&] {
             auto url = sigv4::s3::presign_get(long_term(), "my-bucket", key_30, where, options);
             benchmark::DoNotOptimize(url);
-        }
-        auto middle = clock::now();
-        for (int i = 0; i < batch; ++i) floor.run();
-        auto end = clock::now();
-        presign_time += middle - start;
-        floor_time += end - middle;
-    }
-    const double presigns = static_cast<double>(state.iterations()) * batch;
-    state.counters["presign_ns"] = std::chrono::duration<double, std::nano>(presign_time).count() / presigns;
-    state.counters["floor_ns"] = std::chrono::duration<double, std::nano>(floor_time).count() / presigns;
-    state.counters["ratio"] = std::chrono::duration<double>(presign_time).count() /
-                              std::chrono::duration<double>(floor_time).count();
+        },
+        "floor", [&] { floor.run(); });
 }
 BENCHMARK(presign_over_floor)->MinTime(2.0);
 

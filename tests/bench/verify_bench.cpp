@@ -5,6 +5,8 @@
 
 #include <sigv4/sigv4.hpp>
 
+#include "alternating.hpp"
+
 #include <chrono>
 #include <string>
 
@@ -66,13 +68,23 @@ void presign(benchmark::State& state, bool put, bool temporary) {
     }
 }
 
-void verify(benchmark::State& state, bool put, bool temporary) {
-    auto presigned = *sigv4::s3::presign_object(creds(temporary), put ? "PUT" : "GET", "my-bucket", key_30, where,
-                                                object_options(put));
-    const auto request = received(presigned);
+// What a server receives for a fresh presigned URL, and the options that accept it a minute later.
+struct verify_case {
+    sigv4::received_request request;
     sigv4::verify_options options;
-    options.region = "eu-west-1";
-    options.now = signing_time() + std::chrono::seconds{60};
+};
+
+verify_case fresh_case(bool put, bool temporary) {
+    verify_case made;
+    made.request = received(*sigv4::s3::presign_object(creds(temporary), put ? "PUT" : "GET", "my-bucket", key_30,
+                                                       where, object_options(put)));
+    made.options.region = "eu-west-1";
+    made.options.now = signing_time() + std::chrono::seconds{60};
+    return made;
+}
+
+void verify(benchmark::State& state, bool put, bool temporary) {
+    const auto [request, options] = fresh_case(put, temporary);
     if (!sigv4::verify(request, keys(temporary), options)) {
         state.SkipWithError("the presigned request does not verify");
         return;
@@ -97,37 +109,24 @@ BENCHMARK(verify_presigned_put_token_content_type);
 // so that a busy machine slows both alike.
 void verify_over_presign(benchmark::State& state) {
     const auto options = object_options(false);
-    const auto request = received(*sigv4::s3::presign_object(creds(false), "GET", "my-bucket", key_30, where, options));
-    sigv4::verify_options verify_options;
-    verify_options.region = "eu-west-1";
-    verify_options.now = signing_time() + std::chrono::seconds{60};
+    const verify_case made = fresh_case(false, false);  // named members: lambdas below capture them
+    const auto& request = made.request;
+    const auto& verify_options = made.options;
     if (!sigv4::verify(request, keys(false), verify_options)) {
         state.SkipWithError("the presigned request does not verify");
         return;
     }
-    using clock = std::chrono::steady_clock;
-    constexpr int batch = 256;
-    clock::duration verify_time{}, presign_time{};
-    for (auto _ : state) {
-        auto start = clock::now();
-        for (int i = 0; i < batch; ++i) {
+    presign_bench::time_alternately(
+        state, "verify",
+        [&] {
             auto verified = sigv4::verify(request, keys(false), verify_options);
             benchmark::DoNotOptimize(verified);
-        }
-        auto middle = clock::now();
-        for (int i = 0; i < batch; ++i) {
+        },
+        "presign",
+        [&] {
             auto url = sigv4::s3::presign_object(creds(false), "GET", "my-bucket", key_30, where, options);
             benchmark::DoNotOptimize(url);
-        }
-        auto end = clock::now();
-        verify_time += middle - start;
-        presign_time += end - middle;
-    }
-    const double rounds = static_cast<double>(state.iterations()) * batch;
-    state.counters["verify_ns"] = std::chrono::duration<double, std::nano>(verify_time).count() / rounds;
-    state.counters["presign_ns"] = std::chrono::duration<double, std::nano>(presign_time).count() / rounds;
-    state.counters["ratio"] = std::chrono::duration<double>(verify_time).count() /
-                              std::chrono::duration<double>(presign_time).count();
+        });
 }
 BENCHMARK(verify_over_presign)->MinTime(2.0);
 

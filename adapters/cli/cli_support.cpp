@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cstdio>
 #include <cstdlib>
 
 namespace presign::cli {
@@ -365,6 +366,11 @@ std::string one_line(std::string_view message) {
     std::replace_if(
         out.begin(), out.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
     return out;
+}
+
+void write_stderr_line(std::string_view message) {
+    const std::string line = "presign: " + one_line(message) + "\n";
+    std::fwrite(line.data(), 1, line.size(), stderr);
 }
 
 }  // namespace presign::cli

@@ -95,4 +95,7 @@ struct parsed_url {
 /// Squashes a message onto one line (library messages are single-line, but be sure).
 [[nodiscard]] std::string one_line(std::string_view message);
 
+/// Writes "presign: MESSAGE" to stderr as one line (one write, so lines never interleave).
+void write_stderr_line(std::string_view message);
+
 }  // namespace presign::cli

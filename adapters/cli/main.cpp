@@ -8,17 +8,13 @@
 #include <CLI/CLI.hpp>
 
 #include "cli_support.hpp"
+#include "command_line.hpp"
 #include "commands.hpp"
 #include "network_helper.hpp"
 
 namespace {
 
 using namespace presign::cli;
-
-void print_error(const std::string& message) {
-    const std::string line = "presign: " + one_line(message) + "\n";
-    std::fwrite(line.data(), 1, line.size(), stderr);
-}
 
 void add_common_options(CLI::App& command, common_options& common) {
     command.add_option("--profile", common.profile,
@@ -117,18 +113,7 @@ int run(int argc, char** argv) {
     serve_command->prefix_command();
     serve_command->set_help_flag();
 
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::CallForHelp& help) {
-        return app.exit(help);
-    } catch (const CLI::CallForAllHelp& help) {
-        return app.exit(help);
-    } catch (const CLI::CallForVersion& version) {
-        return app.exit(version);
-    } catch (const CLI::ParseError& error) {
-        print_error(std::string(error.what()) + " (see presign --help)");
-        return exit_code::usage;
-    }
+    if (auto finished = parse_command_line(app, argc, argv, "presign --help")) return *finished;
 
     if (*get_command) return run_presign(get);
     if (*put_command) return run_presign(put);
@@ -151,13 +136,13 @@ int main(int argc, char** argv) {
     try {
         return run(argc, argv);
     } catch (const cli_error& error) {
-        print_error(error.what());
+        write_stderr_line(error.what());
         return error.code();
     } catch (const std::exception& error) {
-        print_error(std::string("internal error: ") + error.what());
+        write_stderr_line(std::string("internal error: ") + error.what());
         return exit_code::internal;
     } catch (...) {
-        print_error("internal error");
+        write_stderr_line("internal error");
         return exit_code::internal;
     }
 }

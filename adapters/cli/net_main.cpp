@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli_support.hpp"
+#include "command_line.hpp"
 #include "network_helper.hpp"
 #include "presign/cli/network_credentials.hpp"
 #include "serve_command.hpp"
@@ -62,21 +63,9 @@ int run(int argc, char** argv) {
     credentials->add_option("--region", overrides.region, "Region");
     credentials->add_option("--endpoint", overrides.endpoint, "Endpoint");
 
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::CallForHelp& help) {
-        return app.exit(help);
-    } catch (const CLI::CallForAllHelp& help) {
-        return app.exit(help);
-    } catch (const CLI::CallForVersion& version) {
-        return app.exit(version);
-    } catch (const CLI::ParseError& error) {
-        // As `presign` reports it: `presign serve ...` runs this program.
-        const std::string line =
-            "presign: " + one_line(error.what()) + " (see presign serve --help)\n";
-        std::fwrite(line.data(), 1, line.size(), stderr);
-        return exit_code::usage;
-    }
+    // Usage errors as `presign` reports them: `presign serve ...` runs this program.
+    if (auto finished = parse_command_line(app, argc, argv, "presign serve --help"))
+        return *finished;
     if (*credentials) return run_credentials(overrides);
     return exit_code;
 }

@@ -21,11 +21,6 @@ std::string iso8601(sigv4::sys_seconds t) {
     return text ? *text : std::string("?");
 }
 
-void note(const std::string& message) {
-    const std::string line = "presign: " + one_line(message) + "\n";
-    std::fwrite(line.data(), 1, line.size(), stderr);
-}
-
 template <class T>
 T value_or_fail(sigv4::result<T, std::string> parsed) {
     if (!parsed) throw cli_error(exit_code::invalid_input, parsed.error());
@@ -119,13 +114,14 @@ run_context load_context(const common_options& options, bool need_credentials) {
     run_context context{std::move(*config), {}};
     const aws_config& cfg = context.config;
     if (options.verbose) {
-        note("profile " + cfg.profile + " (" + cfg.profile_source + "), config " + cfg.config_path +
-             ", credentials file " + cfg.credentials_path);
-        note("region " + cfg.region + " (" + cfg.region_source + "), endpoint " +
-             (cfg.endpoint.url.empty() ? std::string("s3.") + cfg.region + ".amazonaws.com"
-                                       : cfg.endpoint.url + " (" + cfg.endpoint_source + ")") +
-             ", addressing " + std::string(style_name(cfg.endpoint.style)) + " (" +
-             cfg.addressing_source + ")");
+        write_stderr_line("profile " + cfg.profile + " (" + cfg.profile_source + "), config " +
+                          cfg.config_path + ", credentials file " + cfg.credentials_path);
+        write_stderr_line("region " + cfg.region + " (" + cfg.region_source + "), endpoint " +
+                          (cfg.endpoint.url.empty()
+                               ? std::string("s3.") + cfg.region + ".amazonaws.com"
+                               : cfg.endpoint.url + " (" + cfg.endpoint_source + ")") +
+                          ", addressing " + std::string(style_name(cfg.endpoint.style)) + " (" +
+                          cfg.addressing_source + ")");
     }
     if (need_credentials) load_credentials(context, options);
     return context;
@@ -139,10 +135,10 @@ void load_credentials(run_context& context, const common_options& options) {
     context.credentials = std::move(*creds);
     if (options.verbose) {
         const auto& c = context.credentials.credentials;
-        note("credentials from " + context.credentials.source + ", access key " +
-             mask_access_key_id(c.access_key_id) + ", session token " +
-             (c.session_token.empty() ? "none" : "present") + ", expire " +
-             (c.expiration ? iso8601(*c.expiration) : std::string("never")));
+        write_stderr_line("credentials from " + context.credentials.source + ", access key " +
+                          mask_access_key_id(c.access_key_id) + ", session token " +
+                          (c.session_token.empty() ? "none" : "present") + ", expire " +
+                          (c.expiration ? iso8601(*c.expiration) : std::string("never")));
     }
 }
 
@@ -258,13 +254,14 @@ int run_presign(const presign_options& options) {
             sigv4::s3::presign_object(creds, method, uri.bucket, uri.key, where, object);
         if (!signed_url) throw fail(signed_url.error(), "");
         if (signed_url->expires_in < expires) {
-            note("the credentials expire at " + iso8601(signed_url->expires_at) +
-                 ", so the link lasts " + std::to_string(signed_url->expires_in.count()) +
-                 " s instead of " + std::to_string(expires.count()) + " s");
+            write_stderr_line("the credentials expire at " + iso8601(signed_url->expires_at) +
+                              ", so the link lasts " +
+                              std::to_string(signed_url->expires_in.count()) + " s instead of " +
+                              std::to_string(expires.count()) + " s");
         }
         if (options.common.verbose) {
-            note(method + " link signed at " + iso8601(signed_url->signed_at) + ", expires at " +
-                 iso8601(signed_url->expires_at));
+            write_stderr_line(method + " link signed at " + iso8601(signed_url->signed_at) +
+                              ", expires at " + iso8601(signed_url->expires_at));
         }
         std::string out;
         format_output(options, *signed_url, uri.key, false, out);
@@ -295,8 +292,8 @@ int run_presign(const presign_options& options) {
         }
         if (!warned_clamp && signed_url->expires_in < expires) {
             warned_clamp = true;
-            note("the credentials expire at " + iso8601(signed_url->expires_at) +
-                 "; links are shortened to that time");
+            write_stderr_line("the credentials expire at " + iso8601(signed_url->expires_at) +
+                              "; links are shortened to that time");
         }
         format_output(options, *signed_url, key, true, out);
         if (out.size() >= flush_at) {

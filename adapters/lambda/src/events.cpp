@@ -180,16 +180,7 @@ public:
         return true;
     }
 
-    bool end_object() {
-        if (skip_depth_ != 0) {
-            --skip_depth_;
-            after_value();
-            return true;
-        }
-        if (depth_ > 0) --depth_;
-        after_value();
-        return true;
-    }
+    bool end_object() { return close_container(false); }
 
     bool start_array(std::size_t) {
         if (skip_depth_ != 0 || !started_) return open_root_or_skip(false);
@@ -203,17 +194,7 @@ public:
         return true;
     }
 
-    bool end_array() {
-        if (skip_depth_ != 0) {
-            --skip_depth_;
-            after_value();
-            return true;
-        }
-        if (depth_ > 0) --depth_;
-        next_ = {};
-        after_value();
-        return true;
-    }
+    bool end_array() { return close_container(true); }
 
     bool key(string_t& name) {
         if (skip_depth_ != 0) return true;
@@ -294,6 +275,19 @@ public:
 
 private:
     static constexpr std::size_t max_depth = 8;  // deepest object we read: root..iam_cognito, plus pairs
+
+    // The end of an object or array: leaves a skipped one, or pops the node it was read into (an
+    // array of pair values also ends what its items were assigned to).
+    bool close_container(bool forget_target) {
+        if (skip_depth_ != 0) {
+            --skip_depth_;
+        } else {
+            if (depth_ > 0) --depth_;
+            if (forget_target) next_ = {};
+        }
+        after_value();
+        return true;
+    }
 
     bool scalar() {
         if (skip_depth_ == 0) {

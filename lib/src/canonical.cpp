@@ -315,14 +315,18 @@ void append_scope(std::string_view scope_date, std::string_view region, std::str
     out.append("/aws4_request");
 }
 
-void append_string_to_sign(std::string_view amz_date, std::string_view scope,
-                           std::string_view canonical_request, std::string& out) {
+void append_string_to_sign_head(std::string_view amz_date, std::string_view scope, std::string& out) {
     out.append(algorithm);
     out.push_back('\n');
     out.append(amz_date);
     out.push_back('\n');
     out.append(scope);
     out.push_back('\n');
+}
+
+void append_string_to_sign(std::string_view amz_date, std::string_view scope,
+                           std::string_view canonical_request, std::string& out) {
+    append_string_to_sign_head(amz_date, scope, out);
     auto digest = sha256_of(canonical_request);
     char hex[64];
     hex32(digest.data(), hex);

@@ -178,25 +178,32 @@ struct cached_token {
     std::string param;  // "&X-Amz-Security-Token=" + encoded token
 };
 
-// For the commonest shape (no signed header but host, no option query parameter), everything in
-// the canonical request after the path, and everything in the URL's query before the signature,
-// depends only on the three caches above and the lifetime.
+// Everything of a presigned request but its method, path and signature: the canonical request
+// after the path, and the URL's query up to the signature's value.
+struct request_tail {
+    // "\nX-Amz-Algorithm=...&X-Amz-SignedHeaders=host\nhost:HOST\n\nhost\nUNSIGNED-PAYLOAD"
+    std::string canonical_after_path;
+    // "?[option parameters&]X-Amz-Algorithm=...&X-Amz-Signature="
+    std::string url_query_before_signature;
+    std::size_t auth_query_offset = 0;  // where X-Amz-Algorithm starts in url_query_before_signature
+};
+
+// For the commonest shape (no signed header but host, no option query parameter) the tail
+// depends only on the three caches above and the lifetime, so it is kept across calls.
 struct cached_tail {
     std::uint64_t target_generation = 0;
     std::uint64_t scope_generation = 0;
     std::uint64_t token_generation = 0;  // 0: no token
     long long lifetime = 0;
-    // "\nX-Amz-Algorithm=...&X-Amz-SignedHeaders=host\nhost:HOST\n\nhost\nUNSIGNED-PAYLOAD"
-    std::string canonical_after_path;
-    // "?X-Amz-Algorithm=...&X-Amz-Signature="
-    std::string url_query_before_signature;
+    request_tail text;
 };
 
 struct direct_state {
     cached_target target;
     cached_scope scope;
     cached_token token;
-    cached_tail tail;
+    cached_tail plain_tail;
+    request_tail other_tail;  // rewritten on every call of another shape
     std::string user_query;  // the object options' query parameters, encoded, in URL (= sorted) order
     std::string canonical;
 };
@@ -236,9 +243,8 @@ result<void> fill_scope(cached_scope& cache, const credentials& creds, std::stri
     cache.query_head.assign("X-Amz-Algorithm=").append(detail::algorithm).append("&X-Amz-Credential=");
     uri_encode(credential, false, cache.query_head);
     cache.query_head.append("&X-Amz-Date=").append((*dates)->amz());
-    cache.to_sign_head.assign(detail::algorithm).push_back('\n');
-    cache.to_sign_head.append((*dates)->amz()).push_back('\n');
-    cache.to_sign_head.append(scope).push_back('\n');
+    cache.to_sign_head.clear();
+    detail::append_string_to_sign_head((*dates)->amz(), scope, cache.to_sign_head);
     cache.key_after_head.assign(detail::signing_key(creds.secret, (*dates)->scope_date(), region, "s3"));
     cache.key_after_head.absorb(cache.to_sign_head.data(), cache.to_sign_head.size());
     cache.secret = creds.secret;
@@ -286,17 +292,94 @@ struct direct_header {
 };
 
 // The signed header names in order, host among them: "a;b;host;x" (or with %3B, encoded).
-void put_signed_names(writer& out, const direct_header* headers, std::size_t before_host, std::size_t count,
-                      std::string_view separator) noexcept {
+std::string_view put_signed_names(const direct_header* headers, std::size_t before_host, std::size_t count,
+                                  std::string_view separator, char* out) noexcept {
+    writer w{out};
     for (std::size_t i = 0; i < before_host; ++i) {
-        out.put(headers[i].canonical_name());
-        out.put(separator);
+        w.put(headers[i].canonical_name());
+        w.put(separator);
     }
-    out.put("host");
+    w.put("host");
     for (std::size_t i = before_host; i < count; ++i) {
-        out.put(separator);
-        out.put(headers[i].canonical_name());
+        w.put(separator);
+        w.put(headers[i].canonical_name());
     }
+    return {out, static_cast<std::size_t>(w.at - out)};
+}
+
+// Sizes `text` to `bound` bytes, lets `write` fill them through a writer, and cuts `text` to what
+// was written.
+template <class Write>
+void write_bounded(std::string& text, std::size_t bound, Write&& write) {
+    text.resize(bound);
+    writer w{text.data()};
+    write(w);
+    text.resize(static_cast<std::size_t>(w.at - text.data()));
+}
+
+// The canonical query sorts X-Amz-Expires < X-Amz-Security-Token < X-Amz-SignedHeaders, then the
+// lowercase option parameters (`user_query`); the URL lists the parameters in the order of the
+// generic signer (and AWS's test suite).
+void write_tail(const cached_scope& sc, const cached_target& where_to, std::string_view expires_text,
+                std::string_view token_param, std::string_view user_query, const direct_header* headers,
+                std::size_t before_host, std::size_t header_count, request_tail& out) {
+    char encoded_text[160];  // the longest list, all six names with %3B, is 137 bytes
+    char plain_text[160];
+    const std::string_view encoded_names = put_signed_names(headers, before_host, header_count, "%3B", encoded_text);
+    const std::string_view plain_names = put_signed_names(headers, before_host, header_count, ";", plain_text);
+    std::size_t headers_size = where_to.host_line.size();
+    for (std::size_t i = 0; i < header_count; ++i) {
+        headers_size += headers[i].canonical_name().size() + headers[i].value().size() + 2;
+    }
+    const std::size_t auth_size = sc.query_head.size() + expires_param.size() + expires_text.size() +
+                                  token_param.size() + signed_headers_param.size() + encoded_names.size();
+
+    write_bounded(out.canonical_after_path,
+                  auth_size + user_query.size() + headers_size + plain_names.size() +
+                      detail::unsigned_payload.size() + 5,
+                  [&](writer& w) {
+                      w.put('\n');
+                      w.put(sc.query_head);
+                      w.put(expires_param);
+                      w.put(expires_text);
+                      w.put(token_param);
+                      w.put(signed_headers_param);
+                      w.put(encoded_names);
+                      if (!user_query.empty()) {
+                          w.put('&');
+                          w.put(user_query);
+                      }
+                      w.put('\n');
+                      auto put_header = [&w](const direct_header& h) {
+                          w.put(h.canonical_name());
+                          w.put(':');
+                          w.put(h.value());
+                          w.put('\n');
+                      };
+                      for (std::size_t i = 0; i < before_host; ++i) put_header(headers[i]);
+                      w.put(where_to.host_line);
+                      for (std::size_t i = before_host; i < header_count; ++i) put_header(headers[i]);
+                      w.put('\n');
+                      w.put(plain_names);
+                      w.put('\n');
+                      w.put(detail::unsigned_payload);
+                  });
+    out.auth_query_offset = user_query.empty() ? 1 : user_query.size() + 2;
+    write_bounded(out.url_query_before_signature, auth_size + user_query.size() + signature_param.size() + 2,
+                  [&](writer& w) {
+                      w.put('?');
+                      if (!user_query.empty()) {
+                          w.put(user_query);
+                          w.put('&');
+                      }
+                      w.put(sc.query_head);
+                      w.put(signed_headers_param);
+                      w.put(encoded_names);
+                      w.put(expires_param);
+                      w.put(expires_text);
+                      w.put(token_param);
+                      w.put(signature_param);
+                  });
 }
 
 result<void> write_direct(direct_state& state, const credentials& creds, std::string_view method,
@@ -350,12 +433,6 @@ result<void> write_direct(direct_state& state, const credentials& creds, std::st
                                                     "x-amz-server-side-encryption-aws-kms-key-id",
                                                     options.sse_kms_key_id);
     }
-    std::size_t headers_size = where_to.host_line.size();
-    std::size_t names_size = 4;  // "host"
-    for (std::size_t i = 0; i < header_count; ++i) {
-        headers_size += headers[i].canonical_name().size() + headers[i].value().size() + 2;
-        names_size += headers[i].canonical_name().size() + 1;
-    }
 
     // The object options' query parameters: all sort after the X-Amz-* ones, in this order.
     state.user_query.clear();
@@ -379,44 +456,29 @@ result<void> write_direct(direct_state& state, const credentials& creds, std::st
     const std::string_view token_param =
         creds.session_token.empty() ? std::string_view{} : std::string_view(token_param_for(state.token, creds.session_token));
 
-    // SignedHeaders, encoded (';' is %3B), for the canonical query and the URL.
-    char names_text[160];
-    writer n{names_text};
-    put_signed_names(n, headers, before_host, header_count, "%3B");
-    const std::string_view encoded_names(names_text, static_cast<std::size_t>(n.at - names_text));
-
-    // The commonest shape (host the only signed header, no option query parameter) takes the
-    // canonical request's tail and the URL's query head from the cache.
-    const bool plain_shape = header_count == 0 && state.user_query.empty();
-    cached_tail& tail = state.tail;
-    if (plain_shape) {
+    // The commonest shape (host the only signed header, no option query parameter) takes its tail
+    // from the cache.
+    const request_tail* tail = &state.other_tail;
+    if (header_count == 0 && state.user_query.empty()) {
+        cached_tail& cached = state.plain_tail;
         const std::uint64_t token_generation = token_param.empty() ? 0 : state.token.generation;
-        if (tail.target_generation != where_to.generation || tail.scope_generation != sc.generation ||
-            tail.token_generation != token_generation || tail.lifetime != lifetime.count()) {
-            tail.target_generation = 0;  // invalid until written
-            std::string& canonical_tail = tail.canonical_after_path;
-            canonical_tail.assign("\n").append(sc.query_head).append(expires_param).append(expires_view);
-            canonical_tail.append(token_param).append(signed_headers_param).append(encoded_names);
-            canonical_tail.append("\n").append(where_to.host_line).append("\nhost\n").append(detail::unsigned_payload);
-            std::string& url_head = tail.url_query_before_signature;
-            url_head.assign("?").append(sc.query_head).append(signed_headers_param).append(encoded_names);
-            url_head.append(expires_param).append(expires_view).append(token_param).append(signature_param);
-            tail.scope_generation = sc.generation;
-            tail.token_generation = token_generation;
-            tail.lifetime = lifetime.count();
-            tail.target_generation = where_to.generation;
+        if (cached.target_generation != where_to.generation || cached.scope_generation != sc.generation ||
+            cached.token_generation != token_generation || cached.lifetime != lifetime.count()) {
+            cached.target_generation = 0;  // invalid until written
+            write_tail(sc, where_to, expires_view, token_param, {}, headers, 0, 0, cached.text);
+            cached.scope_generation = sc.generation;
+            cached.token_generation = token_generation;
+            cached.lifetime = lifetime.count();
+            cached.target_generation = where_to.generation;
         }
+        tail = &cached.text;
+    } else {
+        write_tail(sc, where_to, expires_view, token_param, state.user_query, headers, before_host, header_count,
+                   state.other_tail);
     }
 
-    // The canonical query sorts X-Amz-Expires < X-Amz-Security-Token < X-Amz-SignedHeaders, then
-    // the lowercase option parameters.
-    const std::size_t path_bound = where_to.target.path_prefix.size() + 3 * key.size();
-    const std::size_t bound = plain_shape ? method.size() + 1 + path_bound + tail.canonical_after_path.size()
-                                          : method.size() + 1 + path_bound + 1 + sc.query_head.size() +
-                                                expires_param.size() + expires_view.size() + token_param.size() +
-                                                signed_headers_param.size() + encoded_names.size() + 1 +
-                                                state.user_query.size() + 1 + headers_size + 1 + names_size + 1 +
-                                                detail::unsigned_payload.size();
+    const std::size_t bound =
+        method.size() + 1 + where_to.target.path_prefix.size() + 3 * key.size() + tail->canonical_after_path.size();
     if (state.canonical.size() < bound) state.canonical.resize(bound);
     writer w{state.canonical.data()};
     w.put(method);
@@ -427,35 +489,7 @@ result<void> write_direct(direct_state& state, const credentials& creds, std::st
         return fail(errc::invalid_object_key, "the object key is not valid UTF-8");
     }
     const std::string_view encoded_path(path_at, static_cast<std::size_t>(w.at - path_at));
-    if (plain_shape) {
-        w.put(tail.canonical_after_path);
-    } else {
-        w.put('\n');
-        w.put(sc.query_head);
-        w.put(expires_param);
-        w.put(expires_view);
-        w.put(token_param);
-        w.put(signed_headers_param);
-        w.put(encoded_names);
-        if (!state.user_query.empty()) {
-            w.put('&');
-            w.put(state.user_query);
-        }
-        w.put('\n');
-        auto put_header = [&w](const direct_header& h) {
-            w.put(h.canonical_name());
-            w.put(':');
-            w.put(h.value());
-            w.put('\n');
-        };
-        for (std::size_t i = 0; i < before_host; ++i) put_header(headers[i]);
-        w.put(where_to.host_line);
-        for (std::size_t i = before_host; i < header_count; ++i) put_header(headers[i]);
-        w.put('\n');
-        put_signed_names(w, headers, before_host, header_count, ";");
-        w.put('\n');
-        w.put(detail::unsigned_payload);
-    }
+    w.put(tail->canonical_after_path);
     const std::string_view canonical(state.canonical.data(), static_cast<std::size_t>(w.at - state.canonical.data()));
 
     // String to sign = cached head + hex(SHA-256(canonical request)); the key has absorbed the head.
@@ -472,40 +506,14 @@ result<void> write_direct(direct_state& state, const credentials& creds, std::st
     char signature[64];
     detail::hex32(mac, signature);
 
-    // The URL lists the parameters in the order of the generic signer (and AWS's test suite).
     out.method.assign(method);
-    if (plain_shape) {
-        out.url.resize(where_to.url_prefix.size() + encoded_path.size() + tail.url_query_before_signature.size() + 64);
-        writer u{out.url.data()};
-        u.put(where_to.url_prefix);
-        u.put(encoded_path);
-        out.auth_query_at = static_cast<std::size_t>(u.at - out.url.data()) + 1;  // after the '?'
-        u.put(tail.url_query_before_signature);
-        u.put(std::string_view(signature, 64));
-    } else {
-        const std::size_t auth_size = sc.query_head.size() + signed_headers_param.size() + encoded_names.size() +
-                                      expires_param.size() + expires_view.size() + token_param.size() +
-                                      signature_param.size() + 64;
-        const std::size_t user_size = state.user_query.empty() ? 0 : state.user_query.size() + 1;
-        out.url.resize(where_to.url_prefix.size() + encoded_path.size() + 1 + user_size + auth_size);
-        writer u{out.url.data()};
-        u.put(where_to.url_prefix);
-        u.put(encoded_path);
-        u.put('?');
-        if (user_size) {
-            u.put(state.user_query);
-            u.put('&');
-        }
-        out.auth_query_at = static_cast<std::size_t>(u.at - out.url.data());
-        u.put(sc.query_head);
-        u.put(signed_headers_param);
-        u.put(encoded_names);
-        u.put(expires_param);
-        u.put(expires_view);
-        u.put(token_param);
-        u.put(signature_param);
-        u.put(std::string_view(signature, 64));
-    }
+    out.url.resize(where_to.url_prefix.size() + encoded_path.size() + tail->url_query_before_signature.size() + 64);
+    writer u{out.url.data()};
+    u.put(where_to.url_prefix);
+    u.put(encoded_path);
+    out.auth_query_at = static_cast<std::size_t>(u.at - out.url.data()) + tail->auth_query_offset;
+    u.put(tail->url_query_before_signature);
+    u.put(std::string_view(signature, 64));
 
     // The headers the client must send, in the generic path's order.
     if (header_count) {

@@ -117,14 +117,17 @@ bool is_canonical_encoding(std::string_view raw, bool keep_slash) noexcept {
     return true;
 }
 
-// Decodes `raw` into a view: `raw` itself when it has no escape, else `storage`.
+// Decodes `raw` into a view: `raw` itself when it has no escape, else what it appends to
+// `storage` (whose capacity the caller reserved, so views of earlier appends stay valid). False for
+// a malformed escape.
 bool decode_view(std::string_view raw, std::string& storage, std::string_view& decoded) {
     if (raw.find('%') == std::string_view::npos) {
         decoded = raw;
         return true;
     }
-    if (!decode_into(raw, storage)) return false;
-    decoded = storage;
+    const std::size_t start = storage.size();
+    if (!append_decoded(raw, storage)) return false;
+    decoded = std::string_view(storage).substr(start);
     return true;
 }
 
@@ -239,6 +242,16 @@ const header* unsigned_amz_header(const std::vector<header>& headers, const std:
     return nullptr;
 }
 
+// The value of a non-empty run of decimal digits (no sign, nothing else); nullopt otherwise, or
+// when it does not fit.
+std::optional<long long> decimal_number(std::string_view text) noexcept {
+    long long value = 0;
+    const char* const end = text.data() + text.size();
+    auto [stop, ec] = std::from_chars(text.data(), end, value);
+    if (text.empty() || text.front() == '-' || ec != std::errc{} || stop != end) return std::nullopt;
+    return value;
+}
+
 bool is_header_space(char c) noexcept { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 // Trims the value and collapses each run of whitespace (folded lines too) into one space.
@@ -329,9 +342,9 @@ struct scope_cache {
         service.assign(options.service);
         access_key_id.assign(scope.access_key_id);
         scope_date.assign(scope.date);
-        to_sign_head.assign(detail::algorithm).push_back('\n');
-        to_sign_head.append(date).push_back('\n');
-        to_sign_head.append(decoded_credential.substr(scope.access_key_id.size() + 1)).push_back('\n');
+        to_sign_head.clear();
+        detail::append_string_to_sign_head(date, decoded_credential.substr(scope.access_key_id.size() + 1),
+                                           to_sign_head);
         signed_at = *parsed;
         scope_valid = true;
         return true;
@@ -355,15 +368,6 @@ struct direct_scratch {
     std::vector<std::pair<std::string_view, std::string_view>> user;  // raw == canonical
     std::vector<std::pair<std::string_view, std::string_view>> sorted_user;
 };
-
-// Decodes canonically encoded `raw` into `storage` (reserved by the caller, so earlier views stay
-// valid) and returns a view; `raw` itself when it has no escape.
-std::string_view decoded_view(std::string_view raw, std::string& storage) {
-    if (raw.find('%') == std::string_view::npos) return raw;
-    const std::size_t start = storage.size();
-    append_decoded(raw, storage);  // canonical escapes only: cannot fail
-    return std::string_view(storage).substr(start);
-}
 
 bool verify_query_directly(const received_request& request, const key_lookup& keys, const verify_options& options,
                            verified_request& facts) {
@@ -436,29 +440,26 @@ bool verify_query_directly(const received_request& request, const key_lookup& ke
 
     // Scope, date, expiry and time.
     scope_cache& scope = scratch.scope;
-    if (!scope.holds(slots[credential_slot], slots[date_slot], options) &&
-        !scope.fill(slots[credential_slot], decoded_view(slots[credential_slot], scratch.decoded), slots[date_slot],
-                    options)) {
-        return false;
+    if (!scope.holds(slots[credential_slot], slots[date_slot], options)) {
+        std::string_view credential;
+        if (!decode_view(slots[credential_slot], scratch.decoded, credential) ||
+            !scope.fill(slots[credential_slot], credential, slots[date_slot], options)) {
+            return false;
+        }
     }
     const sys_seconds signed_at = scope.signed_at;
-    const std::string_view expires_text = slots[expires_slot];
-    long long expires = 0;
-    auto [expires_end, expires_ec] =
-        std::from_chars(expires_text.data(), expires_text.data() + expires_text.size(), expires);
-    if (expires_ec != std::errc{} || expires_end != expires_text.data() + expires_text.size() ||
-        expires_text.empty() || expires_text.front() == '-' || expires < 1 || expires > max_expiry.count()) {
-        return false;
-    }
+    const auto expires = decimal_number(slots[expires_slot]);
+    if (!expires || *expires < 1 || *expires > max_expiry.count()) return false;
     const sys_seconds now = options.now ? *options.now : sigv4::now();
-    const sys_seconds expires_at = signed_at + seconds{expires};
+    const sys_seconds expires_at = signed_at + seconds{*expires};
     if (signed_at > now + options.max_skew || now >= expires_at) return false;
 
     // Signed headers: lowercase tokens, sorted, unique, host among them; every x-amz-* header
     // (but the token) signed.
-    const std::string_view signed_list = decoded_view(slots[signed_headers_slot], scratch.decoded);
+    std::string_view signed_list;
     std::vector<std::string> signed_names;
-    if (!valid_signed_header_list(signed_list, signed_names) ||
+    if (!decode_view(slots[signed_headers_slot], scratch.decoded, signed_list) ||
+        !valid_signed_header_list(signed_list, signed_names) ||
         std::find(signed_names.begin(), signed_names.end(), "host") == signed_names.end()) {
         return false;
     }
@@ -532,8 +533,9 @@ bool verify_query_directly(const received_request& request, const key_lookup& ke
     auto key = keys(scope.access_key_id);
     if (!key || key->secret.empty()) return false;
     if (!key->session_token.empty() || present[token_slot]) {
-        const std::string_view token = present[token_slot] ? decoded_view(slots[token_slot], scratch.decoded) : std::string_view{};
-        if (!present[token_slot] || key->session_token.size() != token.size() ||
+        std::string_view token;
+        if (!present[token_slot] || !decode_view(slots[token_slot], scratch.decoded, token) ||
+            key->session_token.size() != token.size() ||
             CRYPTO_memcmp(key->session_token.data(), token.data(), token.size()) != 0) {
             return false;
         }
@@ -648,18 +650,13 @@ result<verified_request, verify_error> verify_fully(const received_request& requ
         }
         auth.credential = found[1]->value;
         auth.amz_date = found[2]->value;
-        std::string_view expires_text = found[3]->value;
-        long long expires = 0;
-        auto [end, ec] = std::from_chars(expires_text.data(), expires_text.data() + expires_text.size(), expires);
-        if (ec != std::errc{} || end != expires_text.data() + expires_text.size() || expires_text.empty() ||
-            expires_text.front() == '+' || expires_text.front() == '-') {
-            return reject(malformed_query, "X-Amz-Expires should be a number");
-        }
-        if (expires < 1) return reject(malformed_query, "X-Amz-Expires must be non-negative and non-zero");
-        if (expires > max_expiry.count()) {
+        const auto expires = decimal_number(found[3]->value);
+        if (!expires) return reject(malformed_query, "X-Amz-Expires should be a number");
+        if (*expires < 1) return reject(malformed_query, "X-Amz-Expires must be non-negative and non-zero");
+        if (*expires > max_expiry.count()) {
             return reject(malformed_query, "X-Amz-Expires must be less than a week (in seconds) that is 604800");
         }
-        auth.expires = seconds{expires};
+        auth.expires = seconds{*expires};
         auth.signed_headers = found[4]->value;
         auth.signature = found[5]->value;
         const raw_param* token = nullptr;

@@ -69,6 +69,10 @@ void append_signed_header_names(std::span<const canonical_header> headers, std::
 void append_scope(std::string_view scope_date, std::string_view region, std::string_view service,
                   std::string& out);
 
+/// The string to sign up to the hash: "AWS4-HMAC-SHA256\nAMZ_DATE\nSCOPE\n", the same for every
+/// request signed in one second with one scope.
+void append_string_to_sign_head(std::string_view amz_date, std::string_view scope, std::string& out);
+
 /// The string to sign for a canonical request.
 void append_string_to_sign(std::string_view amz_date, std::string_view scope,
                            std::string_view canonical_request, std::string& out);

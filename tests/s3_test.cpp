@@ -261,9 +261,8 @@ TEST_CASE("session token is signed into presigned URLs") {
     REQUIRE(get);
     CHECK(get->url.find("&X-Amz-Security-Token=token%2Fwith%2Bchars%3D&X-Amz-Signature=") != std::string::npos);
     // The token is part of the signature: the verifier rejects the URL with a different token.
-    sigv4::key_lookup keys = [](std::string_view) {
-        return std::optional<sigv4::known_key>{sigv4::known_key{*sigv4::secret_key::from("secret"), "token/with+chars="}};
-    };
+    sigv4::key_lookup keys = [key = sigv4::known_key{*sigv4::secret_key::from("secret"), "token/with+chars="}](
+                                 std::string_view) -> const sigv4::known_key* { return &key; };
     sigv4::received_request received;
     received.method = "GET";
     received.target = get->url.substr(get->url.find('/', 8));

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -145,9 +146,8 @@ void check_no_secret(const sigv4::verify_error& e) {
 sigv4::key_lookup keys_for(const sigv4::credentials& creds) {
     std::string id = creds.access_key_id;
     sigv4::known_key key{creds.secret, creds.session_token};
-    return [id, key](std::string_view access_key_id) -> std::optional<sigv4::known_key> {
-        if (access_key_id != id) return std::nullopt;
-        return key;
+    return [id, key](std::string_view access_key_id) -> const sigv4::known_key* {
+        return access_key_id == id ? &key : nullptr;
     };
 }
 
@@ -504,10 +504,8 @@ sigv4::credentials s3_credentials(bool with_token = false) {
 
 /// Knows AKIAIOSFODNN7EXAMPLE (with `token` as its session token) and nothing else.
 sigv4::key_lookup s3_keys(std::string token = {}) {
-    return [token](std::string_view id) -> std::optional<sigv4::known_key> {
-        if (id != "AKIAIOSFODNN7EXAMPLE") return std::nullopt;
-        return sigv4::known_key{*sigv4::secret_key::from(s3_secret), token};
-    };
+    return [key = sigv4::known_key{*sigv4::secret_key::from(s3_secret), std::move(token)}](
+               std::string_view id) -> const sigv4::known_key* { return id == "AKIAIOSFODNN7EXAMPLE" ? &key : nullptr; };
 }
 
 sigv4::verify_options s3_options(sigv4::sys_seconds now) {
@@ -754,7 +752,7 @@ TEST_CASE("keys and session tokens: unknown key, missing, wrong and unexpected t
     CHECK(sigv4::verify(with_token.received(), s3_keys(std::string(s3_token)), options));
     CHECK(sigv4::verify(without_token.received(), s3_keys(), options));
 
-    check_rejected(without_token, [](std::string_view) { return std::optional<sigv4::known_key>{}; }, options,
+    check_rejected(without_token, [](std::string_view) -> const sigv4::known_key* { return nullptr; }, options,
                    unknown_key);
     check_rejected(without_token, sigv4::key_lookup{}, options, unknown_key);
     // The key requires a token the URL lacks.
@@ -981,10 +979,9 @@ TEST_CASE("SignatureDoesNotMatch carries the canonical request and string to sig
     headers.push_back({"Host", host_of(presigned->url)});
     auto wire = from_url("GET", presigned->url, headers);
     // Verified by a server that has another secret for the key.
-    sigv4::key_lookup wrong_secret = [](std::string_view) {
-        return std::optional<sigv4::known_key>{
-            sigv4::known_key{*sigv4::secret_key::from("another secret"), std::string(s3_token)}};
-    };
+    sigv4::key_lookup wrong_secret =
+        [key = sigv4::known_key{*sigv4::secret_key::from("another secret"), std::string(s3_token)}](
+            std::string_view) -> const sigv4::known_key* { return &key; };
     auto verified = sigv4::verify(wire.received(), wrong_secret, s3_options(t0()));
     REQUIRE_FALSE(verified);
     CHECK(verified.error().code == errc::signature_does_not_match);
@@ -1240,4 +1237,116 @@ TEST_CASE("S3 presigned URLs: every single-byte change of the target or host is 
             CHECK(result.error().code == sigv4::errc::signature_does_not_match);
         }
     }
+}
+
+TEST_CASE("S3 presigned URLs verify in any parameter order; facts keep the request's order; reused facts") {
+    auto options = s3_options(t0());
+    options.region = "eu-west-1";
+    sigv4::s3::object_options get_options;
+    get_options.signing_time = t0();
+    get_options.download_filename = "report 2026.pdf";
+    get_options.version_id = "v1";
+    const sigv4::s3::endpoint where{"eu-west-1", "", sigv4::s3::addressing::automatic};
+    auto get = sigv4::s3::presign_get(s3_credentials(true), "bkt", "photos/a b.jpg", where, get_options);
+    REQUIRE(get);
+    const auto wire = from_url("GET", get->url, {{"Host", host_of(get->url)}});
+    REQUIRE(wire.query.size() == 9);  // 2 of the user's, 7 X-Amz-*
+    const auto keys = s3_keys(std::string(s3_token));
+
+    // One verified_request for every call, as a server keeps one per thread.
+    sigv4::verified_request reused;
+    std::mt19937 shuffle_seed(20261128);
+    for (int round = 0; round < 200; ++round) {
+        auto shuffled = wire;
+        if (round == 1) std::reverse(shuffled.query.begin(), shuffled.query.end());
+        if (round > 1) std::shuffle(shuffled.query.begin(), shuffled.query.end(), shuffle_seed);
+        CAPTURE(shuffled.target());
+        std::vector<sigv4::query_param> user_params;
+        for (const auto& part : shuffled.query) {
+            if (part.name == "versionId") user_params.push_back({"versionId", "v1"});
+            if (part.name == "response-content-disposition") {
+                user_params.push_back(
+                    {"response-content-disposition", sigv4::s3::attachment_disposition("report 2026.pdf")});
+            }
+        }
+        auto verified = sigv4::verify(shuffled.received(), keys, options);
+        CAPTURE(describe(verified));
+        REQUIRE(verified);
+        CHECK(verified->query == user_params);
+        CHECK(verified->path == "/photos/a b.jpg");
+
+        auto in_place = sigv4::verify(shuffled.received(), keys, options, reused);
+        REQUIRE(in_place);
+        CHECK(reused.kind == sigv4::verified_request::auth::query);
+        CHECK(reused.access_key_id == "AKIAIOSFODNN7EXAMPLE");
+        CHECK(reused.signed_headers == std::vector<std::string>{"host"});
+        CHECK(reused.signed_at == t0());
+        CHECK(reused.expires_at == t0() + sigv4::default_expiry);
+        CHECK(reused.path == "/photos/a b.jpg");
+        CHECK(reused.query == user_params);
+        CHECK(reused.payload_hash == "UNSIGNED-PAYLOAD");
+
+        // Moving a parameter changes nothing signed; changing a value does.
+        auto tampered = shuffled;
+        for (auto& part : tampered.query) {
+            if (part.name == "versionId") part.value = "v2";
+        }
+        auto rejected = sigv4::verify(tampered.received(), keys, options, reused);
+        REQUIRE_FALSE(rejected);
+        CHECK(rejected.error().code == errc::signature_does_not_match);
+    }
+
+    // The reused facts shrink to a request without user parameters, and follow a new path.
+    sigv4::s3::object_options plain;
+    plain.signing_time = t0();
+    auto other = sigv4::s3::presign_get(s3_credentials(true), "bkt", "other.txt", where, plain);
+    REQUIRE(other);
+    REQUIRE(sigv4::verify(from_url("GET", other->url, {{"Host", host_of(other->url)}}).received(), keys, options,
+                          reused));
+    CHECK(reused.query.empty());
+    CHECK(reused.path == "/other.txt");
+
+    // A signature in uppercase hex is not the signature S3 computes.
+    auto upper = wire;
+    for (auto& part : upper.query) {
+        if (part.name != "X-Amz-Signature") continue;
+        std::transform(part.value.begin(), part.value.end(), part.value.begin(),
+                       [](char c) { return c >= 'a' && c <= 'f' ? static_cast<char>(c - 32) : c; });
+    }
+    auto uppercase = sigv4::verify(upper.received(), keys, options);
+    REQUIRE_FALSE(uppercase);
+    CHECK(uppercase.error().code == errc::signature_does_not_match);
+}
+
+TEST_CASE("an unsigned (appended) session token may stand anywhere in the query") {
+    const auto creds = s3_credentials(true);
+    sigv4::signing_options signing;
+    signing.region = "us-east-1";
+    signing.service = "s3";
+    signing.signing_time = t0();
+    signing.normalize_path = false;
+    signing.double_encode_path = false;
+    signing.token_mode = sigv4::session_token_mode::append;
+    sigv4::http_request request;
+    request.host = "bkt.s3.us-east-1.amazonaws.com";
+    request.path = "/k.txt";
+    request.body = sigv4::payload::unsigned_payload();  // what S3 presigned URLs sign
+    auto presigned = sigv4::presign(creds, request, signing);
+    REQUIRE(presigned);
+    auto wire = from_url("GET", presigned->url, {{"Host", "bkt.s3.us-east-1.amazonaws.com"}});
+    auto options = s3_options(t0());
+    options.session_token_signed = false;
+    const auto keys = s3_keys(std::string(s3_token));
+    for (std::size_t turn = 0; turn < wire.query.size(); ++turn) {
+        CAPTURE(wire.target());
+        auto verified = sigv4::verify(wire.received(), keys, options);
+        CAPTURE(describe(verified));
+        CHECK(verified);
+        std::rotate(wire.query.begin(), wire.query.begin() + 1, wire.query.end());
+    }
+    // Signed, the token is part of the canonical query: the same URL no longer verifies.
+    options.session_token_signed = true;
+    auto signed_mode = sigv4::verify(wire.received(), keys, options);
+    REQUIRE_FALSE(signed_mode);
+    CHECK(signed_mode.error().code == errc::signature_does_not_match);
 }

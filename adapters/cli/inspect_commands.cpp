@@ -106,10 +106,9 @@ int run_verify(const inspect_options& options) {
             verify.region = scope->region;
         }
     }
-    const sigv4::key_lookup keys =
-        [&creds](std::string_view id) -> std::optional<sigv4::known_key> {
-        if (id != creds.access_key_id) return std::nullopt;
-        return sigv4::known_key{creds.secret, creds.session_token};
+    const sigv4::known_key known{creds.secret, creds.session_token};
+    const sigv4::key_lookup keys = [&creds, &known](std::string_view id) -> const sigv4::known_key* {
+        return id == creds.access_key_id ? &known : nullptr;
     };
     auto verified = sigv4::verify(prepared.request, keys, verify);
     if (!verified) {
@@ -191,9 +190,8 @@ int run_explain(const inspect_options& options) {
     auto placeholder = sigv4::secret_key::from("presign-explain-placeholder-secret");
     if (!placeholder) throw cli_error(exit_code::internal, placeholder.error().message);
     const std::string token = query_value(raw_query, "X-Amz-Security-Token").value_or("");
-    const sigv4::key_lookup keys = [&](std::string_view) -> std::optional<sigv4::known_key> {
-        return sigv4::known_key{*placeholder, token};
-    };
+    const sigv4::known_key known{*placeholder, token};
+    const sigv4::key_lookup keys = [&known](std::string_view) -> const sigv4::known_key* { return &known; };
     sigv4::verify_options verify;
     verify.region = scope->region;
     verify.service = scope->service;

@@ -99,22 +99,26 @@ bool is_canonical_escape(std::string_view raw, std::size_t i, bool keep_slash) n
 // True when uri_encode(percent_decode(raw), keep_slash) == raw, so the raw text can go into the
 // canonical request as it is (what every SigV4 client sends). 16 bytes at a time: only the bytes
 // that are not unreserved (which must all be '%' of canonical escapes) are looked at one by one.
-// Bit i set when text[base + i] is not unreserved, for the (up to) 16 bytes from `base`. A short
-// last block is read as the text's last 16 bytes when it has that many (no copy).
-unsigned reserved_in_block(std::string_view text, std::size_t base, bool keep_slash) noexcept {
-    const std::size_t block = text.size() - base >= 16 ? 16 : text.size() - base;
-    if (block == 16 || text.size() < 16) return detail::reserved_positions(text.data() + base, block, keep_slash);
-    return detail::reserved_positions(text.data() + text.size() - 16, 16, keep_slash) >> (16 - block);
-}
-
 bool is_canonical_encoding(std::string_view raw, bool keep_slash) noexcept {
-    for (std::size_t base = 0; base < raw.size(); base += 16) {
-        for (unsigned others = reserved_in_block(raw, base, keep_slash); others != 0; others &= others - 1) {
-            const auto at = static_cast<std::size_t>(std::countr_zero(others));
-            if (!is_canonical_escape(raw, base + at, keep_slash)) return false;
+    auto escapes_are_canonical = [&](unsigned others, std::size_t base) {
+        for (; others != 0; others &= others - 1) {
+            if (!is_canonical_escape(raw, base + static_cast<std::size_t>(std::countr_zero(others)), keep_slash)) {
+                return false;
+            }
         }
+        return true;
+    };
+    std::size_t base = 0;
+    for (; base + 16 <= raw.size(); base += 16) {
+        if (!escapes_are_canonical(detail::reserved_positions(raw.data() + base, 16, keep_slash), base)) return false;
     }
-    return true;
+    if (base == raw.size()) return true;
+    // The last bytes: read as the text's last 16 when it has that many (no copy).
+    const std::size_t tail = raw.size() - base;
+    const unsigned others =
+        raw.size() >= 16 ? detail::reserved_positions(raw.data() + raw.size() - 16, 16, keep_slash) >> (16 - tail)
+                         : detail::reserved_positions(raw.data() + base, tail, keep_slash);
+    return escapes_are_canonical(others, base);
 }
 
 // Decodes `raw` into a view: `raw` itself when it has no escape, else what it appends to
@@ -284,20 +288,78 @@ bool is_streaming_payload(std::string_view value) {
 result<verified_request, verify_error> verify_fully(const received_request& request, const key_lookup& keys,
                                                     const verify_options& options);
 
-enum query_slot { algorithm_slot, credential_slot, date_slot, expires_slot, signed_headers_slot, signature_slot,
-                  token_slot, slot_count };
+// The X-Amz-* parameters of query auth, in the canonical query's order (X-Amz-Security-Token sorts
+// before X-Amz-SignedHeaders); the signature, never part of the canonical query, last.
+enum query_slot { algorithm_slot, credential_slot, date_slot, expires_slot, token_slot, signed_headers_slot,
+                  signature_slot, slot_count };
 
 // Which X-Amz-* parameter `rest` (the name after "X-Amz-") is; slot_count for any other.
 query_slot slot_of(std::string_view rest) noexcept {
+    // memcmp with a constant length compiles to a few loads, without a call.
+    const char* at = rest.data();
     switch (rest.size()) {
-        case 4: return rest == "Date" ? date_slot : slot_count;
-        case 7: return rest == "Expires" ? expires_slot : slot_count;
-        case 9: return rest == "Algorithm" ? algorithm_slot : rest == "Signature" ? signature_slot : slot_count;
-        case 10: return rest == "Credential" ? credential_slot : slot_count;
-        case 13: return rest == "SignedHeaders" ? signed_headers_slot : slot_count;
-        case 14: return rest == "Security-Token" ? token_slot : slot_count;
+        case 4: return std::memcmp(at, "Date", 4) == 0 ? date_slot : slot_count;
+        case 7: return std::memcmp(at, "Expires", 7) == 0 ? expires_slot : slot_count;
+        case 9:
+            return std::memcmp(at, "Algorithm", 9) == 0   ? algorithm_slot
+                   : std::memcmp(at, "Signature", 9) == 0 ? signature_slot
+                                                           : slot_count;
+        case 10: return std::memcmp(at, "Credential", 10) == 0 ? credential_slot : slot_count;
+        case 13: return std::memcmp(at, "SignedHeaders", 13) == 0 ? signed_headers_slot : slot_count;
+        case 14: return std::memcmp(at, "Security-Token", 14) == 0 ? token_slot : slot_count;
         default: return slot_count;
     }
+}
+
+// Bit i set when text[i] (i < 16) is '&' or '=': where a query splits into parameters.
+inline unsigned separator_positions(const char* text) noexcept {
+#if defined(__SSE2__)
+    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text));
+    const __m128i separators = _mm_or_si128(_mm_cmpeq_epi8(bytes, _mm_set1_epi8('&')),
+                                            _mm_cmpeq_epi8(bytes, _mm_set1_epi8('=')));
+    return static_cast<unsigned>(_mm_movemask_epi8(separators));
+#else
+    unsigned positions = 0;
+    for (unsigned i = 0; i < 16; ++i) {
+        if (text[i] == '&' || text[i] == '=') positions |= 1u << i;
+    }
+    return positions;
+#endif
+}
+
+// Decodes 64 lowercase hex digits (how SigV4 writes a signature) into 32 bytes; false for anything
+// else, uppercase digits included (they would not match the signature S3 computes either).
+bool decode_signature(const char* hex, unsigned char out[32]) noexcept {
+#if defined(__SSE2__)
+    for (int half = 0; half < 2; ++half) {
+        __m128i bytes[2];
+        for (int i = 0; i < 2; ++i) {
+            const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(hex + 32 * half + 16 * i));
+            const __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
+                                                _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
+            const __m128i letter = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('a' - 1)),
+                                                 _mm_cmplt_epi8(v, _mm_set1_epi8('f' + 1)));
+            if (_mm_movemask_epi8(_mm_or_si128(digit, letter)) != 0xffff) return false;
+            const __m128i offset = _mm_or_si128(_mm_and_si128(digit, _mm_set1_epi8('0')),
+                                                _mm_andnot_si128(digit, _mm_set1_epi8('a' - 10)));
+            const __m128i nibbles = _mm_sub_epi8(v, offset);
+            // Each 16-bit lane holds (high nibble, low nibble) in memory order: byte = high * 16 + low.
+            bytes[i] = _mm_or_si128(_mm_slli_epi16(_mm_and_si128(nibbles, _mm_set1_epi16(0x00ff)), 4),
+                                    _mm_srli_epi16(nibbles, 8));
+        }
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 16 * half), _mm_packus_epi16(bytes[0], bytes[1]));
+    }
+    return true;
+#else
+    auto nibble = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; };
+    for (int i = 0; i < 32; ++i) {
+        const int high = nibble(hex[2 * i]);
+        const int low = nibble(hex[2 * i + 1]);
+        if (high < 0 || low < 0) return false;
+        out[i] = static_cast<unsigned char>(high * 16 + low);
+    }
+    return true;
+#endif
 }
 
 // What the last well-formed X-Amz-Credential and X-Amz-Date established, per thread, keyed on
@@ -323,11 +385,16 @@ struct scope_cache {
                service == options.service;
     }
 
-    // Checks a decoded credential and the date against the options; fills the cache when they hold.
-    bool fill(std::string_view credential, std::string_view decoded_credential, std::string_view date,
-              const verify_options& options) {
+    // Checks the raw credential and date against the options; fills the cache when they hold.
+    bool fill(std::string_view credential, std::string_view date, const verify_options& options,
+              std::string& decode_storage) {
         scope_valid = false;
         key_valid = false;
+        std::string_view decoded_credential;
+        if (!is_canonical_encoding(credential, false) ||
+            !decode_view(credential, decode_storage, decoded_credential)) {
+            return false;
+        }
         scope_parts scope;
         if (!split_scope(decoded_credential, scope) || scope.terminator != "aws4_request") return false;
         if (date.size() != 16 || scope.date != date.substr(0, 8) || scope.region != options.region ||
@@ -361,10 +428,34 @@ struct scope_cache {
     }
 };
 
+// The last well-formed X-Amz-SignedHeaders, per thread, keyed on its raw text: the names are
+// lowercase tokens, sorted, unique, and include host.
+struct signed_headers_cache {
+    bool valid = false;
+    std::string raw;
+    std::string list;  // decoded: "host;x-amz-meta-a"
+    std::vector<std::string> names;
+
+    [[nodiscard]] bool holds(std::string_view raw_value) const { return valid && raw == raw_value; }
+
+    bool fill(std::string_view raw_value) {
+        valid = false;
+        list.clear();
+        if (!is_canonical_encoding(raw_value, false) || !append_decoded(raw_value, list) ||
+            !valid_signed_header_list(list, names) || std::find(names.begin(), names.end(), "host") == names.end()) {
+            return false;
+        }
+        raw.assign(raw_value);
+        valid = true;
+        return true;
+    }
+};
+
 struct direct_scratch {
     std::string decoded;  // decoded values, reserved before use so views stay valid
     std::string canonical;
     scope_cache scope;
+    signed_headers_cache signed_headers;
     std::vector<std::pair<std::string_view, std::string_view>> user;  // raw == canonical
     std::vector<std::pair<std::string_view, std::string_view>> sorted_user;
 };
@@ -380,11 +471,11 @@ bool verify_query_directly(const received_request& request, const key_lookup& ke
     if (question == std::string_view::npos) return false;
     const std::string_view raw_path = target.substr(0, question);
     const std::string_view raw_query = target.substr(question + 1);
-    if (!is_canonical_encoding(raw_path, true)) return false;
+    if (raw_query.size() < 16 || !is_canonical_encoding(raw_path, true)) return false;
 
     thread_local direct_scratch scratch;
     scratch.decoded.clear();
-    scratch.decoded.reserve(raw_query.size() + raw_path.size());
+    scratch.decoded.reserve(raw_query.size());
     scratch.user.clear();
     // Raw views of the X-Amz-* values; a trivial type so the array is not zero-filled per call.
     struct raw_view {
@@ -394,58 +485,72 @@ bool verify_query_directly(const received_request& request, const key_lookup& ke
     };
     raw_view slots[slot_count];
     bool present[slot_count] = {};
-    // One pass, 16 bytes at a time: only bytes that are not unreserved are looked at; they must
-    // be '&', the first '=' of a parameter, or the '%' of a canonical escape.
+
+    // Split at '&' and each parameter's first '='. Every value is checked for canonical encoding
+    // where it is used (or matches a cached value that was). Where each X-Amz-* parameter's
+    // "name=value" lies in the query is kept: being canonical, the raw text is copied as it is.
+    std::size_t part_begin[slot_count];
+    std::size_t part_end[slot_count];
     std::size_t part_start = 0;
     std::size_t equals_at = std::string_view::npos;
     auto take_part = [&](std::size_t end) {
         if (end == part_start) return true;  // "&&": an empty part, skipped as the parser does
-        const std::size_t name_end = equals_at == std::string_view::npos ? end : equals_at;
+        const bool has_value = equals_at != std::string_view::npos;
+        const std::size_t name_end = has_value ? equals_at : end;
         const std::string_view name = raw_query.substr(part_start, name_end - part_start);
         const std::string_view value =
-            equals_at == std::string_view::npos ? std::string_view{} : raw_query.substr(equals_at + 1, end - equals_at - 1);
-        if (name.starts_with("X-Amz-")) {
+            has_value ? raw_query.substr(equals_at + 1, end - equals_at - 1) : std::string_view{};
+        if (name.size() > 6 && std::memcmp(name.data(), "X-Amz-", 6) == 0) {
             const query_slot slot = slot_of(name.substr(6));
-            if (slot == slot_count || present[slot]) return false;
+            if (slot == slot_count || present[slot] || !has_value) return false;
             present[slot] = true;
             slots[slot] = {value.data(), value.size()};
+            part_begin[slot] = part_start;
+            part_end[slot] = end;
         } else {
+            if (!is_canonical_encoding(name, false) || !is_canonical_encoding(value, false)) return false;
             scratch.user.emplace_back(name, value);
         }
         return true;
     };
-    for (std::size_t base = 0; base < raw_query.size(); base += 16) {
-        for (unsigned others = reserved_in_block(raw_query, base, false); others != 0; others &= others - 1) {
-            const std::size_t at = base + static_cast<std::size_t>(std::countr_zero(others));
-            const char c = raw_query[at];
-            if (c == '&') {
+    auto take_separators = [&](unsigned positions, std::size_t base) {
+        for (; positions != 0; positions &= positions - 1) {
+            const std::size_t at = base + static_cast<std::size_t>(std::countr_zero(positions));
+            if (raw_query[at] == '&') {
                 if (!take_part(at)) return false;
                 part_start = at + 1;
                 equals_at = std::string_view::npos;
-            } else if (c == '=' && equals_at == std::string_view::npos) {
+            } else if (equals_at == std::string_view::npos) {
                 equals_at = at;
-            } else if (!is_canonical_escape(raw_query, at, false)) {
-                return false;
             }
+        }
+        return true;
+    };
+    std::size_t base = 0;
+    for (; base + 16 <= raw_query.size(); base += 16) {
+        if (!take_separators(separator_positions(raw_query.data() + base), base)) return false;
+    }
+    if (base < raw_query.size()) {  // the last bytes, read as the query's last 16 (it has that many)
+        const auto tail = static_cast<unsigned>(raw_query.size() - base);
+        if (!take_separators(separator_positions(raw_query.data() + raw_query.size() - 16) >> (16 - tail), base)) {
+            return false;
         }
     }
     if (!take_part(raw_query.size())) return false;
-    for (int i = 0; i < token_slot; ++i) {
-        if (!present[i]) return false;
+    for (int slot = 0; slot < slot_count; ++slot) {
+        if (!present[slot] && slot != token_slot) return false;
     }
-    if (std::string_view(slots[algorithm_slot]) != detail::algorithm || slots[signature_slot].size != 64) return false;
-    for (const auto& h : request.headers) {
-        if (detail::iequals(h.name, "authorization")) return false;
+    unsigned char given_signature[32];
+    if (std::string_view(slots[algorithm_slot]) != detail::algorithm || slots[signature_slot].size != 64 ||
+        !decode_signature(slots[signature_slot].at, given_signature)) {
+        return false;
     }
 
     // Scope, date, expiry and time.
     scope_cache& scope = scratch.scope;
-    if (!scope.holds(slots[credential_slot], slots[date_slot], options)) {
-        std::string_view credential;
-        if (!decode_view(slots[credential_slot], scratch.decoded, credential) ||
-            !scope.fill(slots[credential_slot], credential, slots[date_slot], options)) {
-            return false;
-        }
+    if (!scope.holds(slots[credential_slot], slots[date_slot], options) &&
+        !scope.fill(slots[credential_slot], slots[date_slot], options, scratch.decoded)) {
+        return false;
     }
     const sys_seconds signed_at = scope.signed_at;
     const auto expires = decimal_number(slots[expires_slot]);
@@ -454,23 +559,35 @@ bool verify_query_directly(const received_request& request, const key_lookup& ke
     const sys_seconds expires_at = signed_at + seconds{*expires};
     if (signed_at > now + options.max_skew || now >= expires_at) return false;
 
-    // Signed headers: lowercase tokens, sorted, unique, host among them; every x-amz-* header
-    // (but the token) signed.
-    std::string_view signed_list;
-    std::vector<std::string> signed_names;
-    if (!decode_view(slots[signed_headers_slot], scratch.decoded, signed_list) ||
-        !valid_signed_header_list(signed_list, signed_names) ||
-        std::find(signed_names.begin(), signed_names.end(), "host") == signed_names.end()) {
+    // Signed headers, and every x-amz-* header (but the token) among them.
+    signed_headers_cache& signed_headers = scratch.signed_headers;
+    if (!signed_headers.holds(slots[signed_headers_slot]) && !signed_headers.fill(slots[signed_headers_slot])) {
         return false;
+    }
+    const std::vector<std::string>& signed_names = signed_headers.names;
+    for (const auto& h : request.headers) {
+        if (h.name.size() == 13 && detail::iequals(h.name, "authorization")) return false;
     }
     if (unsigned_amz_header(request.headers, signed_names, true)) return false;
 
-    // The canonical request: the X-Amz-* parameters are contiguous in sorted order (any name
-    // between two of them starts with "X-Amz-", and unknown ones stepped aside above).
+    // Key and token.
+    const known_key* key = keys(scope.access_key_id);
+    if (!key || key->secret.empty()) return false;
+    if (!key->session_token.empty() || present[token_slot]) {
+        std::string_view token;
+        if (!present[token_slot] || !is_canonical_encoding(slots[token_slot], false) ||
+            !decode_view(slots[token_slot], scratch.decoded, token) || key->session_token.size() != token.size() ||
+            CRYPTO_memcmp(key->session_token.data(), token.data(), token.size()) != 0) {
+            return false;
+        }
+    }
+
+    // The canonical request.
     std::size_t headers_bound = 0;
     for (const auto& h : request.headers) headers_bound += h.name.size() + h.value.size() + 2;
     const std::size_t bound = request.method.size() + raw_path.size() + raw_query.size() + headers_bound +
-                              2 * signed_list.size() + scratch.user.size() + detail::unsigned_payload.size() + 16;
+                              2 * signed_headers.list.size() + scratch.user.size() +
+                              detail::unsigned_payload.size() + 16;
     if (scratch.canonical.size() < bound) scratch.canonical.resize(bound);
     char* out = scratch.canonical.data();
     auto put = [&out](std::string_view text) {
@@ -482,26 +599,45 @@ bool verify_query_directly(const received_request& request, const key_lookup& ke
     *out++ = '\n';
     put(raw_path);
     *out++ = '\n';
-    auto& sorted_user = scratch.sorted_user;
-    sorted_user.assign(scratch.user.begin(), scratch.user.end());
-    std::sort(sorted_user.begin(), sorted_user.end());
+    // Sorted by name: the user's parameters before "X-Amz-", the signed X-Amz-* ones (contiguous
+    // in sorted order: unknown X-Amz-* names stepped aside above), the user's after. Adjacent
+    // X-Amz-* parameters are copied as one run ("A=1&B=2" in the query is "A=1&B=2" here).
+    const auto* user_sorted = &scratch.user;  // facts keep the request's order
+    if (scratch.user.size() > 1) {
+        scratch.sorted_user.assign(scratch.user.begin(), scratch.user.end());
+        std::sort(scratch.sorted_user.begin(), scratch.sorted_user.end());
+        user_sorted = &scratch.sorted_user;
+    }
+    const auto& user = *user_sorted;
     bool first = true;
-    auto put_param = [&](std::string_view name, std::string_view value) {
+    auto put_user = [&](const std::pair<std::string_view, std::string_view>& param) {
         if (!first) *out++ = '&';
         first = false;
-        put(name);
+        put(param.first);
         *out++ = '=';
-        put(value);
+        put(param.second);
     };
-    auto user = sorted_user.begin();
-    for (; user != sorted_user.end() && user->first < "X-Amz-"; ++user) put_param(user->first, user->second);
-    put_param("X-Amz-Algorithm", slots[algorithm_slot]);
-    put_param("X-Amz-Credential", slots[credential_slot]);
-    put_param("X-Amz-Date", slots[date_slot]);
-    put_param("X-Amz-Expires", slots[expires_slot]);
-    if (present[token_slot] && options.session_token_signed) put_param("X-Amz-Security-Token", slots[token_slot]);
-    put_param("X-Amz-SignedHeaders", slots[signed_headers_slot]);
-    for (; user != sorted_user.end(); ++user) put_param(user->first, user->second);
+    auto next_user = user.begin();
+    for (; next_user != user.end() && next_user->first < "X-Amz-"; ++next_user) put_user(*next_user);
+    std::size_t run_begin = std::string_view::npos;
+    std::size_t run_end = 0;
+    auto put_run = [&] {
+        if (!first) *out++ = '&';
+        first = false;
+        put(raw_query.substr(run_begin, run_end - run_begin));
+    };
+    for (int slot = algorithm_slot; slot < signature_slot; ++slot) {
+        if (slot == token_slot && (!present[token_slot] || !options.session_token_signed)) continue;
+        if (run_begin != std::string_view::npos && part_begin[slot] == run_end + 1) {
+            run_end = part_end[slot];
+            continue;
+        }
+        if (run_begin != std::string_view::npos) put_run();
+        run_begin = part_begin[slot];
+        run_end = part_end[slot];
+    }
+    put_run();
+    for (; next_user != user.end(); ++next_user) put_user(*next_user);
     *out++ = '\n';
     std::string folded;  // for the rare value that needs whitespace folding
     for (const auto& name : signed_names) {
@@ -509,7 +645,7 @@ bool verify_query_directly(const received_request& request, const key_lookup& ke
         *out++ = ':';
         bool found = false;
         for (const auto& h : request.headers) {
-            if (!detail::iequals(h.name, name)) continue;
+            if (h.name.size() != name.size() || !detail::iequals(h.name, name)) continue;
             if (found) *out++ = ',';
             found = true;
             if (h.value.empty() || detail::is_plain_header_value(h.value)) {
@@ -524,49 +660,38 @@ bool verify_query_directly(const received_request& request, const key_lookup& ke
         *out++ = '\n';
     }
     *out++ = '\n';
-    put(signed_list);
+    put(signed_headers.list);
     *out++ = '\n';
     put(detail::unsigned_payload);
     const std::string_view canonical(scratch.canonical.data(), static_cast<std::size_t>(out - scratch.canonical.data()));
-
-    // Key and token.
-    auto key = keys(scope.access_key_id);
-    if (!key || key->secret.empty()) return false;
-    if (!key->session_token.empty() || present[token_slot]) {
-        std::string_view token;
-        if (!present[token_slot] || !decode_view(slots[token_slot], scratch.decoded, token) ||
-            key->session_token.size() != token.size() ||
-            CRYPTO_memcmp(key->session_token.data(), token.data(), token.size()) != 0) {
-            return false;
-        }
-    }
 
     // String to sign = algorithm, date, scope, hash; the key has absorbed all but the hash.
     const auto digest = sha256_of(canonical);
     char hex[64];
     detail::hex32(digest.data(), hex);
-    const auto& key_after_head = scope.key_for(key->secret);
     unsigned char mac[32];
-    key_after_head.mac(hex, sizeof hex, mac);
-    char expected[64];
-    detail::hex32(mac, expected);
-    if (CRYPTO_memcmp(expected, slots[signature_slot].at, 64) != 0) {
-        // The right signature for a request that does not carry it stays secret.
+    SHA256_CTX mac_state;
+    scope.key_for(key->secret).compute(hex, sizeof hex, mac, mac_state);
+    if (CRYPTO_memcmp(mac, given_signature, sizeof mac) != 0) {
+        // The right signature for a request that does not carry it stays secret. (On a match it
+        // is what the request carries: nothing to wipe.)
         OPENSSL_cleanse(mac, sizeof mac);
-        OPENSSL_cleanse(expected, sizeof expected);
+        OPENSSL_cleanse(&mac_state, sizeof mac_state);
         return false;
     }
 
     facts.kind = verified_request::auth::query;
     facts.access_key_id.assign(scope.access_key_id);
-    facts.signed_headers = std::move(signed_names);
+    facts.signed_headers = signed_names;  // copy-assignment: reuses the strings facts already has
     facts.signed_at = signed_at;
     facts.expires_at = expires_at;
     if (!decode_into(raw_path, facts.path)) return false;
-    facts.query.clear();
-    for (const auto& [name, value] : scratch.user) {
-        query_param& param = facts.query.emplace_back();
-        if (!decode_into(name, param.name) || !decode_into(value, param.value)) return false;
+    facts.query.resize(scratch.user.size());
+    for (std::size_t i = 0; i < scratch.user.size(); ++i) {
+        if (!decode_into(scratch.user[i].first, facts.query[i].name) ||
+            !decode_into(scratch.user[i].second, facts.query[i].value)) {
+            return false;
+        }
     }
     facts.payload_hash.assign(detail::unsigned_payload);
     return true;
@@ -580,6 +705,15 @@ result<verified_request, verify_error> verify(const received_request& request, c
     result<verified_request, verify_error> verified{std::in_place};
     if (!verify_query_directly(request, keys, options, *verified)) verified = verify_fully(request, keys, options);
     return verified;
+}
+
+result<void, verify_error> verify(const received_request& request, const key_lookup& keys,
+                                  const verify_options& options, verified_request& verified) {
+    if (verify_query_directly(request, keys, options, verified)) return {};
+    auto fully = verify_fully(request, keys, options);
+    if (!fully) return unexpected<verify_error>{std::move(fully).error()};
+    verified = std::move(*fully);
+    return {};
 }
 
 namespace {
@@ -877,7 +1011,7 @@ result<verified_request, verify_error> verify_fully(const received_request& requ
     detail::append_string_to_sign(auth.amz_date, scope_text, canonical, failure.string_to_sign);
 
     // Key and token.
-    auto key = keys ? keys(scope.access_key_id) : std::nullopt;
+    const known_key* key = keys ? keys(scope.access_key_id) : nullptr;
     if (!key || key->secret.empty()) {
         return reject(errc::invalid_access_key_id,
                       "The AWS Access Key Id you provided does not exist in our records.");

@@ -103,9 +103,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const bool with_token = flags.find('t') != std::string_view::npos;
     sigv4::key_lookup keys;
     if (flags.find('k') == std::string_view::npos) {
-        keys = [with_token](std::string_view id) -> std::optional<sigv4::known_key> {
-            if (id != "AKIAIOSFODNN7EXAMPLE") return std::nullopt;
-            return sigv4::known_key{*sigv4::secret_key::from(secret), with_token ? std::string(token) : std::string{}};
+        keys = [key = sigv4::known_key{*sigv4::secret_key::from(secret),
+                                       with_token ? std::string(token) : std::string{}}](
+                   std::string_view id) -> const sigv4::known_key* {
+            return id == "AKIAIOSFODNN7EXAMPLE" ? &key : nullptr;
         };
     }
     sigv4::verify_options options;

@@ -100,10 +100,8 @@ TEST_CASE("bootstrap: serves invocations, survives a malformed event, logs witho
     options.region = "eu-west-1";
     auto verified = sigv4::verify(
         received,
-        [](std::string_view id) -> std::optional<sigv4::known_key> {
-            if (id != "ASIAEXAMPLE") return std::nullopt;
-            return sigv4::known_key{*sigv4::secret_key::from(secret), token};
-        },
+        [key = sigv4::known_key{*sigv4::secret_key::from(secret), token}](
+            std::string_view id) -> const sigv4::known_key* { return id == "ASIAEXAMPLE" ? &key : nullptr; },
         options);
     CHECK_MESSAGE(verified.has_value(), (verified ? "" : verified.error().message));
 

@@ -41,9 +41,9 @@ int main(int argc, char** argv) {
     options.data_dir = argv[1];
     options.allowed_origins = {"*"};
     const sigv4::credentials key = *creds;
-    options.keys = [key](std::string_view access_key_id) -> std::optional<sigv4::known_key> {
-        if (access_key_id != key.access_key_id) return std::nullopt;
-        return sigv4::known_key{key.secret, {}};
+    options.keys = [id = key.access_key_id, known = sigv4::known_key{key.secret, {}}](
+                       std::string_view access_key_id) -> const sigv4::known_key* {
+        return access_key_id == id ? &known : nullptr;
     };
     presign::local::s3_server server(options);
     auto port = server.bind("127.0.0.1", 0);

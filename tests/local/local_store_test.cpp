@@ -62,10 +62,8 @@ public:
             options.log = [](std::string_view line) { std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data()); };
         }
         const auto creds = test_credentials();
-        options.keys = [creds](std::string_view id) -> std::optional<sigv4::known_key> {
-            if (id != creds.access_key_id) return std::nullopt;
-            return sigv4::known_key{creds.secret, {}};
-        };
+        options.keys = [id = creds.access_key_id, known = sigv4::known_key{creds.secret, {}}](
+                           std::string_view asked) -> const sigv4::known_key* { return asked == id ? &known : nullptr; };
         server_ = std::make_unique<s3_server>(options);
         auto bound = server_->bind("127.0.0.1", 0);
         REQUIRE(bound.has_value());

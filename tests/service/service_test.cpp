@@ -119,10 +119,8 @@ sigv4::result<sigv4::verified_request, sigv4::verify_error> verify_url(const std
     options.region = "eu-west-1";
     return sigv4::verify(
         req,
-        [](std::string_view id) -> std::optional<sigv4::known_key> {
-            if (id != access_key) return std::nullopt;
-            return sigv4::known_key{*sigv4::secret_key::from(secret), std::string(token)};
-        },
+        [key = sigv4::known_key{*sigv4::secret_key::from(secret), std::string(token)}](
+            std::string_view id) -> const sigv4::known_key* { return id == access_key ? &key : nullptr; },
         options);
 }
 

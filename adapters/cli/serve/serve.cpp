@@ -382,8 +382,13 @@ int run_serve(const serve_options& options) {
 
     // ---- the S3 side: the embedded store, or an external engine --------------------------
     std::unique_ptr<local::s3_server> store;
-    std::shared_ptr<std::optional<sigv4::credentials>> local_keys =
-        std::make_shared<std::optional<sigv4::credentials>>();
+    // The store's one key, set once the data directory is known and before any request: the
+    // credentials that sign, and the same secret as the store's key table lends it.
+    struct local_key {
+        sigv4::credentials credentials;
+        sigv4::known_key known;
+    };
+    std::shared_ptr<std::optional<local_key>> local_keys = std::make_shared<std::optional<local_key>>();
     std::string s3_url;
     std::string region = options.region.value_or("us-east-1");
     service::credentials_source signing_credentials;
@@ -395,10 +400,9 @@ int run_serve(const serve_options& options) {
         local::s3_server_options so;
         so.data_dir = options.data_dir;
         so.region = region;
-        so.keys = [local_keys](std::string_view access_key_id) -> std::optional<sigv4::known_key> {
-            const auto& creds = *local_keys;
-            if (!creds || creds->access_key_id != access_key_id) return std::nullopt;
-            return sigv4::known_key{creds->secret, {}};
+        so.keys = [local_keys](std::string_view access_key_id) -> const sigv4::known_key* {
+            const auto& key = *local_keys;
+            return key && key->credentials.access_key_id == access_key_id ? &key->known : nullptr;
         };
         so.max_object_bytes = options.max_upload_bytes;
         so.log = [&access_log](std::string_view line) { access_log.add(line); };
@@ -475,13 +479,13 @@ int run_serve(const serve_options& options) {
             return exit_credentials;
         }
         local = std::move(*loaded);
-        *local_keys = local.credentials;
+        *local_keys = local_key{local.credentials, sigv4::known_key{local.credentials.secret, {}}};
         if (!store->ensure_bucket(options.bucket)) {
             complain("cannot create the bucket \"" + options.bucket + "\" in " + options.data_dir +
                      " (bucket names are 3-63 characters of a-z, 0-9, '.' and '-')");
             return exit_config;
         }
-        signing_credentials = [local_keys]() -> sigv4::result<sigv4::credentials> { return **local_keys; };
+        signing_credentials = [local_keys]() -> sigv4::result<sigv4::credentials> { return (*local_keys)->credentials; };
     }
 
     // ---- the service, configured the way the Lambda is (same validation) -----------------

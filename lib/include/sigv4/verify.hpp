@@ -23,8 +23,10 @@ struct known_key {
     std::string session_token;
 };
 
-/// Finds the key for an access key id; nullopt for an unknown id (errc::invalid_access_key_id).
-using key_lookup = std::function<std::optional<known_key>(std::string_view access_key_id)>;
+/// Finds the key for an access key id and lends it: the pointee must stay valid and unchanged
+/// until verify() returns (no secret is copied per request). nullptr for an unknown id
+/// (errc::invalid_access_key_id).
+using key_lookup = std::function<const known_key*(std::string_view access_key_id)>;
 
 /// A request as the server received it.
 struct received_request {
@@ -98,5 +100,11 @@ struct verify_error {
 [[nodiscard]] result<verified_request, verify_error> verify(const received_request& request,
                                                             const key_lookup& keys,
                                                             const verify_options& options);
+
+/// The same, filling `verified` in place. A server that keeps one verified_request per thread and
+/// passes it to every call reuses its strings' storage, so a good presigned request allocates
+/// nothing. On failure `verified` holds no meaningful facts.
+[[nodiscard]] result<void, verify_error> verify(const received_request& request, const key_lookup& keys,
+                                                const verify_options& options, verified_request& verified);
 
 }  // namespace sigv4

@@ -36,6 +36,9 @@ public:
     /// stack then holds only that public MAC (SHA256_Final wipes its block buffer), so it is not
     /// wiped again.
     void published_mac(const void* data, std::size_t size, unsigned char out[32]) const noexcept;
+    /// The MAC, leaving the final hash state (which holds it) in `state`: for a verifier, which
+    /// wipes both only when the MAC turns out not to be the published one.
+    void compute(const void* data, std::size_t size, unsigned char out[32], SHA256_CTX& state) const noexcept;
     sha256_digest mac(std::string_view data) const noexcept {
         sha256_digest out;
         mac(data.data(), data.size(), out.data());
@@ -43,8 +46,6 @@ public:
     }
 
 private:
-    void compute(const void* data, std::size_t size, unsigned char out[32], SHA256_CTX& ctx) const noexcept;
-
     SHA256_CTX inner_{};
     SHA256_CTX outer_{};
 };

@@ -763,6 +763,11 @@ TEST_CASE("keys and session tokens: unknown key, missing, wrong and unexpected t
     std::string other(s3_token);
     other.back() = '-';
     check_rejected(with_token, s3_keys(other), options, invalid_token);
+    for (std::size_t at : {std::size_t{0}, std::size_t{7}, std::size_t{8}, s3_token.size() / 2}) {
+        std::string off_at(s3_token);
+        off_at[at] ^= 0x01;
+        check_rejected(with_token, s3_keys(off_at), options, invalid_token);
+    }
     check_rejected(with_token, s3_keys(std::string(s3_token.substr(1))), options, invalid_token);
     // The token repeated.
     auto repeated = with_token;

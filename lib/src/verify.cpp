@@ -7,6 +7,7 @@
 #include <array>
 #include <bit>
 #include <charconv>
+#include <cstdint>
 #include <cstring>
 
 #include "detail/canonical.hpp"
@@ -15,6 +16,15 @@
 #include "sigv4/encoding.hpp"
 #include "sigv4/hash.hpp"
 #include "sigv4/signer.hpp"
+
+#if defined(__GNUC__)
+#define SIGV4_ALWAYS_INLINE __attribute__((always_inline))
+// Out of the verifier's hot path: cache misses and rare shapes (keeps the hot code compact).
+#define SIGV4_COLD __attribute__((noinline, cold))
+#else
+#define SIGV4_ALWAYS_INLINE
+#define SIGV4_COLD
+#endif
 
 namespace sigv4 {
 
@@ -227,21 +237,23 @@ bool valid_signed_header_list(std::string_view list, std::vector<std::string>& o
            std::adjacent_find(out.begin(), out.end()) == out.end();
 }
 
-// The first x-amz-* header that is not among the signed names (S3 refuses them), or nullptr.
+// Whether `name` is an x-amz-* header that is not among the signed names (S3 refuses them).
 // x-amz-security-token never needs signing; x-amz-content-sha256 not with query auth.
+bool is_unsigned_amz_header(std::string_view name, const std::vector<std::string>& signed_names, bool query_auth) {
+    if (name.size() < 6 || !detail::iequals(name.substr(0, 6), "x-amz-") ||
+        detail::iequals(name, "x-amz-security-token") ||
+        (query_auth && detail::iequals(name, "x-amz-content-sha256"))) {
+        return false;
+    }
+    return std::none_of(signed_names.begin(), signed_names.end(),
+                        [&](const std::string& signed_name) { return detail::iequals(name, signed_name); });
+}
+
+// The first x-amz-* header that is not among the signed names, or nullptr.
 const header* unsigned_amz_header(const std::vector<header>& headers, const std::vector<std::string>& signed_names,
                                   bool query_auth) {
     for (const auto& h : headers) {
-        const std::string_view name = h.name;
-        if (name.size() < 6 || !detail::iequals(name.substr(0, 6), "x-amz-") ||
-            detail::iequals(name, "x-amz-security-token") ||
-            (query_auth && detail::iequals(name, "x-amz-content-sha256"))) {
-            continue;
-        }
-        if (std::none_of(signed_names.begin(), signed_names.end(),
-                         [&](const std::string& signed_name) { return detail::iequals(name, signed_name); })) {
-            return &h;
-        }
+        if (is_unsigned_amz_header(h.name, signed_names, query_auth)) return &h;
     }
     return nullptr;
 }
@@ -249,6 +261,14 @@ const header* unsigned_amz_header(const std::vector<header>& headers, const std:
 // The value of a non-empty run of decimal digits (no sign, nothing else); nullopt otherwise, or
 // when it does not fit.
 std::optional<long long> decimal_number(std::string_view text) noexcept {
+    if (!text.empty() && text.size() <= 18) {  // cannot overflow: at most 10^18 - 1
+        long long value = 0;
+        for (char c : text) {
+            if (c < '0' || c > '9') return std::nullopt;
+            value = value * 10 + (c - '0');
+        }
+        return value;
+    }
     long long value = 0;
     const char* const end = text.data() + text.size();
     auto [stop, ec] = std::from_chars(text.data(), end, value);
@@ -293,38 +313,53 @@ result<verified_request, verify_error> verify_fully(const received_request& requ
 enum query_slot { algorithm_slot, credential_slot, date_slot, expires_slot, token_slot, signed_headers_slot,
                   signature_slot, slot_count };
 
-// Which X-Amz-* parameter `rest` (the name after "X-Amz-") is; slot_count for any other.
-query_slot slot_of(std::string_view rest) noexcept {
-    // memcmp with a constant length compiles to a few loads, without a call.
-    const char* at = rest.data();
-    switch (rest.size()) {
-        case 4: return std::memcmp(at, "Date", 4) == 0 ? date_slot : slot_count;
-        case 7: return std::memcmp(at, "Expires", 7) == 0 ? expires_slot : slot_count;
-        case 9:
-            return std::memcmp(at, "Algorithm", 9) == 0   ? algorithm_slot
-                   : std::memcmp(at, "Signature", 9) == 0 ? signature_slot
-                                                           : slot_count;
-        case 10: return std::memcmp(at, "Credential", 10) == 0 ? credential_slot : slot_count;
-        case 13: return std::memcmp(at, "SignedHeaders", 13) == 0 ? signed_headers_slot : slot_count;
-        case 14: return std::memcmp(at, "Security-Token", 14) == 0 ? token_slot : slot_count;
-        default: return slot_count;
-    }
+// Whether `rest` starts with `name` and '=' (memcmp of a constant length: a few loads, no call).
+template <std::size_t size_with_nul>
+bool starts_with_assignment(std::string_view rest, const char (&name)[size_with_nul]) noexcept {
+    constexpr std::size_t size = size_with_nul - 1;
+    return rest.size() > size && rest[size] == '=' && std::memcmp(rest.data(), name, size) == 0;
 }
 
-// Bit i set when text[i] (i < 16) is '&' or '=': where a query splits into parameters.
-inline unsigned separator_positions(const char* text) noexcept {
-#if defined(__SSE2__)
-    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text));
-    const __m128i separators = _mm_or_si128(_mm_cmpeq_epi8(bytes, _mm_set1_epi8('&')),
-                                            _mm_cmpeq_epi8(bytes, _mm_set1_epi8('=')));
-    return static_cast<unsigned>(_mm_movemask_epi8(separators));
-#else
-    unsigned positions = 0;
-    for (unsigned i = 0; i < 16; ++i) {
-        if (text[i] == '&' || text[i] == '=') positions |= 1u << i;
+// Which X-Amz-* parameter a query part is, given `rest`, the part after "X-Amz-" (not empty):
+// the slot and the name's size when it is a known name followed by '='; slot_count otherwise.
+query_slot known_assignment(std::string_view rest, std::size_t& name_size) noexcept {
+    auto found = [&name_size](query_slot slot, std::size_t size) {
+        name_size = size;
+        return slot;
+    };
+    // Tested in the order SDKs write them (conditional branches predict better than a jump table).
+    if (starts_with_assignment(rest, "Algorithm")) return found(algorithm_slot, 9);
+    if (starts_with_assignment(rest, "Credential")) return found(credential_slot, 10);
+    if (starts_with_assignment(rest, "Date")) return found(date_slot, 4);
+    if (starts_with_assignment(rest, "Expires")) return found(expires_slot, 7);
+    if (starts_with_assignment(rest, "SignedHeaders")) return found(signed_headers_slot, 13);
+    if (starts_with_assignment(rest, "Signature")) return found(signature_slot, 9);
+    if (starts_with_assignment(rest, "Security-Token")) return found(token_slot, 14);
+    return slot_count;
+}
+
+// Copies `text` to `out` (which has room): short pieces, the usual ones in a canonical request, with
+// two overlapping moves instead of a memcpy call.
+SIGV4_ALWAYS_INLINE inline void copy_piece(std::string_view text, char* out) noexcept {
+    const char* in = text.data();
+    const std::size_t size = text.size();
+    if (size >= 8 && size <= 16) {
+        std::uint64_t head, tail;
+        std::memcpy(&head, in, 8);
+        std::memcpy(&tail, in + size - 8, 8);
+        std::memcpy(out, &head, 8);
+        std::memcpy(out + size - 8, &tail, 8);
+    } else if (size >= 4 && size < 8) {
+        std::uint32_t head, tail;
+        std::memcpy(&head, in, 4);
+        std::memcpy(&tail, in + size - 4, 4);
+        std::memcpy(out, &head, 4);
+        std::memcpy(out + size - 4, &tail, 4);
+    } else if (size < 4) {
+        for (std::size_t i = 0; i < size; ++i) out[i] = in[i];
+    } else {
+        std::memcpy(out, in, size);
     }
-    return positions;
-#endif
 }
 
 // Decodes 64 lowercase hex digits (how SigV4 writes a signature) into 32 bytes; false for anything
@@ -381,15 +416,18 @@ struct scope_cache {
     detail::hmac_sha256_key key_after_head;
 
     [[nodiscard]] bool holds(std::string_view credential, std::string_view date, const verify_options& options) const {
-        return scope_valid && raw_date == date && raw_credential == credential && region == options.region &&
-               service == options.service;
+        // The date first: 16 bytes compared inline, and what differs from one second to the next.
+        return scope_valid && date.size() == 16 && raw_date.size() == 16 &&
+               std::memcmp(raw_date.data(), date.data(), 16) == 0 && raw_credential == credential &&
+               region == options.region && service == options.service;
     }
 
     // Checks the raw credential and date against the options; fills the cache when they hold.
-    bool fill(std::string_view credential, std::string_view date, const verify_options& options,
+    SIGV4_COLD bool fill(std::string_view credential, std::string_view date, const verify_options& options,
               std::string& decode_storage) {
         scope_valid = false;
         key_valid = false;
+        decode_storage.clear();
         std::string_view decoded_credential;
         if (!is_canonical_encoding(credential, false) ||
             !decode_view(credential, decode_storage, decoded_credential)) {
@@ -438,7 +476,7 @@ struct signed_headers_cache {
 
     [[nodiscard]] bool holds(std::string_view raw_value) const { return valid && raw == raw_value; }
 
-    bool fill(std::string_view raw_value) {
+    SIGV4_COLD bool fill(std::string_view raw_value) {
         valid = false;
         list.clear();
         if (!is_canonical_encoding(raw_value, false) || !append_decoded(raw_value, list) ||
@@ -451,8 +489,112 @@ struct signed_headers_cache {
     }
 };
 
+// The canonical encoding of the last expected session token, per thread: a raw X-Amz-Security-Token
+// equal to it is canonical and decodes to the expected token, so it is neither scanned nor decoded.
+struct encoded_token_cache {
+    std::string expected;
+    std::string encoded;
+
+    const std::string& encoding_of(const std::string& token) {
+        if (expected.size() != token.size() ||
+            !detail::constant_time_equals(expected.data(), token.data(), token.size()) || encoded.empty()) {
+            fill(token);
+        }
+        return encoded;
+    }
+
+    SIGV4_COLD void fill(const std::string& token) {
+        encoded.resize(3 * token.size());
+        bool saw_non_ascii = false;
+        const char* end = detail::percent_encode(token, false, encoded.data(), saw_non_ascii);
+        encoded.resize(static_cast<std::size_t>(end - encoded.data()));
+        expected = token;
+    }
+};
+
+// A parameter that is not X-Amz-*: split at its first '='; false unless both halves are in
+// canonical encoding.
+SIGV4_COLD bool take_user_param(std::string_view part,
+                                std::vector<std::pair<std::string_view, std::string_view>>& user) {
+    const std::size_t equals = part.find('=');
+    const std::string_view name = part.substr(0, equals);
+    const std::string_view value = equals == std::string_view::npos ? std::string_view{} : part.substr(equals + 1);
+    if (!is_canonical_encoding(name, false) || !is_canonical_encoding(value, false)) return false;
+    user.emplace_back(name, value);
+    return true;
+}
+
+using raw_params = std::vector<std::pair<std::string_view, std::string_view>>;
+
+// Where the signed X-Amz-* parameters lie in the raw query, in slot order.
+struct signed_parts {
+    std::string_view raw_query;
+    const std::size_t* begin;
+    const std::size_t* end;
+    bool with_token;
+};
+
+// Writes the signed X-Amz-* parameters in canonical order ('&' first unless `first`); adjacent
+// ones in the query are copied as one run ("A=1&B=2" in the query is "A=1&B=2" here).
+SIGV4_ALWAYS_INLINE inline char* put_signed_parameters(const signed_parts& parts, char* out, bool first) {
+    std::size_t run_begin = std::string_view::npos;
+    std::size_t run_end = 0;
+    auto put_run = [&]() SIGV4_ALWAYS_INLINE {
+        if (!first) *out++ = '&';
+        first = false;
+        copy_piece({parts.raw_query.data() + run_begin, run_end - run_begin}, out);
+        out += run_end - run_begin;
+    };
+    for (int slot = algorithm_slot; slot < signature_slot; ++slot) {
+        if (slot == token_slot && !parts.with_token) continue;
+        if (run_begin != std::string_view::npos && parts.begin[slot] == run_end + 1) {
+            run_end = parts.end[slot];
+            continue;
+        }
+        if (run_begin != std::string_view::npos) put_run();
+        run_begin = parts.begin[slot];
+        run_end = parts.end[slot];
+    }
+    put_run();
+    return out;
+}
+
+// The canonical query when the request has parameters of its own: sorted by name, the user's
+// before "X-Amz-", the signed X-Amz-* ones (contiguous in sorted order: unknown X-Amz-* names
+// stepped aside), the user's after.
+SIGV4_COLD char* put_query_with_user_parameters(const signed_parts& parts, const raw_params& user_in_order,
+                                                raw_params& sorted, char* out) {
+    sorted.assign(user_in_order.begin(), user_in_order.end());  // facts keep the request's order
+    std::sort(sorted.begin(), sorted.end());
+    bool first = true;
+    auto put_user = [&](const std::pair<std::string_view, std::string_view>& param) {
+        if (!first) *out++ = '&';
+        first = false;
+        std::memcpy(out, param.first.data(), param.first.size());
+        out += param.first.size();
+        *out++ = '=';
+        if (!param.second.empty()) std::memcpy(out, param.second.data(), param.second.size());
+        out += param.second.size();
+    };
+    auto next = sorted.begin();
+    for (; next != sorted.end() && next->first < "X-Amz-"; ++next) put_user(*next);
+    out = put_signed_parameters(parts, out, first);
+    first = false;
+    for (; next != sorted.end(); ++next) put_user(*next);
+    return out;
+}
+
+// A header value with its whitespace trimmed and folded, for the rare value that needs it.
+SIGV4_COLD char* put_folded_header_value(std::string_view value, char* out) {
+    std::string folded;
+    append_canonical_header_value(value, folded);
+    if (!folded.empty()) std::memcpy(out, folded.data(), folded.size());
+    return out + folded.size();
+}
+
 struct direct_scratch {
-    std::string decoded;  // decoded values, reserved before use so views stay valid
+    encoded_token_cache token;
+    std::string decoded;  // a decoded credential, while the scope cache is filled
     std::string canonical;
     scope_cache scope;
     signed_headers_cache signed_headers;
@@ -463,9 +605,7 @@ struct direct_scratch {
 bool verify_query_directly(const received_request& request, const key_lookup& keys, const verify_options& options,
                            verified_request& facts) {
     if (!options.s3 || !keys || request.target.empty() || request.target.front() != '/') return false;
-    const bool usual_method = request.method == "GET" || request.method == "PUT" || request.method == "HEAD" ||
-                              request.method == "DELETE";
-    if (!usual_method && !detail::is_token(request.method)) return false;
+    if (!detail::is_token(request.method)) return false;
     const std::string_view target = request.target;
     const std::size_t question = target.find('?');
     if (question == std::string_view::npos) return false;
@@ -474,8 +614,6 @@ bool verify_query_directly(const received_request& request, const key_lookup& ke
     if (raw_query.size() < 16 || !is_canonical_encoding(raw_path, true)) return false;
 
     thread_local direct_scratch scratch;
-    scratch.decoded.clear();
-    scratch.decoded.reserve(raw_query.size());
     scratch.user.clear();
     // Raw views of the X-Amz-* values; a trivial type so the array is not zero-filled per call.
     struct raw_view {
@@ -486,62 +624,76 @@ bool verify_query_directly(const received_request& request, const key_lookup& ke
     raw_view slots[slot_count];
     bool present[slot_count] = {};
 
-    // Split at '&' and each parameter's first '='. Every value is checked for canonical encoding
-    // where it is used (or matches a cached value that was). Where each X-Amz-* parameter's
-    // "name=value" lies in the query is kept: being canonical, the raw text is copied as it is.
+    // Split into parameters, left to right. An X-Amz-* parameter is known by its name and '=';
+    // a value whose length is known (fixed, or that of the cached credential or signed headers,
+    // or a run of digits) is taken without a search for the next '&' when a '&' or the end
+    // follows it: a value that swallowed a '&' fails its own check below (no check accepts a '&'),
+    // and the full verifier decides. Any other parameter is split at its first '='. Every value is checked for
+    // canonical encoding where it is used (or matches a cached value that was). Where each
+    // X-Amz-* parameter's "name=value" lies in the query is kept: being canonical, the raw text
+    // is copied as it is.
+    const char* const query = raw_query.data();
+    const std::size_t query_size = raw_query.size();
+    auto ampersand_from = [query, query_size](std::size_t from) SIGV4_ALWAYS_INLINE {
+        const void* found = std::memchr(query + from, '&', query_size - from);
+        return found ? static_cast<std::size_t>(static_cast<const char*>(found) - query) : query_size;
+    };
     std::size_t part_begin[slot_count];
     std::size_t part_end[slot_count];
-    std::size_t part_start = 0;
-    std::size_t equals_at = std::string_view::npos;
-    auto take_part = [&](std::size_t end) {
-        if (end == part_start) return true;  // "&&": an empty part, skipped as the parser does
-        const bool has_value = equals_at != std::string_view::npos;
-        const std::size_t name_end = has_value ? equals_at : end;
-        const std::string_view name = raw_query.substr(part_start, name_end - part_start);
-        const std::string_view value =
-            has_value ? raw_query.substr(equals_at + 1, end - equals_at - 1) : std::string_view{};
-        if (name.size() > 6 && std::memcmp(name.data(), "X-Amz-", 6) == 0) {
-            const query_slot slot = slot_of(name.substr(6));
-            if (slot == slot_count || present[slot] || !has_value) return false;
+    for (std::size_t part_start = 0; part_start < query_size;) {
+        const std::string_view rest(query + part_start, query_size - part_start);
+        std::size_t name_size = 0;
+        const query_slot slot = rest.size() > 6 && std::memcmp(rest.data(), "X-Amz-", 6) == 0
+                                    ? known_assignment({rest.data() + 6, rest.size() - 6}, name_size)
+                                    : slot_count;
+        std::size_t end;
+        if (slot != slot_count) {
+            if (present[slot]) return false;
+            const std::size_t value_at = part_start + 6 + name_size + 1;
+            // The length the value has when it is what the caches hold (credential, signed
+            // headers) or has a fixed length; 0 when unknown.
+            std::size_t expected = 0;
+            switch (slot) {
+                case algorithm_slot:
+                case date_slot: expected = 16; break;
+                case signature_slot: expected = 64; break;
+                case credential_slot: expected = scratch.scope.scope_valid ? scratch.scope.raw_credential.size() : 0; break;
+                case signed_headers_slot:
+                    expected = scratch.signed_headers.valid ? scratch.signed_headers.raw.size() : 0;
+                    break;
+                case expires_slot:
+                    while (value_at + expected < query_size && query[value_at + expected] >= '0' &&
+                           query[value_at + expected] <= '9') {
+                        ++expected;
+                    }
+                    break;
+                default: break;
+            }
+            end = expected != 0 && value_at + expected <= query_size &&
+                          (value_at + expected == query_size || query[value_at + expected] == '&')
+                      ? value_at + expected
+                      : ampersand_from(value_at);
             present[slot] = true;
-            slots[slot] = {value.data(), value.size()};
+            slots[slot] = {query + value_at, end - value_at};
             part_begin[slot] = part_start;
             part_end[slot] = end;
+        } else if (rest.size() > 5 && std::memcmp(rest.data(), "X-Amz-", 6) == 0) {
+            return false;  // an X-Amz-* parameter the direct path does not know, or without '='
         } else {
-            if (!is_canonical_encoding(name, false) || !is_canonical_encoding(value, false)) return false;
-            scratch.user.emplace_back(name, value);
-        }
-        return true;
-    };
-    auto take_separators = [&](unsigned positions, std::size_t base) {
-        for (; positions != 0; positions &= positions - 1) {
-            const std::size_t at = base + static_cast<std::size_t>(std::countr_zero(positions));
-            if (raw_query[at] == '&') {
-                if (!take_part(at)) return false;
-                part_start = at + 1;
-                equals_at = std::string_view::npos;
-            } else if (equals_at == std::string_view::npos) {
-                equals_at = at;
+            end = ampersand_from(part_start);
+            // "&&" is an empty part, skipped as the parser does.
+            if (end != part_start && !take_user_param({query + part_start, end - part_start}, scratch.user)) {
+                return false;
             }
         }
-        return true;
-    };
-    std::size_t base = 0;
-    for (; base + 16 <= raw_query.size(); base += 16) {
-        if (!take_separators(separator_positions(raw_query.data() + base), base)) return false;
+        part_start = end + 1;
     }
-    if (base < raw_query.size()) {  // the last bytes, read as the query's last 16 (it has that many)
-        const auto tail = static_cast<unsigned>(raw_query.size() - base);
-        if (!take_separators(separator_positions(raw_query.data() + raw_query.size() - 16) >> (16 - tail), base)) {
-            return false;
-        }
-    }
-    if (!take_part(raw_query.size())) return false;
     for (int slot = 0; slot < slot_count; ++slot) {
         if (!present[slot] && slot != token_slot) return false;
     }
     unsigned char given_signature[32];
-    if (std::string_view(slots[algorithm_slot]) != detail::algorithm || slots[signature_slot].size != 64 ||
+    if (slots[algorithm_slot].size != 16 || std::memcmp(slots[algorithm_slot].at, "AWS4-HMAC-SHA256", 16) != 0 ||
+        slots[signature_slot].size != 64 ||
         !decode_signature(slots[signature_slot].at, given_signature)) {
         return false;
     }
@@ -566,18 +718,20 @@ bool verify_query_directly(const received_request& request, const key_lookup& ke
     }
     const std::vector<std::string>& signed_names = signed_headers.names;
     for (const auto& h : request.headers) {
-        if (h.name.size() == 13 && detail::iequals(h.name, "authorization")) return false;
+        // Only names starting with 'a' or 'x' can be Authorization or x-amz-*.
+        const char first = static_cast<char>(h.name.empty() ? 0 : h.name.front() | 0x20);
+        if (first == 'a' && h.name.size() == 13 && detail::iequals(h.name, "authorization")) return false;
+        if (first == 'x' && is_unsigned_amz_header(h.name, signed_names, true)) return false;
     }
-    if (unsigned_amz_header(request.headers, signed_names, true)) return false;
 
     // Key and token.
     const known_key* key = keys(scope.access_key_id);
     if (!key || key->secret.empty()) return false;
     if (!key->session_token.empty() || present[token_slot]) {
-        std::string_view token;
-        if (!present[token_slot] || !is_canonical_encoding(slots[token_slot], false) ||
-            !decode_view(slots[token_slot], scratch.decoded, token) || key->session_token.size() != token.size() ||
-            CRYPTO_memcmp(key->session_token.data(), token.data(), token.size()) != 0) {
+        if (!present[token_slot] || key->session_token.empty()) return false;
+        const std::string& expected = scratch.token.encoding_of(key->session_token);
+        if (expected.size() != slots[token_slot].size ||
+            !detail::constant_time_equals(expected.data(), slots[token_slot].at, expected.size())) {
             return false;
         }
     }
@@ -590,56 +744,18 @@ bool verify_query_directly(const received_request& request, const key_lookup& ke
                               detail::unsigned_payload.size() + 16;
     if (scratch.canonical.size() < bound) scratch.canonical.resize(bound);
     char* out = scratch.canonical.data();
-    auto put = [&out](std::string_view text) {
-        if (text.empty()) return;  // memcpy from a null data() is undefined even for 0 bytes
-        std::memcpy(out, text.data(), text.size());
+    auto put = [&out](std::string_view text) SIGV4_ALWAYS_INLINE {
+        copy_piece(text, out);
         out += text.size();
     };
     put(request.method);
     *out++ = '\n';
     put(raw_path);
     *out++ = '\n';
-    // Sorted by name: the user's parameters before "X-Amz-", the signed X-Amz-* ones (contiguous
-    // in sorted order: unknown X-Amz-* names stepped aside above), the user's after. Adjacent
-    // X-Amz-* parameters are copied as one run ("A=1&B=2" in the query is "A=1&B=2" here).
-    const auto* user_sorted = &scratch.user;  // facts keep the request's order
-    if (scratch.user.size() > 1) {
-        scratch.sorted_user.assign(scratch.user.begin(), scratch.user.end());
-        std::sort(scratch.sorted_user.begin(), scratch.sorted_user.end());
-        user_sorted = &scratch.sorted_user;
-    }
-    const auto& user = *user_sorted;
-    bool first = true;
-    auto put_user = [&](const std::pair<std::string_view, std::string_view>& param) {
-        if (!first) *out++ = '&';
-        first = false;
-        put(param.first);
-        *out++ = '=';
-        put(param.second);
-    };
-    auto next_user = user.begin();
-    for (; next_user != user.end() && next_user->first < "X-Amz-"; ++next_user) put_user(*next_user);
-    std::size_t run_begin = std::string_view::npos;
-    std::size_t run_end = 0;
-    auto put_run = [&] {
-        if (!first) *out++ = '&';
-        first = false;
-        put(raw_query.substr(run_begin, run_end - run_begin));
-    };
-    for (int slot = algorithm_slot; slot < signature_slot; ++slot) {
-        if (slot == token_slot && (!present[token_slot] || !options.session_token_signed)) continue;
-        if (run_begin != std::string_view::npos && part_begin[slot] == run_end + 1) {
-            run_end = part_end[slot];
-            continue;
-        }
-        if (run_begin != std::string_view::npos) put_run();
-        run_begin = part_begin[slot];
-        run_end = part_end[slot];
-    }
-    put_run();
-    for (; next_user != user.end(); ++next_user) put_user(*next_user);
+    const signed_parts parts{raw_query, part_begin, part_end, present[token_slot] && options.session_token_signed};
+    out = scratch.user.empty() ? put_signed_parameters(parts, out, true)
+                               : put_query_with_user_parameters(parts, scratch.user, scratch.sorted_user, out);
     *out++ = '\n';
-    std::string folded;  // for the rare value that needs whitespace folding
     for (const auto& name : signed_names) {
         put(name);
         *out++ = ':';
@@ -651,9 +767,7 @@ bool verify_query_directly(const received_request& request, const key_lookup& ke
             if (h.value.empty() || detail::is_plain_header_value(h.value)) {
                 put(h.value);
             } else {
-                folded.clear();
-                append_canonical_header_value(h.value, folded);
-                put(folded);
+                out = put_folded_header_value(h.value, out);
             }
         }
         if (!found) return false;
@@ -672,7 +786,7 @@ bool verify_query_directly(const received_request& request, const key_lookup& ke
     unsigned char mac[32];
     SHA256_CTX mac_state;
     scope.key_for(key->secret).compute(hex, sizeof hex, mac, mac_state);
-    if (CRYPTO_memcmp(mac, given_signature, sizeof mac) != 0) {
+    if (CRYPTO_memcmp(mac, given_signature, sizeof mac) != 0) [[unlikely]] {
         // The right signature for a request that does not carry it stays secret. (On a match it
         // is what the request carries: nothing to wipe.)
         OPENSSL_cleanse(mac, sizeof mac);
@@ -1018,7 +1132,7 @@ result<verified_request, verify_error> verify_fully(const received_request& requ
     }
     if (!key->session_token.empty() || auth.has_token) {
         bool equal = auth.has_token && key->session_token.size() == auth.token.size() &&
-                     CRYPTO_memcmp(key->session_token.data(), auth.token.data(), auth.token.size()) == 0;
+                     detail::constant_time_equals(key->session_token.data(), auth.token.data(), auth.token.size());
         if (!equal) return reject(errc::invalid_token, "The provided token is malformed or otherwise invalid.");
     }
 

@@ -5,6 +5,8 @@
 #include <openssl/sha.h>
 
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <string_view>
 
 #include "sigv4/credentials.hpp"
@@ -58,5 +60,21 @@ const hmac_sha256_key& signing_key(const secret_key& secret, std::string_view sc
 
 /// Lowercase hex of 32 bytes into out[64].
 void hex32(const unsigned char in[32], char out[64]) noexcept;
+
+/// Whether a and b (equal lengths) hold the same bytes, in time that depends only on the length:
+/// 8 bytes a step without an early exit. For long values such as session tokens, where
+/// CRYPTO_memcmp's byte loop costs several instructions a byte.
+inline bool constant_time_equals(const char* a, const char* b, std::size_t size) noexcept {
+    std::uint64_t difference = 0;
+    std::size_t i = 0;
+    for (; i + 8 <= size; i += 8) {
+        std::uint64_t x, y;
+        std::memcpy(&x, a + i, 8);
+        std::memcpy(&y, b + i, 8);
+        difference |= x ^ y;
+    }
+    for (; i < size; ++i) difference |= static_cast<unsigned char>(a[i] ^ b[i]);
+    return difference == 0;
+}
 
 }  // namespace sigv4::detail

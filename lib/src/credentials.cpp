@@ -3,12 +3,9 @@
 
 #include <openssl/crypto.h>
 
-#include <cstdint>
 #include <cstring>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
+#include "detail/crypto.hpp"
 
 namespace sigv4 {
 
@@ -39,30 +36,11 @@ secret_key::~secret_key() { OPENSSL_cleanse(bytes_.data(), bytes_.size()); }
 
 bool secret_key::equals(const secret_key& other) const noexcept {
     // The length of a secret is not secret (AWS's are all 40 bytes); its bytes are compared in
-    // constant time.
-    // Word by word without an early exit (like CRYPTO_memcmp, several times faster on the presign
-    // path): the bytes past size_ are zero in every secret_key, so the whole buffer is compared.
-    static_assert(max_size % 16 == 0);
-    std::uint64_t difference = 0;
-#if defined(__SSE2__)
-    __m128i folded = _mm_setzero_si128();
-    for (std::size_t i = 0; i < max_size; i += 16) {
-        __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes_.data() + i));
-        __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(other.bytes_.data() + i));
-        folded = _mm_or_si128(folded, _mm_xor_si128(a, b));
-    }
-    std::uint64_t halves[2];
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(halves), folded);
-    difference = halves[0] | halves[1];
-#else
-    for (std::size_t i = 0; i < max_size; i += sizeof(std::uint64_t)) {
-        std::uint64_t a, b;
-        std::memcpy(&a, bytes_.data() + i, sizeof a);
-        std::memcpy(&b, other.bytes_.data() + i, sizeof b);
-        difference |= a ^ b;
-    }
-#endif
-    return (size_ == other.size_) & (difference == 0);
+    // constant time. The bytes past size_ are zero in every secret_key, so the whole buffer is
+    // compared.
+    return (size_ == other.size_) & detail::constant_time_equals(reinterpret_cast<const char*>(bytes_.data()),
+                                                                 reinterpret_cast<const char*>(other.bytes_.data()),
+                                                                 max_size);
 }
 
 result<credentials> credentials::make(std::string_view access_key_id,

@@ -16,6 +16,7 @@
 #include "detail/s3_target.hpp"
 #include "detail/signing.hpp"
 #include "detail/unreserved.hpp"
+#include "detail/writer.hpp"
 #include "sigv4/encoding.hpp"
 #include "sigv4/s3.hpp"
 
@@ -123,22 +124,7 @@ constexpr std::string_view expires_param = "&X-Amz-Expires=";
 constexpr std::string_view signed_headers_param = "&X-Amz-SignedHeaders=";
 constexpr std::string_view signature_param = "&X-Amz-Signature=";
 
-// Appends to a buffer whose size was reserved in advance (the caller computes an upper bound).
-struct writer {
-    char* at;
-    void put(std::string_view text) noexcept {
-        if (text.empty()) return;  // memcpy from a null data() is undefined even for 0 bytes
-        std::memcpy(at, text.data(), text.size());
-        at += text.size();
-    }
-    void put(char c) noexcept { *at++ = c; }
-    // Percent-encodes (S3 rules); true when a byte >= 0x80 was seen (UTF-8 validation needed).
-    bool encode(std::string_view text, bool keep_slash) noexcept {
-        bool saw_non_ascii = false;
-        at = detail::percent_encode(text, keep_slash, at, saw_non_ascii);
-        return saw_non_ascii;
-    }
-};
+using detail::writer;  // appends to a buffer sized beforehand to an upper bound
 
 // Where the last bucket lives, per thread (a thread usually signs for one bucket).
 struct cached_target {

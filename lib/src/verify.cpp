@@ -6,13 +6,13 @@
 #include <algorithm>
 #include <array>
 #include <bit>
-#include <charconv>
-#include <cstdint>
 #include <cstring>
+#include <limits>
 
 #include "detail/canonical.hpp"
 #include "detail/crypto.hpp"
 #include "detail/unreserved.hpp"
+#include "detail/writer.hpp"
 #include "sigv4/encoding.hpp"
 #include "sigv4/hash.hpp"
 #include "sigv4/signer.hpp"
@@ -131,17 +131,15 @@ bool is_canonical_encoding(std::string_view raw, bool keep_slash) noexcept {
     return escapes_are_canonical(others, base);
 }
 
-// Decodes `raw` into a view: `raw` itself when it has no escape, else what it appends to
-// `storage` (whose capacity the caller reserved, so views of earlier appends stay valid). False for
-// a malformed escape.
+// Decodes `raw` into a view: `raw` itself when it has no escape, else `storage`. False for a
+// malformed escape.
 bool decode_view(std::string_view raw, std::string& storage, std::string_view& decoded) {
     if (raw.find('%') == std::string_view::npos) {
         decoded = raw;
         return true;
     }
-    const std::size_t start = storage.size();
-    if (!append_decoded(raw, storage)) return false;
-    decoded = std::string_view(storage).substr(start);
+    if (!decode_into(raw, storage)) return false;
+    decoded = storage;
     return true;
 }
 
@@ -261,18 +259,15 @@ const header* unsigned_amz_header(const std::vector<header>& headers, const std:
 // The value of a non-empty run of decimal digits (no sign, nothing else); nullopt otherwise, or
 // when it does not fit.
 std::optional<long long> decimal_number(std::string_view text) noexcept {
-    if (!text.empty() && text.size() <= 18) {  // cannot overflow: at most 10^18 - 1
-        long long value = 0;
-        for (char c : text) {
-            if (c < '0' || c > '9') return std::nullopt;
-            value = value * 10 + (c - '0');
-        }
-        return value;
-    }
+    if (text.empty()) return std::nullopt;
+    constexpr long long max = std::numeric_limits<long long>::max();
     long long value = 0;
-    const char* const end = text.data() + text.size();
-    auto [stop, ec] = std::from_chars(text.data(), end, value);
-    if (text.empty() || text.front() == '-' || ec != std::errc{} || stop != end) return std::nullopt;
+    for (char c : text) {
+        if (c < '0' || c > '9') return std::nullopt;
+        const int digit = c - '0';
+        if (value > max / 10 || (value == max / 10 && digit > max % 10)) return std::nullopt;
+        value = value * 10 + digit;
+    }
     return value;
 }
 
@@ -336,30 +331,6 @@ query_slot known_assignment(std::string_view rest, std::size_t& name_size) noexc
     if (starts_with_assignment(rest, "Signature")) return found(signature_slot, 9);
     if (starts_with_assignment(rest, "Security-Token")) return found(token_slot, 14);
     return slot_count;
-}
-
-// Copies `text` to `out` (which has room): short pieces, the usual ones in a canonical request, with
-// two overlapping moves instead of a memcpy call.
-SIGV4_ALWAYS_INLINE inline void copy_piece(std::string_view text, char* out) noexcept {
-    const char* in = text.data();
-    const std::size_t size = text.size();
-    if (size >= 8 && size <= 16) {
-        std::uint64_t head, tail;
-        std::memcpy(&head, in, 8);
-        std::memcpy(&tail, in + size - 8, 8);
-        std::memcpy(out, &head, 8);
-        std::memcpy(out + size - 8, &tail, 8);
-    } else if (size >= 4 && size < 8) {
-        std::uint32_t head, tail;
-        std::memcpy(&head, in, 4);
-        std::memcpy(&tail, in + size - 4, 4);
-        std::memcpy(out, &head, 4);
-        std::memcpy(out + size - 4, &tail, 4);
-    } else if (size < 4) {
-        for (std::size_t i = 0; i < size; ++i) out[i] = in[i];
-    } else {
-        std::memcpy(out, in, size);
-    }
 }
 
 // Decodes 64 lowercase hex digits (how SigV4 writes a signature) into 32 bytes; false for anything
@@ -427,7 +398,6 @@ struct scope_cache {
               std::string& decode_storage) {
         scope_valid = false;
         key_valid = false;
-        decode_storage.clear();
         std::string_view decoded_credential;
         if (!is_canonical_encoding(credential, false) ||
             !decode_view(credential, decode_storage, decoded_credential)) {
@@ -495,9 +465,10 @@ struct encoded_token_cache {
     std::string expected;
     std::string encoded;
 
+    /// `token` is not empty.
     const std::string& encoding_of(const std::string& token) {
         if (expected.size() != token.size() ||
-            !detail::constant_time_equals(expected.data(), token.data(), token.size()) || encoded.empty()) {
+            !detail::constant_time_equals(expected.data(), token.data(), token.size())) {
             fill(token);
         }
         return encoded;
@@ -512,10 +483,12 @@ struct encoded_token_cache {
     }
 };
 
+// Raw (name, value) query parameters, already in canonical encoding.
+using raw_params = std::vector<std::pair<std::string_view, std::string_view>>;
+
 // A parameter that is not X-Amz-*: split at its first '='; false unless both halves are in
 // canonical encoding.
-SIGV4_COLD bool take_user_param(std::string_view part,
-                                std::vector<std::pair<std::string_view, std::string_view>>& user) {
+SIGV4_COLD bool take_user_param(std::string_view part, raw_params& user) {
     const std::size_t equals = part.find('=');
     const std::string_view name = part.substr(0, equals);
     const std::string_view value = equals == std::string_view::npos ? std::string_view{} : part.substr(equals + 1);
@@ -523,8 +496,6 @@ SIGV4_COLD bool take_user_param(std::string_view part,
     user.emplace_back(name, value);
     return true;
 }
-
-using raw_params = std::vector<std::pair<std::string_view, std::string_view>>;
 
 // Where the signed X-Amz-* parameters lie in the raw query, in slot order.
 struct signed_parts {
@@ -536,14 +507,13 @@ struct signed_parts {
 
 // Writes the signed X-Amz-* parameters in canonical order ('&' first unless `first`); adjacent
 // ones in the query are copied as one run ("A=1&B=2" in the query is "A=1&B=2" here).
-SIGV4_ALWAYS_INLINE inline char* put_signed_parameters(const signed_parts& parts, char* out, bool first) {
+SIGV4_ALWAYS_INLINE inline void put_signed_parameters(const signed_parts& parts, detail::writer& out, bool first) {
     std::size_t run_begin = std::string_view::npos;
     std::size_t run_end = 0;
     auto put_run = [&]() SIGV4_ALWAYS_INLINE {
-        if (!first) *out++ = '&';
+        if (!first) out.put('&');
         first = false;
-        copy_piece({parts.raw_query.data() + run_begin, run_end - run_begin}, out);
-        out += run_end - run_begin;
+        out.put({parts.raw_query.data() + run_begin, run_end - run_begin});
     };
     for (int slot = algorithm_slot; slot < signature_slot; ++slot) {
         if (slot == token_slot && !parts.with_token) continue;
@@ -556,40 +526,35 @@ SIGV4_ALWAYS_INLINE inline char* put_signed_parameters(const signed_parts& parts
         run_end = parts.end[slot];
     }
     put_run();
-    return out;
 }
 
 // The canonical query when the request has parameters of its own: sorted by name, the user's
 // before "X-Amz-", the signed X-Amz-* ones (contiguous in sorted order: unknown X-Amz-* names
 // stepped aside), the user's after.
-SIGV4_COLD char* put_query_with_user_parameters(const signed_parts& parts, const raw_params& user_in_order,
-                                                raw_params& sorted, char* out) {
+SIGV4_COLD void put_query_with_user_parameters(const signed_parts& parts, const raw_params& user_in_order,
+                                               raw_params& sorted, detail::writer& out) {
     sorted.assign(user_in_order.begin(), user_in_order.end());  // facts keep the request's order
     std::sort(sorted.begin(), sorted.end());
     bool first = true;
     auto put_user = [&](const std::pair<std::string_view, std::string_view>& param) {
-        if (!first) *out++ = '&';
+        if (!first) out.put('&');
         first = false;
-        std::memcpy(out, param.first.data(), param.first.size());
-        out += param.first.size();
-        *out++ = '=';
-        if (!param.second.empty()) std::memcpy(out, param.second.data(), param.second.size());
-        out += param.second.size();
+        out.put(param.first);
+        out.put('=');
+        out.put(param.second);
     };
     auto next = sorted.begin();
     for (; next != sorted.end() && next->first < "X-Amz-"; ++next) put_user(*next);
-    out = put_signed_parameters(parts, out, first);
+    put_signed_parameters(parts, out, first);
     first = false;
     for (; next != sorted.end(); ++next) put_user(*next);
-    return out;
 }
 
 // A header value with its whitespace trimmed and folded, for the rare value that needs it.
-SIGV4_COLD char* put_folded_header_value(std::string_view value, char* out) {
+SIGV4_COLD void put_folded_header_value(std::string_view value, detail::writer& out) {
     std::string folded;
     append_canonical_header_value(value, folded);
-    if (!folded.empty()) std::memcpy(out, folded.data(), folded.size());
-    return out + folded.size();
+    out.put(folded);
 }
 
 struct direct_scratch {
@@ -598,8 +563,8 @@ struct direct_scratch {
     std::string canonical;
     scope_cache scope;
     signed_headers_cache signed_headers;
-    std::vector<std::pair<std::string_view, std::string_view>> user;  // raw == canonical
-    std::vector<std::pair<std::string_view, std::string_view>> sorted_user;
+    raw_params user;
+    raw_params sorted_user;
 };
 
 bool verify_query_directly(const received_request& request, const key_lookup& keys, const verify_options& options,
@@ -627,11 +592,11 @@ bool verify_query_directly(const received_request& request, const key_lookup& ke
     // Split into parameters, left to right. An X-Amz-* parameter is known by its name and '=';
     // a value whose length is known (fixed, or that of the cached credential or signed headers,
     // or a run of digits) is taken without a search for the next '&' when a '&' or the end
-    // follows it: a value that swallowed a '&' fails its own check below (no check accepts a '&'),
-    // and the full verifier decides. Any other parameter is split at its first '='. Every value is checked for
-    // canonical encoding where it is used (or matches a cached value that was). Where each
-    // X-Amz-* parameter's "name=value" lies in the query is kept: being canonical, the raw text
-    // is copied as it is.
+    // follows it: a value that swallowed a '&' fails its own check below (no check accepts a
+    // '&'), and the full verifier decides. Any other parameter is split at its first '='. Every
+    // value is checked for canonical encoding where it is used (or matches a cached value that
+    // was). Where each X-Amz-* parameter's "name=value" lies in the query is kept: being
+    // canonical, the raw text is copied as it is.
     const char* const query = raw_query.data();
     const std::size_t query_size = raw_query.size();
     auto ampersand_from = [query, query_size](std::size_t from) SIGV4_ALWAYS_INLINE {
@@ -743,41 +708,41 @@ bool verify_query_directly(const received_request& request, const key_lookup& ke
                               2 * signed_headers.list.size() + scratch.user.size() +
                               detail::unsigned_payload.size() + 16;
     if (scratch.canonical.size() < bound) scratch.canonical.resize(bound);
-    char* out = scratch.canonical.data();
-    auto put = [&out](std::string_view text) SIGV4_ALWAYS_INLINE {
-        copy_piece(text, out);
-        out += text.size();
-    };
-    put(request.method);
-    *out++ = '\n';
-    put(raw_path);
-    *out++ = '\n';
+    detail::writer out{scratch.canonical.data()};
+    out.put(request.method);
+    out.put('\n');
+    out.put(raw_path);
+    out.put('\n');
     const signed_parts parts{raw_query, part_begin, part_end, present[token_slot] && options.session_token_signed};
-    out = scratch.user.empty() ? put_signed_parameters(parts, out, true)
-                               : put_query_with_user_parameters(parts, scratch.user, scratch.sorted_user, out);
-    *out++ = '\n';
+    if (scratch.user.empty()) {
+        put_signed_parameters(parts, out, true);
+    } else {
+        put_query_with_user_parameters(parts, scratch.user, scratch.sorted_user, out);
+    }
+    out.put('\n');
     for (const auto& name : signed_names) {
-        put(name);
-        *out++ = ':';
+        out.put(name);
+        out.put(':');
         bool found = false;
         for (const auto& h : request.headers) {
             if (h.name.size() != name.size() || !detail::iequals(h.name, name)) continue;
-            if (found) *out++ = ',';
+            if (found) out.put(',');
             found = true;
             if (h.value.empty() || detail::is_plain_header_value(h.value)) {
-                put(h.value);
+                out.put(h.value);
             } else {
-                out = put_folded_header_value(h.value, out);
+                put_folded_header_value(h.value, out);
             }
         }
         if (!found) return false;
-        *out++ = '\n';
+        out.put('\n');
     }
-    *out++ = '\n';
-    put(signed_headers.list);
-    *out++ = '\n';
-    put(detail::unsigned_payload);
-    const std::string_view canonical(scratch.canonical.data(), static_cast<std::size_t>(out - scratch.canonical.data()));
+    out.put('\n');
+    out.put(signed_headers.list);
+    out.put('\n');
+    out.put(detail::unsigned_payload);
+    const std::string_view canonical(scratch.canonical.data(),
+                                     static_cast<std::size_t>(out.at - scratch.canonical.data()));
 
     // String to sign = algorithm, date, scope, hash; the key has absorbed all but the hash.
     const auto digest = sha256_of(canonical);

@@ -62,8 +62,8 @@ const hmac_sha256_key& signing_key(const secret_key& secret, std::string_view sc
 void hex32(const unsigned char in[32], char out[64]) noexcept;
 
 /// Whether a and b (equal lengths) hold the same bytes, in time that depends only on the length:
-/// 8 bytes a step without an early exit. For long values such as session tokens, where
-/// CRYPTO_memcmp's byte loop costs several instructions a byte.
+/// 8 bytes a step without an early exit (CRYPTO_memcmp's byte loop costs several instructions a
+/// byte). For secret keys and session tokens; signatures go through CRYPTO_memcmp.
 inline bool constant_time_equals(const char* a, const char* b, std::size_t size) noexcept {
     std::uint64_t difference = 0;
     std::size_t i = 0;

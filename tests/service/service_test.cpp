@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <doctest/doctest.h>
 
+#include <cctype>
+#include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -347,8 +349,114 @@ TEST_CASE("identity: per-user prefixes, anonymous only when allowed") {
     }
     auto long_id = std::string(200, 'x');
     auto hashed = svc::caller_prefix(cfg, long_id);
-    CHECK(hashed.starts_with("users/sha256-"));
-    CHECK(hashed.size() == std::string("users/sha256-").size() + 64 + 1);
+    CHECK(hashed.starts_with("users/_sha256-"));
+    CHECK(hashed.size() == std::string("users/_sha256-").size() + 64 + 1);
+}
+
+namespace {
+
+std::string lower_hex_sha256(std::string_view text) { return sigv4::hex_encode(sigv4::sha256_of(text)); }
+
+// The escaped spelling of an id, written independently of the service (the oracle for short ids).
+std::string escape_oracle(std::string_view id) {
+    bool only_dots = id.find_first_not_of('.') == std::string_view::npos;
+    std::string out;
+    for (unsigned char c : id) {
+        if (std::isalnum(c) || c == '-' || c == '@' || (c == '.' && !only_dots)) {
+            out.push_back(static_cast<char>(c));
+        } else {
+            char buf[4];
+            std::snprintf(buf, sizeof buf, "_%02X", c);
+            out += buf;
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("identity: a caller named like another caller's hashed prefix gets a different prefix (regression)") {
+    // The attack: the victim's id escapes to more than 128 bytes, so its prefix is a hash; the
+    // attacker signs in with an id that spells that hash. It must not get the victim's prefix,
+    // nor a download link for the victim's file.
+    fixture f;
+    auto victim = std::string(129, 'x');
+    auto upload = f.upload(good_upload(), victim);
+    REQUIRE(upload.status == 200);
+    auto victim_key = json::parse(upload.body)["key"].get<std::string>();
+    for (std::string attacker : {"sha256-" + lower_hex_sha256(victim), "_sha256-" + lower_hex_sha256(victim),
+                                 "_5Fsha256-" + lower_hex_sha256(victim)}) {
+        CAPTURE(attacker);
+        CHECK(svc::caller_prefix(f.service.settings(), attacker) !=
+              svc::caller_prefix(f.service.settings(), victim));
+        auto res = f.download(victim_key, attacker);
+        CHECK(res.status == 403);
+        CHECK(error_code(res) == "key_outside_prefix");
+    }
+    CHECK(f.download(victim_key, victim).status == 200);
+}
+
+TEST_CASE("identity: caller_prefix is injective on random and adversarial ids (property)") {
+    auto cfg = config_of();
+    std::map<std::string, std::string> owner_of_prefix;  // prefix -> the id that got it
+    std::size_t checked = 0;
+    auto check = [&](const std::string& id) {
+        if (id.empty()) return;
+        auto prefix = svc::caller_prefix(cfg, id);
+        REQUIRE(prefix.starts_with("users/"));
+        REQUIRE(prefix.ends_with("/"));
+        auto middle = std::string_view(prefix).substr(6, prefix.size() - 7);
+        CHECK(middle.find('/') == std::string_view::npos);  // no prefix can nest inside another
+        CHECK_FALSE(svc::key_problem(prefix + "x").has_value());
+        auto escaped = escape_oracle(id);
+        if (escaped.size() <= 128) {
+            CHECK(middle == escaped);
+        } else {
+            CHECK(middle == "_sha256-" + lower_hex_sha256(id));
+        }
+        auto [it, inserted] = owner_of_prefix.emplace(prefix, id);
+        if (!inserted && it->second != id) FAIL_CHECK("ids '" << it->second << "' and '" << id << "' share " << prefix);
+        ++checked;
+    };
+
+    // Adversarial: ids that look like escapes or hashes, around the 128-byte boundary, for ids
+    // whose own escape is hashed.
+    std::vector<std::string> long_ids;
+    for (std::size_t n : {43u, 44u, 126u, 127u, 128u, 129u, 130u, 200u, 1000u}) {
+        long_ids.push_back(std::string(n, 'x'));
+        long_ids.push_back(std::string(n, '_'));
+        long_ids.push_back(std::string(n, '.'));
+        long_ids.push_back(std::string(n / 3 + 1, '/'));
+    }
+    for (const auto& id : long_ids) {
+        check(id);
+        auto hex = lower_hex_sha256(id);
+        std::string upper = hex;
+        for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        for (const std::string& look_alike :
+             {"sha256-" + hex, "_sha256-" + hex, "_5Fsha256-" + hex, "sha256-" + upper, "_sha256-" + upper,
+              escape_oracle(id), "_sha256-" + hex + "x", std::string("_sha256-") + hex.substr(1)})
+            check(look_alike);
+    }
+    // An escape exactly at the boundary: 128 bytes kept, 129 hashed.
+    check(std::string(42, '/') + "ab");  // 126 + 2
+    check(std::string(42, '/') + "abc");
+    check(std::string(42, '/') + "a");
+    check("_" + std::string(127, 'a'));  // "_5F" + 127 = 130: hashed
+    check("_" + std::string(125, 'a'));  // 128: kept
+    for (const char* id : {".", "..", "...", "_2E", "_2E_2E", "_", "_5F", "a_2Fb", "a/b", "A_2fb", "-", "@"})
+        check(id);
+
+    // Random ids from an alphabet rich in the escape's own characters, of lengths around the boundary.
+    std::mt19937_64 rng(20261207);
+    const std::string alphabet = "aZ09._-@/_F5s\x80\xc3\xa9 +%:|";
+    for (int i = 0; i < 20000; ++i) {
+        std::size_t length = 1 + rng() % 140;
+        std::string id;
+        for (std::size_t j = 0; j < length; ++j) id.push_back(alphabet[rng() % alphabet.size()]);
+        check(id);
+    }
+    CHECK(checked > 20000);
 }
 
 TEST_CASE("uploads: input validation table") {

@@ -604,8 +604,11 @@ std::string caller_prefix(const config& settings, const std::optional<std::strin
         }
     }
     if (escaped.size() > max_identity_bytes) {
+        // The escape only ever writes '_' before two upper-case hex digits, so "_s" marks a spelling
+        // it cannot produce: a hashed prefix never equals an escaped one (no id can pick its name to
+        // collide with another's), and SHA-256 keeps the hashed ones apart.
         auto digest = sigv4::sha256_of(id);
-        escaped = "sha256-" + sigv4::hex_encode(digest);
+        escaped = "_sha256-" + sigv4::hex_encode(digest);
     }
     return settings.key_prefix + "users/" + escaped + "/";
 }

@@ -85,9 +85,10 @@ private:
 
 /// The key prefix of a caller: KEY_PREFIX + "users/<sanitized id>/" with an identity,
 /// KEY_PREFIX + "shared/" without one (whether anonymous callers are allowed is handle()'s call).
-/// The id is escaped injectively: bytes outside [A-Za-z0-9.@-] become "_XX" (and so does '_'),
-/// an id of dots only is fully escaped, an id whose escape exceeds 128 bytes becomes
-/// "sha256-<hex>" of the id.
+/// The mapping is injective (two different ids never share a prefix): bytes outside [A-Za-z0-9.@-]
+/// become "_XX" with upper-case hex (and so does '_'), an id of dots only is fully escaped, and an id
+/// whose escape exceeds 128 bytes becomes "_sha256-<lower-case hex of SHA-256(id)>", a spelling the
+/// escape never produces ('_' followed by 's').
 [[nodiscard]] std::string caller_prefix(const config& settings, const std::optional<std::string>& identity);
 
 /// Checks a client-given key: non-empty, <= 1024 bytes of valid UTF-8, no control character (C0,

@@ -2,7 +2,6 @@
 // The routes of the file-share service: POST /uploads, GET /downloads, OPTIONS preflight.
 #include "presign/service.hpp"
 
-#include <sys/random.h>
 #include <unistd.h>
 
 #include <array>
@@ -13,6 +12,7 @@
 #include <stdexcept>
 #include <nlohmann/json.hpp>
 
+#include "random.hpp"
 #include "text.hpp"
 
 namespace presign::service {
@@ -86,23 +86,15 @@ std::size_t control_at(std::string_view text, std::size_t i) noexcept {
     return 0;
 }
 
-// 128 random bits from the kernel's CSPRNG (the source of /dev/urandom and of OpenSSL's RAND_bytes),
-// without a file, so it works in a chroot, and without pulling OpenSSL's provider machinery into the
-// static Lambda binary. The bytes are drawn for 32 ids at a time (one system call per 32 uploads),
-// per thread since `presign serve` handles requests on several; neither adapter forks, so no two
-// processes share a pool.
+// 128 random bits per id, drawn for 32 ids at a time (one system call per 32 uploads), per thread
+// since `presign serve` handles requests on several; neither adapter forks, so no two processes
+// share a pool.
 std::string random_id() {
     constexpr std::size_t id_bytes = 16;
     thread_local std::array<unsigned char, id_bytes * 32> pool{};
     thread_local std::size_t used = pool.size();
     if (used == pool.size()) {
-        std::size_t filled = 0;
-        while (filled < pool.size()) {
-            auto n = ::getrandom(pool.data() + filled, pool.size() - filled, 0);
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) throw std::runtime_error("getrandom failed");
-            filled += static_cast<std::size_t>(n);
-        }
+        if (!detail::fill_random(pool.data(), pool.size())) throw std::runtime_error("getrandom failed");
         used = 0;
     }
     auto id = sigv4::hex_encode(std::span<const unsigned char>(pool.data() + used, id_bytes));

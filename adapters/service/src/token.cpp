@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: Apache-2.0
+// Capability tokens (see presign/token.hpp for the format and the contract).
+#include "presign/token.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+
+#include <cstring>
+#include <new>
+
+#include <sigv4/encoding.hpp>
+#include <sigv4/hash.hpp>
+
+#include "random.hpp"
+
+namespace presign::token {
+namespace {
+
+constexpr unsigned char format_version = 1;
+constexpr std::size_t head_bytes = 15;  // version, purpose, key id, expiry, flags
+constexpr std::size_t salt_bytes = 16;
+constexpr std::size_t lock_bytes = salt_bytes + 4 + 32;
+constexpr std::size_t mac_bytes = 32;
+constexpr unsigned char flag_password = 0x01;
+// A lock's iteration count is authenticated, so only the server picks it; this bounds the work a
+// future misconfiguration could make one request cost.
+constexpr std::uint32_t max_iterations = 10'000'000;
+
+static_assert(sizeof(SHA256_CTX) <= 128 && alignof(SHA256_CTX) <= 16,
+              "secret's state buffers are too small for SHA256_CTX");
+
+SHA256_CTX* state_of(unsigned char* storage) noexcept {
+    return std::launder(reinterpret_cast<SHA256_CTX*>(storage));
+}
+const SHA256_CTX* state_of(const unsigned char* storage) noexcept {
+    return std::launder(reinterpret_cast<const SHA256_CTX*>(storage));
+}
+
+void put_be(unsigned char* out, std::uint64_t value, std::size_t bytes) noexcept {
+    for (std::size_t i = 0; i < bytes; ++i) out[i] = static_cast<unsigned char>(value >> (8 * (bytes - 1 - i)));
+}
+
+std::uint64_t get_be(const unsigned char* in, std::size_t bytes) noexcept {
+    std::uint64_t value = 0;
+    for (std::size_t i = 0; i < bytes; ++i) value = (value << 8) | in[i];
+    return value;
+}
+
+constexpr char base64url_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+constexpr std::array<std::int8_t, 256> base64url_values = [] {
+    std::array<std::int8_t, 256> table{};
+    for (auto& v : table) v = -1;
+    for (std::int8_t i = 0; i < 64; ++i) table[static_cast<unsigned char>(base64url_alphabet[i])] = i;
+    return table;
+}();
+
+// The lock's tag: HMAC(secret, "password" || PBKDF2(password, salt, iterations)).
+std::optional<std::array<unsigned char, 32>> password_tag(const secret& key, std::string_view password,
+                                                          std::span<const unsigned char, salt_bytes> salt,
+                                                          std::uint32_t iterations) {
+    std::array<unsigned char, 8 + 32> message{};
+    std::memcpy(message.data(), "password", 8);
+    const int ok = PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()), salt.data(),
+                                     static_cast<int>(salt.size()), static_cast<int>(iterations), EVP_sha256(),
+                                     32, message.data() + 8);
+    std::optional<std::array<unsigned char, 32>> tag;
+    if (ok == 1) tag = key.mac(message);
+    OPENSSL_cleanse(message.data(), message.size());
+    return tag;
+}
+
+}  // namespace
+
+std::string_view to_string(errc code) noexcept {
+    switch (code) {
+        case errc::too_long: return "too_long";
+        case errc::malformed: return "malformed";
+        case errc::unknown_key: return "unknown_key";
+        case errc::forged: return "forged";
+        case errc::wrong_purpose: return "wrong_purpose";
+        case errc::expired: return "expired";
+        case errc::wrong_password: return "wrong_password";
+        case errc::no_randomness: return "no_randomness";
+    }
+    return "unknown";
+}
+
+// ---- secret ------------------------------------------------------------------------------------
+
+std::optional<secret> secret::from_bytes(std::span<const unsigned char> bytes) {
+    if (bytes.size() != size) return std::nullopt;
+    secret out;
+    // HMAC's padded key blocks, absorbed once (RFC 2104); every MAC starts from copies of these.
+    std::array<unsigned char, SHA256_CBLOCK> pad{};
+    for (std::size_t i = 0; i < pad.size(); ++i) pad[i] = static_cast<unsigned char>((i < size ? bytes[i] : 0) ^ 0x36);
+    SHA256_Init(new (out.inner_.data()) SHA256_CTX);
+    SHA256_Update(state_of(out.inner_.data()), pad.data(), pad.size());
+    for (std::size_t i = 0; i < pad.size(); ++i) pad[i] = static_cast<unsigned char>((i < size ? bytes[i] : 0) ^ 0x5c);
+    SHA256_Init(new (out.outer_.data()) SHA256_CTX);
+    SHA256_Update(state_of(out.outer_.data()), pad.data(), pad.size());
+    OPENSSL_cleanse(pad.data(), pad.size());
+    constexpr std::string_view label = "key id";
+    auto id = out.mac({reinterpret_cast<const unsigned char*>(label.data()), label.size()});
+    out.key_id_ = static_cast<std::uint32_t>(get_be(id.data(), 4));
+    return out;
+}
+
+std::optional<secret> secret::from_text(std::string_view text) {
+    if (text.size() < 32 || text.size() > 4096) return std::nullopt;
+    sigv4::sha256 hash;
+    constexpr std::string_view label = "presign token secret";
+    hash.update(label.data(), label.size());
+    hash.update(text.data(), text.size());
+    auto bytes = hash.finish();
+    auto out = from_bytes(bytes);
+    OPENSSL_cleanse(bytes.data(), bytes.size());
+    return out;
+}
+
+std::optional<std::string> secret::generate_text() {
+    std::array<unsigned char, size> bytes{};
+    if (!service::detail::fill_random(bytes.data(), bytes.size())) return std::nullopt;
+    auto text = base64url_encode(bytes);
+    OPENSSL_cleanse(bytes.data(), bytes.size());
+    return text;
+}
+
+std::array<unsigned char, 32> secret::mac(std::span<const unsigned char> message) const noexcept {
+    std::array<unsigned char, 32> out{};
+    SHA256_CTX ctx = *state_of(inner_.data());
+    SHA256_Update(&ctx, message.data(), message.size());
+    SHA256_Final(out.data(), &ctx);
+    ctx = *state_of(outer_.data());
+    SHA256_Update(&ctx, out.data(), out.size());
+    SHA256_Final(out.data(), &ctx);
+    OPENSSL_cleanse(&ctx, sizeof ctx);
+    return out;
+}
+
+secret& secret::operator=(const secret& other) {
+    if (this != &other) {
+        inner_ = other.inner_;
+        outer_ = other.outer_;
+        key_id_ = other.key_id_;
+    }
+    return *this;
+}
+
+secret::~secret() { wipe(); }
+
+void secret::wipe() noexcept {
+    OPENSSL_cleanse(inner_.data(), inner_.size());
+    OPENSSL_cleanse(outer_.data(), outer_.size());
+}
+
+const secret* keyring::find(std::uint32_t key_id) const noexcept {
+    if (current_.key_id() == key_id) return &current_;
+    if (previous_ && previous_->key_id() == key_id) return &*previous_;
+    return nullptr;
+}
+
+// ---- seal and open -----------------------------------------------------------------------------
+
+sigv4::result<std::string, errc> seal(const keyring& keys, const contents& what) {
+    const secret& key = keys.current();
+    std::string bytes;
+    bytes.reserve(head_bytes + lock_bytes + what.payload.size() + mac_bytes);
+    bytes.resize(head_bytes);
+    auto* head = reinterpret_cast<unsigned char*>(bytes.data());
+    head[0] = format_version;
+    head[1] = static_cast<unsigned char>(what.purpose);
+    put_be(head + 2, key.key_id(), 4);
+    put_be(head + 6, static_cast<std::uint64_t>(what.expires_at.time_since_epoch().count()), 8);
+    head[14] = what.password ? flag_password : 0;
+    if (what.password) {
+        std::array<unsigned char, salt_bytes> salt{};
+        if (!service::detail::fill_random(salt.data(), salt.size())) return sigv4::unexpected(errc::no_randomness);
+        auto tag = password_tag(key, *what.password, salt, password_iterations);
+        if (!tag) return sigv4::unexpected(errc::no_randomness);
+        std::array<unsigned char, 4> iterations{};
+        put_be(iterations.data(), password_iterations, 4);
+        bytes.append(reinterpret_cast<const char*>(salt.data()), salt.size());
+        bytes.append(reinterpret_cast<const char*>(iterations.data()), iterations.size());
+        bytes.append(reinterpret_cast<const char*>(tag->data()), tag->size());
+    }
+    bytes.append(what.payload);
+    auto mac = key.mac({reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size()});
+    bytes.append(reinterpret_cast<const char*>(mac.data()), mac.size());
+    return base64url_encode({reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size()});
+}
+
+sigv4::result<opened, errc> open(const keyring& keys, std::string_view text, purpose expected,
+                                 sigv4::sys_seconds now) {
+    if (text.size() > max_token_chars) return sigv4::unexpected(errc::too_long);
+    auto decoded = base64url_decode(text);
+    if (!decoded || decoded->size() < head_bytes + mac_bytes) return sigv4::unexpected(errc::malformed);
+    const auto* bytes = reinterpret_cast<const unsigned char*>(decoded->data());
+    const std::size_t signed_size = decoded->size() - mac_bytes;
+    if (bytes[0] != format_version) return sigv4::unexpected(errc::malformed);
+    const auto key_id = static_cast<std::uint32_t>(get_be(bytes + 2, 4));
+    const secret* key = keys.find(key_id);
+    if (key == nullptr) return sigv4::unexpected(errc::unknown_key);
+    auto mac = key->mac({bytes, signed_size});
+    if (CRYPTO_memcmp(mac.data(), bytes + signed_size, mac_bytes) != 0) return sigv4::unexpected(errc::forged);
+
+    // Authentic from here on: whatever the fields say, the server wrote them.
+    const unsigned char flags = bytes[14];
+    if ((flags & ~flag_password) != 0) return sigv4::unexpected(errc::malformed);
+    opened out;
+    out.purpose = static_cast<purpose>(bytes[1]);
+    if (out.purpose != expected) return sigv4::unexpected(errc::wrong_purpose);
+    out.expires_at = sigv4::sys_seconds(std::chrono::seconds(static_cast<std::int64_t>(get_be(bytes + 6, 8))));
+    if (now >= out.expires_at) return sigv4::unexpected(errc::expired);
+    std::size_t at = head_bytes;
+    if ((flags & flag_password) != 0) {
+        if (signed_size < at + lock_bytes) return sigv4::unexpected(errc::malformed);
+        opened::lock lock;
+        std::memcpy(lock.salt.data(), bytes + at, salt_bytes);
+        lock.iterations = static_cast<std::uint32_t>(get_be(bytes + at + salt_bytes, 4));
+        std::memcpy(lock.tag.data(), bytes + at + salt_bytes + 4, lock.tag.size());
+        if (lock.iterations == 0 || lock.iterations > max_iterations) return sigv4::unexpected(errc::malformed);
+        out.password_lock = lock;
+        at += lock_bytes;
+    }
+    out.key_id = key_id;
+    out.payload.assign(decoded->data() + at, signed_size - at);
+    return out;
+}
+
+sigv4::result<void, errc> check_password(const keyring& keys, const opened& token, std::string_view password) {
+    if (!token.password_lock) return {};
+    const secret* key = keys.find(token.key_id);
+    if (key == nullptr) return sigv4::unexpected(errc::unknown_key);
+    const auto& lock = *token.password_lock;
+    auto tag = password_tag(*key, password, lock.salt, lock.iterations);
+    if (!tag || CRYPTO_memcmp(tag->data(), lock.tag.data(), lock.tag.size()) != 0)
+        return sigv4::unexpected(errc::wrong_password);
+    return {};
+}
+
+// ---- encodings ---------------------------------------------------------------------------------
+
+std::string base64url_encode(std::span<const unsigned char> bytes) {
+    std::string out;
+    out.reserve((bytes.size() * 4 + 2) / 3);
+    std::size_t i = 0;
+    for (; i + 3 <= bytes.size(); i += 3) {
+        const std::uint32_t v = (std::uint32_t{bytes[i]} << 16) | (std::uint32_t{bytes[i + 1]} << 8) | bytes[i + 2];
+        out += base64url_alphabet[v >> 18];
+        out += base64url_alphabet[(v >> 12) & 63];
+        out += base64url_alphabet[(v >> 6) & 63];
+        out += base64url_alphabet[v & 63];
+    }
+    const std::size_t rest = bytes.size() - i;
+    if (rest > 0) {
+        std::uint32_t v = std::uint32_t{bytes[i]} << 16;
+        if (rest == 2) v |= std::uint32_t{bytes[i + 1]} << 8;
+        out += base64url_alphabet[v >> 18];
+        out += base64url_alphabet[(v >> 12) & 63];
+        if (rest == 2) out += base64url_alphabet[(v >> 6) & 63];
+    }
+    return out;
+}
+
+std::optional<std::string> base64url_decode(std::string_view text) {
+    if (text.size() % 4 == 1) return std::nullopt;  // no byte count ends with one character
+    std::string out;
+    out.reserve(text.size() * 3 / 4);
+    std::uint32_t bits = 0;
+    int count = 0;
+    for (char c : text) {
+        const int value = base64url_values[static_cast<unsigned char>(c)];
+        if (value < 0) return std::nullopt;
+        bits = (bits << 6) | static_cast<std::uint32_t>(value);
+        count += 6;
+        if (count >= 8) {
+            count -= 8;
+            out += static_cast<char>((bits >> count) & 0xFF);
+        }
+    }
+    // The unused low bits of the last character must be zero: one encoding per byte string.
+    if ((bits & ((1u << count) - 1)) != 0) return std::nullopt;
+    return out;
+}
+
+std::string log_label(std::string_view token) {
+    auto digest = sigv4::sha256_of(token);
+    return sigv4::hex_encode(std::span<const unsigned char>(digest.data(), 6));
+}
+
+}  // namespace presign::token

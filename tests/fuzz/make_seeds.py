@@ -76,7 +76,9 @@ def main():
                 if op == "get_object":
                     write("verify_target", f"presigned-{i}{suffix}", target_of(url))
                 flags = "s" + ("t" if token else "")
-                write("verify_request", f"query-{i}{suffix}", request_seed(flags, method, url, captured["headers"]))
+                seed = request_seed(flags, method, url, captured["headers"])
+                write("verify_request", f"query-{i}{suffix}", seed)
+                write("verify_paths", f"query-{i}{suffix}", seed)
 
         # Header auth (S3 rules), with and without a body check and a token.
         for token in [None, TOKEN]:
@@ -92,8 +94,10 @@ def main():
                 botocore.auth.S3SigV4Auth(creds, "s3", "us-east-1").add_auth(request)
                 headers = {k: v for k, v in request.headers.items()}
                 flags = "sb" + ("t" if token else "")
-                write("verify_request", f"header-{i}{'-token' if token else ''}",
-                      request_seed(flags, method, url, headers, body))
+                seed = request_seed(flags, method, url, headers, body)
+                write("verify_request", f"header-{i}{'-token' if token else ''}", seed)
+                if i == 0 and not token:
+                    write("verify_paths", "header-0", seed)
         # Generic service rules (normalized, double-encoded path, body hashed).
         creds = Credentials(ACCESS_KEY, SECRET_KEY)
         url = "https://examplebucket.s3.amazonaws.com/a/./b/../c%20d?Param1=value1&Param1=value0"
@@ -107,6 +111,8 @@ def main():
     write("verify_target", "no-auth", "/bucket/key?versionId=1&acl")
     write("verify_target", "escapes", "/%E2%98%83/%%zz?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=%2B1&&=&a=b=c")
     write("verify_request", "authorization-garbage",
+          "s\nGET\n/\nHost:h\nAuthorization:AWS4-HMAC-SHA256 Credential=/,SignedHeaders=,Signature=\nx-amz-date:x\n\n")
+    write("verify_paths", "authorization-garbage",
           "s\nGET\n/\nHost:h\nAuthorization:AWS4-HMAC-SHA256 Credential=/,SignedHeaders=,Signature=\nx-amz-date:x\n\n")
     return 0
 

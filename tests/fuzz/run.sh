@@ -12,7 +12,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/sigv4-fuzz.XXXXXX")
 status=0
 
-for name in verify_target verify_request; do
+for name in verify_target verify_request verify_paths; do
     binary="$build_dir/tests/fuzz/fuzz_$name"
     if [[ ! -x "$binary" ]]; then
         echo "run.sh: $binary not built (configure with -DSIGV4_BUILD_FUZZERS=ON and build it)" >&2

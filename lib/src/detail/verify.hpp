@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: Apache-2.0
+// The verifier's two paths, which sigv4::verify() runs in turn: the direct path for well-formed
+// presigned S3 URLs (verify_fast.cpp) and the full verifier (verify.cpp). Separate so that
+// tests/fuzz/fuzz_verify_paths can check that the direct path accepts only what the full verifier
+// accepts, with the same facts.
+#pragma once
+
+#include "sigv4/verify.hpp"
+
+namespace sigv4::detail {
+
+/// True when `request` is a presigned S3 URL that verifies, with `facts` filled; false when it is
+/// anything else (wrong, unusual or unsupported here), with `facts` unspecified. Never an error:
+/// the full verifier decides those. Uses per-thread caches (see clear_verify_caches).
+[[nodiscard]] bool verify_presigned_directly(const received_request& request, const key_lookup& keys,
+                                             const verify_options& options, verified_request& facts);
+
+/// Verifies any request, with S3's error codes and messages.
+[[nodiscard]] result<verified_request, verify_error> verify_fully(const received_request& request,
+                                                                  const key_lookup& keys,
+                                                                  const verify_options& options);
+
+}  // namespace sigv4::detail

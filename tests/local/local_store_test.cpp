@@ -421,6 +421,42 @@ TEST_CASE("refused links: tampered, expired, wrong method, unknown key id, unsig
     }
 }
 
+TEST_CASE("SigV2 requests: 400 InvalidRequest saying what they are and how to switch") {
+    running_store store;
+    REQUIRE(put_presigned(store, "old.txt", "legacy")->status == 200);
+    const auto check_refusal = [](const httplib::Result& result) {
+        REQUIRE(result);
+        CHECK(result->status == 400);
+        CHECK(error_code(result) == "InvalidRequest");
+        CHECK(result->body.find("Please use AWS4-HMAC-SHA256") != std::string::npos);
+        CHECK(result->body.find("Signature Version 2") != std::string::npos);
+        CHECK(result->body.find("signature_version = s3v4") != std::string::npos);
+    };
+    // The shape boto3 and `aws s3 presign` give in us-east-1 without signature_version = s3v4.
+    const std::string sigv2_query =
+        "AWSAccessKeyId=AKIDLOCALSTORETEST&Signature=k9tC%2BN6m2Ew%3D&Expires=1893456000";
+    SUBCASE("a SigV2 presigned GET") { check_refusal(store.client().Get("/presign/old.txt?" + sigv2_query)); }
+    SUBCASE("a SigV2 presigned PUT") {
+        check_refusal(store.client().Put("/presign/old.txt?" + sigv2_query, "new", "text/plain"));
+        CHECK(get_presigned(store, "old.txt")->body == "legacy");
+    }
+    SUBCASE("Authorization: AWS id:signature") {
+        check_refusal(store.client().Get("/presign/old.txt",
+                                         {{"Authorization", "AWS AKIDLOCALSTORETEST:k9tC+N6m2Ew="},
+                                          {"Date", "Mon, 07 Dec 2026 03:00:00 GMT"}}));
+    }
+    SUBCASE("not SigV2: only one of the two parameters, or a SigV4 header, keeps S3's answers") {
+        auto half = store.client().Get("/presign/old.txt?Signature=abc");
+        REQUIRE(half);
+        CHECK(half->status == 403);
+        CHECK(error_code(half) == "AccessDenied");
+        auto v4 = store.client().Get("/presign/old.txt", {{"Authorization", "AWS4-HMAC-SHA256 nonsense"}});
+        REQUIRE(v4);
+        CHECK(v4->status == 400);
+        CHECK(error_code(v4) == "AuthorizationHeaderMalformed");
+    }
+}
+
 TEST_CASE("missing objects and buckets: NoSuchKey, NoSuchBucket; DELETE answers 204") {
     running_store store;
     auto missing = get_presigned(store, "nothing-here");

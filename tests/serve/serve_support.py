@@ -78,6 +78,18 @@ def request(method, url, body=None, headers=None, timeout=60):
         return error.code, error.read(), {k.lower(): v for k, v in error.headers.items()}
 
 
+def profile_env(serve):
+    """The environment the printed `export` line sets, on top of a clean one."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    for line in serve.lines:
+        if line.strip().startswith("export "):
+            for assignment in line.strip()[len("export "):].split():
+                name, value = assignment.split("=", 1)
+                env[name] = value
+    env["AWS_EC2_METADATA_DISABLED"] = "true"
+    return env
+
+
 def api_json(serve, method, path, payload=None):
     body = None if payload is None else json.dumps(payload).encode()
     status, data, headers = request(method, serve.api + path, body,

@@ -16,19 +16,7 @@ import tempfile
 import time
 import urllib.parse
 
-from serve_support import Serve, api_json, check, finish, request, s3_code, share_link, upload
-
-
-def profile_env(serve):
-    """The environment the printed `export` line sets, on top of a clean one."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    for line in serve.lines:
-        if line.strip().startswith("export "):
-            for assignment in line.strip()[len("export "):].split():
-                name, value = assignment.split("=", 1)
-                env[name] = value
-    env["AWS_EC2_METADATA_DISABLED"] = "true"
-    return env
+from serve_support import Serve, api_json, check, finish, profile_env, request, s3_code, share_link, upload
 
 
 def check_one_connection(serve):

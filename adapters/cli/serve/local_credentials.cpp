@@ -129,7 +129,7 @@ sigv4::result<local_credentials, std::string> load_or_create_local_credentials(
     const std::string config = "# presign serve: AWS CLI / SDK profile for the local S3 store\n[profile " +
                                std::string(local_profile) + "]\nregion = " + region +
                                "\nendpoint_url = " + s3_endpoint +
-                               "\ns3 =\n    addressing_style = path\n";
+                               "\ns3 =\n    signature_version = s3v4\n    addressing_style = path\n";
     std::string error;
     if (!write_private_file(out.config_file, config, error)) return sigv4::unexpected{error};
     return out;

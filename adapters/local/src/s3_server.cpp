@@ -22,6 +22,7 @@
 #include <sigv4/s3.hpp>
 #include <sigv4/time.hpp>
 
+#include "legacy_signature.hpp"
 #include "presign/local/object_store.hpp"
 
 namespace presign::local {
@@ -356,6 +357,12 @@ struct s3_server::impl {
         if (verified) return std::move(verified).value();
 
         const sigv4::verify_error& failure = verified.error();
+        if ((failure.code == sigv4::errc::missing_security_header ||
+             failure.code == sigv4::errc::authorization_header_malformed) &&
+            detail::is_sigv2_request(ex.req.target, ex.req.get_header_value("Authorization"))) {
+            send_error(ex, s3_error{400, "InvalidRequest", std::string(detail::sigv2_refusal_message)});
+            return std::nullopt;
+        }
         s3_error error{sigv4::http_status(failure.code), std::string(sigv4::s3_error_code(failure.code)),
                        failure.message};
         std::string extra;

@@ -23,13 +23,19 @@
 #include <sigv4/time.hpp>
 
 #include "legacy_signature.hpp"
+#include "presign/local/list_objects.hpp"
 #include "presign/local/object_store.hpp"
+#include "s3_xml.hpp"
 
 namespace presign::local {
 namespace {
 
-constexpr std::string_view xml_declaration = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-constexpr std::string_view s3_namespace = "http://s3.amazonaws.com/doc/2006-03-01/";
+using detail::add_element;
+using detail::iso_date;
+using detail::s3_namespace;
+using detail::xml_declaration;
+using detail::xml_escape;
+
 constexpr std::string_view exposed_headers =
     "ETag, Content-Length, Content-Range, Content-Type, Last-Modified, x-amz-request-id, "
     "x-amz-id-2, x-amz-checksum-sha256";
@@ -40,48 +46,12 @@ constexpr std::uint64_t max_drained_body = 8ull << 20;
 constexpr std::size_t max_small_body = 1 << 20;
 constexpr std::size_t read_chunk = 1 << 20;
 
-std::string xml_escape(std::string_view text) {
-    std::string out;
-    out.reserve(text.size());
-    for (const char c : text) {
-        switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            case '\'': out += "&apos;"; break;
-            case '\r': out += "&#13;"; break;
-            default: out += c;
-        }
-    }
-    return out;
-}
-
-void add_element(std::string& xml, std::string_view name, std::string_view value) {
-    xml += '<';
-    xml += name;
-    xml += '>';
-    xml += xml_escape(value);
-    xml += "</";
-    xml += name;
-    xml += '>';
-}
-
 std::string http_date(std::int64_t unix_seconds) {
     const std::time_t t = static_cast<std::time_t>(unix_seconds);
     std::tm tm{};
     gmtime_r(&t, &tm);
     char buffer[64];
     const std::size_t n = std::strftime(buffer, sizeof buffer, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    return std::string(buffer, n);
-}
-
-std::string iso_date(std::int64_t unix_seconds) {
-    const std::time_t t = static_cast<std::time_t>(unix_seconds);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buffer[64];
-    const std::size_t n = std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
     return std::string(buffer, n);
 }
 
@@ -550,114 +520,25 @@ struct s3_server::impl {
         log(ex, 200);
     }
 
-    /// ListObjectsV2 (list-type=2) and the original ListObjects, with prefix, delimiter,
-    /// max-keys, start-after/marker, continuation tokens and encoding-type=url.
+    /// ListObjectsV2 (list-type=2) and the original ListObjects (see list_objects.hpp).
     void list_objects(exchange& ex, const std::vector<sigv4::query_param>& query) {
-        const bool v2 = query_value(query, "list-type") == "2";
-        const std::string prefix = query_value(query, "prefix");
-        const std::string delimiter = query_value(query, "delimiter");
-        const bool url_encoding = query_value(query, "encoding-type") == "url";
-        std::size_t max_keys = 1000;
-        if (has_query(query, "max-keys")) {
-            const auto parsed = parse_u64(query_value(query, "max-keys"));
-            if (!parsed) {
-                return send_error(ex, s3_error{400, "InvalidArgument",
-                                               "Provided max-keys not an integer or within integer range"});
-            }
-            max_keys = static_cast<std::size_t>(std::min<std::uint64_t>(*parsed, 1000));
-        }
-        std::string start_after = v2 ? query_value(query, "start-after") : query_value(query, "marker");
-        const std::string continuation = query_value(query, "continuation-token");
-        if (v2 && !continuation.empty()) {
-            auto decoded = sigv4::base64_decode(continuation);
-            if (!decoded) {
-                return send_error(ex, s3_error{400, "InvalidArgument",
-                                               "The continuation token provided is incorrect"});
-            }
-            start_after = std::max(start_after, *decoded);
-        }
-        auto listed = store.list(ex.bucket, prefix, start_after, std::numeric_limits<std::uint32_t>::max());
-        if (!listed) return send_error(ex, listed.error());
-
-        auto encode = [&](std::string_view text) {
-            return url_encoding ? sigv4::uri_encode(text, true) : std::string(text);
+        auto optional_value = [&](std::string_view name) -> std::optional<std::string> {
+            if (!has_query(query, name)) return std::nullopt;
+            return query_value(query, name);
         };
-        std::string contents;
-        std::vector<std::string> common_prefixes;
-        std::size_t count = 0;
-        bool truncated = false;
-        std::string last;  // the last key or common prefix returned, for the next page
-        for (const auto& object : *listed) {
-            if (!delimiter.empty()) {
-                const auto at = object.key.find(delimiter, prefix.size());
-                if (at != std::string::npos) {
-                    std::string common = object.key.substr(0, at + delimiter.size());
-                    if (!common_prefixes.empty() && common_prefixes.back() == common) continue;
-                    if (common <= start_after) continue;  // this prefix was on an earlier page
-                    if (count == max_keys) {
-                        truncated = true;
-                        break;
-                    }
-                    common_prefixes.push_back(common);
-                    last = common;
-                    ++count;
-                    continue;
-                }
-            }
-            if (count == max_keys) {
-                truncated = true;
-                break;
-            }
-            contents += "<Contents>";
-            add_element(contents, "Key", encode(object.key));
-            add_element(contents, "LastModified", iso_date(object.last_modified));
-            add_element(contents, "ETag", object.etag);
-            add_element(contents, "Size", std::to_string(object.size));
-            add_element(contents, "StorageClass", "STANDARD");
-            contents += "</Contents>";
-            last = object.key;
-            ++count;
-        }
-        // A common prefix ends the page: resume after every key under it.
-        if (!last.empty() && !delimiter.empty() && last.ends_with(delimiter)) {
-            last += "\xF4\x8F\xBF\xBF";
-        }
-
+        list_request request;
+        request.v2 = query_value(query, "list-type") == "2";
+        request.prefix = query_value(query, "prefix");
+        request.delimiter = query_value(query, "delimiter");
+        request.max_keys = optional_value("max-keys");
+        request.start_after = optional_value(request.v2 ? "start-after" : "marker");
+        if (request.v2) request.continuation_token = optional_value("continuation-token");
+        request.encoding_type = optional_value("encoding-type");
+        request.fetch_owner = query_value(query, "fetch-owner") == "true";
+        auto xml = list_objects_xml(store, ex.bucket, request);
+        if (!xml) return send_error(ex, xml.error());
         add_common_headers(ex);
-        std::string xml(xml_declaration);
-        xml += "<ListBucketResult xmlns=\"";
-        xml += s3_namespace;
-        xml += "\">";
-        add_element(xml, "Name", ex.bucket);
-        add_element(xml, "Prefix", encode(prefix));
-        if (!delimiter.empty()) add_element(xml, "Delimiter", encode(delimiter));
-        add_element(xml, "MaxKeys", std::to_string(max_keys));
-        if (url_encoding) add_element(xml, "EncodingType", "url");
-        add_element(xml, "IsTruncated", truncated ? "true" : "false");
-        if (v2) {
-            add_element(xml, "KeyCount", std::to_string(count));
-            if (!continuation.empty()) add_element(xml, "ContinuationToken", continuation);
-            if (has_query(query, "start-after")) {
-                add_element(xml, "StartAfter", encode(query_value(query, "start-after")));
-            }
-            if (truncated) {
-                const std::string token = sigv4::base64_encode(
-                    std::span<const unsigned char>(reinterpret_cast<const unsigned char*>(last.data()),
-                                                   last.size()));
-                add_element(xml, "NextContinuationToken", token);
-            }
-        } else {
-            add_element(xml, "Marker", encode(query_value(query, "marker")));
-            if (truncated) add_element(xml, "NextMarker", encode(last));
-        }
-        xml += contents;
-        for (const auto& common : common_prefixes) {
-            xml += "<CommonPrefixes>";
-            add_element(xml, "Prefix", encode(common));
-            xml += "</CommonPrefixes>";
-        }
-        xml += "</ListBucketResult>";
-        send_xml(ex, 200, std::move(xml));
+        send_xml(ex, 200, std::move(*xml));
         log(ex, 200);
     }
 

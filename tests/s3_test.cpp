@@ -510,3 +510,110 @@ TEST_CASE("presign_object: the per-thread caches follow changes of credentials, 
         CHECK(again->url == *url);
     }
 }
+
+TEST_CASE("presign_list_objects_v2: every parameter signed, canonical request as SigV4 spells it") {
+    s3::list_objects_options list;
+    list.prefix = "users/J k+/";
+    list.max_keys = 2;
+    list.continuation_token = "1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=";
+    s3::object_options options;
+    options.signing_time = doc_time();
+    options.expires = 300s;
+    options.capture_artifacts = true;
+    auto listed = s3::presign_list_objects_v2(doc_credentials(), "examplebucket", {}, list, options);
+    REQUIRE(listed);
+    CHECK(listed->method == "GET");
+    CHECK(listed->artifacts.canonical_request ==
+          "GET\n/\n"
+          "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2F"
+          "aws4_request&X-Amz-Date=20130524T000000Z&X-Amz-Expires=300&X-Amz-SignedHeaders=host&"
+          "continuation-token=1ueGcxLPRx1Tr%2FXYExHnhbYLgveDs2J%2Fwm36Hy4vbOwM%3D&encoding-type=url&list-type=2&"
+          "max-keys=2&prefix=users%2FJ%20k%2B%2F\n"
+          "host:examplebucket.s3.us-east-1.amazonaws.com\n\nhost\nUNSIGNED-PAYLOAD");
+    // The listing's own parameters first, in a fixed order, then the X-Amz-* ones.
+    CHECK(listed->url.starts_with(
+        "https://examplebucket.s3.us-east-1.amazonaws.com/?list-type=2&prefix=users%2FJ%20k%2B%2F&max-keys=2&"
+        "continuation-token=1ueGcxLPRx1Tr%2FXYExHnhbYLgveDs2J%2Fwm36Hy4vbOwM%3D&encoding-type=url&X-Amz-Algorithm="));
+    CHECK(listed->headers.empty());
+    CHECK(listed->expires_at == doc_time() + 300s);
+
+    // Path style names the bucket without a trailing slash, as SDKs do; optional parameters appear
+    // only when set.
+    s3::endpoint local{"us-east-1", "http://127.0.0.1:9000", s3::addressing::path};
+    s3::list_objects_options plain;
+    plain.url_encoding = false;
+    plain.delimiter = "/";
+    plain.start_after = "a";
+    plain.fetch_owner = true;
+    auto path_style = s3::presign_list_objects_v2(doc_credentials(), "bkt", local, plain, options);
+    REQUIRE(path_style);
+    CHECK(path_style->url.starts_with(
+        "http://127.0.0.1:9000/bkt?list-type=2&prefix=&delimiter=%2F&start-after=a&fetch-owner=true&X-Amz-"));
+}
+
+TEST_CASE("presign_list_objects_v2: the verifier accepts it and refuses any widened or changed parameter") {
+    auto creds = *sigv4::credentials::make("AKIDEXAMPLE", "list-secret");
+    s3::endpoint local{"us-east-1", "http://127.0.0.1:9000", s3::addressing::path};
+    s3::list_objects_options list;
+    list.prefix = "users/alice/";
+    list.max_keys = 1000;
+    s3::object_options options;
+    options.signing_time = doc_time();
+    auto listed = s3::presign_list_objects_v2(creds, "bkt", local, list, options);
+    REQUIRE(listed);
+    sigv4::key_lookup keys = [key = sigv4::known_key{*sigv4::secret_key::from("list-secret"), {}}](
+                                 std::string_view) -> const sigv4::known_key* { return &key; };
+    sigv4::verify_options verify_options;
+    verify_options.region = "us-east-1";
+    verify_options.now = doc_time();
+    auto verify_target = [&](std::string target) {
+        sigv4::received_request received;
+        received.method = "GET";
+        received.target = std::move(target);
+        received.headers.push_back({"Host", "127.0.0.1:9000"});
+        return sigv4::verify(received, keys, verify_options);
+    };
+    const std::string target = listed->url.substr(listed->url.find('/', 8));
+    auto accepted = verify_target(target);
+    REQUIRE(accepted);
+    CHECK(accepted->path == "/bkt");
+
+    auto replaced = [&](std::string_view from, std::string_view to) {
+        std::string changed = target;
+        const auto at = changed.find(from);
+        REQUIRE(at != std::string::npos);
+        changed.replace(at, from.size(), to);
+        return changed;
+    };
+    const std::vector<std::string> tampered = {
+        replaced("prefix=users%2Falice%2F", "prefix=users%2F"),             // another caller's files
+        replaced("prefix=users%2Falice%2F", "prefix="),                     // the whole bucket
+        replaced("max-keys=1000", "max-keys=999"),                          // any change at all
+        replaced("list-type=2&", "list-type=2&start-after=users%2Fbob&"),   // an added parameter
+        replaced("/bkt?", "/other?"),                                       // another bucket
+    };
+    for (const auto& changed : tampered) {
+        CAPTURE(changed);
+        auto refused = verify_target(changed);
+        REQUIRE_FALSE(refused);
+        CHECK(refused.error().code == sigv4::errc::signature_does_not_match);
+    }
+}
+
+TEST_CASE("presign_bucket_request and presign_list_objects_v2: errors carry exact codes") {
+    const auto creds = doc_credentials();
+    CHECK(s3::presign_list_objects_v2(creds, "Bad_Bucket!", {}, {}).error().code == sigv4::errc::invalid_bucket_name);
+    CHECK(s3::presign_list_objects_v2(creds, "bkt", {"US EAST", "", s3::addressing::automatic}, {}).error().code == sigv4::errc::invalid_region);
+    CHECK(s3::presign_list_objects_v2(creds, "bkt", {"us-east-1", "ftp://x", s3::addressing::automatic}, {}).error().code ==
+          sigv4::errc::invalid_endpoint);
+    s3::list_objects_options too_many;
+    too_many.max_keys = 2147483648u;
+    CHECK(s3::presign_list_objects_v2(creds, "bkt", {}, too_many).error().code == sigv4::errc::invalid_option);
+    s3::object_options forever;
+    forever.expires = 604801s;
+    CHECK(s3::presign_list_objects_v2(creds, "bkt", {}, {}, forever).error().code == sigv4::errc::invalid_expiry);
+    CHECK(s3::presign_bucket_request(creds, "GET", "bkt", {}, {{"", "x"}}).error().code == sigv4::errc::invalid_query);
+    auto location = s3::presign_bucket_request(creds, "GET", "bkt", {}, {{"location", ""}});
+    REQUIRE(location);
+    CHECK(location->url.starts_with("https://bkt.s3.us-east-1.amazonaws.com/?location=&X-Amz-Algorithm="));
+}

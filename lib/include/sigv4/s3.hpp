@@ -119,6 +119,35 @@ struct object_options {
     return presign_object(creds, "DELETE", bucket, key, where, options);
 }
 
+/// Presigns METHOD on the bucket itself (path "/" virtual-hosted, "/bucket" path style) with the
+/// given query parameters, in that order, before the X-Amz-* ones; every parameter is signed, so
+/// the client can change none of them. Only expires, signing_time, clamp_expiry and
+/// capture_artifacts of `options` apply. A separate path from presign_object (no per-thread cache).
+/// Errors: those of locate() (but no key), errc::invalid_query (an empty parameter name), and
+/// those of sigv4::presign().
+[[nodiscard]] result<presigned_request> presign_bucket_request(const credentials& creds, std::string_view method,
+                                                               std::string_view bucket, const endpoint& where,
+                                                               std::vector<query_param> query,
+                                                               const object_options& options = {});
+
+/// What a presigned ListObjectsV2 asks for. Each field set becomes a signed query parameter.
+struct list_objects_options {
+    std::string prefix;                         ///< sent even when empty (prefix=)
+    std::string delimiter;                      ///< omitted when empty
+    std::optional<std::uint32_t> max_keys;      ///< S3 answers at most 1000 whatever is asked
+    std::string continuation_token;             ///< omitted when empty; opaque, from a previous page
+    std::string start_after;                    ///< omitted when empty
+    bool url_encoding = true;                   ///< encoding-type=url (keys survive XML 1.0)
+    bool fetch_owner = false;                   ///< fetch-owner=true
+};
+
+/// Presigns GET /?list-type=2&... (ListObjectsV2) on `bucket`. Errors as presign_bucket_request,
+/// and errc::invalid_option for a max_keys above 2147483647 (S3 refuses it).
+[[nodiscard]] result<presigned_request> presign_list_objects_v2(const credentials& creds, std::string_view bucket,
+                                                                const endpoint& where,
+                                                                const list_objects_options& list,
+                                                                const object_options& options = {});
+
 /// Header-signs a request to S3 (bucket creation, listing, anything not presigned): the S3
 /// signing options for `region`, with x-amz-content-sha256 from `request.body`.
 [[nodiscard]] result<signed_request> sign_request(const credentials& creds, const http_request& request,

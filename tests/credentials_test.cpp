@@ -37,3 +37,24 @@ TEST_CASE("secret_key compares in constant time and copies exactly") {
     sigv4::secret_key empty;
     CHECK(empty.empty());
 }
+
+TEST_CASE("secret_key::equals sees a difference in any byte and any bit, at every length up to max_size") {
+    // The word-wise loop behind the optimization barrier must not lose a byte: the tail bytes
+    // after the last full word, and the last byte of the buffer, included.
+    for (std::size_t size : {std::size_t{1}, std::size_t{7}, std::size_t{8}, std::size_t{9}, std::size_t{40},
+                             std::size_t{127}, sigv4::secret_key::max_size}) {
+        std::string text(size, 'k');
+        const auto original = *sigv4::secret_key::from(text);
+        for (std::size_t at = 0; at < size; ++at) {
+            for (int bit = 0; bit < 8; ++bit) {
+                std::string changed = text;
+                changed[at] = static_cast<char>(changed[at] ^ (1 << bit));
+                CAPTURE(size);
+                CAPTURE(at);
+                CAPTURE(bit);
+                CHECK_FALSE(original.equals(*sigv4::secret_key::from(changed)));
+            }
+        }
+        CHECK(original.equals(*sigv4::secret_key::from(text)));
+    }
+}

@@ -1355,3 +1355,30 @@ TEST_CASE("an unsigned (appended) session token may stand anywhere in the query"
     REQUIRE_FALSE(signed_mode);
     CHECK(signed_mode.error().code == errc::signature_does_not_match);
 }
+
+TEST_CASE("the key lookup runs once for a good presigned URL and may run twice for a rejected one") {
+    const auto creds = s3_credentials(false);
+    const sigv4::known_key key{creds.secret, {}};
+    int lookups = 0;
+    const sigv4::key_lookup keys = [&](std::string_view id) -> const sigv4::known_key* {
+        ++lookups;
+        return id == "AKIAIOSFODNN7EXAMPLE" ? &key : nullptr;
+    };
+    sigv4::s3::object_options object;
+    object.signing_time = t0();
+    auto get = sigv4::s3::presign_get(creds, "bkt", "k.txt", {"us-east-1", "", sigv4::s3::addressing::path}, object);
+    REQUIRE(get);
+    auto wire = from_url("GET", get->url, {{"Host", host_of(get->url)}});
+    sigv4::verified_request facts;
+    REQUIRE(sigv4::verify(wire.received(), keys, s3_options(t0()), facts));
+    CHECK(lookups == 1);
+    // A wrong signature: the direct path looks the key up, steps aside, and the full verifier
+    // looks it up again to report the error.
+    lookups = 0;
+    auto wrong = wire;
+    wrong.path += "x";
+    auto rejected = sigv4::verify(wrong.received(), keys, s3_options(t0()), facts);
+    REQUIRE_FALSE(rejected);
+    CHECK(rejected.error().code == errc::signature_does_not_match);
+    CHECK(lookups == 2);
+}

@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "detail/canonical.hpp"
+#include "detail/caches.hpp"
 #include "detail/crypto.hpp"
 #include "detail/s3_target.hpp"
 #include "detail/signing.hpp"
@@ -193,6 +194,11 @@ struct direct_state {
     std::string user_query;  // the object options' query parameters, encoded, in URL (= sorted) order
     std::string canonical;
 };
+
+direct_state& thread_state() noexcept {
+    thread_local direct_state state;
+    return state;
+}
 
 bool target_is_cached(const cached_target& cache, std::string_view bucket, const endpoint& where) noexcept {
     return cache.valid && cache.bucket == bucket && cache.region == where.region && cache.endpoint_url == where.url &&
@@ -534,10 +540,11 @@ result<presigned_request> presign_direct(direct_state& state, const credentials&
 
 }  // namespace
 
+
 result<presigned_request> presign_object(const credentials& creds, std::string_view method,
                                          std::string_view bucket, std::string_view key,
                                          const endpoint& where, const object_options& options) {
-    thread_local direct_state state;
+    direct_state& state = thread_state();
     // Errors in the order of locate(): region, key, bucket and endpoint; then the options. A cached
     // target's region, bucket and endpoint were checked when it was filled.
     const bool target_hit = target_is_cached(state.target, bucket, where);
@@ -562,3 +569,30 @@ result<presigned_request> presign_object(const credentials& creds, std::string_v
 }
 
 }  // namespace sigv4::s3
+
+namespace sigv4::detail {
+
+void clear_presign_cache() noexcept {
+    s3::direct_state& state = s3::thread_state();
+    state.scope.valid = false;
+    state.scope.secret = secret_key{};
+    state.scope.key_after_head.wipe();
+    // The session token, and the texts that contain it.
+    ++state.token.generation;
+    wipe(state.token.token);
+    wipe(state.token.param);
+    state.plain_tail.token_generation = 0;
+    state.plain_tail.target_generation = 0;
+    wipe(state.plain_tail.text.canonical_after_path);
+    wipe(state.plain_tail.text.url_query_before_signature);
+    wipe(state.other_tail.canonical_after_path);
+    wipe(state.other_tail.url_query_before_signature);
+    wipe(state.canonical);
+}
+
+bool presign_cache_holds(const secret_key& secret) noexcept {
+    const secret_key& cached = s3::thread_state().scope.secret;
+    return !cached.empty() && cached.equals(secret);
+}
+
+}  // namespace sigv4::detail

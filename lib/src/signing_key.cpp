@@ -5,6 +5,7 @@
 #include <emmintrin.h>
 #endif
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -14,7 +15,9 @@
 
 namespace sigv4::detail {
 
-hmac_sha256_key::~hmac_sha256_key() {
+hmac_sha256_key::~hmac_sha256_key() { wipe(); }
+
+void hmac_sha256_key::wipe() noexcept {
     OPENSSL_cleanse(&inner_, sizeof inner_);
     OPENSSL_cleanse(&outer_, sizeof outer_);
 }
@@ -145,11 +148,26 @@ void derive(cache_entry& entry) noexcept {
     OPENSSL_cleanse(k, sizeof k);
 }
 
+signing_key_cache& thread_cache() noexcept {
+    thread_local signing_key_cache cache;
+    return cache;
+}
+
 }  // namespace
 
+void clear_signing_key_cache() noexcept {
+    // Each entry's destructor wipes its secret and derived key.
+    for (auto& slot : thread_cache().slots) slot.reset();
+}
+
+bool signing_key_cache_holds(const secret_key& secret) noexcept {
+    const auto& slots = thread_cache().slots;
+    return std::any_of(slots.begin(), slots.end(), [&](const auto& slot) { return slot && slot->secret.equals(secret); });
+}
+
 const hmac_sha256_key& signing_key(const secret_key& secret, std::string_view scope_date,
-                                   std::string_view region, std::string_view service) noexcept {
-    thread_local signing_key_cache cache;
+                                   std::string_view region, std::string_view service) {
+    signing_key_cache& cache = thread_cache();
     ++cache.clock;
     for (auto& slot : cache.slots) {
         if (slot && std::memcmp(slot->scope_date, scope_date.data(), sizeof slot->scope_date) == 0 &&

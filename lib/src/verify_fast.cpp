@@ -290,6 +290,11 @@ struct direct_scratch {
     raw_params sorted_user;
 };
 
+direct_scratch& thread_scratch() noexcept {
+    thread_local direct_scratch scratch;
+    return scratch;
+}
+
 }  // namespace
 
 bool verify_presigned_directly(const received_request& request, const key_lookup& keys,
@@ -303,7 +308,7 @@ bool verify_presigned_directly(const received_request& request, const key_lookup
     const std::string_view raw_query = target.substr(question + 1);
     if (raw_query.size() < 16 || !is_canonical_encoding(raw_path, true)) return false;
 
-    thread_local direct_scratch scratch;
+    direct_scratch& scratch = thread_scratch();
     scratch.user.clear();
     // Raw views of the X-Amz-* values; a trivial type so the array is not zero-filled per call.
     struct raw_view {
@@ -499,6 +504,22 @@ bool verify_presigned_directly(const received_request& request, const key_lookup
     }
     facts.payload_hash.assign(unsigned_payload);
     return true;
+}
+
+void clear_verify_cache() noexcept {
+    direct_scratch& scratch = thread_scratch();
+    scratch.scope.key_valid = false;
+    scratch.scope.secret = secret_key{};
+    scratch.scope.key_after_head.wipe();
+    // The expected session token, its encoding, and the last canonical request (which held it).
+    wipe(scratch.token.expected);
+    wipe(scratch.token.encoded);
+    wipe(scratch.canonical);
+}
+
+bool verify_cache_holds(const secret_key& secret) noexcept {
+    const secret_key& cached = thread_scratch().scope.secret;
+    return !cached.empty() && cached.equals(secret);
 }
 
 }  // namespace sigv4::detail

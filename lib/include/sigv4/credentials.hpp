@@ -32,7 +32,10 @@ public:
     [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
     /// The raw bytes, for the signing code and for constant-time comparison only.
     [[nodiscard]] const unsigned char* data() const noexcept { return bytes_.data(); }
-    /// Constant-time equality (CRYPTO_memcmp over the full buffer).
+    /// Equality in time that depends on neither secret: the sizes, then all max_size bytes of both
+    /// buffers compared 8 bytes a step with no early exit (a word-wise loop behind an optimization
+    /// barrier, as libsodium's crypto_verify does; not CRYPTO_memcmp, whose byte loop would cost the
+    /// verifier several hundred instructions per request). Thread-safe; allocates nothing.
     [[nodiscard]] bool equals(const secret_key& other) const noexcept;
 
 private:
@@ -40,7 +43,9 @@ private:
     std::size_t size_ = 0;
 };
 
-/// Credentials used to sign. `session_token` is empty for long-term keys.
+/// Credentials used to sign. `session_token` is empty for long-term keys. secret_key and
+/// credentials are plain values: reading one object from several threads at once is safe,
+/// modifying it while another thread reads it is not.
 struct credentials {
     std::string access_key_id;
     secret_key secret;

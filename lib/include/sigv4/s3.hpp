@@ -86,6 +86,9 @@ struct object_options {
 };
 
 /// Presigns METHOD on bucket/key. UNSIGNED-PAYLOAD; host plus the option headers are signed.
+/// Thread-safe as sigv4::presign(); besides the signing keys, each thread caches the last bucket
+/// target, scope (with a copy of the secret and the signing key after the string-to-sign head) and
+/// session token (sigv4/caches.hpp; clear_thread_caches() drops them).
 /// Errors: those of locate(), errc::invalid_option (malformed checksum, SSE key id without kms,
 /// bad metadata name), and those of sigv4::presign().
 [[nodiscard]] result<presigned_request> presign_object(const credentials& creds, std::string_view method,

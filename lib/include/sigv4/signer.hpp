@@ -121,6 +121,11 @@ struct signed_request {
     signing_artifacts artifacts{};
 };
 
+/// Thread safety of presign() and sign(): callable from any number of threads at once (with
+/// credentials and options not modified meanwhile). Each thread keeps a cache of signing keys
+/// derived from the secrets it signed with (see sigv4/caches.hpp: what, how long, and
+/// clear_thread_caches() to drop them after a key rotation). Both allocate (the result's strings).
+
 /// Query-string authentication (presigned URL).
 /// Errors: errc::invalid_region/service/method/host/path/query/header_name/header_value/
 /// payload_hash for malformed input, errc::invalid_expiry when expires is outside 1..604800,

@@ -2,6 +2,7 @@
 // Everything the sigv4 library offers.
 #pragma once
 
+#include "sigv4/caches.hpp"
 #include "sigv4/credentials.hpp"
 #include "sigv4/encoding.hpp"
 #include "sigv4/hash.hpp"

@@ -25,7 +25,11 @@ struct known_key {
 
 /// Finds the key for an access key id and lends it: the pointee must stay valid and unchanged
 /// until verify() returns (no secret is copied per request). nullptr for an unknown id
-/// (errc::invalid_access_key_id).
+/// (errc::invalid_access_key_id). Called on the verifying thread, once for a request that
+/// verifies and possibly twice for one that is rejected (the direct path for presigned URLs looks
+/// the key up, then steps aside, and the full verifier looks it up again to report the error): it
+/// must give the same answer both times, be safe to call from every thread that verifies, and not
+/// call back into sigv4.
 using key_lookup = std::function<const known_key*(std::string_view access_key_id)>;
 
 /// A request as the server received it.
@@ -90,9 +94,17 @@ struct verify_error {
 };
 
 /// S3's error code for a verification errc ("SignatureDoesNotMatch", "AccessDenied", ...).
+/// This and http_status are pure functions: thread-safe, no allocation.
 [[nodiscard]] std::string_view s3_error_code(errc code) noexcept;
 /// S3's HTTP status for a verification errc (400 or 403).
 [[nodiscard]] int http_status(errc code) noexcept;
+
+/// Thread safety of both verify() overloads: callable from any number of threads at once with the
+/// same lookup and options (the lookup must then be thread-safe itself). Each thread caches, for
+/// the last presigned URL's credential scope, a copy of the lent secret and the signing key derived
+/// from it, and the last expected session token; plus the signing keys cache of sigv4::sign (see
+/// sigv4/caches.hpp for how long, and clear_thread_caches() to drop them after a key rotation).
+/// No verify() is noexcept: the full verifier allocates (messages, canonical request).
 
 /// Verifies query or header authentication (chosen by the presence of X-Amz-Algorithm in the
 /// query or of an Authorization header; both is an error, neither is errc::missing_security_header

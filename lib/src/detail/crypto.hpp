@@ -2,11 +2,13 @@
 // HMAC-SHA256 with precomputed inner/outer states, and the cached SigV4 signing key.
 #pragma once
 
+#include <openssl/crypto.h>
 #include <openssl/sha.h>
 
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <string_view>
 
 #include "sigv4/credentials.hpp"
@@ -23,6 +25,8 @@ public:
     hmac_sha256_key(const hmac_sha256_key&) = delete;
     hmac_sha256_key& operator=(const hmac_sha256_key&) = delete;
     ~hmac_sha256_key();
+    /// Wipes both states (OPENSSL_cleanse); the key computes nothing meaningful until assigned again.
+    void wipe() noexcept;
 
     void assign(const void* key, std::size_t size) noexcept;
     /// Copies another key's precomputed states.
@@ -54,16 +58,42 @@ private:
 
 /// The SigV4 signing key for (secret, scope date, region, service), derived with four HMACs on
 /// first use and then served from a small per-thread cache (no locks, wiped at thread exit).
-/// The reference stays valid until the next call on the same thread.
+/// The reference stays valid until the next call on the same thread. Allocates on a miss (so not
+/// noexcept).
 const hmac_sha256_key& signing_key(const secret_key& secret, std::string_view scope_date,
-                                   std::string_view region, std::string_view service) noexcept;
+                                   std::string_view region, std::string_view service);
+
+/// Wipes a string's bytes (OPENSSL_cleanse) and empties it; its storage is kept.
+inline void wipe(std::string& text) noexcept {
+    OPENSSL_cleanse(text.data(), text.size());
+    text.clear();
+}
+
+/// Wipes this thread's signing-key cache (part of sigv4::clear_thread_caches).
+void clear_signing_key_cache() noexcept;
+/// Whether this thread's signing-key cache holds a key derived from `secret` (for tests).
+[[nodiscard]] bool signing_key_cache_holds(const secret_key& secret) noexcept;
 
 /// Lowercase hex of 32 bytes into out[64].
 void hex32(const unsigned char in[32], char out[64]) noexcept;
 
+/// Hides `value` from the optimizer (libsodium's barrier, as in its crypto_verify_n): the compiler
+/// can no longer reason about the accumulated difference, so it cannot turn the loop below into
+/// one that stops at the first differing word.
+inline void value_barrier(std::uint64_t& value) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+    __asm__("" : "+r"(value));
+#else
+    volatile std::uint64_t opaque = value;
+    value = opaque;
+#endif
+}
+
 /// Whether a and b (equal lengths) hold the same bytes, in time that depends only on the length:
-/// 8 bytes a step without an early exit (CRYPTO_memcmp's byte loop costs several instructions a
-/// byte). For secret keys and session tokens; signatures go through CRYPTO_memcmp.
+/// 8 bytes a step, the accumulated difference passed through value_barrier at every step, no early
+/// exit. Used instead of CRYPTO_memcmp, whose byte loop costs several instructions a byte, where the
+/// verifier compares on every request: secret keys (the full 128-byte buffer) and session tokens
+/// (hundreds of bytes). MACs and signatures go through CRYPTO_memcmp.
 inline bool constant_time_equals(const char* a, const char* b, std::size_t size) noexcept {
     std::uint64_t difference = 0;
     std::size_t i = 0;
@@ -72,8 +102,12 @@ inline bool constant_time_equals(const char* a, const char* b, std::size_t size)
         std::memcpy(&x, a + i, 8);
         std::memcpy(&y, b + i, 8);
         difference |= x ^ y;
+        value_barrier(difference);
     }
-    for (; i < size; ++i) difference |= static_cast<unsigned char>(a[i] ^ b[i]);
+    for (; i < size; ++i) {
+        difference |= static_cast<unsigned char>(a[i] ^ b[i]);
+        value_barrier(difference);
+    }
     return difference == 0;
 }
 

@@ -20,4 +20,10 @@ namespace sigv4::detail {
                                                                   const key_lookup& keys,
                                                                   const verify_options& options);
 
+/// Wipes the direct path's per-thread cache of derived keys and the expected session token (part
+/// of sigv4::clear_thread_caches).
+void clear_verify_cache() noexcept;
+/// Whether the direct path's per-thread cache holds a key derived from `secret` (for tests).
+[[nodiscard]] bool verify_cache_holds(const secret_key& secret) noexcept;
+
 }  // namespace sigv4::detail

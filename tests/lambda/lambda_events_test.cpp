@@ -6,6 +6,7 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "presign/lambda/events.hpp"
@@ -442,4 +443,65 @@ TEST_CASE("events: null body, unicode escapes, numbers where strings belong") {
         REQUIRE_FALSE(t.problem.has_value());
         CHECK(t.request.path == "/uploads");
     }
+}
+
+TEST_CASE("events: GET and DELETE /files through every event format (REST v1, HTTP API v2, Function URL)") {
+    std::filesystem::path dir = SIGV4_EVENTS_DIR;
+    if (!std::filesystem::is_directory(dir)) {
+        MESSAGE("skipped: events directory " << dir << " not found");
+        return;
+    }
+    auto service = make_service(true);
+    std::set<std::string> formats;
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+        if (entry.path().extension() != ".json") continue;
+        auto name = entry.path().filename().string();
+        CAPTURE(name);
+        auto text = read_file(entry.path());
+        auto translated = lambda::translate_event(text, "inv-1");
+        if (translated.problem) continue;  // the sample with a broken body (see above)
+        auto event = json::parse(text);
+        formats.insert(!is_v2(event) ? "rest-v1" : event["requestContext"].contains("domainName") &&
+                                                           event["requestContext"]["domainName"]
+                                                                   .get<std::string>()
+                                                                   .find("lambda-url") != std::string::npos
+                                                       ? "function-url"
+                                                       : "http-api-v2");
+        const auto prefix = svc::caller_prefix(service.settings(), translated.request.identity);
+        auto call = [&](const std::string& method, const std::string& query) {
+            auto res = well_formed(lambda::handle_event(service, retarget(event, method, "/files", query,
+                                                                            std::nullopt).dump(), "inv-2"));
+            return std::make_pair(res["statusCode"].get<int>(),
+                                  res["statusCode"] == 204 ? json() : json::parse(res["body"].get<std::string>()));
+        };
+
+        auto [listed_status, listed] = call("GET", "");
+        REQUIRE(listed_status == 200);
+        CHECK(listed["method"] == "GET");
+        CHECK(listed["prefix"] == prefix);
+        CHECK(listed["url"].get<std::string>().find("?list-type=2&prefix=" + sigv4::uri_encode(prefix) + "&") !=
+              std::string::npos);
+
+        // The cursor arrives decoded whatever the format, and goes out re-encoded in the signature.
+        const std::string cursor = "1ueGcxLPRx1Tr/XYEx+HnhbY=";
+        auto [next_status, next] = call("GET", "cursor=" + sigv4::uri_encode(cursor));
+        REQUIRE(next_status == 200);
+        CHECK(next["url"].get<std::string>().find("&continuation-token=" + sigv4::uri_encode(cursor) + "&") !=
+              std::string::npos);
+        auto [bad_status, bad] = call("GET", "cursor=" + sigv4::uri_encode("not a cursor"));
+        CHECK(bad_status == 400);
+        CHECK(bad["error"]["code"] == "invalid_cursor");
+
+        const std::string key = prefix + "0123abcd/a b+c%d \xc3\xa9.txt";
+        auto [deleted_status, deleted] = call("DELETE", "key=" + sigv4::uri_encode(key));
+        REQUIRE(deleted_status == 200);
+        CHECK(deleted["method"] == "DELETE");
+        CHECK(deleted["key"] == key);
+        auto [foreign_status, foreign] = call("DELETE", "key=" + sigv4::uri_encode("users/someone-else/x/a.txt"));
+        CHECK(foreign_status == 403);
+        CHECK(foreign["error"]["code"] == "key_outside_prefix");
+        auto [preflight_status, preflight] = call("OPTIONS", "");
+        CHECK(preflight_status == 204);
+    }
+    CHECK(formats == std::set<std::string>{"rest-v1", "http-api-v2", "function-url"});
 }

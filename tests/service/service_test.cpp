@@ -222,6 +222,13 @@ TEST_CASE("routes: methods, paths and statuses") {
         {"POST", "/downloads", 405, "method_not_allowed"},
         {"DELETE", "/downloads", 405, "method_not_allowed"},
         {"OPTIONS", "/downloads", 204, ""},
+        {"GET", "/files", 200, ""},
+        {"GET", "/files/", 200, ""},
+        {"DELETE", "/files", 200, ""},
+        {"OPTIONS", "/files", 204, ""},
+        {"POST", "/files", 405, "method_not_allowed"},
+        {"PUT", "/files", 405, "method_not_allowed"},
+        {"GET", "/files/x", 404, "not_found"},
         {"GET", "/", 404, "not_found"},
         {"GET", "/uploadsx", 404, "not_found"},
         {"POST", "/hello/world", 404, "not_found"},
@@ -864,7 +871,7 @@ TEST_CASE("responses: exact error body and member order of the success bodies") 
     fixture f;
     auto res = f.call("GET", "/nowhere");
     CHECK(res.status == 404);
-    CHECK(res.body == R"({"error":{"code":"not_found","message":"no such route; use POST /uploads or GET /downloads"}})");
+    CHECK(res.body == R"({"error":{"code":"not_found","message":"no such route; use POST /uploads, GET /downloads or GET /files"}})");
     res = f.call("PUT", "/uploads\"\n");
     CHECK(res.status == 404);
     res = f.call("PUT", "/uploads/");
@@ -876,4 +883,172 @@ TEST_CASE("responses: exact error body and member order of the success bodies") 
     CHECK(res.body.starts_with(R"({"method":"PUT","url":"https://)"));
     CHECK(res.body.find(R"(,"expiresIn":300,"expiresAt":")") != std::string::npos);
     CHECK(res.body.ends_with("Z\"}"));
+}
+
+namespace {
+
+std::string query_of(const sigv4::verified_request& verified, std::string_view name) {
+    for (const auto& q : verified.query)
+        if (q.name == name) return q.value;
+    return "<absent>";
+}
+
+}  // namespace
+
+TEST_CASE("files: GET /files presigns a ListObjectsV2 of exactly the caller's prefix") {
+    fixture f;
+    for (const char* who : {"alice", "bob"}) {
+        CAPTURE(who);
+        auto res = f.call("GET", "/files", {}, who);
+        REQUIRE(res.status == 200);
+        auto doc = json::parse(res.body);
+        std::set<std::string> fields;
+        for (const auto& [name, value] : doc.items()) fields.insert(name);
+        CHECK(fields == std::set<std::string>{"method", "url", "prefix", "maxKeys", "expiresIn", "expiresAt"});
+        CHECK(doc["method"] == "GET");
+        CHECK(doc["prefix"] == std::string("users/") + who + "/");
+        CHECK(doc["maxKeys"] == 1000);
+        CHECK(doc["expiresIn"] == 300);
+        const auto url = doc["url"].get<std::string>();
+        CHECK(url.starts_with("https://files-bucket.s3.eu-west-1.amazonaws.com/?list-type=2&prefix=users%2F"));
+        auto ok = verify_url("GET", url, {});
+        REQUIRE_MESSAGE(ok.has_value(), (ok ? "" : ok.error().message));
+        CHECK(ok->path == "/");
+        CHECK(query_of(*ok, "list-type") == "2");
+        CHECK(query_of(*ok, "prefix") == std::string("users/") + who + "/");
+        CHECK(query_of(*ok, "max-keys") == "1000");
+        CHECK(query_of(*ok, "encoding-type") == "url");
+        CHECK(query_of(*ok, "continuation-token") == "<absent>");
+        CHECK(query_of(*ok, "delimiter") == "<absent>");
+        CHECK(std::find(ok->signed_headers.begin(), ok->signed_headers.end(), "host") != ok->signed_headers.end());
+
+        // The prefix is inside the signature: widening it, or adding start-after, breaks it.
+        std::string widened = url;
+        widened.replace(widened.find("prefix=users%2F"), 15, "prefix=");
+        auto refused = verify_url("GET", widened, {});
+        REQUIRE_FALSE(refused.has_value());
+        CHECK(refused.error().code == sigv4::errc::signature_does_not_match);
+    }
+    CHECK(f.log.back().find("\"route\":\"GET /files\"") != std::string::npos);
+    CHECK(f.log.back().find("X-Amz-Signature") == std::string::npos);
+
+    auto anonymous = f.call("GET", "/files", {}, std::nullopt);
+    CHECK(anonymous.status == 401);
+    CHECK(error_code(anonymous) == "unauthorized");
+    auto env = base_env();
+    env["ALLOW_ANONYMOUS"] = "true";
+    fixture open(env);
+    auto shared = open.call("GET", "/files", {}, std::nullopt);
+    REQUIRE(shared.status == 200);
+    CHECK(json::parse(shared.body)["prefix"] == "shared/");
+}
+
+TEST_CASE("files: the cursor is passed through as continuation-token, bounded and printable") {
+    fixture f;
+    struct row {
+        std::string cursor;
+        int status;  // 200: passed through; 400: invalid_cursor
+    };
+    const std::vector<row> rows = {
+        {"1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=", 200},
+        {std::string(1024, 'A'), 200},
+        {"!~", 200},
+        {std::string(1025, 'A'), 400},
+        {"has space", 400},
+        {"tab\there", 400},
+        {"new\nline", 400},
+        {std::string("nul\0x", 5), 400},
+        {"del\x7f", 400},
+        {"caf\xc3\xa9", 400},
+        {"\xff", 400},
+    };
+    for (const auto& r : rows) {
+        CAPTURE(r.cursor);
+        auto res = f.call("GET", "/files", {}, "alice", {}, {{"cursor", r.cursor}});
+        CHECK(res.status == r.status);
+        if (r.status != 200) {
+            CHECK(error_code(res) == "invalid_cursor");
+            CHECK(json::parse(res.body).count("url") == 0);  // never a signature for something else
+            continue;
+        }
+        auto ok = verify_url("GET", json::parse(res.body)["url"], {});
+        REQUIRE(ok.has_value());
+        CHECK(query_of(*ok, "continuation-token") == r.cursor);
+        CHECK(query_of(*ok, "prefix") == "users/alice/");
+    }
+    // An empty cursor is the first page.
+    auto first = f.call("GET", "/files", {}, "alice", {}, {{"cursor", ""}});
+    REQUIRE(first.status == 200);
+    CHECK(query_of(*verify_url("GET", json::parse(first.body)["url"], {}), "continuation-token") == "<absent>");
+}
+
+TEST_CASE("files: DELETE /files presigns DeleteObject of the caller's own files only") {
+    fixture f;
+    const std::string key = "users/alice/0123abcd/r\xc3\xa9sum\xc3\xa9 + 100% (1).pdf";
+    auto res = f.call("DELETE", "/files", {}, "alice", {}, {{"key", key}});
+    REQUIRE(res.status == 200);
+    auto doc = json::parse(res.body);
+    std::set<std::string> fields;
+    for (const auto& [name, value] : doc.items()) fields.insert(name);
+    CHECK(fields == std::set<std::string>{"method", "url", "key", "expiresIn", "expiresAt"});
+    CHECK(doc["method"] == "DELETE");
+    CHECK(doc["key"] == key);
+    auto ok = verify_url("DELETE", doc["url"], {});
+    REQUIRE_MESSAGE(ok.has_value(), (ok ? "" : ok.error().message));
+    CHECK(ok->path == "/" + key);
+    auto as_get = verify_url("GET", doc["url"], {});
+    REQUIRE_FALSE(as_get.has_value());
+    CHECK(as_get.error().code == sigv4::errc::signature_does_not_match);
+
+    // Bob may not delete Alice's file; the same key validation as downloads applies.
+    struct row {
+        std::string who, key;
+        int status;
+        const char* code;
+    };
+    const std::vector<row> rows = {
+        {"bob", key, 403, "key_outside_prefix"},
+        {"alice", "users/alice2/x/a.txt", 403, "key_outside_prefix"},
+        {"alice", "users/alice/../bob/x/a.txt", 400, "invalid_key"},
+        {"alice", "users/alice/", 400, "invalid_key"},
+        {"alice", "users/alice/x/", 400, "invalid_key"},
+        {"alice", "", 400, "invalid_key"},
+        {"alice", "users/alice/x/a\nb", 400, "invalid_key"},
+    };
+    for (const auto& r : rows) {
+        CAPTURE(r.who);
+        CAPTURE(r.key);
+        auto refused = f.call("DELETE", "/files", {}, r.who, {}, {{"key", r.key}});
+        CHECK(refused.status == r.status);
+        CHECK(error_code(refused) == r.code);
+    }
+    auto missing = f.call("DELETE", "/files", {}, "alice");
+    CHECK(missing.status == 400);
+    CHECK(error_code(missing) == "invalid_key");
+    CHECK(f.call("DELETE", "/files", {}, std::nullopt, {}, {{"key", key}}).status == 401);
+
+    auto preflight = f.call("OPTIONS", "/files", {}, std::nullopt, {{"Origin", "https://app.example.com"}});
+    CHECK(preflight.status == 204);
+    REQUIRE(header_of(preflight, "Access-Control-Allow-Methods") != nullptr);
+    CHECK(*header_of(preflight, "Access-Control-Allow-Methods") == "GET, DELETE, OPTIONS");
+    auto wrong = f.call("PUT", "/files");
+    REQUIRE(header_of(wrong, "Allow") != nullptr);
+    CHECK(*header_of(wrong, "Allow") == "GET, DELETE, OPTIONS");
+}
+
+TEST_CASE("files: a listed key names its file after the last '/' (the page's display name)") {
+    // The page has only the listing: the key layout must carry the cleaned name as its last
+    // segment, whatever the client called the file.
+    fixture f;
+    for (const char* given : {"photo.png", "C:\\docs\\a b+c%d.txt", "dir/sub/\xe6\x96\x87\xe4\xbb\xb6.png",
+                              "  x.y  ", "name with / slash"}) {
+        CAPTURE(given);
+        auto body = good_upload();
+        body["filename"] = given;
+        body["contentType"] = "text/plain";
+        auto res = f.upload(body);
+        REQUIRE(res.status == 200);
+        const auto key = json::parse(res.body)["key"].get<std::string>();
+        CHECK(key.substr(key.rfind('/') + 1) == svc::clean_file_name(given).value());
+    }
 }

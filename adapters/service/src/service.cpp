@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// The routes of the file-share service: POST /uploads, GET /downloads, OPTIONS preflight.
+// The routes of the file-share service: POST /uploads, GET /downloads, GET and DELETE /files,
+// OPTIONS preflight.
 #include "presign/service.hpp"
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <charconv>
@@ -23,6 +25,8 @@ using detail::iequals;
 
 constexpr std::size_t max_body_bytes = 16 * 1024;
 constexpr std::size_t max_identity_bytes = 128;
+constexpr std::size_t max_cursor_bytes = 1024;
+constexpr std::uint32_t max_list_keys = 1000;
 constexpr std::string_view allowed_request_headers = "Authorization, Content-Type";
 
 // A JSON object written member by member into a string, closed by end() (member names are
@@ -247,24 +251,30 @@ public:
         if (path.size() > 1 && path.ends_with('/')) path.remove_suffix(1);
         if (path == "/uploads") return route("POST", [this] { return upload(); });
         if (path == "/downloads") return route("GET", [this] { return download(); });
-        return from_failure({404, "not_found", "no such route; use POST /uploads or GET /downloads"});
+        if (path == "/files") {
+            if (req_.method == "DELETE") return route("DELETE", [this] { return delete_file(); }, "GET, DELETE");
+            return route("GET", [this] { return list_files(); }, "GET, DELETE");
+        }
+        return from_failure({404, "not_found", "no such route; use POST /uploads, GET /downloads or GET /files"});
     }
 
 private:
+    /// Runs `serve` for `method`; `allowed` lists every method of the path (preflight and 405).
     template <class Route>
-    outcome route(std::string_view method, Route&& serve) {
+    outcome route(std::string_view method, Route&& serve, std::string_view allowed = {}) {
+        if (allowed.empty()) allowed = method;
         if (req_.method == "OPTIONS") {
             outcome out;
             out.status = 204;
-            out.extra_headers.push_back({"Access-Control-Allow-Methods", std::string(method) + ", OPTIONS"});
+            out.extra_headers.push_back({"Access-Control-Allow-Methods", std::string(allowed) + ", OPTIONS"});
             out.extra_headers.push_back({"Access-Control-Allow-Headers", std::string(allowed_request_headers)});
             out.extra_headers.push_back({"Access-Control-Max-Age", "600"});
             return out;
         }
         if (req_.method != method) {
             auto out = from_failure({405, "method_not_allowed",
-                                     "use " + std::string(method) + " for " + req_.path});
-            out.extra_headers.push_back({"Allow", std::string(method) + ", OPTIONS"});
+                                     "use " + std::string(allowed) + " for " + req_.path});
+            out.extra_headers.push_back({"Allow", std::string(allowed) + ", OPTIONS"});
             return out;
         }
         bool anonymous = !req_.identity || req_.identity->empty();
@@ -372,27 +382,84 @@ private:
         });
     }
 
-    outcome download() {
+    /// The caller's own file named by ?key= (or ?file=, from older clients), or why not.
+    sigv4::result<std::string_view, failure> own_file_key() const {
         const std::string* key = find_query(req_, "key");
-        if (!key) key = find_query(req_, "file");  // older clients
-        if (!key) return from_failure({400, "invalid_key", "the key query parameter is required"});
-        if (auto problem = key_problem(*key)) return from_failure({400, "invalid_key", *problem});
+        if (!key) key = find_query(req_, "file");
+        if (!key) return sigv4::unexpected{failure{400, "invalid_key", "the key query parameter is required"}};
+        if (auto problem = key_problem(*key)) return sigv4::unexpected{failure{400, "invalid_key", *problem}};
         auto prefix = caller_prefix(settings_, req_.identity);
         if (!key->starts_with(prefix))
-            return from_failure({403, "key_outside_prefix", "this key does not belong to you"});
+            return sigv4::unexpected{failure{403, "key_outside_prefix", "this key does not belong to you"}};
         auto filename = std::string_view(*key).substr(key->rfind('/') + 1);
         if (key->size() == prefix.size() || filename.empty())
-            return from_failure({400, "invalid_key", "the key names a folder, not a file"});
+            return sigv4::unexpected{failure{400, "invalid_key", "the key names a folder, not a file"}};
+        return std::string_view(*key);
+    }
+
+    outcome download() {
+        auto own = own_file_key();
+        if (!own) return from_failure(own.error());
+        const std::string_view key = *own;
+        auto filename = key.substr(key.rfind('/') + 1);
 
         auto creds = signing_credentials();
         if (!creds) return from_failure({500, "signing_failed", "no signing credentials available"});
         auto options = signing_options();
         options.response_content_disposition = sigv4::s3::attachment_disposition(filename);
-        auto signed_url = sigv4::s3::presign_get(*creds, settings_.bucket, *key, settings_.endpoint, options);
-        return signed_outcome(signed_url, *key, [&](json_object& body, const std::string& url) {
+        auto signed_url = sigv4::s3::presign_get(*creds, settings_.bucket, key, settings_.endpoint, options);
+        return signed_outcome(signed_url, std::string(key), [&](json_object& body, const std::string& url) {
             body.string("url", url);
             body.string("filename", filename);
         });
+    }
+
+    /// GET /files[?cursor=]: a presigned ListObjectsV2 of exactly the caller's prefix. Every
+    /// parameter is inside the signature, so the client can neither widen the prefix nor raise
+    /// max-keys; the cursor (S3's NextContinuationToken) is passed through, bounded.
+    outcome list_files() {
+        sigv4::s3::list_objects_options list;
+        list.prefix = caller_prefix(settings_, req_.identity);
+        list.max_keys = max_list_keys;
+        if (const std::string* cursor = find_query(req_, "cursor"); cursor && !cursor->empty()) {
+            if (!is_cursor(*cursor))
+                return from_failure({400, "invalid_cursor",
+                                     "cursor must be the NextContinuationToken of a previous page (at most "
+                                     "1024 printable characters)"});
+            list.continuation_token = *cursor;
+        }
+        auto creds = signing_credentials();
+        if (!creds) return from_failure({500, "signing_failed", "no signing credentials available"});
+        auto signed_url = sigv4::s3::presign_list_objects_v2(*creds, settings_.bucket, settings_.endpoint, list,
+                                                              signing_options());
+        return signed_outcome(signed_url, list.prefix, [&](json_object& body, const std::string& url) {
+            body.string("method", "GET");
+            body.string("url", url);
+            body.string("prefix", list.prefix);
+            body.number("maxKeys", max_list_keys);
+        });
+    }
+
+    /// DELETE /files?key=: a presigned DeleteObject of one of the caller's own files.
+    outcome delete_file() {
+        auto own = own_file_key();
+        if (!own) return from_failure(own.error());
+        const std::string_view key = *own;
+        auto creds = signing_credentials();
+        if (!creds) return from_failure({500, "signing_failed", "no signing credentials available"});
+        auto signed_url =
+            sigv4::s3::presign_delete(*creds, settings_.bucket, key, settings_.endpoint, signing_options());
+        return signed_outcome(signed_url, std::string(key), [&](json_object& body, const std::string& url) {
+            body.string("method", "DELETE");
+            body.string("url", url);
+            body.string("key", key);
+        });
+    }
+
+    /// A continuation token as S3 issues them: 1..1024 printable ASCII characters, no space.
+    static bool is_cursor(std::string_view cursor) noexcept {
+        return !cursor.empty() && cursor.size() <= max_cursor_bytes &&
+               std::all_of(cursor.begin(), cursor.end(), [](char c) { return c > 0x20 && c < 0x7F; });
     }
 
     const config& settings_;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -47,6 +48,15 @@ class cli_error : public std::runtime_error {
 
 /// "300", "90s", "15m", "12h", "7d" -> seconds, 1..604800. The error names the problem.
 [[nodiscard]] sigv4::result<std::chrono::seconds, std::string> parse_expires(std::string_view text);
+
+/// A byte count: "10485760", or a number with a unit KB, MB, GB (powers of 1000) or KiB, MiB, GiB
+/// (powers of 1024), case-insensitive, e.g. "10MB", "5 GiB". The error names `flag` and the units.
+[[nodiscard]] sigv4::result<std::uint64_t, std::string> parse_byte_size(std::string_view text,
+                                                                        std::string_view flag);
+
+/// The media type of a file from its name's extension (common document, image, audio, video and
+/// archive types), "application/octet-stream" when unknown.
+[[nodiscard]] std::string_view media_type_for_file_name(std::string_view name) noexcept;
 
 struct s3_uri {
     std::string bucket;

@@ -25,6 +25,7 @@ struct presign_options {
     std::string method;  ///< GET, PUT, HEAD, DELETE
     std::string uri;
     std::string expires = "300";
+    std::optional<std::string> file;  ///< put: the local file to upload (size, type, --curl)
     std::optional<std::string> content_type;
     std::optional<std::string> content_length;
     std::optional<std::string> checksum_sha256;

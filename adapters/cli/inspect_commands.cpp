@@ -90,6 +90,64 @@ std::string read_text_file(const std::string& path) {
     return std::move(text).str();
 }
 
+/// The -X/-H flags that make explain see the request S3 saw, for a URL whose signed headers the
+/// command line did not send (a PUT URL explained as a GET). With S3's canonical request (from
+/// --s3-error) the method and header values are S3's; otherwise the method is guessed from the
+/// signed headers and the values are placeholders. Empty when nothing is missing.
+std::string suggested_flags(const inspect_options& options, std::string_view raw_query,
+                            const std::optional<std::string>& s3_canonical) {
+    std::vector<std::string> signed_headers;
+    const std::string signed_list = query_value(raw_query, "X-Amz-SignedHeaders").value_or("");
+    for (std::string_view rest = signed_list; !rest.empty();) {
+        const auto semicolon = rest.find(';');
+        signed_headers.emplace_back(rest.substr(0, semicolon));
+        rest = semicolon == std::string_view::npos ? std::string_view{} : rest.substr(semicolon + 1);
+    }
+    const auto sent = [&](std::string_view name) {
+        return std::any_of(options.headers.begin(), options.headers.end(), [&](const std::string& h) {
+            return h.size() > name.size() && h[name.size()] == ':' &&
+                   std::equal(name.begin(), name.end(), h.begin(), [](char a, char b) {
+                       return a == std::tolower(static_cast<unsigned char>(b));
+                   });
+        });
+    };
+    std::string method;
+    std::vector<std::pair<std::string, std::string>> s3_headers;
+    if (s3_canonical) {  // METHOD \n path \n query \n name:value lines \n \n signed \n payload
+        std::istringstream lines(*s3_canonical);
+        std::string line;
+        std::getline(lines, method);
+        std::getline(lines, line);
+        std::getline(lines, line);
+        while (std::getline(lines, line) && !line.empty()) {
+            const auto colon = line.find(':');
+            if (colon != std::string::npos) s3_headers.emplace_back(line.substr(0, colon), line.substr(colon + 1));
+        }
+    } else {
+        // Headers only an upload signs: Content-Length, Content-Type, Content-MD5, checksums, SSE.
+        const bool upload = std::any_of(signed_headers.begin(), signed_headers.end(), [](const std::string& h) {
+            return h == "content-length" || h == "content-type" || h == "content-md5" ||
+                   h.starts_with("x-amz-checksum-") || h.starts_with("x-amz-server-side-encryption") ||
+                   h.starts_with("x-amz-meta-");
+        });
+        if (upload) method = "PUT";
+    }
+    std::string flags;
+    std::string upper_method = options.method;
+    std::transform(upper_method.begin(), upper_method.end(), upper_method.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    if (!method.empty() && method != upper_method) flags += "-X " + method;
+    for (const auto& name : signed_headers) {
+        if (name == "host" || sent(name)) continue;
+        std::string value = "VALUE";
+        for (const auto& [s3_name, s3_value] : s3_headers) {
+            if (s3_name == name) value = s3_value;
+        }
+        flags += (flags.empty() ? "-H " : " -H ") + shell_quote(name + ": " + value);
+    }
+    return flags;
+}
+
 }  // namespace
 
 int run_verify(const inspect_options& options) {
@@ -197,13 +255,29 @@ int run_explain(const inspect_options& options) {
     verify.service = scope->service;
     verify.s3 = scope->service == "s3";
     verify.now = *signed_at;
+    std::optional<std::string> s3_canonical;
+    std::optional<std::string> s3_string_to_sign;
+    if (options.s3_error_file) {
+        const std::string xml = read_text_file(*options.s3_error_file);
+        s3_canonical = xml_element_text(xml, "CanonicalRequest");
+        s3_string_to_sign = xml_element_text(xml, "StringToSign");
+        if (!s3_canonical && !s3_string_to_sign) {
+            throw cli_error(
+                exit_code::invalid_input,
+                *options.s3_error_file + " has no <CanonicalRequest> or <StringToSign>");
+        }
+    }
+    const std::string flags = suggested_flags(options, raw_query, s3_canonical);
     auto result = sigv4::verify(prepared.request, keys, verify);
     if (result || result.error().canonical_request.empty()) {
-        throw cli_error(exit_code::invalid_input,
-                        result ? std::string("the URL verified against a placeholder key")
-                               : "cannot explain this URL: " +
-                                     std::string(sigv4::s3_error_code(result.error().code)) + ": " +
-                                     result.error().message);
+        std::string message = result ? std::string("the URL verified against a placeholder key")
+                                      : "cannot explain this URL: " +
+                                            std::string(sigv4::s3_error_code(result.error().code)) +
+                                            ": " + result.error().message;
+        if (!result && !flags.empty()) {
+            message += "; explain it with the method and signed headers the client sends: " + flags;
+        }
+        throw cli_error(exit_code::invalid_input, message);
     }
     const std::string canonical_request = redact_session_token(result.error().canonical_request);
     const std::string& string_to_sign = result.error().string_to_sign;
@@ -211,14 +285,6 @@ int run_explain(const inspect_options& options) {
                       string_to_sign + "\n";
     int code = exit_code::ok;
     if (options.s3_error_file) {
-        const std::string xml = read_text_file(*options.s3_error_file);
-        const auto s3_canonical = xml_element_text(xml, "CanonicalRequest");
-        const auto s3_string_to_sign = xml_element_text(xml, "StringToSign");
-        if (!s3_canonical && !s3_string_to_sign) {
-            throw cli_error(
-                exit_code::invalid_input,
-                *options.s3_error_file + " has no <CanonicalRequest> or <StringToSign>");
-        }
         auto compare = [&](const char* what, const std::string& ours,
                            const std::optional<std::string>& theirs) {
             if (!theirs) return;
@@ -235,12 +301,20 @@ int run_explain(const inspect_options& options) {
         };
         compare("Canonical request", canonical_request, s3_canonical);
         compare("String to sign", string_to_sign, s3_string_to_sign);
+        if (code == exit_code::ok && s3_string_to_sign) {
+            // Same string to sign (scope included), different signature: only the key differs.
+            out += "\nConclusion: S3 signed exactly this string, so the signatures differ only "
+                   "through the signing key: the secret access key that signed the URL is not "
+                   "the one S3 holds for access key id " + scope->access_key_id +
+                   " (or the signing key was derived for another date or region than " +
+                   scope->date + "/" + scope->region + ").\n";
+        }
     }
     write_all(STDOUT_FILENO, out);
     if (code != exit_code::ok) {
-        const std::string note =
-            "presign: presign and S3 canonicalized the request differently "
-            "(see the diff)\n";
+        std::string note = "presign: presign and S3 canonicalized the request differently (see the diff)";
+        if (!flags.empty()) note += "; if S3 saw another method or headers, explain with: " + flags;
+        note += "\n";
         std::fwrite(note.data(), 1, note.size(), stderr);
     }
     return code;

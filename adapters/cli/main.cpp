@@ -30,37 +30,51 @@ void add_common_options(CLI::App& command, common_options& common) {
 
 void add_presign_command(CLI::App& app, const std::string& name, const std::string& method,
                          presign_options& options, CLI::App*& command) {
+    // Each command gets only the options it uses, so its --help lists only those.
+    const bool is_put = method == "PUT";
+    const bool is_read = method == "GET" || method == "HEAD";
     command = app.add_subcommand(name, "Print a pre-signed " + method + " URL for s3://BUCKET/KEY");
     options.method = method;
     command->add_option("uri", options.uri, "s3://BUCKET/KEY (with --stdin: s3://BUCKET/PREFIX)")
         ->required();
     command->add_option("-e,--expires", options.expires,
                         "Lifetime: seconds or 90s, 15m, 12h, 7d (default 300, at most 7d)");
-    command->add_option("--content-type", options.content_type,
-                        "put: signed Content-Type; get/head: response-content-type override");
-    command->add_option("--content-length", options.content_length,
-                        "put: exact size in bytes (signed)");
-    command->add_option("--checksum-sha256", options.checksum_sha256,
-                        "put: SHA-256 of the body, base64 or hex (signed x-amz-checksum-sha256)");
-    command->add_option("--download-as", options.download_as,
-                        "Attachment file name (get/head: response-content-disposition; put: "
-                        "Content-Disposition)");
+    if (is_put) {
+        command->add_option("--file", options.file,
+                            "The local file to upload: signs its size and (unless --content-type) "
+                            "its type; --curl uploads it");
+        command->add_option("--content-type", options.content_type, "Signed Content-Type");
+        command->add_option("--content-length", options.content_length,
+                            "Exact size in bytes (signed)");
+        command->add_option("--checksum-sha256", options.checksum_sha256,
+                            "SHA-256 of the body, base64 or hex (signed x-amz-checksum-sha256)");
+        command->add_option("--download-as", options.download_as,
+                            "File name downloads get (signed Content-Disposition)");
+        command->add_option("--sse", options.sse, "Server-side encryption AES256 or aws:kms");
+        command->add_option("--sse-kms-key-id", options.sse_kms_key_id,
+                            "KMS key id (with --sse aws:kms)");
+    } else if (is_read) {
+        command->add_option("--content-type", options.content_type,
+                            "Content-Type of the answer (response-content-type)");
+        command->add_option("--download-as", options.download_as,
+                            "Save-as file name (response-content-disposition: attachment)");
+    }
     command->add_option("-H,--header", options.headers, "Extra signed header 'Name: value'")
         ->take_all();
-    command->add_option("--sse", options.sse, "put: server-side encryption AES256 or aws:kms");
-    command->add_option("--sse-kms-key-id", options.sse_kms_key_id,
-                        "put: KMS key id (with --sse aws:kms)");
     command->add_option("--date", options.date,
                         "Fixed signing time, 2013-05-24T00:00:00Z or 20130524T000000Z");
     auto* json = command->add_flag("--json", options.json,
                                    "Print JSON: method, url, headers to send, expires_at");
-    auto* curl = command->add_flag("--curl", options.curl, "Print a ready curl command line");
+    auto* curl = command->add_flag(
+        "--curl", options.curl,
+        is_put ? "Print a curl command line that uploads --file" : "Print a ready curl command line");
     json->excludes(curl);
     command->add_flag("--clamp-expiry", options.clamp_expiry,
                       "Shorten the link when the credentials expire first (default: refuse)");
-    command->add_flag(
+    auto* from_stdin = command->add_flag(
         "--stdin", options.from_stdin,
         "Read keys from stdin (one per line, appended to PREFIX), print one URL per line");
+    if (auto* file = command->get_option_no_throw("--file")) file->excludes(from_stdin);
     add_common_options(*command, options.common);
 }
 

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // presign get|put|head|delete: one URL, or a stream of them with --stdin.
+#include <strings.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <system_error>
 
 #include <nlohmann/json.hpp>
 #include <sigv4/sigv4.hpp>
@@ -67,10 +70,11 @@ void format_output(const presign_options& options, const sigv4::presigned_reques
         const std::string& method = signed_url.method;
         if (method == "HEAD") {
             out += " --head";
-        } else if (method != "GET") {
-            out += " -X " + method;
+        } else if (method != "GET" && !(method == "PUT" && options.file)) {
+            out += " -X " + method;  // --upload-file is a PUT already
         }
         for (const auto& h : signed_url.headers) {
+            if (options.file && ::strcasecmp(h.name.c_str(), "content-length") == 0) continue;
             out += " -H ";
             out += shell_quote(h.name + ": " + h.value);
         }
@@ -78,9 +82,10 @@ void format_output(const presign_options& options, const sigv4::presigned_reques
             out += " -o ";
             out +=
                 shell_quote(options.download_as ? base_name(*options.download_as) : base_name(key));
-        } else if (method == "PUT") {
+        } else if (method == "PUT" && options.file) {
+            // curl sends the file's own Content-Length (the signed one, as --file sized it).
             out += " --upload-file ";
-            out += shell_quote(base_name(key));
+            out += shell_quote(*options.file);
         }
         out += ' ';
         out += shell_quote(signed_url.url);
@@ -196,7 +201,29 @@ int run_presign(const presign_options& options) {
             object.download_filename = *options.download_as;
         }
     }
-    if (options.content_length) {
+    if (options.file) {
+        std::error_code error;
+        const auto status = std::filesystem::status(*options.file, error);
+        if (error || !std::filesystem::is_regular_file(status)) {
+            throw cli_error(exit_code::io, "--file " + *options.file + ": " +
+                                               (error ? error.message() : "not a regular file"));
+        }
+        const auto size = std::filesystem::file_size(*options.file, error);
+        if (error) throw cli_error(exit_code::io, "--file " + *options.file + ": " + error.message());
+        if (options.content_length && *options.content_length != std::to_string(size)) {
+            throw cli_error(exit_code::invalid_input, "--content-length " + *options.content_length +
+                                                          " differs from the size of --file (" +
+                                                          std::to_string(size) + " bytes)");
+        }
+        object.content_length = size;
+        if (!options.content_type) {
+            object.content_type = std::string(media_type_for_file_name(*options.file));
+        }
+    } else if (is_put && options.curl) {
+        throw cli_error(exit_code::invalid_input,
+                        "put --curl needs --file FILE, the local file curl uploads");
+    }
+    if (options.content_length && !options.file) {
         const std::string& text = *options.content_length;
         if (text.empty() || text.size() > 19 ||
             text.find_first_not_of("0123456789") != std::string::npos) {

@@ -2,8 +2,13 @@
 #include "serve_command.hpp"
 
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string_view>
+#include <system_error>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "cli_support.hpp"
@@ -15,11 +20,43 @@ namespace {
 struct serve_flags {
     presign::serve::serve_options options;
     std::string expires = "300";
+    std::optional<std::string> max_upload_bytes;
     std::string region;
     std::string profile;
     std::vector<std::string> content_types;
     std::vector<std::string> origins;
 };
+
+/// How a shell reaches the `presign` next to this helper: "presign" when PATH finds that very
+/// file, else its absolute path; and, when it is not on PATH and sits in a CMake build tree, the
+/// install command that would put it there.
+void describe_presign_command(presign::serve::serve_options& options) {
+    namespace fs = std::filesystem;
+    std::error_code error;
+    const fs::path self = fs::read_symlink("/proc/self/exe", error);
+    if (error) return;
+    const fs::path presign = self.parent_path() / "presign";
+    if (!fs::exists(presign, error)) return;
+    const char* path_variable = std::getenv("PATH");
+    for (std::string_view rest = path_variable != nullptr ? path_variable : ""; !rest.empty();) {
+        const auto colon = rest.find(':');
+        const fs::path candidate = fs::path(std::string(rest.substr(0, colon))) / "presign";
+        if (fs::equivalent(candidate, presign, error)) return;  // "presign" works as it is
+        rest = colon == std::string_view::npos ? std::string_view{} : rest.substr(colon + 1);
+    }
+    const std::string shown = presign.string();
+    const bool plain = shown.find_first_not_of(
+                           "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+") ==
+                       std::string::npos;
+    options.presign_command = plain ? shown : shell_quote(shown);
+    for (fs::path dir = self.parent_path(); !dir.empty() && dir != dir.root_path(); dir = dir.parent_path()) {
+        if (fs::exists(dir / "CMakeCache.txt", error)) {
+            options.install_hint = "(to type just 'presign': cmake --install " + shell_quote(dir.string()) +
+                                   ", as root for /usr/local)";
+            return;
+        }
+    }
+}
 
 }  // namespace
 
@@ -38,7 +75,8 @@ void add_serve_command(CLI::App& app, int& exit_code) {
     command->add_option("--bucket", o.bucket, "Bucket the API signs for (default presign)");
     command->add_option("--region", flags->region, "Region to sign for (default us-east-1, or the AWS configuration's with --endpoint)");
     command->add_option("-e,--expires", flags->expires, "Lifetime of links: seconds or 90s, 15m, 12h, 7d (default 300)");
-    command->add_option("--max-upload-bytes", o.max_upload_bytes, "Largest upload the API signs (default 5 GiB)");
+    command->add_option("--max-upload-bytes", flags->max_upload_bytes,
+                        "Largest upload the API signs: bytes or 500MB, 2GiB... (default 5GiB)");
     command->add_option("--allowed-content-types", flags->content_types,
                         "Content types uploads may have, e.g. image/*,text/plain (default: any)")
         ->delimiter(',');
@@ -53,17 +91,23 @@ void add_serve_command(CLI::App& app, int& exit_code) {
 
     command->callback([flags, &exit_code] {
         auto& options = flags->options;
-        auto expires = parse_expires(flags->expires);
-        if (!expires) {
-            std::fprintf(stderr, "presign serve: --expires: %s\n", expires.error().c_str());
+        const auto refuse = [&exit_code](const std::string& message) {
+            std::fprintf(stderr, "presign serve: %s\n", message.c_str());
             exit_code = exit_code::invalid_input;
-            return;
-        }
+        };
+        auto expires = parse_expires(flags->expires);
+        if (!expires) return refuse(expires.error());
         options.expires = *expires;
+        if (flags->max_upload_bytes) {
+            auto size = parse_byte_size(*flags->max_upload_bytes, "--max-upload-bytes");
+            if (!size) return refuse(size.error());
+            options.max_upload_bytes = *size;
+        }
         if (!flags->region.empty()) options.region = flags->region;
         if (!flags->profile.empty()) options.profile = flags->profile;
         options.allowed_content_types = flags->content_types;
         options.allowed_origins = flags->origins;
+        describe_presign_command(options);
         try {
             exit_code = presign::serve::run_serve(options);
         } catch (const std::exception& error) {

@@ -15,6 +15,7 @@
 #include <presign/cli/credential_chain.hpp>
 
 #include "cli_support.hpp"
+#include "command_line.hpp"
 
 using namespace presign::cli;
 
@@ -399,6 +400,55 @@ TEST_CASE("parse_expires") {
         CAPTURE(bad);
         CHECK_FALSE(parse_expires(bad).has_value());
     }
+}
+
+TEST_CASE("parse_byte_size: bytes, decimal and binary units, the flag named once") {
+    const std::pair<const char*, std::uint64_t> good[] = {
+        {"0", 0},           {"10485760", 10485760},  {"10MB", 10000000},  {"10mb", 10000000},
+        {"1KB", 1000},      {"2GB", 2000000000},     {"1KiB", 1024},      {"10MiB", 10485760},
+        {"5GiB", 5ull << 30}, {"5 GiB", 5ull << 30}, {"7B", 7},           {"17179869183GiB", 17179869183ull << 30}};
+    for (const auto& [text, bytes] : good) {
+        CAPTURE(text);
+        const auto parsed = parse_byte_size(text, "--max-upload-bytes");
+        REQUIRE(parsed.has_value());
+        CHECK(*parsed == bytes);
+    }
+    for (const char* bad : {"", "MB", "10XB", "10M", "1.5GB", "-1", "10 MB x", "1TB", "9999999999999", "17179869184GiB"}) {
+        CAPTURE(bad);
+        const auto parsed = parse_byte_size(bad, "--max-upload-bytes");
+        REQUIRE_FALSE(parsed.has_value());
+        const std::string& message = parsed.error();
+        CHECK(message.find("--max-upload-bytes") == message.rfind("--max-upload-bytes"));
+        CHECK(message.find("MiB") != std::string::npos);
+    }
+    // The serve flag of issue 20 names itself once: "--expires '10x' is not a duration ...".
+    const auto expires = parse_expires("10x");
+    REQUIRE_FALSE(expires.has_value());
+    CHECK(expires.error().find("--expires") == expires.error().rfind("--expires"));
+}
+
+TEST_CASE("media_type_for_file_name: by extension, case-insensitive, octet-stream otherwise") {
+    CHECK(media_type_for_file_name("up photo.png") == "image/png");
+    CHECK(media_type_for_file_name("/tmp/dir.d/Report.PDF") == "application/pdf");
+    CHECK(media_type_for_file_name("a.tar.gz") == "application/gzip");
+    CHECK(media_type_for_file_name("notes.txt") == "text/plain");
+    CHECK(media_type_for_file_name("clip.mp4") == "video/mp4");
+    CHECK(media_type_for_file_name("Makefile") == "application/octet-stream");
+    CHECK(media_type_for_file_name(".bashrc") == "application/octet-stream");
+    CHECK(media_type_for_file_name("dir.png/file") == "application/octet-stream");
+    CHECK(media_type_for_file_name("x.unknownext") == "application/octet-stream");
+}
+
+TEST_CASE("suggest_command: synonyms, typos, nothing for unrelated words") {
+    const std::vector<std::string> commands{"get", "put", "head", "delete", "verify", "explain", "serve"};
+    CHECK(suggest_command("upload", commands) == "put");
+    CHECK(suggest_command("Download", commands) == "get");
+    CHECK(suggest_command("rm", commands) == "delete");
+    CHECK(suggest_command("gte", commands) == "get");
+    CHECK(suggest_command("verfiy", commands) == "verify");
+    CHECK(suggest_command("serv", commands) == "serve");
+    CHECK(suggest_command("xyzzy", commands).empty());
+    CHECK(suggest_command("upload", {"get"}).empty());
 }
 
 TEST_CASE("parse_s3_uri, parse_header_option, normalize_checksum_sha256") {

@@ -110,9 +110,21 @@ class documented_example(presign_case):
         self.assertIn("/dir/a%20b.txt?", doc["url"])
         self.assertEqual(self.query(doc["url"])["X-Amz-SignedHeaders"],
                          "content-length;content-type;host;x-amz-meta-owner")
-        out = self.ok("put", "s3://examplebucket/it's.txt", "--curl", "--content-type", "text/plain")
-        self.assertTrue(out.startswith("curl --fail -X PUT -H 'Content-Type: text/plain' --upload-file "
-                                       "'it'\\''s.txt' 'https://"), out)
+        local = self.write("it's here.png", "x" * 6302)
+        out = self.ok("put", "s3://examplebucket/up photo.png", "--curl", "--file", local)
+        # The local file is what curl uploads; curl sends its Content-Length (signed from the file).
+        self.assertTrue(out.startswith("curl --fail -H 'Content-Type: image/png' --upload-file '%s' 'https://"
+                                       % local.replace("'", "'\\''")), out)
+        self.assertNotIn("Content-Length", out)
+        self.assertEqual(self.query(out.split()[-1].strip("'"))["X-Amz-SignedHeaders"],
+                         "content-length;content-type;host")
+        doc = json.loads(self.ok("put", "s3://examplebucket/k", "--file", local, "--content-type", "text/plain", "--json"))
+        self.assertEqual(doc["headers"], {"Content-Type": "text/plain", "Content-Length": "6302"})
+        self.assertIn("--file", self.fails(INVALID_INPUT, "put", "s3://examplebucket/k", "--curl"))
+        self.assertIn("differs", self.fails(INVALID_INPUT, "put", "s3://examplebucket/k", "--file", local,
+                                            "--content-length", "5"))
+        self.fails(IO, "put", "s3://examplebucket/k", "--file", os.path.join(self.dir, "missing.png"))
+        self.fails(IO, "put", "s3://examplebucket/k", "--file", self.dir)
         out = self.ok("get", "s3://examplebucket/d/report.pdf", "--curl")
         self.assertTrue(out.startswith("curl --fail -o 'report.pdf' 'https://"), out)
         out = self.ok("head", "s3://examplebucket/x", "--curl")
@@ -147,7 +159,11 @@ class bad_input(presign_case):
             (INVALID_INPUT, ["get", "s3://my..bucket/key"]),
             (INVALID_INPUT, ["get", "s3://examplebucket/k", "--header", "X-Custom value"]),
             (INVALID_INPUT, ["get", "s3://examplebucket/k", "--date", "yesterday"]),
-            (INVALID_INPUT, ["get", "s3://examplebucket/k", "--content-length", "10"]),
+            (USAGE, ["get", "s3://examplebucket/k", "--content-length", "10"]),
+            (USAGE, ["get", "s3://examplebucket/k", "--sse", "AES256"]),
+            (USAGE, ["delete", "s3://examplebucket/k", "--content-type", "text/plain"]),
+            (USAGE, ["put", "s3://examplebucket/k", "--stdin", "--file", "x"]),
+            (USAGE, ["upload", "s3://examplebucket/k"]),
             (INVALID_INPUT, ["put", "s3://examplebucket/k", "--content-length", "-1"]),
             (INVALID_INPUT, ["put", "s3://examplebucket/k", "--sse", "rot13"]),
             (INVALID_INPUT, ["put", "s3://examplebucket/k", "--sse-kms-key-id", "k"]),
@@ -172,6 +188,27 @@ class bad_input(presign_case):
         self.assertIn("bucket", self.fails(INVALID_INPUT, "get", "s3://A_B/k"))
         self.assertIn("colon", self.fails(INVALID_INPUT, "get", "s3://b-1/k", "-H", "nocolon"))
         self.assertIn("'nope'", self.fails(CONFIG, "get", "s3://b-1/k", "--profile", "nope"))
+
+    def test_unknown_commands_are_named_with_a_suggestion(self):
+        self.assertEqual(self.fails(USAGE, "upload", "s3://b-1/k"),
+                         "presign: unknown command 'upload' (did you mean 'put'?) (see presign --help)\n")
+        self.assertIn("unknown command 'gte' (did you mean 'get'?)", self.fails(USAGE, "gte", "s3://b-1/k"))
+        self.assertNotIn("did you mean", self.fails(USAGE, "xyzzy"))
+        self.assertIn("a command is required: get, put, head, delete, verify, explain or serve", self.fails(USAGE))
+        err = self.fails(USAGE, "get", "s3://b-1/k", "--no-such-option")
+        self.assertTrue(err[len("presign: "):][0].islower(), err)
+
+    def test_each_command_help_lists_only_its_options(self):
+        def options(command):
+            code, out, err = self.run_presign(command, "--help")
+            self.assertEqual(code, 0, err)
+            return {word.split(",")[-1] for word in out.split() if word.startswith(("--", "-e,", "-H,", "-v,"))}
+        put_only = {"--file", "--content-length", "--checksum-sha256", "--sse", "--sse-kms-key-id"}
+        self.assertTrue(put_only <= options("put"), options("put"))
+        for command in ("get", "head"):
+            self.assertFalse(put_only & options(command), command)
+            self.assertTrue({"--content-type", "--download-as", "--expires", "--curl"} <= options(command))
+        self.assertFalse((put_only | {"--content-type", "--download-as"}) & options("delete"))
 
     def test_unknown_profile_from_environment(self):
         self.fails(CONFIG, "get", "s3://examplebucket/k", env={"AWS_PROFILE": "nope"})
@@ -475,6 +512,49 @@ class http_helper(presign_case):
         self.assertIn(b"pipe only", done.stderr)
 
 
+class curl_against_serve(presign_case):
+    """`presign put --file F --curl` prints a command that, run as printed by a shell, uploads F to
+    `presign serve`'s store; then `presign get --curl` downloads it back."""
+
+    def test_printed_curl_commands_upload_and_download(self):
+        if not shutil.which("curl"):
+            self.fail("curl is not installed (cmake/dev.sh installs it)")
+        data = os.path.join(self.dir, "serve data")
+        serve = subprocess.Popen([PRESIGN, "serve", "--port", "0", "--s3-port", "0", "--data-dir", data],
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=self.env)
+        try:
+            s3 = None
+            for line in serve.stdout:
+                if line.startswith("listening "):
+                    s3 = dict(part.split("=", 1) for part in line.split()[1:])["s3"]
+                    break
+            self.assertIsNotNone(s3, "presign serve did not start")
+            env = {"AWS_SHARED_CREDENTIALS_FILE": os.path.join(data, "credentials"),
+                   "AWS_CONFIG_FILE": os.path.join(data, "aws-config"), "AWS_PROFILE": "presign-local"}
+            # Two files of other sizes than any hard-coded length; the larger makes curl send
+            # Expect: 100-continue.
+            for name, size in (("up photo.png", 6302), ("big one.bin", 1536 * 1024 + 7)):
+                local = os.path.join(self.dir, "local " + name)
+                body = os.urandom(size)
+                with open(local, "wb") as out:
+                    out.write(body)
+                command = self.ok("put", "s3://presign/" + name, "--file", local, "--curl", keys=False, env=env)
+                done = subprocess.run(command, shell=True, capture_output=True, timeout=60)
+                self.assertEqual(done.returncode, 0, "%s\n%r" % (command, done.stderr[-500:]))
+                command = self.ok("get", "s3://presign/" + name, "--curl", keys=False, env=env)
+                done = subprocess.run(command, shell=True, capture_output=True, timeout=60, cwd=self.dir)
+                self.assertEqual(done.returncode, 0, "%s\n%r" % (command, done.stderr[-500:]))
+                with open(os.path.join(self.dir, name), "rb") as got:
+                    self.assertEqual(got.read(), body, name)
+            head = self.ok("head", "s3://presign/up photo.png", "--curl", keys=False, env=env)
+            done = subprocess.run(head, shell=True, capture_output=True, text=True, timeout=60)
+            self.assertIn("content-type: image/png", done.stdout.lower(), "the type came from the file's name")
+        finally:
+            serve.terminate()
+            serve.wait(timeout=30)
+            serve.stdout.close()
+
+
 class verify_and_explain(presign_case):
     def test_verify_accepts_a_fresh_url_and_reports_facts(self):
         url = self.ok("get", "s3://examplebucket/a b.txt", "--date", "20130524T000000Z", "--expires", "1h").strip()
@@ -528,12 +608,35 @@ class verify_and_explain(presign_case):
         out = self.ok("explain", DOC_URL, "--s3-error", same, keys=False)
         self.assertIn("Canonical request: identical to S3's", out)
         self.assertIn("String to sign: identical to S3's", out)
+        self.assertIn("signatures differ only through the signing key: the secret access key that signed the URL "
+                      "is not the one S3 holds for access key id AKIAIOSFODNN7EXAMPLE", out)
+        self.assertIn("20130524/us-east-1", out)
         other = self.write("other.xml", error_xml(canonical.replace("/test.txt", "/test%2Etxt"), string_to_sign))
         code, out, err = self.run_presign("explain", DOC_URL, "--s3-error", other, keys=False)
         self.assertEqual(code, VERIFY_FAILED, err)
         self.assertIn("- /test.txt\n+ /test%2Etxt\n", out)
         self.fails(IO, "explain", DOC_URL, "--s3-error", os.path.join(self.dir, "missing.xml"), keys=False)
         self.fails(INVALID_INPUT, "explain", "https://example.com/k?a=b", keys=False)
+
+    def test_explain_suggests_the_method_and_headers_of_a_put_url(self):
+        url = self.ok("put", "s3://examplebucket/k.txt", "--content-type", "text/plain", "--content-length", "5",
+                      "--date", "20130524T000000Z").strip()
+        err = self.fails(INVALID_INPUT, "explain", url, keys=False)
+        self.assertIn("-X PUT -H 'content-length: VALUE' -H 'content-type: VALUE'", err)
+        out = self.ok("explain", url, "-X", "PUT", "-H", "Content-Type: text/plain", "-H", "Content-Length: 5",
+                      keys=False)
+        self.assertTrue(out.startswith("Canonical request:\nPUT\n/k.txt\n"), out)
+        # With S3's error, the values are S3's: the exact flags to retry with.
+        s3_canonical = out.split("Canonical request:\n")[1].split("\n\nString to sign:")[0]
+        xml = self.write("put.xml", "<Error><Code>SignatureDoesNotMatch</Code><CanonicalRequest>%s</CanonicalRequest>"
+                                    "</Error>" % s3_canonical)
+        err = self.fails(INVALID_INPUT, "explain", url, "--s3-error", xml, keys=False)
+        self.assertIn("-X PUT -H 'content-length: 5' -H 'content-type: text/plain'", err)
+        code, out, err = self.run_presign("explain", url, "-H", "Content-Type: text/html", "-H", "Content-Length: 5",
+                                          "--s3-error", xml, keys=False)
+        self.assertEqual(code, VERIFY_FAILED, err)
+        self.assertIn("- GET\n+ PUT\n", out)
+        self.assertIn("explain with: -X PUT", err)
 
     def test_explain_redacts_the_session_token(self):
         url = self.ok("get", "s3://examplebucket/k", env={"AWS_SESSION_TOKEN": TOKEN}).strip()

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import tempfile
 
-from serve_support import Serve, check, finish, profile_env, request, s3_code
+from serve_support import Serve, api_json, check, finish, profile_env, request, s3_code, upload
 
 # boto3 run in a child so that it reads the profile from the printed environment, as a user's would.
 BOTO3_PRESIGN = r"""
@@ -21,6 +21,9 @@ if method == "put_object":
     params["ContentType"] = "text/plain"
 print(boto3.session.Session().client("s3").generate_presigned_url(method, Params=params, ExpiresIn=300))
 """
+
+
+skipped = []  # clients missing here: the run reports skipped (77), never a plain pass
 
 
 def run(argv, env):
@@ -35,7 +38,7 @@ def boto3_presign(env, method, key):
 def check_sdk_links(serve, env, scratch):
     have_boto3 = run([sys.executable, "-c", "import boto3"], env)[0] == 0
     if not have_boto3:
-        print("skipped: boto3 not installed")
+        skipped.append("boto3 not installed")
     else:
         code, url, err = boto3_presign(env, "put_object", "sdk/boto3.txt")
         if check(code == 0, "boto3 presigns a PUT with the printed profile: " + err):
@@ -49,7 +52,7 @@ def check_sdk_links(serve, env, scratch):
             check(status == 200 and body == b"from boto3", "boto3's presigned GET downloads (%s %r)" % (status, body[:300]))
 
     if not shutil.which("aws"):
-        print("skipped: aws CLI not installed")
+        skipped.append("aws CLI not installed")
     else:
         local = os.path.join(scratch, "from aws.txt")
         with open(local, "wb") as out:
@@ -91,6 +94,51 @@ def check_sdk_links(serve, env, scratch):
         check(status == 200 and body == b"from boto3", "the refused SigV2 PUT left the object as it was")
 
 
+def check_banner_hint(serve, env, binary, expect_plain):
+    """The start message's presign line names the binary that runs (plain "presign" only when PATH
+    finds it) and works as printed with only the printed export (the profile already sets the
+    endpoint and path-style)."""
+    hint = [line.strip() for line in serve.lines if " get s3://presign/KEY" in line]
+    if not check(len(hint) == 1, "the start message shows how to run presign get: %r" % hint):
+        return
+    command = hint[0]
+    check("--endpoint" not in command and "--path-style" not in command,
+          "the hint repeats nothing the profile sets: " + command)
+    program = command.split(" get ")[0]
+    check(program == "presign" if expect_plain else os.path.realpath(program) == os.path.realpath(binary),
+          "the hint names the binary that runs (%s)" % program)
+    check(expect_plain or any("cmake --install" in line for line in serve.lines),
+          "off PATH, the start message says how to install presign")
+    ticket, put_status, _ = upload(serve, "hint.txt", b"hint", "text/plain")
+    done = subprocess.run(command.replace("KEY", ticket["key"]), shell=True, env=env,
+                          capture_output=True, text=True, timeout=60)
+    if check(put_status == 200 and done.returncode == 0, "the printed presign command runs as printed: " + done.stderr.strip()):
+        url = done.stdout.strip().splitlines()[-1]
+        status, body, _ = request("GET", url)
+        check(url.startswith(serve.s3 + "/presign/") and status == 200 and body == b"hint",
+              "its link downloads from the local store (%s %s)" % (status, url.split("?")[0]))
+
+
+def check_flags(binary, scratch):
+    """--max-upload-bytes takes units; a bad --expires names the flag once."""
+    serve = Serve(binary, os.path.join(scratch, "sized"), "--max-upload-bytes", "10MB")
+    try:
+        ok = api_json(serve, "POST", "/uploads", {"filename": "a.bin", "contentType": "application/octet-stream",
+                                                  "size": 10 * 1000 * 1000})[0]
+        over = api_json(serve, "POST", "/uploads", {"filename": "a.bin", "contentType": "application/octet-stream",
+                                                    "size": 10 * 1000 * 1000 + 1})[0]
+        check(ok == 200 and over == 413, "--max-upload-bytes 10MB signs 10,000,000 bytes, refuses one more (%s %s)"
+              % (ok, over))
+    finally:
+        serve.stop()
+    for flag, value in (("--expires", "10x"), ("--max-upload-bytes", "10XB")):
+        done = subprocess.run([binary, "serve", "--port", "0", "--s3-port", "0", "--data-dir",
+                               os.path.join(scratch, "never"), flag, value],
+                              capture_output=True, text=True, timeout=30)
+        check(done.returncode == 5 and done.stderr.count(flag) == 1 and value in done.stderr,
+              "serve %s %s: exit 5, the flag named once: %r" % (flag, value, done.stderr))
+
+
 def main():
     binary = sys.argv[1]
     scratch = tempfile.mkdtemp(prefix="presign-serve-clients-")
@@ -100,10 +148,22 @@ def main():
         check("signature_version = s3v4" in config and "addressing_style = path" in config,
               "the generated aws-config asks for SigV4 and path-style")
         check_sdk_links(serve, profile_env(serve), scratch)
+        check_banner_hint(serve, profile_env(serve), binary, expect_plain=False)
     finally:
         serve.stop()
+    on_path = dict(os.environ, PATH=os.path.dirname(os.path.abspath(binary)) + os.pathsep + os.environ["PATH"])
+    serve = Serve(binary, os.path.join(scratch, "data"), "--bucket", "presign", env=on_path)
+    try:
+        check_banner_hint(serve, dict(profile_env(serve), PATH=on_path["PATH"]), binary, expect_plain=True)
+    finally:
+        serve.stop()
+    check_flags(binary, scratch)
     shutil.rmtree(scratch, ignore_errors=True)
-    return finish()
+    code = finish()
+    if code == 0 and skipped:
+        print("skipped: " + "; ".join(skipped))
+        return 77
+    return code
 
 
 if __name__ == "__main__":

@@ -533,7 +533,9 @@ int run_serve(const serve_options& options) {
             " AWS_CONFIG_FILE=" + local.config_file.string() + " AWS_PROFILE=" +
             std::string(local_profile));
         say("    aws s3 ls s3://" + options.bucket + "/ --recursive");
-        say("    presign get s3://" + options.bucket + "/KEY --endpoint " + s3_url + " --path-style");
+        // The profile sets the endpoint and path-style: with the export above, nothing else.
+        say("    " + options.presign_command + " get s3://" + options.bucket + "/KEY");
+        if (!options.install_hint.empty()) say("    " + options.install_hint);
     } else {
         say("  S3 engine    " + s3_url + "  bucket \"" + options.bucket + "\"  region " + region + "  " +
             credentials_note);

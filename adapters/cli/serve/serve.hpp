@@ -27,6 +27,10 @@ struct serve_options {
     std::string endpoint;
     bool path_style = false;
     std::optional<std::string> profile;
+    /// How the start message tells the person to run presign (the real path unless it is on PATH),
+    /// and a line on putting it on PATH (empty: none).
+    std::string presign_command = "presign";
+    std::string install_hint;
     /// API worker threads (each keep-alive connection holds one).
     std::size_t api_threads = 128;
 };

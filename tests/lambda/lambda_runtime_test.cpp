@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
@@ -227,6 +229,41 @@ TEST_CASE("runtime: transport failures are reported, not thrown; the loop gives 
     CHECK(lambda::run(client, [&](const lambda::invocation&) { return std::to_string(++calls); }, options) == 1);
     CHECK(calls == 0);
     CHECK(log.size() == 2);
+}
+
+TEST_CASE("runtime: the address is numeric or a name from /etc/hosts, never resolved through NSS") {
+    fake_runtime_api api;
+    const std::string port = std::to_string(api.port());
+    // A numeric address and a name (localhost: /etc/hosts, or loopback when the file lacks it).
+    for (const std::string& address : std::vector<std::string>{"127.0.0.1:" + port, "localhost:" + port,
+                                                                "LocalHost:" + port}) {
+        CAPTURE(address);
+        api.push({"req-" + address, R"({"n":1})", {}});
+        lambda::runtime_client client(address);
+        std::string error;
+        auto invocation = client.next(error);
+        REQUIRE_MESSAGE(invocation.has_value(), error);
+        CHECK(invocation->request_id == "req-" + address);
+    }
+    for (const std::string& address : std::vector<std::string>{"no-such-runtime.invalid:" + port, "127.0.0.1:0",
+                                                                "127.0.0.1:99999", "127.0.0.1:x"}) {
+        CAPTURE(address);
+        lambda::runtime_client client(address);
+        std::string error;
+        CHECK_FALSE(client.next(error).has_value());
+        CHECK((error.find("not a numeric address and not in /etc/hosts") != std::string::npos ||
+               error.find("no valid port") != std::string::npos));
+    }
+}
+
+TEST_CASE("runtime: the static bootstrap links no NSS resolver (no getaddrinfo, no glibc warning)") {
+    std::ifstream in(PRESIGN_BOOTSTRAP_PATH, std::ios::binary);
+    REQUIRE(in);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    REQUIRE(bytes.size() > 1000);
+    // The symbol (and glibc's NSS lookup tables it would pull in) is absent from the binary.
+    CHECK(bytes.find("getaddrinfo") == std::string::npos);
+    CHECK(bytes.find("gethostbyname") == std::string::npos);
 }
 
 TEST_CASE("runtime: the keep-alive connection is reopened when the server closes it") {

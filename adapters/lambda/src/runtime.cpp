@@ -7,7 +7,6 @@
 #include "presign/lambda/runtime.hpp"
 
 #include <arpa/inet.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -88,6 +87,56 @@ std::optional<std::uint64_t> parse_number(std::string_view text, int base = 10) 
     return value;
 }
 
+/// An IPv4 or IPv6 literal with the port, or nothing when `host` is not one (inet_pton: no NSS).
+std::optional<sockaddr_storage> numeric_address(const std::string& host, std::uint16_t port) {
+    sockaddr_storage address{};
+    auto* v4 = reinterpret_cast<sockaddr_in*>(&address);
+    auto* v6 = reinterpret_cast<sockaddr_in6*>(&address);
+    if (::inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons(port);
+        return address;
+    }
+    if (::inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons(port);
+        return address;
+    }
+    return std::nullopt;
+}
+
+/// The addresses /etc/hosts gives `name` (case-insensitive, in file order); "localhost" is
+/// 127.0.0.1 and ::1 when the file does not list it.
+std::vector<sockaddr_storage> hosts_file_addresses(const std::string& name, std::uint16_t port) {
+    std::vector<sockaddr_storage> found;
+    if (FILE* hosts = std::fopen("/etc/hosts", "re")) {
+        char line[1024];
+        while (std::fgets(line, sizeof line, hosts) != nullptr) {
+            std::string_view rest(line);
+            rest = rest.substr(0, rest.find_first_of("#\n"));
+            std::vector<std::string_view> words;
+            while (!rest.empty()) {
+                const auto start = rest.find_first_not_of(" \t\r");
+                if (start == std::string_view::npos) break;
+                rest.remove_prefix(start);
+                const auto end = rest.find_first_of(" \t\r");
+                words.push_back(rest.substr(0, end));
+                rest = end == std::string_view::npos ? std::string_view{} : rest.substr(end);
+            }
+            const bool listed = words.size() > 1 && std::any_of(words.begin() + 1, words.end(), [&](std::string_view w) {
+                return iequals(w, name);
+            });
+            if (!listed) continue;
+            if (auto address = numeric_address(std::string(words[0]), port)) found.push_back(*address);
+        }
+        std::fclose(hosts);
+    }
+    if (found.empty() && iequals(name, "localhost")) {
+        for (const char* loopback : {"127.0.0.1", "::1"}) found.push_back(*numeric_address(loopback, port));
+    }
+    return found;
+}
+
 }  // namespace
 
 std::chrono::milliseconds invocation::remaining() const {
@@ -111,65 +160,43 @@ struct runtime_client::connection {
         buffer.clear();
     }
 
-    // The Runtime API address is numeric ("127.0.0.1:9001"): connect without the resolver, which a
-    // static binary could only use through the host's NSS libraries.
-    bool open_numeric(std::string& error) {
-        auto port_number = parse_number(port);
-        if (!port_number || *port_number > 65535) return false;
-        sockaddr_storage address{};
-        socklen_t size = 0;
-        auto* v4 = reinterpret_cast<sockaddr_in*>(&address);
-        auto* v6 = reinterpret_cast<sockaddr_in6*>(&address);
-        if (::inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
-            v4->sin_family = AF_INET;
-            v4->sin_port = htons(static_cast<std::uint16_t>(*port_number));
-            size = sizeof *v4;
-        } else if (::inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
-            v6->sin6_family = AF_INET6;
-            v6->sin6_port = htons(static_cast<std::uint16_t>(*port_number));
-            size = sizeof *v6;
-        } else {
-            return false;
-        }
-        int s = ::socket(address.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (s >= 0 && ::connect(s, reinterpret_cast<sockaddr*>(&address), size) == 0) {
-            int one = 1;
-            ::setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-            fd = s;
-            return true;
-        }
-        error = "cannot connect to the Runtime API at " + host + ":" + port + ": " + std::strerror(errno);
-        if (s >= 0) ::close(s);
-        fd = -1;
-        return true;  // numeric, but the connection failed: no resolver fallback
-    }
-
+    // The Runtime API address is numeric ("127.0.0.1:9001") and is parsed as such. getaddrinfo is
+    // never called: in a static binary it loads the host's NSS libraries at run time, which must
+    // match the glibc it was built with (Debian 12's, not Amazon Linux 2023's), and glibc warns at
+    // link time. A name is looked up in /etc/hosts only ("localhost" is loopback without one).
     bool open(std::string& error) {
         close();
-        if (open_numeric(error)) return fd >= 0;
-        addrinfo hints{};
-        hints.ai_family = AF_UNSPEC;
-        hints.ai_socktype = SOCK_STREAM;
-        hints.ai_flags = AI_NUMERICSERV;
-        addrinfo* found = nullptr;
-        if (int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &found); rc != 0) {
-            error = "cannot resolve the Runtime API address " + host + ":" + port + ": " + ::gai_strerror(rc);
+        const auto port_number = parse_number(port);
+        if (!port_number || *port_number == 0 || *port_number > 65535) {
+            error = "the Runtime API address " + host + ":" + port + " has no valid port";
             return false;
         }
-        for (addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
-            int s = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-            if (s < 0) continue;
-            if (::connect(s, ai->ai_addr, ai->ai_addrlen) == 0) {
+        std::vector<sockaddr_storage> candidates;
+        if (auto numeric = numeric_address(host, static_cast<std::uint16_t>(*port_number))) {
+            candidates.push_back(*numeric);
+        } else {
+            candidates = hosts_file_addresses(host, static_cast<std::uint16_t>(*port_number));
+            if (candidates.empty()) {
+                error = "cannot resolve the Runtime API address " + host + ":" + port +
+                        ": not a numeric address and not in /etc/hosts";
+                return false;
+            }
+        }
+        int last_errno = 0;
+        for (const auto& address : candidates) {
+            const socklen_t size = address.ss_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+            const int s = ::socket(address.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            if (s >= 0 && ::connect(s, reinterpret_cast<const sockaddr*>(&address), size) == 0) {
                 int one = 1;
                 ::setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
                 fd = s;
-                break;
+                return true;
             }
-            ::close(s);
+            last_errno = errno;
+            if (s >= 0) ::close(s);
         }
-        ::freeaddrinfo(found);
-        if (fd < 0) error = "cannot connect to the Runtime API at " + host + ":" + port + ": " + std::strerror(errno);
-        return fd >= 0;
+        error = "cannot connect to the Runtime API at " + host + ":" + port + ": " + std::strerror(last_errno);
+        return false;
     }
 
     bool send_all(std::string_view data) noexcept {

@@ -13,6 +13,7 @@
   // refuses bytes that changed on the way. Hashing reads the file into memory, hence the limit.
   const CHECKSUM_MAX_BYTES = 256 * 1024 * 1024;
   const SPEED_WINDOW_MS = 2000;
+  const MIN_RATE_SECONDS = 0.2;
 
   // Headers a page may not set on XMLHttpRequest: the browser sends them itself (Content-Length is
   // the file's size, which is what the API signed).
@@ -100,6 +101,12 @@
     } catch {
       return new Date(ms).toISOString();
     }
+  }
+
+  /** True for names and addresses that reach only this machine (127.0.0.0/8, ::1, localhost). */
+  function isLoopbackHost(hostname) {
+    const host = hostname.toLowerCase();
+    return host === 'localhost' || host.endsWith('.localhost') || /^127\./.test(host) || host === '[::1]';
   }
 
   function hostOf(url) {
@@ -201,6 +208,12 @@
     ui.status.textContent = text;
   }
 
+  /** A new action starts: the finished upload's panel and the last error make way for it. */
+  function startNextAction() {
+    if (!busy) ui.transfer.hidden = true;
+    clearError();
+  }
+
   function clearError() {
     ui.error.hidden = true;
     ui.errorText.textContent = '';
@@ -226,10 +239,13 @@
     const name = context.fileName ? `“${context.fileName}”` : 'This file';
     // The service states its limit as "... limit of N bytes"; say it in megabytes when it does.
     const limit = /\b(\d+) bytes\b/.exec(message);
+    // ... and its allowed types as "...; allowed types: image/*, text/plain".
+    const allowedTypes = /allowed types: ([^;]+?)\.?$/.exec(message);
     const sentences = {
       too_large: `${name} is too large to share here${context.fileSize !== undefined ? ` (${formatBytes(context.fileSize)})` : ''}. `
         + (limit ? `The limit is ${formatBytes(Number(limit[1]))}.` : 'Try a smaller file.'),
-      content_type_not_allowed: `Files of this type${context.contentType ? ` (${context.contentType})` : ''} can’t be shared here.`,
+      content_type_not_allowed: `Files of this type${context.contentType ? ` (${context.contentType})` : ''} can’t be shared here.`
+        + (allowedTypes ? ` Allowed types: ${allowedTypes[1]}.` : ''),
       invalid_filename: `${name} has a name the server can’t accept. Rename the file and try again.`,
       invalid_size: `${name} has a size the server can’t accept${context.fileSize === 0 ? ' (it is empty)' : ''}.`,
       invalid_checksum: 'The server did not accept the file’s checksum. Try again.',
@@ -311,6 +327,24 @@
   // ---------------------------------------------------------------------------------------------
   // API calls
 
+  /**
+   * After a request failed without an answer: true when something does answer at `url` (a no-cors
+   * request gets an opaque answer from any server that answers at all), so the failure was CORS
+   * refusing this page's origin rather than an unreachable server.
+   */
+  async function answersWithoutCors(url) {
+    try {
+      await fetch(url, { method: 'GET', mode: 'no-cors', cache: 'no-store', credentials: 'omit', referrerPolicy: 'no-referrer' });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  function pageOrigin() {
+    return ownOrigin() || window.location.origin;
+  }
+
   async function callApi(base, method, path, body, context) {
     let response;
     try {
@@ -323,9 +357,15 @@
         referrerPolicy: 'no-referrer',
       });
     } catch (error) {
+      const detail = String(error && error.message || error);
+      if (await answersWithoutCors(base + path)) {
+        throw new FriendlyError(`The server at ${hostOf(base)} does not allow this page’s origin, ${pageOrigin()}. `
+          + `Add ${pageOrigin()} to the origins it allows (presign serve --allowed-origins, or AllowedOrigin on AWS).`,
+        `${detail} (refused by CORS)`);
+      }
       throw new FriendlyError(
         `Could not reach the server at ${hostOf(base)}. Check your connection, or the API address in Settings.`,
-        String(error && error.message || error));
+        detail);
     }
     const text = await response.text().catch(() => '');
     let data = null;
@@ -371,9 +411,14 @@
         if (xhr.status >= 200 && xhr.status < 300) resolve(xhr);
         else reject(storageError(xhr.status, xhr.responseText, context));
       });
-      xhr.addEventListener('error', () => reject(new FriendlyError(
-        `The upload could not reach the storage at ${hostOf(ticket.url)}. It may be offline, or it does not accept uploads from this page (CORS).`,
-        'network error')));
+      xhr.addEventListener('error', () => {
+        answersWithoutCors(ticket.url).then((answers) => reject(answers
+          ? new FriendlyError(`The storage at ${hostOf(ticket.url)} does not allow uploads from this page’s origin, ${pageOrigin()}. `
+            + `Its CORS rules must allow ${pageOrigin()} (presign serve --allowed-origins, or AllowedOrigin on AWS).`,
+          'network error (refused by CORS)')
+          : new FriendlyError(`The upload could not reach the storage at ${hostOf(ticket.url)}. Check your connection.`,
+            'network error')));
+      });
       xhr.addEventListener('abort', () => reject(new CancelledError('cancelled')));
       xhr.send(file);
     });
@@ -456,7 +501,8 @@
       (loaded, total) => showProgress(loaded, total, meter(loaded)));
     const seconds = (performance.now() - started) / 1000;
     showProgress(file.size, file.size, null);
-    ui.speedText.textContent = seconds > 0 && file.size > 0
+    // Below ~0.2 s the rate says more about timer resolution than about the network.
+    ui.speedText.textContent = seconds >= MIN_RATE_SECONDS && file.size > 0
       ? `Done in ${seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)} s · ${formatBytes(file.size / seconds)}/s`
       : 'Done';
     return {
@@ -604,7 +650,7 @@
   }
 
   async function copyShareLink(entry, button, field, linkRow) {
-    clearError();
+    startNextAction();
     const base = entry.apiBase || currentApiBase();
     if (!base) {
       showError(new FriendlyError('Enter the API address in Settings first.'));
@@ -623,14 +669,20 @@
         : Math.max(0, (Date.parse(answer.expiresAt) - Date.now()) / 1000) || 0;
       // The countdown runs on this browser's clock from the moment the link arrived, so a skewed
       // clock does not shorten or stretch it.
-      links.set(entry.key, { url: answer.url, deadline: Date.now() + lifetime * 1000 });
+      const link = { url: answer.url, deadline: Date.now() + lifetime * 1000, name: entry.name, status: '' };
+      links.set(entry.key, link);
       field.value = answer.url;
       linkRow.hidden = false;
       tickCountdowns();
       const copied = await copyText(answer.url, field);
-      setStatus(copied
+      link.status = (copied
         ? `Share link for “${entry.name}” copied. It works for ${formatLifetimeWords(lifetime)}.`
-        : `The share link for “${entry.name}” is selected below: press Ctrl+C (⌘C on a Mac) to copy it.`);
+        : `The share link for “${entry.name}” is selected below: press Ctrl+C (⌘C on a Mac) to copy it.`)
+        + (isLoopbackHost(new URL(answer.url).hostname)
+          ? ` It opens only on this computer: the storage is at ${hostOf(answer.url)}, a loopback address`
+            + ' (start presign serve with --host and this machine’s network address to share on your network).'
+          : '');
+      setStatus(link.status);
       if (!copied) {
         field.focus();
         field.select();
@@ -644,6 +696,7 @@
   }
 
   function removeEntry(entry) {
+    startNextAction();
     const entries = loadUploads().filter((existing) => existing.key !== entry.key);
     saveUploads(entries);
     links.delete(entry.key);
@@ -659,6 +712,9 @@
       if (!link || !expiry) continue;
       const remaining = (link.deadline - Date.now()) / 1000;
       const expired = remaining <= 0;
+      if (expired && link.status && ui.status.textContent === link.status) {
+        setStatus(`The share link for “${link.name}” has expired. “Copy share link” makes a fresh one.`);
+      }
       const text = expired ? 'expired' : `expires in ${formatDuration(remaining)}`;
       if (expiry.textContent !== text) expiry.textContent = text;
       expiry.classList.toggle('expired', expired);
@@ -703,6 +759,7 @@
     if (!currentApiBase()) ui.settings.open = true;
     ui.settingsForm.addEventListener('submit', (event) => {
       event.preventDefault();
+      startNextAction();
       const raw = ui.apiBaseInput.value.trim();
       if (raw === '') {
         storageSet(API_BASE_STORAGE_KEY, null);
@@ -725,6 +782,7 @@
         : `Saved. Uploads now go through ${currentApiBase() || 'nothing: enter an address'}.`);
     });
     ui.apiReset.addEventListener('click', () => {
+      startNextAction();
       storageSet(API_BASE_STORAGE_KEY, null);
       ui.apiBaseInput.removeAttribute('aria-invalid');
       showApiSetting();
@@ -751,6 +809,7 @@
     if (currentRequest) currentRequest.abort();
   });
   ui.clearButton.addEventListener('click', () => {
+    startNextAction();
     saveUploads([]);
     links.clear();
     renderList([]);

@@ -147,6 +147,11 @@ async function main() {
     check(link.startsWith(server.urls.s3 + '/'), 'the share link points at the S3 endpoint', link);
     check(/copied/.test(await page.locator('#status').textContent()), 'the status line says the link was copied',
       await page.locator('#status').textContent());
+    check(await page.locator('#transfer').isHidden(), 'the finished upload\'s progress panel is collapsed by the next action');
+    check(/opens only on this computer: the storage is at 127\.0\.0\.1:\d+, a loopback address .*--host/
+      .test(await page.locator('#status').textContent()),
+    'a link to a loopback store says it opens only on this computer, and how to share on a network',
+    await page.locator('#status').textContent());
     const clipboard = await page.evaluate(() => navigator.clipboard.readText());
     check(clipboard === link, 'the clipboard holds the share link', clipboard);
     const expiry = page.locator('.upload-item', { hasText: GOOD_FILE_NAME }).locator('.link-expiry');
@@ -182,6 +187,15 @@ async function main() {
     await page.goto(`${server.urls.api}/?api=${encodeURIComponent(server.urls.api + '/')}`);
     check(await page.locator('#api-current').textContent() === `${server.urls.api} (from the page address)`,
       'the ?api= parameter sets the API address', await page.locator('#api-current').textContent());
+
+    // Saving an invalid API address shows an error; "Use this server" then clears it.
+    await page.locator('#settings').evaluate((details) => { details.open = true; });
+    await page.fill('#api-base', 'not a url');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.locator('#error').waitFor({ state: 'visible' });
+    await page.getByRole('button', { name: 'Use this server' }).click();
+    check(await page.locator('#error').isHidden(), '"Use this server" clears the invalid-address error');
+    await page.goto(`${server.urls.api}/?api=${encodeURIComponent(server.urls.api + '/')}`);
 
     // An error path: a file over --max-upload-bytes is refused in words, and nothing is listed.
     await page.setInputFiles('#file-input', bigFile);
@@ -220,8 +234,8 @@ async function main() {
     await page.setInputFiles('#file-input', { name: 'setup.exe', mimeType: 'application/x-msdownload', buffer: randomBytes(100) });
     await page.locator('#error').waitFor({ state: 'visible' });
     check(await page.locator('#error-text').textContent()
-      === 'Files of this type (application/x-msdownload) can’t be shared here.',
-    'a type the server does not take is refused in words', await page.locator('#error').innerText());
+      === 'Files of this type (application/x-msdownload) can’t be shared here. Allowed types: text/*.',
+    'a type the server does not take is refused in words, naming the allowed types', await page.locator('#error').innerText());
     check(/content_type_not_allowed \(HTTP 415\)/.test(await page.locator('#error-detail').textContent()),
       'the details name the 415 error code', await page.locator('#error-detail').textContent());
 
@@ -248,6 +262,8 @@ async function main() {
     await page.locator('.upload-item', { hasText: SMALL_FILE_NAME }).waitFor();
     await page.unroute(shortStoreUrls);
     ok('a dropped file uploads when sent in time');
+    check(await page.locator('#speed-text').textContent() === 'Done',
+      'a tiny upload says "Done" without a rate', await page.locator('#speed-text').textContent());
     await page.getByRole('button', { name: `Copy share link for ${SMALL_FILE_NAME}` }).click();
     await page.waitForFunction(() => /^https?:\/\//.test(document.querySelector('.link-field')?.value || ''));
     const shortLink = await page.locator('.link-field').inputValue();
@@ -255,12 +271,37 @@ async function main() {
       await page.locator('#status').textContent());
     await page.waitForFunction(() => document.querySelector('.link-expiry').textContent === 'expired', null, { timeout: (SHORT_LINK_SECONDS + 3) * 1000 });
     ok('the countdown ends in "expired"');
+    await page.waitForFunction(() => /has expired/.test(document.getElementById('status').textContent), null, { timeout: 3_000 });
+    check(await page.locator('#status').textContent()
+      === `The share link for “${SMALL_FILE_NAME}” has expired. “Copy share link” makes a fresh one.`,
+    'the status line says the link expired and how to get a fresh one', await page.locator('#status').textContent());
     await new Promise((done) => { setTimeout(done, 1_000); }); // past the store's whole-second clock
     const expiredDownload = await fetch(shortLink);
     const expiredBody = await expiredDownload.text();
     check(expiredDownload.status === 403 && /<Code>AccessDenied<\/Code>/.test(expiredBody) && /expired/i.test(expiredBody),
       'the expired link is refused by the store (403 AccessDenied, expired)', `${expiredDownload.status} ${expiredBody}`);
-    check(pageErrors.length === 0, 'the page logged no script or CSP error', pageErrors.join('\n'));
+
+    // CORS: the first serve allows only its own origin, so this page (the second serve's origin)
+    // is refused on preflight; the page names its origin. A port nobody listens on is unreachable.
+    await page.goto(`${shortServer.urls.api}/?api=${encodeURIComponent(server.urls.api)}`);
+    await page.setInputFiles('#file-input', smallFile);
+    await page.locator('#error').waitFor({ state: 'visible' });
+    check(await page.locator('#error-text').textContent()
+      === `The server at ${new URL(server.urls.api).host} does not allow this page’s origin, ${shortServer.urls.api}. `
+        + `Add ${shortServer.urls.api} to the origins it allows (presign serve --allowed-origins, or AllowedOrigin on AWS).`,
+    'a CORS refusal names the origin to allow', await page.locator('#error-text').textContent());
+    const unreachable = await (async () => {
+      const probe = await startServer(path.join(work, 'data-gone'));
+      await stopServer(probe);
+      return probe.urls.api;
+    })();
+    await page.goto(`${shortServer.urls.api}/?api=${encodeURIComponent(unreachable)}`);
+    await page.setInputFiles('#file-input', smallFile);
+    await page.locator('#error').waitFor({ state: 'visible' });
+    check((await page.locator('#error-text').textContent()).startsWith('Could not reach the server at '),
+      'an unreachable server is reported as unreachable, not as CORS', await page.locator('#error-text').textContent());
+    check(pageErrors.filter((e) => !/CORS|Access-Control|ERR_CONNECTION_REFUSED/.test(e)).length === 0,
+      'the page logged no script or CSP error', pageErrors.join('\n'));
   } catch (error) {
     if (server) console.error(`--- serve output ---\n${server.log()}`);
     if (shortServer) console.error(`--- serve --expires output ---\n${shortServer.log()}`);

@@ -521,6 +521,11 @@ TEST_CASE("uploads: input validation table") {
         CHECK(error_code(res) == r.code);
     }
 
+    // A refused type is told which types are allowed (the page lists them).
+    const auto refused = f.call("POST", "/uploads", with("contentType", "text/html"));
+    CHECK(json::parse(refused.body)["error"]["message"] ==
+          "files of this type cannot be uploaded here; allowed types: image/*, text/plain, application/pdf");
+
     const std::vector<std::string> accepted = {
         with("size", 0), with("size", 1048576), with("contentType", "IMAGE/JPEG"),
         with("contentType", "text/plain; charset=utf-8"), with("contentType", "application/pdf"),

@@ -351,9 +351,12 @@ private:
                 return from_failure({415, "content_type_not_allowed", "contentType must be a string"});
             if (!input.content_type.text.empty()) content_type = std::move(input.content_type.text);
         }
-        if (!content_type_allowed(content_type, settings_.allowed_content_types))
+        if (!content_type_allowed(content_type, settings_.allowed_content_types)) {
+            std::string allowed;  // said in the error, so that a client can tell the person
+            for (const auto& type : settings_.allowed_content_types) allowed += (allowed.empty() ? "" : ", ") + type;
             return from_failure({415, "content_type_not_allowed",
-                                 "files of this type cannot be uploaded here"});
+                                 "files of this type cannot be uploaded here; allowed types: " + allowed});
+        }
 
         std::string checksum;
         if (input.sha256.type != kind::absent && input.sha256.type != kind::null) {

@@ -18,7 +18,9 @@
 #include <string_view>
 #include <thread>
 
-#include <httplib.h>
+#include <arpa/inet.h>
+
+#include <presign/http/server.hpp>
 #include <presign/cli/aws_config.hpp>
 #include <presign/cli/credential_chain.hpp>
 #include <presign/cli/network_credentials.hpp>
@@ -37,7 +39,6 @@ constexpr int exit_internal = 1;
 constexpr int exit_config = 3;
 constexpr int exit_credentials = 4;
 constexpr std::string_view local_identity = "local";
-constexpr std::size_t max_api_body = 64 * 1024;
 
 /// One write(2) per line, so lines from different threads never interleave.
 void print_line(std::FILE* stream, std::string line) {
@@ -185,11 +186,6 @@ bool is_content_type(std::string_view name) {
            });
 }
 
-bool is_httplib_pseudo_header(const std::string& name) {
-    return name == "REMOTE_ADDR" || name == "REMOTE_PORT" || name == "LOCAL_ADDR" ||
-           name == "LOCAL_PORT";
-}
-
 /// Turns the service's messages about environment variables into the flags serve takes.
 std::string name_flags(std::string message) {
     static const std::pair<std::string_view, std::string_view> names[] = {
@@ -216,141 +212,169 @@ private:
     std::atomic<std::uint64_t> count_{0};
 };
 
-bool carries_body(const httplib::Request& req) {
-    if (req.has_header("Transfer-Encoding")) return true;
-    const auto length = req.get_header_value("Content-Length");
-    return !length.empty() && length != "0";
+/// Whether a Host header's name is one this API answers to: an IP literal, "localhost", the
+/// name it was told to listen on, or the host of an allowed origin. Anything else is how a
+/// DNS-rebinding page reaches a server on 127.0.0.1 under its own name, so it is refused.
+bool host_allowed(std::string_view host, const std::vector<std::string>& names) {
+    if (host.starts_with('[')) {  // [IPv6]:port
+        const auto close = host.find(']');
+        if (close == std::string_view::npos) return false;
+        const std::string literal(host.substr(1, close - 1));
+        in6_addr address{};
+        return ::inet_pton(AF_INET6, literal.c_str(), &address) == 1;
+    }
+    const std::string name(host.substr(0, host.find(':')));
+    in_addr address{};
+    if (::inet_pton(AF_INET, name.c_str(), &address) == 1) return true;
+    if (http::iequals(name, "localhost")) return true;
+    return std::any_of(names.begin(), names.end(), [&](const std::string& allowed) { return http::iequals(allowed, name); });
 }
 
-bool sorts_after(std::string_view name, std::string_view lowercase) {
-    for (std::size_t i = 0; i < name.size() && i < lowercase.size(); ++i) {
-        const char c = static_cast<char>(std::tolower(static_cast<unsigned char>(name[i])));
-        if (c != lowercase[i]) return c > lowercase[i];
-    }
-    return name.size() > lowercase.size();
-}
-
-/// httplib 0.11.4 sends the status line and headers with one send() and the body with a second:
-/// two loopback TCP transmissions for each small JSON answer of the API (a fifth of its time
-/// under load). It writes each header as "Name: value\r\n" and then "\r\n", in name order, in
-/// one send; a JSON body carried at the end of the last header's value goes out with them,
-/// followed by those four bytes, which Content-Length counts (JSON allows trailing whitespace).
-/// Only when that header sorts after every header httplib adds itself (Accept-Ranges,
-/// Connection, Content-Length, Content-Type, Keep-Alive); otherwise the caller sets the body.
-bool body_in_headers(const httplib::Request& req, httplib::Response& res, const std::string& body,
-                     const std::string& content_type) {
-    if (req.method == "HEAD" || res.status < 200 || res.status == 204 || res.status == 304) {
-        return false;
-    }
-    if (!content_type.starts_with("application/json") || res.headers.empty()) return false;
-    if (body.find('\0') != std::string::npos) return false;  // httplib prints values with %s
-    auto last = std::prev(res.headers.end());
-    if (!sorts_after(last->first, "keep-alive")) return false;
-    last->second += "\r\n\r\n";
-    last->second += body;
-    res.set_header("Content-Type", content_type);
-    res.set_header("Content-Length", std::to_string(body.size() + 4));
-    return true;
+/// The host part of an origin ("https://files.example:8443" -> "files.example").
+std::string origin_host(std::string_view origin) {
+    const auto scheme = origin.find("://");
+    if (scheme != std::string_view::npos) origin.remove_prefix(scheme + 3);
+    if (origin.starts_with('[')) return std::string(origin.substr(0, origin.find(']') + 1));
+    return std::string(origin.substr(0, origin.find(':')));
 }
 
 /// The API listener: the page's files and, for everything else, the shared service.
 class api_server {
 public:
-    explicit api_server(std::size_t threads) {
-        server_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-        server_.set_keep_alive_max_count(100000);
-        server_.set_keep_alive_timeout(2);
-        server_.set_payload_max_length(max_api_body);
-        server_.set_tcp_nodelay(true);
-        server_.set_socket_options([this](int socket) {
-            local::exclusive_socket_options(socket);
-            listen_socket_ = socket;
-        });
-        // Requests without a body are answered before httplib's routing, which runs a std::regex
-        // per registered pattern; a body is only read by a routed handler ("/uploads" first).
-        server_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-            if (carries_body(req)) return httplib::Server::HandlerResponse::Unhandled;
-            handle(req, res);
-            return httplib::Server::HandlerResponse::Handled;
-        });
-        const std::string any = R"([\s\S]*)";
-        auto handler = [this](const httplib::Request& req, httplib::Response& res) { handle(req, res); };
-        server_.Post("/uploads", handler);
-        server_.Get(any, handler);
-        server_.Post(any, handler);
-        server_.Put(any, handler);
-        server_.Delete(any, handler);
-        server_.Options(any, handler);
-        server_.Patch(any, handler);
-    }
+    api_server(std::size_t threads, const http::limits& deadlines)
+        : server_(options(threads, deadlines), [this](const http::request_head& req) { return handle(req); }) {}
 
-    httplib::Server& server() { return server_; }
-    [[nodiscard]] int listen_socket() const { return listen_socket_; }
+    http::server& server() { return server_; }
     void set_service(std::unique_ptr<service::service> svc) { service_ = std::move(svc); }
+    /// Host names (besides IP literals and localhost) the API answers to.
+    void set_host_names(std::vector<std::string> names) { host_names_ = std::move(names); }
 
 private:
-    void handle(const httplib::Request& req, httplib::Response& res) {
-        // httplib would apply a Range header to the JSON; the API has no ranges. The Request
-        // object itself is not const.
-        const_cast<httplib::Request&>(req).ranges.clear();
-        if ((req.method == "GET" || req.method == "HEAD") && serve_page(req, res)) return;
-        service::request request;
-        request.method = req.method;
-        request.path = req.path;
-        request.query = parse_query(req.target);
-        request.headers.reserve(req.headers.size());
-        for (const auto& [name, value] : req.headers) {
-            if (!is_httplib_pseudo_header(name)) request.headers.push_back({name, value});
+    /// A bigger body is refused with 413 (the API's requests are small JSON documents).
+    static constexpr std::size_t max_api_body = 64 * 1024;
+
+    /// Collects a request body, at most max_api_body bytes, for the service.
+    class body_collector final : public http::body_sink {
+    public:
+        body_collector(api_server& api, const http::request_head& req) : api_(api), req_(req) {}
+        bool write(const char* data, std::size_t size) override {
+            body_.append(data, size);
+            return true;
         }
-        request.body = req.body;
-        request.identity = std::string(local_identity);
-        request.request_id = ids_.next();
-        const service::response answer = service_->handle(request);
-        res.status = answer.status;
-        std::string content_type;
-        for (const auto& header : answer.headers) {
-            if (is_content_type(header.name)) {
-                content_type = header.value;
-            } else {
-                res.set_header(header.name, header.value);
+        http::response finish(http::body_end end) override {
+            if (end != http::body_end::complete) {
+                return api_.reject(req_, 413, "body_too_large",
+                                   "the request body is larger than the limit of " +
+                                       std::to_string(max_api_body) + " bytes");
             }
+            return api_.answer(req_, std::move(body_));
         }
-        if (!answer.body.empty()) {
-            if (content_type.empty()) content_type = "application/json";
-            if (body_in_headers(req, res, answer.body, content_type)) return;
-            res.set_content(answer.body, content_type);
-        } else if (!content_type.empty()) {
-            res.set_header("Content-Type", content_type);
-        }
+
+    private:
+        api_server& api_;
+        const http::request_head& req_;
+        std::string body_;
+    };
+
+    http::server_options options(std::size_t threads, const http::limits& deadlines) {
+        http::server_options out;
+        out.threads = threads;
+        out.deadlines = deadlines;
+        out.render_error = [this](int status, const http::request_head* head) {
+            static const http::request_head unparsed{};
+            return reject(head != nullptr ? *head : unparsed, status == 431 ? 431 : status,
+                          status == 500 ? "internal" : "bad_request",
+                          status == 431 ? "the request head is too large" : "malformed HTTP request");
+        };
+        return out;
     }
 
-    bool serve_page(const httplib::Request& req, httplib::Response& res) const {
-        std::string_view path = req.path;
+    http::decision handle(const http::request_head& req) {
+        const std::string* host = req.find("Host");
+        if (host == nullptr ? req.version >= 11 : !host_allowed(*host, host_names_)) {
+            return http::decision::respond(reject(req, host == nullptr ? 400 : 421, "misdirected_request",
+                                                  "this server does not answer to that Host"));
+        }
+        // Bodies are never decoded here: a compressed body is refused before it is read.
+        if (const std::string* encoding = req.find("Content-Encoding");
+            encoding != nullptr && !http::iequals(*encoding, "identity")) {
+            return http::decision::respond(reject(req, 415, "unsupported_content_encoding",
+                                                  "the API accepts uncompressed JSON only (Content-Encoding: "
+                                                  "identity)"));
+        }
+        if (req.method == "GET" || req.method == "HEAD") {
+            if (auto page = serve_page(req)) return http::decision::respond(std::move(*page));
+        }
+        return http::decision::read_body(std::make_unique<body_collector>(*this, req), max_api_body);
+    }
+
+    service::request to_service(const http::request_head& req, std::string body) {
+        service::request request;
+        request.method = req.method;
+        auto path = sigv4::percent_decode(req.raw_path());
+        request.path = path ? std::move(*path) : std::string(req.raw_path());
+        request.query = parse_query(req.target);
+        request.headers = req.headers;
+        request.body = std::move(body);
+        request.identity = std::string(local_identity);
+        request.request_id = ids_.next();
+        return request;
+    }
+
+    static http::response render(service::response answer) {
+        http::response res;
+        res.status = answer.status;
+        res.headers = std::move(answer.headers);
+        if (!answer.body.empty()) {
+            const bool typed = std::any_of(res.headers.begin(), res.headers.end(),
+                                           [](const sigv4::header& h) { return is_content_type(h.name); });
+            if (!typed) res.add_header("Content-Type", "application/json");
+        }
+        res.body = std::move(answer.body);
+        return res;
+    }
+
+    http::response answer(const http::request_head& req, std::string body) {
+        return render(service_->handle(to_service(req, std::move(body))));
+    }
+
+    /// The service's JSON error (with its CORS headers and log line); the connection is closed
+    /// after it when a body was left unread.
+    http::response reject(const http::request_head& req, int status, std::string_view code,
+                          std::string_view message) {
+        http::response res = render(service_->reject(to_service(req, {}), status, code, message));
+        res.close = req.has_body();
+        return res;
+    }
+
+    std::optional<http::response> serve_page(const http::request_head& req) const {
+        std::string_view path = req.raw_path();
         if (path == "/") path = "/index.html";
         for (const auto& asset : web_assets()) {
             if (asset.path != path) continue;
-            res.status = 200;
-            res.set_header("Cache-Control", "no-cache");
-            res.set_header("X-Content-Type-Options", "nosniff");
-            res.set_header("Referrer-Policy", "no-referrer");
-            res.set_header("X-Frame-Options", "DENY");
-            res.set_content(std::string(asset.data), std::string(content_type_of(path)));
-            return true;
+            http::response res;
+            res.add_header("Content-Type", content_type_of(path));
+            res.add_header("Cache-Control", "no-cache");
+            res.add_header("X-Content-Type-Options", "nosniff");
+            res.add_header("Referrer-Policy", "no-referrer");
+            res.add_header("X-Frame-Options", "DENY");
+            res.body = std::string(asset.data);
+            return res;
         }
-        if (req.path == "/") {
-            res.status = 200;
-            res.set_content("presign serve: this binary was built without the web page "
-                            "(adapters/web). The API answers POST /uploads and GET /downloads.\n",
-                            "text/plain; charset=utf-8");
-            return true;
+        if (req.raw_path() == "/") {
+            http::response res;
+            res.add_header("Content-Type", "text/plain; charset=utf-8");
+            res.body = "presign serve: this binary was built without the web page "
+                       "(adapters/web). The API answers POST /uploads and GET /downloads.\n";
+            return res;
         }
-        return false;
+        return std::nullopt;
     }
 
-    httplib::Server server_;
-    int listen_socket_ = -1;
     std::unique_ptr<service::service> service_;
+    std::vector<std::string> host_names_;
     request_counter ids_;
+    http::server server_;  ///< last: stopped and destroyed before what its handler uses
 };
 
 struct listener_thread {
@@ -405,6 +429,7 @@ int run_serve(const serve_options& options) {
             return key && key->credentials.access_key_id == access_key_id ? &key->known : nullptr;
         };
         so.max_object_bytes = options.max_upload_bytes;
+        so.deadlines = options.deadlines;
         so.log = [&access_log](std::string_view line) { access_log.add(line); };
         store_options = std::move(so);
         // Origins are known after the API port is bound; the store is created then.
@@ -436,15 +461,11 @@ int run_serve(const serve_options& options) {
     }
 
     // ---- the API listener first (its origin is the store's default CORS origin) ----------
-    api_server api(std::max<std::size_t>(options.api_threads, 8));
-    int api_port = 0;
-    if (options.port == 0) {
-        api_port = api.server().bind_to_any_port(options.host);
-    } else if (api.server().bind_to_port(options.host, options.port)) {
-        api_port = options.port;
-    }
+    api_server api(std::max<std::size_t>(options.api_threads, 1), options.deadlines);
+    const auto api_bound = api.server().bind(options.host, options.port);
+    const int api_port = api_bound ? *api_bound : 0;
     if (api_port <= 0) {
-        if (options.port != 0 && local::port_in_use(options.host, options.port)) {
+        if (options.port != 0 && api_bound.error().find("already in use") != std::string::npos) {
             complain("cannot listen on " + options.host + ":" + std::to_string(options.port) +
                      " for the API: the address is already in use (another presign serve? choose "
                      "another with --port, or 0 for any free port)");
@@ -453,7 +474,6 @@ int run_serve(const serve_options& options) {
         complain("cannot listen on " + options.host + ":" + std::to_string(options.port) + " for the API");
         return exit_internal;
     }
-    local::widen_backlog(api.listen_socket());
     const std::string api_url = "http://" + shown_host + ":" + std::to_string(api_port);
     std::vector<std::string> origins = options.allowed_origins;
     if (origins.empty()) {
@@ -462,6 +482,9 @@ int run_serve(const serve_options& options) {
     }
 
     int s3_port = 0;
+    std::vector<std::string> host_names{options.host};
+    for (const auto& origin : origins) host_names.push_back(origin_host(origin));
+    api.set_host_names(std::move(host_names));
     if (embedded) {
         store_options->allowed_origins = origins;
         store = std::make_unique<local::s3_server>(*store_options);
@@ -546,7 +569,7 @@ int run_serve(const serve_options& options) {
     listener_thread api_thread;
     listener_thread store_thread;
     api_thread.thread = std::thread([&] {
-        api.server().listen_after_bind();
+        api.server().run();
         api_thread.done = true;
     });
     if (store) {

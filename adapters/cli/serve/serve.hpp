@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <presign/http/server.hpp>
+
 namespace presign::serve {
 
 struct serve_options {
@@ -31,8 +33,11 @@ struct serve_options {
     /// and a line on putting it on PATH (empty: none).
     std::string presign_command = "presign";
     std::string install_hint;
-    /// API worker threads (each keep-alive connection holds one).
-    std::size_t api_threads = 128;
+    /// Threads of the API listener (connections wait asynchronously; a request holds one only
+    /// while the service signs).
+    std::size_t api_threads = 2;
+    /// Deadlines of both listeners' connections (request head, body progress, idle keep-alive).
+    http::limits deadlines;
 };
 
 /// Exit codes beyond the CLI's own (0..7).

@@ -17,7 +17,7 @@
 #include <map>
 #include <optional>
 
-#include <httplib.h>
+#include <presign/http/server.hpp>
 #include <sigv4/encoding.hpp>
 #include <sigv4/s3.hpp>
 #include <sigv4/time.hpp>
@@ -40,11 +40,7 @@ constexpr std::string_view exposed_headers =
     "ETag, Content-Length, Content-Range, Content-Type, Last-Modified, x-amz-request-id, "
     "x-amz-id-2, x-amz-checksum-sha256";
 constexpr std::string_view allowed_methods = "GET, PUT, HEAD, POST, DELETE";
-/// A refused upload's body is read and dropped up to this size, so the client sees the answer
-/// instead of a reset connection; beyond it the connection is closed.
-constexpr std::uint64_t max_drained_body = 8ull << 20;
 constexpr std::size_t max_small_body = 1 << 20;
-constexpr std::size_t read_chunk = 1 << 20;
 
 std::string http_date(std::int64_t unix_seconds) {
     const std::time_t t = static_cast<std::time_t>(unix_seconds);
@@ -53,6 +49,46 @@ std::string http_date(std::int64_t unix_seconds) {
     char buffer[64];
     const std::size_t n = std::strftime(buffer, sizeof buffer, "%a, %d %b %Y %H:%M:%S GMT", &tm);
     return std::string(buffer, n);
+}
+
+/// An HTTP-date (IMF-fixdate, the obsolete RFC 850 and asctime forms; RFC 9110 section 5.6.7)
+/// as unix seconds; nullopt when it is none of them (the condition is then ignored).
+std::optional<std::int64_t> parse_http_date(std::string_view text) {
+    static constexpr const char* formats[] = {"%a, %d %b %Y %H:%M:%S GMT", "%A, %d-%b-%y %H:%M:%S GMT",
+                                              "%a %b %e %H:%M:%S %Y"};
+    const std::string copy(text);
+    for (const char* format : formats) {
+        std::tm tm{};
+        const char* end = ::strptime(copy.c_str(), format, &tm);
+        if (end != nullptr && *end == '\0') return static_cast<std::int64_t>(::timegm(&tm));
+    }
+    return std::nullopt;
+}
+
+std::string_view trim(std::string_view text) {
+    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+    return text;
+}
+
+/// Whether an If-Match / If-None-Match list ("*", or entity tags, quoted or not, weak or not)
+/// names `etag` (quoted, as stored).
+bool etag_matches(std::string_view list, std::string_view etag) {
+    const auto unquote = [](std::string_view tag) {
+        tag = trim(tag);
+        if (tag.starts_with("W/")) tag.remove_prefix(2);
+        if (tag.size() >= 2 && tag.front() == '"' && tag.back() == '"') tag = tag.substr(1, tag.size() - 2);
+        return tag;
+    };
+    const std::string_view wanted = unquote(etag);
+    while (!list.empty()) {
+        const auto comma = list.find(',');
+        const std::string_view item = trim(list.substr(0, comma));
+        if (item == "*" || (!item.empty() && unquote(item) == wanted)) return true;
+        if (comma == std::string_view::npos) break;
+        list.remove_prefix(comma + 1);
+    }
+    return false;
 }
 
 bool is_lower_hex64(std::string_view text) {
@@ -69,12 +105,16 @@ std::optional<std::uint64_t> parse_u64(std::string_view text) {
     return value;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
-}
+using http::iequals;
+
+/// Orders header names case-insensitively.
+struct iless {
+    bool operator()(const std::string& a, const std::string& b) const {
+        return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+            return std::tolower(static_cast<unsigned char>(x)) < std::tolower(static_cast<unsigned char>(y));
+        });
+    }
+};
 
 bool istarts_with(std::string_view text, std::string_view prefix) {
     return text.size() >= prefix.size() && iequals(text.substr(0, prefix.size()), prefix);
@@ -162,85 +202,113 @@ private:
     std::atomic<std::uint64_t> next_{1};
 };
 
-/// What a handler knows about the request it is answering.
+/// The request's path, percent-decoded (as sent when it does not decode).
+std::string decoded_path(const http::request_head& req) {
+    auto decoded = sigv4::percent_decode(req.raw_path());
+    return decoded ? std::move(*decoded) : std::string(req.raw_path());
+}
+
+/// What a handler knows about the request it is answering, and the answer it builds. A handler
+/// that needs the body sets `sink` (and `body_limit`) instead of answering.
 struct exchange {
-    const httplib::Request& req;
-    httplib::Response& res;
+    const http::request_head& req;
+    http::response res;
     std::string request_id;
     std::string bucket;
     std::string key;
     bool head = false;
+    std::unique_ptr<http::body_sink> sink;
+    std::uint64_t body_limit = 0;
+
+    exchange(const http::request_head& request, std::string id)
+        : req(request), request_id(std::move(id)), head(request.method == "HEAD") {
+        std::tie(bucket, key) = split_path(decoded_path(request));
+    }
+    /// The same request, with an empty answer: what a body sink answers through.
+    exchange(const exchange& other)
+        : req(other.req), request_id(other.request_id), bucket(other.bucket), key(other.key), head(other.head) {}
 };
 
-}  // namespace
+/// A body handed to a handler's `on_write`, answered by its `on_finish` through the exchange.
+class exchange_sink final : public http::body_sink {
+public:
+    using writer = std::function<bool(const char* data, std::size_t size)>;
+    using finisher = std::function<void(exchange& ex, http::body_end end)>;
+    exchange_sink(const exchange& ex, writer on_write, finisher on_finish)
+        : ex_(ex), on_write_(std::move(on_write)), on_finish_(std::move(on_finish)) {}
+    bool write(const char* data, std::size_t size) override { return on_write_(data, size); }
+    http::response finish(http::body_end end) override {
+        on_finish_(ex_, end);
+        return std::move(ex_.res);
+    }
 
-void exclusive_socket_options(int socket) {
-    // httplib's default adds SO_REUSEPORT, which would let a second server bind a port that is
-    // already serving; SO_REUSEADDR alone still allows a quick restart.
-    const int yes = 1;
-    ::setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+private:
+    exchange ex_;
+    writer on_write_;
+    finisher on_finish_;
+};
+
+/// Reads a small body (multipart completion, bucket configuration) into memory, then answers.
+void read_small_body(exchange& ex, std::size_t limit, std::function<void(exchange&, std::string&, http::body_end)> then) {
+    auto body = std::make_shared<std::string>();
+    ex.body_limit = limit;
+    ex.sink = std::make_unique<exchange_sink>(
+        ex,
+        [body](const char* data, std::size_t size) {
+            body->append(data, size);
+            return true;
+        },
+        [body, then = std::move(then)](exchange& answer, http::body_end end) { then(answer, *body, end); });
 }
+
+}  // namespace
 
 struct s3_server::impl {
     s3_server_options options;
     object_store store;
-    httplib::Server server;
     request_ids ids;
-    int listen_socket = -1;
+    http::server server;
 
     explicit impl(s3_server_options opts)
-        : options(std::move(opts)), store(options.data_dir) {
-        const std::size_t threads = std::max<std::size_t>(options.threads, 4);
-        server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-        server.set_keep_alive_max_count(100);
-        server.set_read_timeout(60);
-        server.set_write_timeout(60);
-        server.set_tcp_nodelay(true);
-        server.set_socket_options([this](int socket) {
-            exclusive_socket_options(socket);
-            listen_socket = socket;
-        });
-        const std::string any = R"([\s\S]*)";  // any path, including decoded control bytes
-        server.Get(any, [this](const httplib::Request& req, httplib::Response& res) {
-            dispatch(req, res, nullptr);
-        });
-        server.Put(any, [this](const httplib::Request& req, httplib::Response& res) {
-            dispatch(req, res, nullptr);
-        });
-        server.Put(any, [this](const httplib::Request& req, httplib::Response& res,
-                               const httplib::ContentReader& reader) { dispatch(req, res, &reader); });
-        server.Post(any, [this](const httplib::Request& req, httplib::Response& res) {
-            dispatch(req, res, nullptr);
-        });
-        server.Post(any, [this](const httplib::Request& req, httplib::Response& res,
-                                const httplib::ContentReader& reader) { dispatch(req, res, &reader); });
-        server.Delete(any, [this](const httplib::Request& req, httplib::Response& res) {
-            dispatch(req, res, nullptr);
-        });
-        server.Delete(any, [this](const httplib::Request& req, httplib::Response& res,
-                                  const httplib::ContentReader& reader) {
-            dispatch(req, res, &reader);
-        });
-        server.Options(any, [this](const httplib::Request& req, httplib::Response& res) {
-            preflight(req, res);
-        });
-        // Refuse a bad signature before the client sends a large body.
-        server.set_expect_100_continue_handler(
-            [this](const httplib::Request& req, httplib::Response& res) {
-                exchange ex{req, res, ids.next(), {}, {}, false};
-                std::tie(ex.bucket, ex.key) = split_path(req.path);
-                auto verified = authenticate(ex);
-                if (!verified) {
-                    res.set_header("Connection", "close");
-                    return res.status;
-                }
-                return 100;
-            });
-        server.set_exception_handler(
-            [this](const httplib::Request& req, httplib::Response& res, std::exception_ptr) {
-                exchange ex{req, res, ids.next(), {}, {}, req.method == "HEAD"};
-                send_error(ex, s3_error{});
-            });
+        : options(std::move(opts)),
+          store(options.data_dir),
+          server(http_options(options), [this](const http::request_head& req) { return handle(req); }) {}
+
+    http::server_options http_options(const s3_server_options& opts) {
+        http::server_options out;
+        out.threads = std::max<std::size_t>(opts.threads, 1);
+        out.deadlines = opts.deadlines;
+        out.render_error = [this](int status, const http::request_head* head) {
+            return render_error(status, head);
+        };
+        return out;
+    }
+
+    http::decision handle(const http::request_head& req) {
+        exchange ex(req, ids.next());
+        if (req.method == "OPTIONS") {
+            preflight(ex);
+        } else {
+            dispatch(ex);
+        }
+        if (ex.sink) return http::decision::read_body(std::move(ex.sink), ex.body_limit);
+        return http::decision::respond(std::move(ex.res));
+    }
+
+    /// S3's answers to requests the HTTP layer refuses itself.
+    http::response render_error(int status, const http::request_head* head) {
+        static const http::request_head unparsed{};
+        exchange ex(head != nullptr ? *head : unparsed, ids.next());
+        if (head == nullptr) ex.bucket.clear(), ex.key.clear();
+        if (status == 431) {
+            send_error(ex, s3_error{400, "RequestHeaderSectionTooLarge",
+                                    "Your request header section exceeds the maximum allowed size."});
+        } else if (status == 400) {
+            send_error(ex, s3_error{400, "BadRequest", "An error occurred when parsing the HTTP request."});
+        } else {
+            send_error(ex, s3_error{});
+        }
+        return std::move(ex.res);
     }
 
     // ---- responses -----------------------------------------------------------------------
@@ -257,9 +325,10 @@ struct s3_server::impl {
                            [&](const std::string& allowed) { return allowed == "*" || allowed == origin; });
     }
 
-    void add_cors_headers(const httplib::Request& req, httplib::Response& res) const {
-        if (!req.has_header("Origin")) return;
-        const std::string origin = req.get_header_value("Origin");
+    void add_cors_headers(const http::request_head& req, http::response& res) const {
+        const std::string* origin_header = req.find("Origin");
+        if (origin_header == nullptr) return;
+        const std::string& origin = *origin_header;
         if (!origin_allowed(origin)) return;
         res.set_header("Access-Control-Allow-Origin", origin);
         res.set_header("Access-Control-Allow-Methods", std::string(allowed_methods));
@@ -274,7 +343,8 @@ struct s3_server::impl {
             ex.res.set_header("Content-Type", "application/xml");
             return;
         }
-        ex.res.set_content(std::move(xml), "application/xml");
+        ex.res.set_header("Content-Type", "application/xml");
+        ex.res.body = std::move(xml);
     }
 
     void send_error(exchange& ex, const s3_error& error, std::string_view extra_xml = {}) {
@@ -310,15 +380,7 @@ struct s3_server::impl {
         sigv4::received_request received;
         received.method = ex.req.method;
         received.target = ex.req.target;
-        received.headers.reserve(ex.req.headers.size());
-        for (const auto& [name, value] : ex.req.headers) {
-            // httplib adds these for its own bookkeeping; they never came from the client.
-            if (name == "REMOTE_ADDR" || name == "REMOTE_PORT" || name == "LOCAL_ADDR" ||
-                name == "LOCAL_PORT") {
-                continue;
-            }
-            received.headers.push_back({name, value});
-        }
+        received.headers = ex.req.headers;
         received.body = sigv4::payload::from_hash({});
         sigv4::verify_options verify_options;
         verify_options.region = options.region;
@@ -329,7 +391,7 @@ struct s3_server::impl {
         const sigv4::verify_error& failure = verified.error();
         if ((failure.code == sigv4::errc::missing_security_header ||
              failure.code == sigv4::errc::authorization_header_malformed) &&
-            detail::is_sigv2_request(ex.req.target, ex.req.get_header_value("Authorization"))) {
+            detail::is_sigv2_request(ex.req.target, ex.req.value("Authorization"))) {
             send_error(ex, s3_error{400, "InvalidRequest", std::string(detail::sigv2_refusal_message)});
             return std::nullopt;
         }
@@ -363,28 +425,20 @@ struct s3_server::impl {
 
     // ---- dispatch ------------------------------------------------------------------------
 
-    void dispatch(const httplib::Request& req, httplib::Response& res,
-                  const httplib::ContentReader* reader) {
-        // httplib applies Range itself to whatever the handler answers (errors included); this
-        // store answers ranges itself, so switch that off. The Request object is not const.
-        const_cast<httplib::Request&>(req).ranges.clear();
-        exchange ex{req, res, ids.next(), {}, {}, req.method == "HEAD"};
-        std::tie(ex.bucket, ex.key) = split_path(req.path);
+    void dispatch(exchange& ex) {
+        const http::request_head& req = ex.req;
         auto verified = authenticate(ex);
-        if (!verified) {
-            refuse_body(ex, reader);
-            return;
-        }
+        if (!verified) return;
         std::tie(ex.bucket, ex.key) = split_path(verified->path);
         const std::string& method = req.method;
         const auto& query = verified->query;
 
         if (ex.bucket.empty()) {
             if (method == "GET" || method == "HEAD") return list_buckets(ex);
-            return method_not_allowed(ex, reader);
+            return method_not_allowed(ex);
         }
         if (ex.key.empty()) {
-            if (method == "PUT") return create_bucket(ex, reader);
+            if (method == "PUT") return create_bucket(ex);
             if (method == "HEAD") return head_bucket(ex);
             if (method == "DELETE") return delete_bucket(ex);
             if (method == "GET") {
@@ -392,58 +446,44 @@ struct s3_server::impl {
                 if (has_query(query, "uploads") || has_query(query, "versions") ||
                     has_query(query, "versioning") || has_query(query, "policy") ||
                     has_query(query, "acl") || has_query(query, "cors")) {
-                    return not_implemented(ex, reader);
+                    return not_implemented(ex);
                 }
                 return list_objects(ex, query);
             }
-            return not_implemented(ex, reader);
+            return not_implemented(ex);
         }
         if (has_query(query, "acl") || has_query(query, "tagging") || has_query(query, "torrent") ||
             has_query(query, "retention") || has_query(query, "legal-hold")) {
-            return not_implemented(ex, reader);
+            return not_implemented(ex);
         }
-        if (method == "POST" && has_query(query, "uploads")) return create_multipart(ex, reader);
+        if (method == "POST" && has_query(query, "uploads")) return create_multipart(ex);
         if (has_query(query, "uploadId")) {
             const std::string upload_id = query_value(query, "uploadId");
             if (method == "PUT" && has_query(query, "partNumber")) {
                 const auto number = parse_u64(query_value(query, "partNumber"));
                 const int part = number && *number <= 10000 ? static_cast<int>(*number) : 0;
-                return put_object(ex, *verified, reader, upload_id, part);
+                return put_object(ex, *verified, upload_id, part);
             }
-            if (method == "POST") return complete_multipart(ex, upload_id, reader);
+            if (method == "POST") return complete_multipart(ex, upload_id);
             if (method == "DELETE") return abort_multipart(ex, upload_id);
-            return not_implemented(ex, reader);
+            return not_implemented(ex);
         }
         if (method == "GET" || method == "HEAD") return get_object(ex, query);
-        if (method == "PUT") return put_object(ex, *verified, reader, {}, 0);
+        if (method == "PUT") return put_object(ex, *verified, {}, 0);
         if (method == "DELETE") return delete_object(ex);
-        return method_not_allowed(ex, reader);
+        return method_not_allowed(ex);
     }
 
-    /// Answers an error before the body was read: drop a small body so the client can read the
-    /// answer, close the connection after a large one.
-    void refuse_body(exchange& ex, const httplib::ContentReader* reader) {
-        if (reader == nullptr) return;
-        const auto length = parse_u64(ex.req.get_header_value("Content-Length"));
-        if (length && *length <= max_drained_body) {
-            (*reader)([](const char*, std::size_t) { return true; });
-        } else {
-            ex.res.set_header("Connection", "close");
-        }
-    }
-
-    void method_not_allowed(exchange& ex, const httplib::ContentReader* reader) {
+    void method_not_allowed(exchange& ex) {
         ex.res.set_header("Allow", "GET, PUT, HEAD, DELETE");
         send_error(ex, s3_error{405, "MethodNotAllowed",
                                 "The specified method is not allowed against this resource."});
-        refuse_body(ex, reader);
     }
 
-    void not_implemented(exchange& ex, const httplib::ContentReader* reader) {
+    void not_implemented(exchange& ex) {
         send_error(ex, s3_error{501, "NotImplemented",
                                 "A header or query you provided implies functionality that is not "
                                 "implemented by presign's local store."});
-        refuse_body(ex, reader);
     }
 
     // ---- buckets -------------------------------------------------------------------------
@@ -468,22 +508,22 @@ struct s3_server::impl {
         log(ex, 200);
     }
 
-    void create_bucket(exchange& ex, const httplib::ContentReader* reader) {
-        if (reader != nullptr) {
-            // The optional CreateBucketConfiguration names a region; any is accepted locally.
-            std::size_t received = 0;
-            (*reader)([&](const char*, std::size_t size) {
-                received += size;
-                return received <= max_small_body;
-            });
-        }
-        if (auto created = store.create_bucket(ex.bucket); !created) {
-            return send_error(ex, created.error());
-        }
-        add_common_headers(ex);
-        ex.res.set_header("Location", "/" + ex.bucket);
-        ex.res.status = 200;
-        log(ex, 200);
+    void create_bucket(exchange& ex) {
+        // The optional CreateBucketConfiguration names a region; any is accepted locally.
+        read_small_body(ex, max_small_body, [this](exchange& answer, std::string&, http::body_end end) {
+            if (end != http::body_end::complete) return send_error(answer, too_big_request());
+            if (auto created = store.create_bucket(answer.bucket); !created) {
+                return send_error(answer, created.error());
+            }
+            add_common_headers(answer);
+            answer.res.set_header("Location", "/" + answer.bucket);
+            answer.res.status = 200;
+            log(answer, 200);
+        });
+    }
+
+    static s3_error too_big_request() {
+        return s3_error{400, "MaxMessageLengthExceeded", "Your request was too big."};
     }
 
     void head_bucket(exchange& ex) {
@@ -544,18 +584,74 @@ struct s3_server::impl {
 
     // ---- objects -------------------------------------------------------------------------
 
+    /// A conditional request's verdict on `info` (RFC 9110 section 13.2.2, as S3 applies it):
+    /// 0 to go on, 412 (precondition failed, `failed` names the header) or 304 (not modified).
+    int evaluate_conditions(const exchange& ex, const object_info& info, std::string_view& failed) const {
+        const auto& req = ex.req;
+        if (const std::string* if_match = req.find("If-Match")) {
+            if (!etag_matches(*if_match, info.etag)) {
+                failed = "If-Match";
+                return 412;
+            }
+        } else if (const std::string* since = req.find("If-Unmodified-Since")) {
+            const auto date = parse_http_date(*since);
+            if (date && info.last_modified > *date) {
+                failed = "If-Unmodified-Since";
+                return 412;
+            }
+        }
+        const bool read = req.method == "GET" || req.method == "HEAD";
+        if (const std::string* if_none_match = req.find("If-None-Match")) {
+            if (etag_matches(*if_none_match, info.etag)) {
+                failed = "If-None-Match";
+                return read ? 304 : 412;
+            }
+        } else if (const std::string* since = req.find("If-Modified-Since"); since != nullptr && read) {
+            const auto date = parse_http_date(*since);
+            if (date && *date <= std::time(nullptr) && info.last_modified <= *date) {
+                failed = "If-Modified-Since";
+                return 304;
+            }
+        }
+        return 0;
+    }
+
+    void precondition_failed(exchange& ex, std::string_view condition) {
+        std::string extra;
+        add_element(extra, "Condition", condition);
+        send_error(ex, s3_error{412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold"},
+                   extra);
+    }
+
+    void not_modified(exchange& ex, const object_info& info) {
+        add_common_headers(ex);
+        ex.res.set_header("ETag", info.etag);
+        ex.res.set_header("Last-Modified", http_date(info.last_modified));
+        ex.res.status = 304;
+        log(ex, 304);
+    }
+
     void get_object(exchange& ex, const std::vector<sigv4::query_param>& query) {
         auto opened = store.open(ex.bucket, ex.key);
         if (!opened) return send_error(ex, opened.error());
         auto object = std::make_shared<open_object>(std::move(opened).value());
         const object_info& info = object->info();
 
+        std::string_view failed;
+        if (const int verdict = evaluate_conditions(ex, info, failed); verdict == 412) {
+            return precondition_failed(ex, failed);
+        } else if (verdict == 304) {
+            return not_modified(ex, info);
+        }
+
+        // A Range S3 cannot parse ("bytes=5-2", "items=0-1") is ignored: the whole object.
         byte_range range{0, info.size};
-        const auto kind = resolve_range(ex.req.get_header_value("Range"), info.size, range);
+        const std::string_view range_header = ex.req.value("Range");
+        const auto kind = resolve_range(range_header, info.size, range);
         if (kind == range_kind::unsatisfiable) {
             ex.res.set_header("Content-Range", "bytes */" + std::to_string(info.size));
             std::string extra;
-            add_element(extra, "RangeRequested", ex.req.get_header_value("Range"));
+            add_element(extra, "RangeRequested", range_header);
             add_element(extra, "ActualObjectSize", std::to_string(info.size));
             return send_error(ex, s3_error{416, "InvalidRange", "The requested range is not satisfiable"},
                               extra);
@@ -566,11 +662,11 @@ struct s3_server::impl {
         res.set_header("ETag", info.etag);
         res.set_header("Last-Modified", http_date(info.last_modified));
         res.set_header("Accept-Ranges", "bytes");
-        if (!info.checksum_sha256.empty() && iequals(ex.req.get_header_value("x-amz-checksum-mode"), "ENABLED") &&
+        if (!info.checksum_sha256.empty() && iequals(ex.req.value("x-amz-checksum-mode"), "ENABLED") &&
             kind == range_kind::none) {
             res.set_header("x-amz-checksum-sha256", info.checksum_sha256);
         }
-        std::map<std::string, std::string, httplib::detail::ci> headers;
+        std::map<std::string, std::string, iless> headers;
         for (const auto& h : info.stored_headers) headers[h.name] = h.value;
         std::string content_type = info.content_type;
         // Overrides a signed request may ask for (the share link's attachment disposition).
@@ -586,6 +682,7 @@ struct s3_server::impl {
         }
         if (has_query(query, "response-content-type")) content_type = query_value(query, "response-content-type");
         for (const auto& [name, value] : headers) res.set_header(name, value);
+        res.set_header("Content-Type", content_type);
 
         int status = 200;
         if (kind == range_kind::satisfiable) {
@@ -595,178 +692,170 @@ struct s3_server::impl {
                                                 std::to_string(info.size));
         }
         res.status = status;
-        if (range.length == 0) {
-            res.set_content(std::string(), content_type);
-            log(ex, status);
-            return;
-        }
         const std::uint64_t first = range.first;
-        auto buffer = std::make_shared<std::vector<char>>();
-        res.set_content_provider(
-            static_cast<std::size_t>(range.length), content_type,
-            [object, buffer, first](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
-                if (buffer->empty()) buffer->resize(read_chunk);
-                const std::size_t want = std::min(length, buffer->size());
-                const long got = object->read_at(first + offset, buffer->data(), want);
-                if (got <= 0) return false;
-                return sink.write(buffer->data(), static_cast<std::size_t>(got));
-            });
+        res.source_length = range.length;
+        res.source = [object, first](std::uint64_t offset, char* out, std::size_t size) {
+            return object->read_at(first + offset, out, size);
+        };
         log(ex, status);
     }
 
     /// PutObject, or UploadPart when `upload_id` is set.
-    void put_object(exchange& ex, const sigv4::verified_request& verified,
-                    const httplib::ContentReader* reader, const std::string& upload_id, int part_number) {
+    void put_object(exchange& ex, const sigv4::verified_request& verified, const std::string& upload_id,
+                    int part_number) {
         const auto& req = ex.req;
-        if (req.has_header("x-amz-copy-source")) return not_implemented(ex, reader);
-        if (req.has_header("Transfer-Encoding") && !req.has_header("Content-Length")) {
+        if (req.has("x-amz-copy-source")) return not_implemented(ex);
+        if (!req.content_length) {
             send_error(ex, s3_error{411, "MissingContentLength",
                                     "You must provide the Content-Length HTTP header."});
-            ex.res.set_header("Connection", "close");
+            ex.res.close = true;
             return;
         }
-        const auto length = parse_u64(req.get_header_value("Content-Length"));
-        if (!length) {
-            send_error(ex, s3_error{411, "MissingContentLength",
-                                    "You must provide the Content-Length HTTP header."});
-            ex.res.set_header("Connection", "close");
-            return;
-        }
+        const std::uint64_t length = *req.content_length;
         std::string content_sha256 = verified.kind == sigv4::verified_request::auth::header
                                          ? verified.payload_hash
-                                         : req.get_header_value("x-amz-content-sha256");
+                                         : std::string(req.value("x-amz-content-sha256"));
         if (istarts_with(content_sha256, "STREAMING-") ||
-            req.get_header_value("Content-Encoding").find("aws-chunked") != std::string::npos) {
-            send_error(ex, s3_error{501, "NotImplemented",
-                                    "aws-chunked uploads (STREAMING-* payloads) are not supported by "
-                                    "presign's local store; send the body with its SHA-256 or "
-                                    "UNSIGNED-PAYLOAD."});
-            refuse_body(ex, reader);
-            return;
+            req.value("Content-Encoding").find("aws-chunked") != std::string_view::npos) {
+            return send_error(ex, s3_error{501, "NotImplemented",
+                                           "aws-chunked uploads (STREAMING-* payloads) are not supported by "
+                                           "presign's local store; send the body with its SHA-256 or "
+                                           "UNSIGNED-PAYLOAD."});
         }
         if (content_sha256 == "UNSIGNED-PAYLOAD") content_sha256.clear();
         if (!content_sha256.empty() && !is_lower_hex64(content_sha256)) {
-            send_error(ex, s3_error{400, "InvalidArgument",
-                                    "x-amz-content-sha256 must be UNSIGNED-PAYLOAD or a valid sha256 "
-                                    "value."});
-            refuse_body(ex, reader);
-            return;
+            return send_error(ex, s3_error{400, "InvalidArgument",
+                                           "x-amz-content-sha256 must be UNSIGNED-PAYLOAD or a valid sha256 "
+                                           "value."});
         }
         upload_expectations expect;
-        expect.content_length = *length;
+        expect.content_length = length;
         expect.content_sha256_hex = content_sha256;
-        expect.checksum_sha256 = req.get_header_value("x-amz-checksum-sha256");
-        expect.content_md5 = req.get_header_value("Content-MD5");
+        expect.checksum_sha256 = std::string(req.value("x-amz-checksum-sha256"));
+        expect.content_md5 = std::string(req.value("Content-MD5"));
         if (!expect.checksum_sha256.empty()) {
             auto decoded = sigv4::base64_decode(expect.checksum_sha256);
             if (!decoded || decoded->size() != 32) {
-                send_error(ex, s3_error{400, "InvalidRequest",
-                                        "Value for x-amz-checksum-sha256 header is invalid."});
-                refuse_body(ex, reader);
-                return;
+                return send_error(ex, s3_error{400, "InvalidRequest",
+                                               "Value for x-amz-checksum-sha256 header is invalid."});
             }
         }
         if (!expect.content_md5.empty()) {
             auto decoded = sigv4::base64_decode(expect.content_md5);
             if (!decoded || decoded->size() != 16) {
-                send_error(ex, s3_error{400, "InvalidDigest",
-                                        "The Content-MD5 you specified was invalid."});
-                refuse_body(ex, reader);
-                return;
+                return send_error(ex, s3_error{400, "InvalidDigest", "The Content-MD5 you specified was invalid."});
             }
         }
-        if (*length > options.max_object_bytes) {
+        if (length > options.max_object_bytes) {
             std::string extra;
-            add_element(extra, "ProposedSize", std::to_string(*length));
+            add_element(extra, "ProposedSize", std::to_string(length));
             add_element(extra, "MaxSizeAllowed", std::to_string(options.max_object_bytes));
-            send_error(ex, s3_error{400, "EntityTooLarge",
-                                    "Your proposed upload exceeds the maximum allowed size"},
+            send_error(ex, s3_error{400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size"},
                        extra);
-            ex.res.set_header("Connection", "close");
+            ex.res.close = true;
             return;
         }
+        // S3's conditional writes: checked before the body is read and again before the commit.
+        const bool conditional = upload_id.empty() && (req.has("If-None-Match") || req.has("If-Match"));
+        if (conditional && !write_allowed(ex)) return;
         std::vector<sigv4::header> stored;
         for (const auto& [name, value] : req.headers) {
             if (is_stored_header(name)) stored.push_back({name, value});
         }
         auto started = upload_id.empty()
-                           ? store.begin_upload(ex.bucket, ex.key, req.get_header_value("Content-Type"),
+                           ? store.begin_upload(ex.bucket, ex.key, std::string(req.value("Content-Type")),
                                                 std::move(stored))
                            : store.begin_part(ex.bucket, ex.key, upload_id, part_number);
-        if (!started) {
-            send_error(ex, started.error());
-            refuse_body(ex, reader);
-            return;
-        }
-        pending_upload upload = std::move(started).value();
-        upload.hash_sha256(!expect.content_sha256_hex.empty() || !expect.checksum_sha256.empty());
-        std::optional<s3_error> write_error;
-        if (reader != nullptr && *length > 0) {
-            const bool drain_after_error = *length <= max_drained_body;
-            const bool complete = (*reader)([&](const char* data, std::size_t size) {
-                if (write_error) return drain_after_error;  // read and drop the rest, then answer
-                if (upload.received() + size > *length) return false;
-                if (auto written = upload.write(data, size); !written) {
-                    write_error = written.error();
-                    return drain_after_error;
+        if (!started) return send_error(ex, started.error());
+        struct upload_state {
+            pending_upload upload;
+            upload_expectations expect;
+            std::optional<s3_error> write_error;
+        };
+        auto state = std::make_shared<upload_state>(upload_state{std::move(started).value(), std::move(expect), {}});
+        state->upload.hash_sha256(!state->expect.content_sha256_hex.empty() ||
+                                  !state->expect.checksum_sha256.empty());
+        ex.body_limit = length;
+        ex.sink = std::make_unique<exchange_sink>(
+            ex,
+            [state](const char* data, std::size_t size) {
+                if (auto written = state->upload.write(data, size); !written) {
+                    state->write_error = written.error();
+                    return false;
                 }
                 return true;
+            },
+            [this, state, conditional](exchange& answer, http::body_end end) {
+                if (state->write_error) return send_error(answer, *state->write_error);
+                if (end != http::body_end::complete) {
+                    return send_error(answer, s3_error{400, "IncompleteBody",
+                                                       "You did not provide the number of bytes specified by the "
+                                                       "Content-Length HTTP header."});
+                }
+                if (conditional && !write_allowed(answer)) return;
+                auto committed = state->upload.commit(state->expect);
+                if (!committed) return send_error(answer, committed.error());
+                add_common_headers(answer);
+                answer.res.set_header("ETag", committed->etag);
+                if (!committed->checksum_sha256.empty()) {
+                    answer.res.set_header("x-amz-checksum-sha256", committed->checksum_sha256);
+                }
+                answer.res.status = 200;
+                log(answer, 200);
             });
-            if (!complete) ex.res.set_header("Connection", "close");
-        }
-        if (write_error) {
-            send_error(ex, *write_error);
-            if (*length > max_drained_body) ex.res.set_header("Connection", "close");
-            return;
-        }
-        auto committed = upload.commit(expect);
-        if (!committed) return send_error(ex, committed.error());
-        add_common_headers(ex);
-        ex.res.set_header("ETag", committed->etag);
-        if (!committed->checksum_sha256.empty()) {
-            ex.res.set_header("x-amz-checksum-sha256", committed->checksum_sha256);
-        }
-        ex.res.status = 200;
-        log(ex, 200);
     }
 
-    /// Reads a small request body (multipart completion, bucket configuration).
-    static std::optional<std::string> read_small_body(const httplib::ContentReader* reader) {
-        std::string body;
-        if (reader == nullptr) return body;
-        bool too_large = false;
-        const bool complete = (*reader)([&](const char* data, std::size_t size) {
-            if (body.size() + size > 4 * max_small_body) {
-                too_large = true;
+    /// A PUT's If-None-Match ("*" only, as S3) and If-Match against the current object; answers
+    /// and returns false when the write must not happen.
+    bool write_allowed(exchange& ex) {
+        const std::string* if_none_match = ex.req.find("If-None-Match");
+        if (if_none_match != nullptr && trim(*if_none_match) != "*") {
+            send_error(ex, s3_error{501, "NotImplemented",
+                                    "A header you provided implies functionality that is not implemented"});
+            return false;
+        }
+        auto current = store.stat(ex.bucket, ex.key);
+        if (!current) {
+            if (current.error().code != "NoSuchKey") {
+                send_error(ex, current.error());
                 return false;
             }
-            body.append(data, size);
+            if (ex.req.has("If-Match")) {
+                send_error(ex, current.error());
+                return false;
+            }
             return true;
-        });
-        if (!complete || too_large) return std::nullopt;
-        return body;
+        }
+        std::string_view failed;
+        if (evaluate_conditions(ex, *current, failed) != 0) {
+            precondition_failed(ex, failed);
+            return false;
+        }
+        return true;
     }
 
-    void create_multipart(exchange& ex, const httplib::ContentReader* reader) {
-        (void)read_small_body(reader);
-        std::vector<sigv4::header> stored;
-        for (const auto& [name, value] : ex.req.headers) {
-            if (is_stored_header(name)) stored.push_back({name, value});
-        }
-        auto created = store.create_multipart(ex.bucket, ex.key, ex.req.get_header_value("Content-Type"),
-                                              std::move(stored));
-        if (!created) return send_error(ex, created.error());
-        add_common_headers(ex);
-        std::string xml(xml_declaration);
-        xml += "<InitiateMultipartUploadResult xmlns=\"";
-        xml += s3_namespace;
-        xml += "\">";
-        add_element(xml, "Bucket", ex.bucket);
-        add_element(xml, "Key", ex.key);
-        add_element(xml, "UploadId", *created);
-        xml += "</InitiateMultipartUploadResult>";
-        send_xml(ex, 200, std::move(xml));
-        log(ex, 200);
+    void create_multipart(exchange& ex) {
+        read_small_body(ex, max_small_body, [this](exchange& answer, std::string&, http::body_end end) {
+            if (end != http::body_end::complete) return send_error(answer, too_big_request());
+            std::vector<sigv4::header> stored;
+            for (const auto& [name, value] : answer.req.headers) {
+                if (is_stored_header(name)) stored.push_back({name, value});
+            }
+            auto created = store.create_multipart(answer.bucket, answer.key,
+                                                  std::string(answer.req.value("Content-Type")), std::move(stored));
+            if (!created) return send_error(answer, created.error());
+            add_common_headers(answer);
+            std::string xml(xml_declaration);
+            xml += "<InitiateMultipartUploadResult xmlns=\"";
+            xml += s3_namespace;
+            xml += "\">";
+            add_element(xml, "Bucket", answer.bucket);
+            add_element(xml, "Key", answer.key);
+            add_element(xml, "UploadId", *created);
+            xml += "</InitiateMultipartUploadResult>";
+            send_xml(answer, 200, std::move(xml));
+            log(answer, 200);
+        });
     }
 
     /// The text between <name> and </name> from `from` on; advances `from` past it.
@@ -794,12 +883,19 @@ struct s3_server::impl {
         return text;
     }
 
-    void complete_multipart(exchange& ex, const std::string& upload_id, const httplib::ContentReader* reader) {
+    void complete_multipart(exchange& ex, const std::string& upload_id) {
+        read_small_body(ex, 4 * max_small_body,
+                        [this, upload_id](exchange& answer, std::string& body, http::body_end end) {
+                            if (end != http::body_end::complete) return send_error(answer, too_big_request());
+                            complete_multipart(answer, upload_id, body);
+                        });
+    }
+
+    void complete_multipart(exchange& ex, const std::string& upload_id, const std::string& xml_body) {
         const s3_error malformed{400, "MalformedXML",
                                  "The XML you provided was not well-formed or did not validate against our "
                                  "published schema"};
-        auto body = read_small_body(reader);
-        if (!body) return send_error(ex, malformed);
+        const std::string* body = &xml_body;
         std::vector<object_store::completed_part> parts;
         std::size_t at = 0;
         for (;;) {
@@ -852,17 +948,16 @@ struct s3_server::impl {
 
     // ---- CORS preflight ------------------------------------------------------------------
 
-    void preflight(const httplib::Request& req, httplib::Response& res) {
-        exchange ex{req, res, ids.next(), {}, {}, false};
-        std::tie(ex.bucket, ex.key) = split_path(req.path);
-        if (!req.has_header("Origin")) {
+    void preflight(exchange& ex) {
+        const auto& req = ex.req;
+        if (!req.has("Origin")) {
             return send_error(ex, s3_error{400, "BadRequest",
                                            "Insufficient information. Origin request header needed."});
         }
-        const std::string method = req.get_header_value("Access-Control-Request-Method");
+        const std::string_view method = req.value("Access-Control-Request-Method");
         const bool method_ok = method == "GET" || method == "PUT" || method == "HEAD" ||
                                method == "POST" || method == "DELETE";
-        if (!origin_allowed(req.get_header_value("Origin")) || !method_ok) {
+        if (!origin_allowed(std::string(req.value("Origin"))) || !method_ok) {
             return send_error(ex, s3_error{403, "AccessForbidden",
                                            "CORSResponse: This CORS request is not allowed. This is "
                                            "usually because the evalution of Origin, request method / "
@@ -871,12 +966,11 @@ struct s3_server::impl {
                                            "resource's CORS spec."});
         }
         add_common_headers(ex);
-        if (req.has_header("Access-Control-Request-Headers")) {
-            res.set_header("Access-Control-Allow-Headers",
-                           req.get_header_value("Access-Control-Request-Headers"));
+        if (const std::string* asked = req.find("Access-Control-Request-Headers")) {
+            ex.res.set_header("Access-Control-Allow-Headers", *asked);
         }
-        res.set_header("Access-Control-Max-Age", "3000");
-        res.status = 200;
+        ex.res.set_header("Access-Control-Max-Age", "3000");
+        ex.res.status = 200;
         log(ex, 200);
     }
 };
@@ -905,32 +999,16 @@ s3_server::s3_server(s3_server_options options) : impl_(std::make_unique<impl>(s
 
 s3_server::~s3_server() { stop(); }
 
-void widen_backlog(int socket) {
-    // httplib listens with a backlog of 5: a burst of clients (32 parallel uploads, wrk's 64
-    // connections) would overflow it. listen() again on the bound socket raises it.
-    if (socket >= 0) ::listen(socket, SOMAXCONN);
-}
-
 sigv4::result<int, std::string> s3_server::bind(const std::string& host, int port) {
-    if (port == 0) {
-        const int bound = impl_->server.bind_to_any_port(host);
-        if (bound > 0) {
-            widen_backlog(impl_->listen_socket);
-            return bound;
-        }
-    } else if (impl_->server.bind_to_port(host, port)) {
-        widen_backlog(impl_->listen_socket);
-        return port;
-    }
-    return sigv4::unexpected{std::string("cannot listen on ") + host + ":" + std::to_string(port) +
-                             (port != 0 && port_in_use(host, port) ? ": address already in use" : "")};
+    return impl_->server.bind(host, port);
 }
 
-bool s3_server::listen() { return impl_->server.listen_after_bind(); }
-
-void s3_server::stop() {
-    if (impl_->server.is_running()) impl_->server.stop();
+bool s3_server::listen() {
+    impl_->server.run();
+    return true;
 }
+
+void s3_server::stop() { impl_->server.stop(); }
 
 bool s3_server::is_running() const { return impl_->server.is_running(); }
 

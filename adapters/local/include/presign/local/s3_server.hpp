@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include <presign/http/server.hpp>
 #include <sigv4/result.hpp>
 #include <sigv4/verify.hpp>
 
@@ -25,8 +26,11 @@ struct s3_server_options {
     std::vector<std::string> allowed_origins;
     /// Largest object accepted by PUT (S3's single-PUT limit by default).
     std::uint64_t max_object_bytes = 5ull << 30;
-    /// Worker threads (each serves one connection at a time).
-    std::size_t threads = 64;
+    /// Threads running the connections and requests. Connections wait asynchronously (an idle
+    /// one holds no thread); a request holds one while it works on the disk (fsync on commit).
+    std::size_t threads = 4;
+    /// Deadlines and limits of each connection (request head, body progress, idle keep-alive).
+    http::limits deadlines;
     /// One line per request (method, bucket/key, status): never the query, which holds the
     /// signature. Empty: no log.
     std::function<void(std::string_view line)> log;
@@ -56,13 +60,6 @@ private:
     struct impl;
     std::unique_ptr<impl> impl_;
 };
-
-/// Socket options for httplib servers: SO_REUSEADDR without httplib's SO_REUSEPORT, so binding
-/// a port another server listens on fails (EADDRINUSE) instead of silently sharing it.
-void exclusive_socket_options(int socket);
-
-/// listen() again with a SOMAXCONN backlog on an httplib server's bound socket (httplib uses 5).
-void widen_backlog(int socket);
 
 /// True when host:port cannot be bound because another socket holds it (EADDRINUSE).
 [[nodiscard]] bool port_in_use(const std::string& host, int port);

@@ -90,6 +90,20 @@ std::string read_text_file(const std::string& path) {
     return std::move(text).str();
 }
 
+/// For a legacy SigV2 presigned URL (AWSAccessKeyId and Signature in the query): what it is and how
+/// to make the client sign with SigV4. Empty for any other URL.
+std::string sigv2_explanation(std::string_view raw_query) {
+    if (query_value(raw_query, "X-Amz-Algorithm") || !query_value(raw_query, "AWSAccessKeyId") ||
+        !query_value(raw_query, "Signature")) {
+        return {};
+    }
+    return "this is a legacy Signature Version 2 URL (AWSAccessKeyId, Signature, Expires), which S3 "
+           "refuses in every region opened since 2014 (400 InvalidRequest, 'Please use "
+           "AWS4-HMAC-SHA256') and presign serve's store refuses everywhere: make the client sign "
+           "with SigV4 ('signature_version = s3v4' under the profile's 's3 =' section, or "
+           "Config(signature_version=\"s3v4\") in boto3), or sign with presign get";
+}
+
 /// The -X/-H flags that make explain see the request S3 saw, for a URL whose signed headers the
 /// command line did not send (a PUT URL explained as a GET). With S3's canonical request (from
 /// --s3-error) the method and header values are S3's; otherwise the method is guessed from the
@@ -177,6 +191,9 @@ int run_verify(const inspect_options& options) {
                 "\npresign: string to sign:\n" + error.string_to_sign + "\n";
             std::fwrite(details.data(), 1, details.size(), stderr);
         }
+        if (const auto sigv2 = sigv2_explanation(prepared.url.raw_query); !sigv2.empty()) {
+            throw cli_error(exit_code::verify_failed, sigv2);
+        }
         throw cli_error(exit_code::verify_failed,
                         std::string(sigv4::s3_error_code(error.code)) + " (HTTP " +
                             std::to_string(sigv4::http_status(error.code)) + "): " + error.message);
@@ -231,6 +248,9 @@ int run_explain(const inspect_options& options) {
     const auto scope = scope_of(raw_query);
     const auto amz_date = query_value(raw_query, "X-Amz-Date");
     if (!algorithm || !scope || !amz_date) {
+        if (const auto sigv2 = sigv2_explanation(raw_query); !sigv2.empty()) {
+            throw cli_error(exit_code::invalid_input, sigv2);
+        }
         throw cli_error(
             exit_code::invalid_input,
             "not a SigV4 presigned URL (X-Amz-Algorithm, X-Amz-Credential or X-Amz-Date "

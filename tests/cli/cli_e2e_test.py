@@ -638,6 +638,15 @@ class verify_and_explain(presign_case):
         self.assertIn("- GET\n+ PUT\n", out)
         self.assertIn("explain with: -X PUT", err)
 
+    def test_sigv2_urls_are_named_with_the_way_to_sigv4(self):
+        # The shape `aws s3 presign` and boto3 give in us-east-1 without signature_version = s3v4.
+        url = ("https://examplebucket.s3.amazonaws.com/test.txt?AWSAccessKeyId=" + AKID
+               + "&Signature=k9tC%2BN6m2Ew%3D&Expires=1893456000")
+        for command, code, keys in (("verify", VERIFY_FAILED, True), ("explain", INVALID_INPUT, False)):
+            err = self.fails(code, command, url, keys=keys)
+            self.assertIn("legacy Signature Version 2 URL", err)
+            self.assertIn("signature_version = s3v4", err)
+
     def test_explain_redacts_the_session_token(self):
         url = self.ok("get", "s3://examplebucket/k", env={"AWS_SESSION_TOKEN": TOKEN}).strip()
         out = self.ok("explain", url, keys=False)

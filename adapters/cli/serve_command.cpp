@@ -87,6 +87,12 @@ void add_serve_command(CLI::App& app, int& exit_code) {
                         "Sign for this S3-compatible engine (S3, Ceph RGW, MinIO) instead of running a "
                         "local store; credentials from the usual AWS chain");
     command->add_flag("--path-style", o.path_style, "With --endpoint: path-style URLs");
+    command->add_option("--oidc-issuer", o.oidc_issuer,
+                        "Sign-in: OpenID Connect issuer URL whose JWTs the API accepts (default: no "
+                        "sign-in, one local user)");
+    command->add_option("--oidc-audience", o.oidc_audiences,
+                        "With --oidc-issuer: accepted aud/client_id values; the first is the page's client id")
+        ->delimiter(',');
     command->add_option("--profile", flags->profile, "With --endpoint: AWS profile for credentials");
 
     command->callback([flags, &exit_code] {
@@ -108,6 +114,11 @@ void add_serve_command(CLI::App& app, int& exit_code) {
         options.allowed_content_types = flags->content_types;
         options.allowed_origins = flags->origins;
         describe_presign_command(options);
+        if (options.oidc_issuer.empty() != options.oidc_audiences.empty()) {
+            std::fprintf(stderr, "presign serve: --oidc-issuer and --oidc-audience go together\n");
+            exit_code = exit_code::invalid_input;
+            return;
+        }
         try {
             exit_code = presign::serve::run_serve(options);
         } catch (const std::exception& error) {

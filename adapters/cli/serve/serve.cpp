@@ -20,12 +20,15 @@
 
 #include <arpa/inet.h>
 
+#include <nlohmann/json.hpp>
 #include <presign/http/server.hpp>
 #include <presign/cli/aws_config.hpp>
 #include <presign/cli/credential_chain.hpp>
 #include <presign/cli/network_credentials.hpp>
 #include <presign/local/object_store.hpp>
 #include <presign/local/s3_server.hpp>
+#include <presign/oidc/http_fetcher.hpp>
+#include <presign/oidc/token_validator.hpp>
 #include <presign/service.hpp>
 #include <sigv4/encoding.hpp>
 
@@ -246,6 +249,10 @@ public:
 
     http::server& server() { return server_; }
     void set_service(std::unique_ptr<service::service> svc) { service_ = std::move(svc); }
+    /// Sign-in: bearer tokens validated by `validator`; without one, every caller is the local user.
+    void set_validator(std::unique_ptr<oidc::token_validator> validator) { validator_ = std::move(validator); }
+    /// The body of GET /config.json, the page's sign-in settings.
+    void set_page_config(std::string json) { page_config_ = std::move(json); }
     /// Host names (besides IP literals and localhost) the API answers to.
     void set_host_names(std::vector<std::string> names) { host_names_ = std::move(names); }
 
@@ -335,7 +342,30 @@ private:
     }
 
     http::response answer(const http::request_head& req, std::string body) {
-        return render(service_->handle(to_service(req, std::move(body))));
+        service::request request = to_service(req, std::move(body));
+        if (auto refusal = authenticate(req, request)) return render(std::move(*refusal));
+        return render(service_->handle(request));
+    }
+
+    /// Sets the caller's identity: the local user (to_service's default), or the subject of a
+    /// valid bearer token. A request without a token goes on anonymous (the service refuses it
+    /// where sign-in is needed, as API Gateway does on routes with the authorizer); an invalid
+    /// token is a 401 here. Neither the token nor its claims are logged.
+    std::optional<service::response> authenticate(const http::request_head& req, service::request& request) const {
+        if (!validator_) return std::nullopt;
+        request.identity.reset();
+        const std::string* authorization = req.find("Authorization");
+        if (req.method == "OPTIONS" || authorization == nullptr) return std::nullopt;
+        auto identity = validator_->validate(*authorization);
+        if (identity) {
+            request.identity = std::move(*identity);
+            return std::nullopt;
+        }
+        const auto reason = std::string(oidc::to_string(identity.error().code));
+        auto answer = service_->reject(request, 401, "invalid_token", reason + ": " + identity.error().message);
+        answer.headers.push_back(
+            {"WWW-Authenticate", "Bearer error=\"invalid_token\", error_description=\"" + reason + "\""});
+        return answer;
     }
 
     /// The service's JSON error (with its CORS headers and log line); the connection is closed
@@ -349,6 +379,14 @@ private:
 
     std::optional<http::response> serve_page(const http::request_head& req) const {
         std::string_view path = req.raw_path();
+        if (path == "/config.json") {
+            http::response res;
+            res.add_header("Content-Type", "application/json");
+            res.add_header("Cache-Control", "no-cache");
+            res.add_header("X-Content-Type-Options", "nosniff");
+            res.body = page_config_;
+            return res;
+        }
         if (path == "/") path = "/index.html";
         for (const auto& asset : web_assets()) {
             if (asset.path != path) continue;
@@ -373,6 +411,8 @@ private:
 
     std::unique_ptr<service::service> service_;
     std::vector<std::string> host_names_;
+    std::unique_ptr<oidc::token_validator> validator_;
+    std::string page_config_ = "{}";
     request_counter ids_;
     http::server server_;  ///< last: stopped and destroyed before what its handler uses
 };
@@ -539,10 +579,30 @@ int run_serve(const serve_options& options) {
         std::move(*config), signing_credentials,
         [&access_log](std::string_view line) { access_log.add(line); }));
 
+    // ---- sign-in: the provider must answer discovery before serve says it is ready --------
+    if (!options.oidc_issuer.empty()) {
+        oidc::validator_options validation;
+        validation.issuer = options.oidc_issuer;
+        validation.audiences = options.oidc_audiences;
+        auto validator = std::make_unique<oidc::token_validator>(validation, oidc::http_fetcher());
+        if (auto discovered = validator->discover(); !discovered) {
+            complain("--oidc-issuer: " + discovered.error());
+            return exit_config;
+        }
+        api.set_validator(std::move(validator));
+        api.set_page_config(
+            nlohmann::json{{"issuer", options.oidc_issuer}, {"clientId", options.oidc_audiences.front()}}.dump());
+    }
+
     // ---- tell the person, then serve -------------------------------------------------------
-    say("presign serve: sharing files on this machine, as one local user (\"" +
-        std::string(local_identity) + "\"): there is no sign-in, so anyone who can reach " +
-        shown_host + ":" + std::to_string(api_port) + " can upload and share.");
+    if (options.oidc_issuer.empty()) {
+        say("presign serve: sharing files on this machine, as one local user (\"" +
+            std::string(local_identity) + "\"): there is no sign-in, so anyone who can reach " +
+            shown_host + ":" + std::to_string(api_port) + " can upload and share.");
+    } else {
+        say("presign serve: sharing files on this machine for the users of " + options.oidc_issuer +
+            " (client " + options.oidc_audiences.front() + "); each signs in and sees only their own files.");
+    }
     say("  web page     " + api_url + "/");
     say("  API          " + api_url + "/uploads  " + api_url + "/downloads");
     if (embedded) {

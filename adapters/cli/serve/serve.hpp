@@ -33,6 +33,12 @@ struct serve_options {
     /// and a line on putting it on PATH (empty: none).
     std::string presign_command = "presign";
     std::string install_hint;
+    /// With an issuer: callers sign in with that OpenID Connect provider and send
+    /// "Authorization: Bearer <JWT>", validated as API Gateway's JWT authorizer does (identity =
+    /// the token's sub). Empty: one local user, no sign-in. The first audience is the page's
+    /// client id (GET /config.json).
+    std::string oidc_issuer;
+    std::vector<std::string> oidc_audiences;
     /// Threads of the API listener (connections wait asynchronously; a request holds one only
     /// while the service signs).
     std::size_t api_threads = 2;

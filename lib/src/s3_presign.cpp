@@ -10,6 +10,7 @@
 #include <array>
 #include <charconv>
 #include <cstring>
+#include <span>
 
 #include "detail/canonical.hpp"
 #include "detail/caches.hpp"
@@ -69,7 +70,8 @@ std::string_view sse_name(server_side_encryption sse) noexcept {
 
 result<presigned_request> presign_generic(const credentials& creds, std::string_view method,
                                           const detail::bucket_target& target, std::string_view key,
-                                          const endpoint& where, const object_options& options) {
+                                          const endpoint& where, const object_options& options,
+                                          std::span<const query_param> extra_query = {}) {
     // Reused per thread: assigning into it keeps its capacity.
     thread_local http_request request;
     request.scheme = target.scheme;
@@ -109,6 +111,7 @@ result<presigned_request> presign_generic(const credentials& creds, std::string_
         request.query.push_back({"response-content-type", options.response_content_type});
     }
     if (!options.version_id.empty()) request.query.push_back({"versionId", options.version_id});
+    request.query.insert(request.query.end(), extra_query.begin(), extra_query.end());
 
     signing_options signing = signing_options::for_s3(where.region);
     signing.expires = options.expires;
@@ -566,6 +569,24 @@ result<presigned_request> presign_object(const credentials& creds, std::string_v
     if (direct_path_fits(options)) return presign_direct(state, creds, method, **target, key, where, options);
     if (!is_valid_utf8(key)) return fail(errc::invalid_object_key, "the object key is not valid UTF-8");
     return presign_generic(creds, method, (*target)->target, key, where, options);
+}
+
+result<presigned_request> presign_object_request(const credentials& creds, std::string_view method,
+                                                 std::string_view bucket, std::string_view key,
+                                                 const endpoint& where, std::span<const query_param> query,
+                                                 const object_options& options) {
+    // Always the generic path: the direct path's caches and tail stay exactly as presign_object uses them.
+    if (!detail::is_scope_name(where.region)) {
+        return fail(errc::invalid_region, "the region '" + where.region + "' is not [a-z0-9-]+");
+    }
+    if (auto ok = validate_object_key(key); !ok) return unexpected{ok.error()};
+    for (const auto& param : query) {
+        if (param.name.empty()) return fail(errc::invalid_query, "a query parameter name is empty");
+    }
+    detail::bucket_target target;
+    if (auto ok = detail::resolve_bucket_target(bucket, where, target); !ok) return unexpected{ok.error()};
+    if (auto ok = validate_object_options(options); !ok) return unexpected{ok.error()};
+    return presign_generic(creds, method, target, key, where, options, query);
 }
 
 }  // namespace sigv4::s3

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -121,6 +122,19 @@ struct object_options {
                                                               const object_options& options = {}) {
     return presign_object(creds, "DELETE", bucket, key, where, options);
 }
+
+/// Presigns METHOD on bucket/key with `query` as extra signed query parameters (after the option
+/// ones; an empty value is sent as "name="), and the options' headers signed as presign_object signs
+/// them. For object sub-resources such as multipart's ?uploads, ?uploadId and ?partNumber
+/// (sigv4/s3_multipart.hpp). Always the generic path: presign_object's direct path and per-thread
+/// caches are not touched. Thread-safe as sigv4::presign().
+/// Errors: those of locate(), errc::invalid_query (an empty parameter name), errc::invalid_option
+/// as presign_object, and those of sigv4::presign().
+[[nodiscard]] result<presigned_request> presign_object_request(const credentials& creds, std::string_view method,
+                                                               std::string_view bucket, std::string_view key,
+                                                               const endpoint& where,
+                                                               std::span<const query_param> query,
+                                                               const object_options& options = {});
 
 /// Presigns METHOD on the bucket itself (path "/" virtual-hosted, "/bucket" path style) with the
 /// given query parameters, in that order, before the X-Amz-* ones; every parameter is signed, so

@@ -9,6 +9,7 @@
 #include "sigv4/request.hpp"
 #include "sigv4/result.hpp"
 #include "sigv4/s3.hpp"
+#include "sigv4/s3_multipart.hpp"
 #include "sigv4/signer.hpp"
 #include "sigv4/time.hpp"
 #include "sigv4/verify.hpp"

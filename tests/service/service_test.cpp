@@ -176,7 +176,7 @@ TEST_CASE("config: a missing or invalid setting is an error naming it") {
         {"URL_EXPIRES", "5m"},
         {"MAX_UPLOAD_BYTES", "-1"},
         {"MAX_UPLOAD_BYTES", "0"},
-        {"MAX_UPLOAD_BYTES", "5368709121"},
+        {"MAX_UPLOAD_BYTES", "5497558138881"},  // above 5 TiB
         {"MAX_UPLOAD_BYTES", "lots"},
         {"ALLOWED_CONTENT_TYPES", "image"},
         {"ALLOWED_CONTENT_TYPES", "image/png, text/ plain"},

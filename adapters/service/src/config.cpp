@@ -104,10 +104,30 @@ sigv4::result<config> config::from_environment(const getenv_fn& getenv) {
 
     if (auto max_bytes = setting(getenv, "MAX_UPLOAD_BYTES")) {
         auto bytes = parse_unsigned(*max_bytes);
-        if (!bytes || *bytes < 1 || *bytes > (5ull << 30))
+        if (!bytes || *bytes < 1 || *bytes > (5ull << 40))
             return invalid("MAX_UPLOAD_BYTES",
-                           "must be a whole number of bytes in 1..5368709120 (S3's single PUT limit)");
+                           "must be a whole number of bytes in 1..5497558138880 (5 TiB, S3's object limit)");
         settings.max_upload_bytes = *bytes;
+    }
+
+    if (auto threshold = setting(getenv, "MULTIPART_THRESHOLD")) {
+        auto bytes = parse_unsigned(*threshold);
+        if (!bytes || *bytes > (5ull << 30))
+            return invalid("MULTIPART_THRESHOLD",
+                           "must be a whole number of bytes in 0..5368709120 (S3's single PUT limit)");
+        settings.multipart_threshold = *bytes;
+    }
+
+    // Not trimmed or reported: the value is a secret, and only its length is ever described.
+    if (auto text = getenv("LINK_SECRET"); text && !text->empty()) {
+        auto current = token::secret::from_text(*text);
+        if (!current) return invalid("LINK_SECRET", "must be 32..4096 bytes of secret text");
+        std::optional<token::secret> previous;
+        if (auto old = getenv("LINK_SECRET_PREVIOUS"); old && !old->empty()) {
+            previous = token::secret::from_text(*old);
+            if (!previous) return invalid("LINK_SECRET_PREVIOUS", "must be 32..4096 bytes of secret text");
+        }
+        settings.link_keys.emplace(std::move(*current), std::move(previous));
     }
 
     if (auto types = setting(getenv, "ALLOWED_CONTENT_TYPES")) {

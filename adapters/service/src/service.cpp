@@ -16,6 +16,7 @@
 
 #include "random.hpp"
 #include "text.hpp"
+#include "upload_plan.hpp"
 
 namespace presign::service {
 namespace {
@@ -45,6 +46,15 @@ public:
         std::array<char, 24> digits{};
         auto end = std::to_chars(digits.data(), digits.data() + digits.size(), value).ptr;
         out_.append(digits.data(), end);
+    }
+    void boolean(std::string_view name, bool value) {
+        member(name);
+        out_ += value ? "true" : "false";
+    }
+    /// Opens an array member: the caller writes its elements, commas and the closing ']'.
+    void open_array(std::string_view name) {
+        member(name);
+        out_ += '[';
     }
     /// A nested object: write its members through the returned writer and end() it before the
     /// next member.
@@ -151,7 +161,7 @@ outcome from_failure(const failure& f) {
 // The members of an upload request, read with nlohmann's SAX interface (no document is built). As
 // with a DOM, a repeated member name keeps its last value; nested values are only typed "other".
 struct upload_member {
-    enum class kind : std::uint8_t { absent, null, string, unsigned_integer, signed_integer, other };
+    enum class kind : std::uint8_t { absent, null, string, unsigned_integer, signed_integer, boolean, other };
     kind type = kind::absent;
     std::string text;
     std::uint64_t number = 0;
@@ -162,12 +172,18 @@ public:
     using string_t = json::string_t;
     using kind = upload_member::kind;
 
-    upload_member filename, content_type, size, sha256;
+    upload_member filename, content_type, size, sha256, multipart;
 
     [[nodiscard]] bool is_object() const noexcept { return root_object_; }
 
     bool null() { return scalar(kind::null); }
-    bool boolean(bool) { return scalar(kind::other); }
+    bool boolean(bool value) {
+        if (auto* m = member()) {
+            m->type = kind::boolean;
+            m->number = value ? 1 : 0;
+        }
+        return true;
+    }
     bool number_integer(json::number_integer_t) { return scalar(kind::signed_integer); }  // negative
     bool number_unsigned(json::number_unsigned_t value) {
         if (auto* m = member()) {
@@ -195,6 +211,7 @@ public:
                    : name == "contentType" ? &content_type
                    : name == "size"        ? &size
                    : name == "sha256"      ? &sha256
+                   : name == "multipart"   ? &multipart
                                            : nullptr;
         if (current_ != nullptr) *current_ = upload_member{};
         return true;
@@ -241,6 +258,25 @@ bool valid_content_type(std::string_view content_type) {
            detail::is_token(std::string_view(essence).substr(slash + 1));
 }
 
+// An S3 upload id as S3, RGW, MinIO and the local store write them: 1..1024 bytes of base64url,
+// base64 and '.', '~' (a tighter set than S3 documents, so nothing odd is ever signed into a URL).
+bool valid_upload_id(std::string_view id) noexcept {
+    if (id.empty() || id.size() > sigv4::s3::max_upload_id_bytes) return false;
+    for (char c : id) {
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                  c == '_' || c == '.' || c == '~' || c == '+' || c == '/' || c == '=';
+        if (!ok) return false;
+    }
+    return true;
+}
+
+sigv4::sys_seconds now_seconds() {
+    return std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+}
+
+constexpr std::uint64_t single_put_limit = 5ull << 30;
+constexpr std::size_t max_parts_per_call = 100;
+
 class handler {
 public:
     handler(const config& settings, const credentials_source& credentials, const request& req)
@@ -250,6 +286,12 @@ public:
         std::string_view path = req_.path;
         if (path.size() > 1 && path.ends_with('/')) path.remove_suffix(1);
         if (path == "/uploads") return route("POST", [this] { return upload(); });
+        if (path == "/uploads/parts") {
+            if (req_.method == "GET") return route("GET", [this] { return list_parts(); }, "GET, POST");
+            return route("POST", [this] { return sign_parts(); }, "GET, POST");
+        }
+        if (path == "/uploads/complete") return route("POST", [this] { return finish_parts(false); });
+        if (path == "/uploads/abort") return route("POST", [this] { return finish_parts(true); });
         if (path == "/downloads") return route("GET", [this] { return download(); });
         if (path == "/files") {
             if (req_.method == "DELETE") return route("DELETE", [this] { return delete_file(); }, "GET, DELETE");
@@ -367,11 +409,20 @@ private:
             checksum = std::move(input.sha256.text);
         }
 
+        bool parts_asked = false;
+        if (input.multipart.type == kind::boolean) {
+            parts_asked = input.multipart.number == 1;
+        } else if (input.multipart.type != kind::absent && input.multipart.type != kind::null) {
+            return from_failure({400, "invalid_multipart", "multipart must be true or false"});
+        }
+
         auto key = caller_prefix(settings_, req_.identity) + random_id() + "/" + *clean;
         auto creds = signing_credentials();
         if (!creds) return from_failure({500, "signing_failed", "no signing credentials available"});
         auto options = signing_options();
         options.content_type = content_type;
+        if (parts_asked || bytes > settings_.multipart_threshold || bytes > single_put_limit)
+            return start_parts(*creds, std::move(key), bytes, options);
         options.content_length = bytes;
         options.checksum_sha256 = checksum;
         auto signed_url = sigv4::s3::presign_put(*creds, settings_.bucket, key, settings_.endpoint, options);
@@ -382,6 +433,185 @@ private:
             for (const auto& h : signed_url->headers) headers.string(h.name, h.value);
             headers.end();
             body.string("key", key);
+        });
+    }
+
+    // POST /uploads for a large file: a plan token and a presigned CreateMultipartUpload. (A SHA-256
+    // of the whole file cannot be signed into parts; the parts' own lengths are.)
+    outcome start_parts(const sigv4::credentials& creds, std::string key, std::uint64_t bytes,
+                        const sigv4::s3::object_options& options) {
+        if (!settings_.link_keys)
+            return from_failure({503, "multipart_disabled",
+                                 "large files need the service's token secret (LINK_SECRET), which is not set"});
+        auto plan = detail::plan_upload(std::move(key), bytes);
+        auto plan_expires = now_seconds() + detail::plan_lifetime;
+        auto plan_token = detail::seal_plan(*settings_.link_keys, plan, plan_expires);
+        auto plan_expires_text = sigv4::format_iso8601(plan_expires);
+        if (!plan_token || !plan_expires_text)
+            return from_failure({500, "signing_failed", "could not seal the upload plan"});
+        auto created = sigv4::s3::presign_create_multipart_upload(creds, settings_.bucket, plan.key,
+                                                                  settings_.endpoint, options);
+        return signed_outcome(created, plan.key, [&](json_object& body, const std::string& url) {
+            body.boolean("multipart", true);
+            body.string("method", "POST");
+            body.string("url", url);
+            auto headers = body.object("headers");
+            for (const auto& h : created->headers) headers.string(h.name, h.value);
+            headers.end();
+            body.string("key", plan.key);
+            body.number("size", static_cast<std::int64_t>(plan.size));
+            body.number("partSize", static_cast<std::int64_t>(plan.part_size));
+            body.number("partCount", plan.part_count());
+            body.string("plan", *plan_token);
+            body.string("planExpiresAt", *plan_expires_text);
+        });
+    }
+
+    // The plan and upload id a multipart call names, checked: the plan authentic, unexpired and the
+    // caller's own, the upload id well-formed.
+    struct plan_call {
+        detail::upload_plan plan;
+        std::string upload_id;
+    };
+    std::optional<failure> open_plan_call(const std::string* plan_text, const std::string* upload_id,
+                                          plan_call& out) const {
+        if (!settings_.link_keys)
+            return failure{503, "multipart_disabled",
+                           "large files need the service's token secret (LINK_SECRET), which is not set"};
+        if (!plan_text || plan_text->empty())
+            return failure{400, "invalid_plan", "plan is required: the token POST /uploads returned"};
+        // Every way a token fails (tampered, expired, another secret, another purpose) reads the same.
+        auto plan = detail::open_plan(*settings_.link_keys, *plan_text, now_seconds());
+        if (!plan) return failure{400, "invalid_plan", "the upload plan is invalid or has expired; start again"};
+        if (!plan->key.starts_with(caller_prefix(settings_, req_.identity)))
+            return failure{403, "plan_not_yours", "this upload plan belongs to someone else"};
+        if (!upload_id || !valid_upload_id(*upload_id))
+            return failure{400, "invalid_upload_id",
+                           "uploadId is required: the UploadId CreateMultipartUpload answered"};
+        out.plan = std::move(*plan);
+        out.upload_id = *upload_id;
+        return std::nullopt;
+    }
+
+    // The JSON object body of a multipart POST, or nullopt (too large, not JSON, not an object).
+    std::optional<json> json_body() const {
+        if (req_.body.size() > max_body_bytes) return std::nullopt;
+        auto doc = json::parse(req_.body, nullptr, false);
+        if (doc.is_discarded() || !doc.is_object()) return std::nullopt;
+        return doc;
+    }
+
+    static const std::string* string_member(const json& doc, const char* name) {
+        auto it = doc.find(name);
+        return it != doc.end() && it->is_string() ? it->get_ptr<const std::string*>() : nullptr;
+    }
+
+    // POST /uploads/parts {plan, uploadId, partNumbers}: one presigned UploadPart per number, each
+    // with the part's exact length signed.
+    outcome sign_parts() {
+        auto doc = json_body();
+        if (!doc)
+            return from_failure({400, "invalid_json", R"(send a JSON object {"plan","uploadId","partNumbers"})"});
+        plan_call call;
+        if (auto problem = open_plan_call(string_member(*doc, "plan"), string_member(*doc, "uploadId"), call))
+            return from_failure(*problem);
+        auto numbers = doc->find("partNumbers");
+        if (numbers == doc->end() || !numbers->is_array() || numbers->empty() ||
+            numbers->size() > max_parts_per_call)
+            return from_failure({400, "invalid_part_numbers", "partNumbers must list 1..100 part numbers"});
+        const std::uint32_t count = call.plan.part_count();
+        std::vector<std::uint32_t> wanted;
+        wanted.reserve(numbers->size());
+        for (const auto& number : *numbers) {
+            if (!number.is_number_unsigned() || number.get<std::uint64_t>() < 1 ||
+                number.get<std::uint64_t>() > count)
+                return from_failure({400, "invalid_part_numbers",
+                                     "part numbers are whole numbers in 1.." + std::to_string(count) + " for this plan"});
+            auto n = number.get<std::uint32_t>();
+            if (std::find(wanted.begin(), wanted.end(), n) != wanted.end())
+                return from_failure({400, "invalid_part_numbers", "part " + std::to_string(n) + " is listed twice"});
+            wanted.push_back(n);
+        }
+        auto creds = signing_credentials();
+        if (!creds) return from_failure({500, "signing_failed", "no signing credentials available"});
+        outcome out;
+        json_object body(out.body);
+        body.open_array("parts");
+        sigv4::s3::object_options options = signing_options();
+        std::optional<sigv4::presigned_request> last;
+        for (auto n : wanted) {
+            options.content_length = call.plan.part_bytes(n);
+            auto part = sigv4::s3::presign_upload_part(*creds, settings_.bucket, call.plan.key, settings_.endpoint,
+                                                       call.upload_id, n, options);
+            if (!part) return from_failure({500, "signing_failed", "could not sign the request"});
+            if (n != wanted.front()) out.body += ',';
+            json_object item(out.body);
+            item.number("partNumber", n);
+            item.number("size", static_cast<std::int64_t>(*options.content_length));
+            item.string("method", "PUT");
+            item.string("url", part->url);
+            auto headers = item.object("headers");
+            for (const auto& h : part->headers) headers.string(h.name, h.value);
+            headers.end();
+            item.end();
+            last = std::move(*part);
+        }
+        out.body += ']';
+        auto expires_at = expiry_text(last->expires_at);
+        if (!expires_at) return from_failure({500, "signing_failed", "could not sign the request"});
+        body.string("key", call.plan.key);
+        body.number("expiresIn", last->expires_in.count());
+        body.string("expiresAt", *expires_at);
+        body.end();
+        out.key = call.plan.key;
+        return out;
+    }
+
+    // GET /uploads/parts?plan=&uploadId=[&partNumberMarker=]: a presigned ListParts, to resume.
+    outcome list_parts() {
+        plan_call call;
+        if (auto problem = open_plan_call(find_query(req_, "plan"), find_query(req_, "uploadId"), call))
+            return from_failure(*problem);
+        sigv4::s3::list_parts_options page;
+        if (const std::string* marker = find_query(req_, "partNumberMarker")) {
+            std::uint32_t value = 0;
+            auto [end, ec] = std::from_chars(marker->data(), marker->data() + marker->size(), value);
+            if (ec != std::errc{} || end != marker->data() + marker->size() || value > sigv4::s3::max_part_number)
+                return from_failure({400, "invalid_part_numbers", "partNumberMarker must be a part number"});
+            page.part_number_marker = value;
+        }
+        auto creds = signing_credentials();
+        if (!creds) return from_failure({500, "signing_failed", "no signing credentials available"});
+        auto listed = sigv4::s3::presign_list_parts(*creds, settings_.bucket, call.plan.key, settings_.endpoint,
+                                                    call.upload_id, page, signing_options());
+        return signed_outcome(listed, call.plan.key, [&](json_object& body, const std::string& url) {
+            body.string("method", "GET");
+            body.string("url", url);
+            body.string("key", call.plan.key);
+        });
+    }
+
+    // POST /uploads/complete or /uploads/abort {plan, uploadId}: a presigned Complete (the client
+    // sends the part list XML itself) or Abort.
+    outcome finish_parts(bool abort) {
+        auto doc = json_body();
+        if (!doc) return from_failure({400, "invalid_json", R"(send a JSON object {"plan","uploadId"})"});
+        plan_call call;
+        if (auto problem = open_plan_call(string_member(*doc, "plan"), string_member(*doc, "uploadId"), call))
+            return from_failure(*problem);
+        auto creds = signing_credentials();
+        if (!creds) return from_failure({500, "signing_failed", "no signing credentials available"});
+        auto signed_url = abort ? sigv4::s3::presign_abort_multipart_upload(*creds, settings_.bucket, call.plan.key,
+                                                                            settings_.endpoint, call.upload_id,
+                                                                            signing_options())
+                                : sigv4::s3::presign_complete_multipart_upload(*creds, settings_.bucket,
+                                                                               call.plan.key, settings_.endpoint,
+                                                                               call.upload_id, signing_options());
+        return signed_outcome(signed_url, call.plan.key, [&](json_object& body, const std::string& url) {
+            body.string("method", abort ? "DELETE" : "POST");
+            body.string("url", url);
+            body.string("key", call.plan.key);
+            if (!abort) body.number("partCount", call.plan.part_count());
         });
     }
 

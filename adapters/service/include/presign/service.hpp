@@ -14,6 +14,8 @@
 
 #include <sigv4/sigv4.hpp>
 
+#include "presign/token.hpp"
+
 namespace presign::service {
 
 /// Settings, normally read from the environment (names in brackets).
@@ -21,11 +23,19 @@ struct config {
     std::string bucket;                                   // [BUCKET_NAME] required
     std::string key_prefix;                               // [KEY_PREFIX] e.g. "uploads/"
     std::chrono::seconds url_expires{300};                // [URL_EXPIRES] 1..604800
-    std::uint64_t max_upload_bytes = 5ull << 30;          // [MAX_UPLOAD_BYTES] <= 5 GiB
+    std::uint64_t max_upload_bytes = 5ull << 30;          // [MAX_UPLOAD_BYTES] <= 5 TiB
+    /// Sizes above this are uploaded in parts (a client may also ask for parts); a single PUT
+    /// never exceeds 5 GiB whatever this says.     [MULTIPART_THRESHOLD] 0..5 GiB
+    std::uint64_t multipart_threshold = 64ull << 20;
     std::vector<std::string> allowed_content_types;       // [ALLOWED_CONTENT_TYPES] "image/*,text/plain"
     std::vector<std::string> allowed_origins;             // [ALLOWED_ORIGINS] "https://a.example,..."
     bool allow_anonymous = false;                         // [ALLOW_ANONYMOUS] "true"
     sigv4::s3::endpoint endpoint;                         // [AWS_REGION] [S3_ENDPOINT] [S3_PATH_STYLE]
+    /// The secret that authenticates the service's tokens (share links, multipart plans): 32..4096
+    /// bytes of text, e.g. Secrets Manager's GenerateSecretString, and the previous one, accepted
+    /// only when configured, during a rotation. Without it multipart uploads answer 503
+    /// "multipart_disabled".   [LINK_SECRET] [LINK_SECRET_PREVIOUS]
+    std::optional<token::keyring> link_keys;
 
     /// Reads the settings through `getenv` (so tests can pass a map). A missing or invalid setting
     /// is an error whose message names the variable.

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The presign web page: ask the API for a signed upload URL, PUT the file straight to storage with a
-// progress bar, keep a list of this browser's uploads and hand out short-lived share links.
+// progress bar, list the caller's files from storage (a signed ListObjectsV2, every page), and
+// download, share or delete them. localStorage only caches the last listing.
 // Plain JavaScript, no build step, no dependencies. All text that comes from a user, a file name or a
 // server goes into the page through textContent or attributes, never as HTML.
 'use strict';
@@ -8,7 +9,10 @@
 (() => {
   const UPLOADS_STORAGE_KEY = 'presign.uploads.v1';
   const API_BASE_STORAGE_KEY = 'presign.apiBase';
-  const MAX_LIST_ENTRIES = 200;
+  // The cached copy of the listing (shown before the storage answers); 5000 entries are ~1 MB.
+  const MAX_LIST_ENTRIES = 5000;
+  // A listing is 1000 keys a page; past this many pages the page stops rather than loop forever.
+  const MAX_LIST_PAGES = 100;
   // Files up to this size get a SHA-256 that the API signs as x-amz-checksum-sha256, so storage
   // refuses bytes that changed on the way. Hashing reads the file into memory, hence the limit.
   const CHECKSUM_MAX_BYTES = 256 * 1024 * 1024;
@@ -43,7 +47,11 @@
     errorDetail: byId('error-detail'),
     list: byId('upload-list'),
     emptyNote: byId('empty-note'),
-    clearButton: byId('clear-button'),
+    refreshButton: byId('refresh-button'),
+    filesStatus: byId('files-status'),
+    filesError: byId('files-error'),
+    filesErrorText: byId('files-error-text'),
+    filesErrorDetail: byId('files-error-detail'),
     settings: byId('settings'),
     settingsForm: byId('settings-form'),
     apiBaseInput: byId('api-base'),
@@ -251,8 +259,9 @@
       invalid_checksum: 'The server did not accept the file’s checksum. Try again.',
       invalid_json: 'The server could not read this page’s request. Reload the page and try again.',
       invalid_key: 'This file can’t be shared: the server does not accept its name.',
-      key_outside_prefix: 'This file belongs to another account, so it can’t be shared from here.',
-      unauthorized: 'This server needs you to sign in before you can upload or share files.',
+      key_outside_prefix: `This file belongs to another account, so it can’t be ${context.operation === 'delete' ? 'deleted' : 'shared'} from here.`,
+      invalid_cursor: 'The server could not continue the list of your files. Use “Refresh” to start it again.',
+      unauthorized: 'This server needs you to sign in before you can see, upload or share files.',
       not_found: context.operation === 'download'
         ? 'The server does not know this file any more.'
         : 'The API address does not answer like a presign server. Check it in Settings.',
@@ -294,6 +303,7 @@
     const detail = code ? `${code} (HTTP ${status})${message ? `: ${message}` : ''}` : `HTTP ${status}`;
     const name = context.fileName ? `“${context.fileName}”` : 'the file';
     const upload = context.operation === 'upload';
+    const listing = context.operation === 'list';
     if (code === 'AccessDenied' && /expired/i.test(message)) {
       return new FriendlyError(upload
         ? `The upload link for ${name} expired before the upload finished. Try again.`
@@ -302,7 +312,8 @@
     const sentences = {
       SignatureDoesNotMatch: upload
         ? `The storage refused ${name}: the upload did not match what the server signed (the file may have changed while it was sent). Try again.`
-        : 'The storage refused this link: it has been altered or was signed with other settings.',
+        : listing ? 'The storage refused to list your files: the request did not match what the server signed.'
+          : 'The storage refused this link: it has been altered or was signed with other settings.',
       AccessDenied: 'The storage refused access. The server may not be allowed to write there.',
       BadDigest: `${name} changed while it was being uploaded (its checksum does not match). Try again.`,
       XAmzContentChecksumMismatch: `${name} changed while it was being uploaded (its checksum does not match). Try again.`,
@@ -321,7 +332,9 @@
     if (sentences[code]) return new FriendlyError(sentences[code], detail);
     if (status === 403) return new FriendlyError(sentences.AccessDenied, detail);
     if (status >= 500) return new FriendlyError(sentences.InternalError, detail);
-    return new FriendlyError(`The storage refused ${upload ? `the upload of ${name}` : 'the request'}${code ? ` (${code})` : ''}.`, detail);
+    const what = upload ? `the upload of ${name}` : listing ? 'the list of your files'
+      : context.operation === 'delete' ? `to delete ${name}` : 'the request';
+    return new FriendlyError(`The storage refused ${what}${code ? ` (${code})` : ''}.`, detail);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -516,6 +529,7 @@
 
   const queue = [];
   let busy = false;
+  let activeFile = null; // the file being uploaded now, listed above the stored files
 
   async function runQueue() {
     if (busy) return;
@@ -525,13 +539,12 @@
     try {
       while (queue.length > 0) {
         const file = queue.shift();
+        activeFile = file;
+        renderList();
         try {
           const entry = await uploadOne(file);
           if (!entry.key) throw new FriendlyError('The server did not say where the file was stored.');
-          const entries = loadUploads().filter((existing) => existing.key !== entry.key);
-          entries.unshift(entry);
-          const kept = saveUploads(entries);
-          renderList(entries);
+          const kept = rememberFile(entry);
           setStatus(`Uploaded “${entry.name}”. Use “Copy share link” to share it.${kept ? '' : ' (This browser could not save the list.)'}`);
         } catch (error) {
           if (error instanceof CancelledError) {
@@ -542,6 +555,9 @@
             ui.transfer.hidden = true;
             showError(error);
           }
+        } finally {
+          activeFile = null;
+          renderList();
         }
       }
     } finally {
@@ -558,18 +574,46 @@
     queue.push(...list);
     if (busy) setStatus(`${queue.length} file${queue.length === 1 ? '' : 's'} waiting to upload.`);
     runQueue();
+    renderList();
   }
 
   // ---------------------------------------------------------------------------------------------
-  // The list of uploads and share links
+  // Your files: the storage's listing, merged with the uploads still in progress
 
   const links = new Map(); // key -> { url, deadline } for links copied during this visit
   let linkFieldCounter = 0;
+  // The last listing read from storage for `base` (a Map key -> entry), or null before one arrived;
+  // `generation` drops the answer of a listing that a newer one replaced.
+  const listing = { base: null, files: null, generation: 0, loading: false };
 
-  function renderList(entries = loadUploads()) {
-    ui.list.replaceChildren(...entries.map(renderEntry));
-    ui.emptyNote.hidden = entries.length > 0;
-    ui.clearButton.hidden = entries.length === 0;
+  /** The stored files to show: the storage's listing for this API, else the cached copy. */
+  function storedEntries() {
+    const base = currentApiBase();
+    const entries = listing.files && listing.base === base ? [...listing.files.values()]
+      : loadUploads().filter((entry) => !entry.apiBase || entry.apiBase === base);
+    return entries.sort((a, b) => b.time - a.time || a.name.localeCompare(b.name));
+  }
+
+  /** Keeps a finished upload in the listing and in the cache; false when the cache is not writable. */
+  function rememberFile(entry) {
+    if (listing.files && listing.base === entry.apiBase) listing.files.set(entry.key, entry);
+    const entries = loadUploads().filter((existing) => existing.key !== entry.key);
+    entries.unshift(entry);
+    return saveUploads(entries);
+  }
+
+  function forgetFile(entry) {
+    if (listing.files) listing.files.delete(entry.key);
+    links.delete(entry.key);
+    saveUploads(loadUploads().filter((existing) => existing.key !== entry.key));
+  }
+
+  function renderList() {
+    const pending = (activeFile ? [{ file: activeFile, state: 'Uploading…' }] : [])
+      .concat(queue.map((file) => ({ file, state: 'Waiting to upload' })));
+    const entries = storedEntries();
+    ui.list.replaceChildren(...pending.map(renderPending), ...entries.map(renderEntry));
+    ui.emptyNote.hidden = entries.length + pending.length > 0;
     tickCountdowns();
   }
 
@@ -578,6 +622,14 @@
     if (className) node.className = className;
     if (text !== undefined) node.textContent = text;
     return node;
+  }
+
+  function renderPending({ file, state }) {
+    const item = element('li', 'pending-item');
+    const main = element('div', 'item-main');
+    main.append(element('span', 'item-name', file.name), element('span', 'item-meta', `${formatBytes(file.size)} · ${state}`));
+    item.append(main);
+    return item;
   }
 
   function renderEntry(entry) {
@@ -591,20 +643,19 @@
     const time = element('time', '', formatTime(entry.time));
     time.dateTime = new Date(entry.time).toISOString();
     meta.append(`${formatBytes(entry.size)} · `, time);
-    if (entry.apiBase && entry.apiBase !== currentApiBase()) meta.append(` · via ${hostOf(entry.apiBase)}`);
     main.append(name, meta);
 
     const actions = element('div', 'item-actions');
+    const downloadButton = element('button', 'button button-quiet download-button', 'Download');
+    downloadButton.type = 'button';
+    downloadButton.setAttribute('aria-label', `Download ${entry.name}`);
     const copyButton = element('button', 'button copy-button', 'Copy share link');
     copyButton.type = 'button';
     copyButton.setAttribute('aria-label', `Copy share link for ${entry.name}`);
-    const removeButton = element('button', 'button button-quiet remove-button');
-    removeButton.type = 'button';
-    removeButton.setAttribute('aria-label', `Remove ${entry.name} from this list`);
-    removeButton.title = 'Remove from this list (the file stays in storage)';
-    removeButton.append(element('span', '', '✕'));
-    removeButton.firstChild.setAttribute('aria-hidden', 'true');
-    actions.append(copyButton, removeButton);
+    const deleteButton = element('button', 'button button-quiet delete-button', 'Delete');
+    deleteButton.type = 'button';
+    deleteButton.setAttribute('aria-label', `Delete ${entry.name}`);
+    actions.append(downloadButton, copyButton, deleteButton);
 
     const linkRow = element('div', 'item-link');
     linkFieldCounter += 1;
@@ -624,10 +675,224 @@
     linkRow.hidden = !link;
     if (link) field.value = link.url;
 
+    // Deleting asks first, in the row itself: the file and its links are gone for everyone after.
+    const confirmRow = element('div', 'item-confirm');
+    confirmRow.hidden = true;
+    const question = element('p', 'confirm-text', `Delete “${entry.name}”? Its share links stop working.`);
+    const confirmButton = element('button', 'button button-danger', 'Delete');
+    confirmButton.type = 'button';
+    confirmButton.setAttribute('aria-label', `Yes, delete ${entry.name}`);
+    const keepButton = element('button', 'button button-quiet', 'Keep');
+    keepButton.type = 'button';
+    keepButton.setAttribute('aria-label', `Keep ${entry.name}`);
+    confirmRow.append(question, confirmButton, keepButton);
+
+    downloadButton.addEventListener('click', () => downloadFile(entry, downloadButton));
     copyButton.addEventListener('click', () => copyShareLink(entry, copyButton, field, linkRow));
-    removeButton.addEventListener('click', () => removeEntry(entry));
-    item.append(main, actions, linkRow);
+    deleteButton.addEventListener('click', () => {
+      confirmRow.hidden = false;
+      confirmButton.focus();
+    });
+    keepButton.addEventListener('click', () => {
+      confirmRow.hidden = true;
+      deleteButton.focus();
+    });
+    confirmButton.addEventListener('click', () => deleteFile(entry, confirmButton));
+    item.append(main, actions, linkRow, confirmRow);
     return item;
+  }
+
+  // ---- reading the listing ----
+
+  function setFilesStatus(text) {
+    ui.filesStatus.textContent = text;
+  }
+
+  function clearFilesError() {
+    ui.filesError.hidden = true;
+    ui.filesErrorText.textContent = '';
+    ui.filesErrorDetail.textContent = '';
+  }
+
+  function showFilesError(error) {
+    const friendly = error instanceof FriendlyError ? error
+      : new FriendlyError('Something unexpected went wrong in this page.', String(error && error.message || error));
+    ui.filesErrorText.textContent = friendly.message;
+    ui.filesErrorDetail.textContent = friendly.detail ? `Details: ${friendly.detail}` : '';
+    ui.filesError.hidden = false;
+  }
+
+  /** A fetch to the storage that failed without an answer, in words (CORS or unreachable). */
+  async function storageUnreachable(url, error, doing) {
+    const detail = String(error && error.message || error);
+    if (await answersWithoutCors(url)) {
+      return new FriendlyError(`The storage at ${hostOf(url)} does not allow this page’s origin, ${pageOrigin()}, to ${doing}. `
+        + `Its CORS rules must allow ${pageOrigin()} (presign serve --allowed-origins, or AllowedOrigin on AWS).`,
+      `${detail} (refused by CORS)`);
+    }
+    return new FriendlyError(`Could not reach the storage at ${hostOf(url)} to ${doing}. Check your connection.`, detail);
+  }
+
+  /** Sends a signed request to the storage; resolves with the body text of a 2xx answer. */
+  async function sendToStorage(ticket, method, context, doing) {
+    let response;
+    try {
+      response = await fetch(ticket.url, { method, cache: 'no-store', credentials: 'omit', referrerPolicy: 'no-referrer' });
+    } catch (error) {
+      throw await storageUnreachable(ticket.url, error, doing);
+    }
+    const text = await response.text().catch(() => '');
+    if (!response.ok) throw storageError(response.status, text, context);
+    return text;
+  }
+
+  /** One ListObjectsV2 page: its files (keys decoded), and where the next page starts. */
+  function parseListing(text, base) {
+    const unreadable = new FriendlyError('The storage answered the list of files in a form this page does not understand.',
+      text.slice(0, 200));
+    const doc = new DOMParser().parseFromString(text, 'application/xml');
+    const root = doc.documentElement;
+    if (doc.getElementsByTagName('parsererror').length > 0 || !root || root.localName !== 'ListBucketResult') throw unreadable;
+    const childText = (node, name) => {
+      for (const child of node.children) if (child.localName === name) return child.textContent;
+      return null;
+    };
+    // encoding-type=url: S3 form-encodes names ('+' is a space), which keeps any key valid XML.
+    const encoded = childText(root, 'EncodingType') === 'url';
+    const files = [];
+    for (const node of root.children) {
+      if (node.localName !== 'Contents') continue;
+      let key = childText(node, 'Key') || '';
+      try {
+        if (encoded) key = decodeURIComponent(key.replace(/\+/g, ' '));
+      } catch {
+        throw unreadable;
+      }
+      // Keys end in the file's cleaned name (the server picks them as <prefix><id>/<name>).
+      const name = key.slice(key.lastIndexOf('/') + 1);
+      if (name === '') continue;
+      files.push({ name, size: Number(childText(node, 'Size')) || 0, key, time: Date.parse(childText(node, 'LastModified')) || 0, apiBase: base });
+    }
+    return { files, truncated: childText(root, 'IsTruncated') === 'true', next: childText(root, 'NextContinuationToken') || '' };
+  }
+
+  /** Every file of the caller: GET /files for a signed listing, sent to the storage, page after page. */
+  async function fetchAllFiles(base) {
+    const files = [];
+    const seen = new Set();
+    let cursor = '';
+    for (let page = 0; page < MAX_LIST_PAGES; page += 1) {
+      const ticket = await callApi(base, 'GET', `/files${cursor ? `?cursor=${encodeURIComponent(cursor)}` : ''}`,
+        undefined, { operation: 'list' });
+      if (!validTicket(ticket)) {
+        throw new FriendlyError('The server’s answer is missing the address of your list of files.', JSON.stringify(ticket).slice(0, 200));
+      }
+      const text = await sendToStorage(ticket, (ticket.method || 'GET').toUpperCase(), { operation: 'list' }, 'list your files');
+      const result = parseListing(text, base);
+      files.push(...result.files);
+      if (!result.truncated) return files;
+      if (!result.next || seen.has(result.next)) {
+        throw new FriendlyError('The storage did not say where the list of your files continues.', `page ${page + 1}`);
+      }
+      seen.add(result.next);
+      cursor = result.next;
+    }
+    throw new FriendlyError(`You have more files than this page can list (over ${MAX_LIST_PAGES * 1000}).`);
+  }
+
+  async function refreshFiles() {
+    const base = currentApiBase();
+    const generation = ++listing.generation;
+    if (!base) {
+      listing.loading = false;
+      renderList();
+      return;
+    }
+    listing.loading = true;
+    ui.refreshButton.disabled = true;
+    ui.refreshButton.setAttribute('aria-busy', 'true');
+    setFilesStatus(listing.files && listing.base === base ? 'Refreshing…' : 'Loading your files…');
+    const started = performance.now();
+    try {
+      const files = await fetchAllFiles(base);
+      if (generation !== listing.generation) return;
+      listing.base = base;
+      listing.files = new Map(files.map((entry) => [entry.key, entry]));
+      for (const key of links.keys()) if (!listing.files.has(key)) links.delete(key);
+      clearFilesError();
+      const others = loadUploads().filter((entry) => entry.apiBase && entry.apiBase !== base);
+      const kept = saveUploads(storedEntries().concat(others));
+      renderList();
+      // How long the whole listing took, every page and the rendering included.
+      performance.measure('presign:list-files', { start: started, end: performance.now() });
+      setFilesStatus(files.length === 0 ? ''
+        : `${files.length.toLocaleString('en')} file${files.length === 1 ? '' : 's'} in storage.${kept ? '' : ' (This browser could not keep a copy of the list.)'}`);
+    } catch (error) {
+      if (generation !== listing.generation) return;
+      showFilesError(error);
+      const cached = storedEntries().length;
+      setFilesStatus(cached > 0 ? 'The list below is this browser’s copy from an earlier visit and may be out of date.' : '');
+      renderList();
+    } finally {
+      if (generation === listing.generation) {
+        listing.loading = false;
+        ui.refreshButton.disabled = false;
+        ui.refreshButton.removeAttribute('aria-busy');
+      }
+    }
+  }
+
+  // ---- acting on one file ----
+
+  function ticketFor(answer, what) {
+    if (!validTicket(answer)) throw new FriendlyError(`The server’s answer is missing the ${what}.`, JSON.stringify(answer).slice(0, 200));
+    return answer;
+  }
+
+  async function downloadFile(entry, button) {
+    startNextAction();
+    const base = entry.apiBase || currentApiBase();
+    button.disabled = true;
+    setStatus(`Preparing the download of “${entry.name}”…`);
+    try {
+      const answer = ticketFor(await callApi(base, 'GET', `/downloads?key=${encodeURIComponent(entry.key)}`, undefined,
+        { operation: 'download', fileName: entry.name }), 'download address');
+      // The link answers as an attachment, so following it saves the file and leaves this page as it is.
+      const anchor = element('a');
+      anchor.href = answer.url;
+      anchor.rel = 'noopener noreferrer';
+      anchor.download = entry.name;
+      document.body.append(anchor);
+      anchor.click();
+      anchor.remove();
+      setStatus(`Downloading “${entry.name}”.`);
+    } catch (error) {
+      showError(error);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  async function deleteFile(entry, button) {
+    startNextAction();
+    const base = entry.apiBase || currentApiBase();
+    const context = { operation: 'delete', fileName: entry.name };
+    button.disabled = true;
+    button.setAttribute('aria-busy', 'true');
+    setStatus(`Deleting “${entry.name}”…`);
+    try {
+      const ticket = ticketFor(await callApi(base, 'DELETE', `/files?key=${encodeURIComponent(entry.key)}`, undefined, context),
+        'delete address');
+      await sendToStorage(ticket, (ticket.method || 'DELETE').toUpperCase(), context, `delete “${entry.name}”`);
+      forgetFile(entry);
+      renderList();
+      setStatus(`Deleted “${entry.name}”. Its share links no longer work.`);
+      ui.fileInput.focus();
+    } catch (error) {
+      button.disabled = false;
+      button.removeAttribute('aria-busy');
+      showError(error);
+    }
   }
 
   async function copyText(text, field) {
@@ -693,16 +958,6 @@
       button.disabled = false;
       button.removeAttribute('aria-busy');
     }
-  }
-
-  function removeEntry(entry) {
-    startNextAction();
-    const entries = loadUploads().filter((existing) => existing.key !== entry.key);
-    saveUploads(entries);
-    links.delete(entry.key);
-    renderList(entries);
-    setStatus(`Removed “${entry.name}” from this list. The file itself is still stored.`);
-    ui.fileInput.focus();
   }
 
   function tickCountdowns() {
@@ -776,7 +1031,7 @@
       ui.apiBaseInput.removeAttribute('aria-invalid');
       clearError();
       showApiSetting();
-      renderList();
+      refreshFiles();
       setStatus(apiBaseFromQuery()
         ? 'Saved. The ?api= parameter in the page address still takes precedence.'
         : `Saved. Uploads now go through ${currentApiBase() || 'nothing: enter an address'}.`);
@@ -786,7 +1041,7 @@
       storageSet(API_BASE_STORAGE_KEY, null);
       ui.apiBaseInput.removeAttribute('aria-invalid');
       showApiSetting();
-      renderList();
+      refreshFiles();
       setStatus(`Uploads now go through ${currentApiBase() || 'nothing: enter an address'}.`);
     });
   }
@@ -808,21 +1063,29 @@
     queue.length = 0;
     if (currentRequest) currentRequest.abort();
   });
-  ui.clearButton.addEventListener('click', () => {
-    startNextAction();
-    saveUploads([]);
-    links.clear();
-    renderList([]);
-    setStatus('The list is empty now. Uploaded files stay in storage until they expire or are deleted.');
-    ui.fileInput.focus();
+  ui.refreshButton.addEventListener('click', () => {
+    clearFilesError();
+    refreshFiles();
   });
   window.addEventListener('storage', (event) => {
-    if (event.key === UPLOADS_STORAGE_KEY) renderList();
-    if (event.key === API_BASE_STORAGE_KEY) showApiSetting();
+    // Another tab uploaded or deleted: adopt its copy of the list (no new listing, so two tabs
+    // never set each other off).
+    if (event.key === UPLOADS_STORAGE_KEY) {
+      if (listing.files && listing.base === currentApiBase()) {
+        const base = listing.base;
+        listing.files = new Map(loadUploads().filter((entry) => entry.apiBase === base).map((entry) => [entry.key, entry]));
+      }
+      renderList();
+    }
+    if (event.key === API_BASE_STORAGE_KEY) {
+      showApiSetting();
+      refreshFiles();
+    }
   });
 
   setUpDragAndDrop();
   setUpSettings();
-  renderList();
+  renderList(); // the cached copy at once, then the storage's listing
+  refreshFiles();
   window.setInterval(tickCountdowns, 1000);
 })();

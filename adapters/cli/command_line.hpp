@@ -101,6 +101,26 @@ inline std::optional<int> parse_command_line(CLI::App& app, int argc, char** arg
     } catch (const CLI::CallForVersion& version) {
         return app.exit(version);
     } catch (const CLI::ParseError& error) {
+        // An error inside a command points at that command's help, and an option that belongs to
+        // another command says so instead of CLI11's "arguments were not expected".
+        const auto selected = app.get_subcommands();
+        if (!selected.empty()) {
+            const std::string name = selected.front()->get_name();
+            std::string command_help(help_command);
+            if (command_help.find(" " + name + " ") == std::string::npos && command_help.ends_with(" --help")) {
+                command_help.insert(command_help.size() - 7, " " + name);
+            }
+            const auto* extras = dynamic_cast<const CLI::ExtrasError*>(&error);
+            std::string unknown;
+            for (const auto& word : selected.front()->remaining()) {
+                if (extras != nullptr && word.starts_with("--") && unknown.empty()) unknown = word.substr(0, word.find('='));
+            }
+            const std::string message = unknown.empty()
+                ? lower_first(error.what())
+                : unknown + " is not an option of '" + name + "'";
+            write_stderr_line(message + " (see " + command_help + ")");
+            return exit_code::usage;
+        }
         if (argc <= 1 && !commands.empty()) {
             std::string list;
             for (std::size_t i = 0; i < commands.size(); ++i) {

@@ -195,8 +195,14 @@ class bad_input(presign_case):
         self.assertIn("unknown command 'gte' (did you mean 'get'?)", self.fails(USAGE, "gte", "s3://b-1/k"))
         self.assertNotIn("did you mean", self.fails(USAGE, "xyzzy"))
         self.assertIn("a command is required: get, put, head, delete, verify, explain or serve", self.fails(USAGE))
-        err = self.fails(USAGE, "get", "s3://b-1/k", "--no-such-option")
-        self.assertTrue(err[len("presign: "):][0].islower(), err)
+        err = self.fails(USAGE, "get", "s3://b-1/k", "extra")
+        self.assertTrue(err.startswith("presign: the following argument was not expected: extra"), err)
+        self.assertIn("--no-such-option is not an option of 'get'",
+                      self.fails(USAGE, "get", "s3://b-1/k", "--no-such-option"))
+        # Another command's option is named as such, with this command's help.
+        self.assertEqual(self.fails(USAGE, "get", "s3://b-1/k", "--sse", "AES256"),
+                         "presign: --sse is not an option of 'get' (see presign get --help)\n")
+        self.assertIn("(see presign get --help)", self.fails(USAGE, "get"))
 
     def test_each_command_help_lists_only_its_options(self):
         def options(command):

@@ -39,6 +39,62 @@ def start_store(binary, data_dir):
     return proc, line.split("=", 1)[1]
 
 
+def multipart_checks(s3, ClientError):
+    """ListParts (paged), ListMultipartUploads, Complete's checks and its ETag, as S3 answers them."""
+    def code_of(call):
+        try:
+            call()
+            return None
+        except ClientError as error:
+            return error.response["Error"]["Code"]
+
+    key = "mp/listed.bin"
+    upload_id = s3.create_multipart_upload(Bucket=BUCKET, Key=key, ContentType="video/mp4")["UploadId"]
+    chunks = [os.urandom(5 * 1024 * 1024) for _ in range(3)] + [b"tail"]
+    etags = {}
+    for number, chunk in zip((4, 1, 3, 2), (chunks[3], chunks[0], chunks[2], chunks[1])):
+        etags[number] = s3.upload_part(Bucket=BUCKET, Key=key, UploadId=upload_id, PartNumber=number,
+                                       Body=chunk)["ETag"]
+    check(etags[1] == '"%s"' % hashlib.md5(chunks[0]).hexdigest(), "UploadPart ETag is the part's MD5")
+    pages = list(s3.get_paginator("list_parts").paginate(Bucket=BUCKET, Key=key, UploadId=upload_id,
+                                                           PaginationConfig={"PageSize": 3}))
+    listed = [(p["PartNumber"], p["ETag"], p["Size"]) for page in pages for p in page.get("Parts", [])]
+    check(len(pages) == 2 and listed == [(n, etags[n], len(chunks[n - 1])) for n in (1, 2, 3, 4)],
+          "ListParts pages by part number with ETag and size: %r" % [(n, s) for n, _, s in listed])
+    other = s3.create_multipart_upload(Bucket=BUCKET, Key="mp/another.bin")["UploadId"]
+    uploads = s3.list_multipart_uploads(Bucket=BUCKET, Prefix="mp/")
+    check([(u["Key"], u["UploadId"]) for u in uploads.get("Uploads", [])] ==
+          [("mp/another.bin", other), (key, upload_id)], "ListMultipartUploads lists both, by key")
+    grouped = s3.list_multipart_uploads(Bucket=BUCKET, Delimiter="/")
+    check({p["Prefix"] for p in grouped.get("CommonPrefixes", [])} >= {"mp/"}, "ListMultipartUploads delimiter")
+    s3.abort_multipart_upload(Bucket=BUCKET, Key="mp/another.bin", UploadId=other)
+
+    parts = [{"PartNumber": n, "ETag": etags[n]} for n in (1, 2, 3, 4)]
+    check(code_of(lambda: s3.complete_multipart_upload(
+        Bucket=BUCKET, Key=key, UploadId=upload_id,
+        MultipartUpload={"Parts": [parts[1], parts[0], parts[2], parts[3]]})) == "InvalidPartOrder",
+        "Complete with reordered parts: InvalidPartOrder")
+    wrong = [dict(p) for p in parts]
+    wrong[2]["ETag"] = '"%s"' % ("0" * 32)
+    check(code_of(lambda: s3.complete_multipart_upload(Bucket=BUCKET, Key=key, UploadId=upload_id,
+                                                       MultipartUpload={"Parts": wrong})) == "InvalidPart",
+          "Complete with a wrong ETag: InvalidPart")
+    missing = parts[:3] + [{"PartNumber": 6, "ETag": etags[4]}]
+    check(code_of(lambda: s3.complete_multipart_upload(Bucket=BUCKET, Key=key, UploadId=upload_id,
+                                                       MultipartUpload={"Parts": missing})) == "InvalidPart",
+          "Complete with a part never uploaded: InvalidPart")
+    check(code_of(lambda: s3.head_object(Bucket=BUCKET, Key=key)) in ("404", "NoSuchKey"),
+          "no object before a successful Complete")
+    done = s3.complete_multipart_upload(Bucket=BUCKET, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts})
+    expected = hashlib.md5(b"".join(bytes.fromhex(etags[n].strip('"')) for n in (1, 2, 3, 4))).hexdigest()
+    check(done["ETag"] == '"%s-4"' % expected, "final ETag is MD5 of the part MD5s, -4: %s" % done["ETag"])
+    body = s3.get_object(Bucket=BUCKET, Key=key)
+    check(body["Body"].read() == b"".join(chunks) and body["ContentType"] == "video/mp4",
+          "the completed object is the parts in order, with the type given at creation")
+    check(code_of(lambda: s3.list_parts(Bucket=BUCKET, Key=key, UploadId=upload_id)) == "NoSuchUpload",
+          "a completed upload is gone: NoSuchUpload")
+
+
 def client_env(endpoint):
     env = dict(os.environ)
     for name in list(env):
@@ -145,6 +201,7 @@ def boto3_tests(endpoint, scratch):
         check(False, "parts under 5 MiB refused")
     except ClientError as error:
         check(error.response["Error"]["Code"] == "EntityTooSmall", "parts under 5 MiB: EntityTooSmall")
+    multipart_checks(s3, ClientError)
 
     url = s3.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "dir/two.txt"}, ExpiresIn=60)
     status, data, _ = http("GET", url)

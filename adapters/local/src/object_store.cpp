@@ -8,6 +8,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
+#include <functional>
+#include <tuple>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
@@ -426,11 +429,21 @@ store_result<object_info> pending_upload::commit(const upload_expectations& expe
     info_.size = received_;
     info_.etag = "\"" + sigv4::hex_encode(std::span<const unsigned char>(md5, md5_size)) + "\"";
     if (!upload_id_.empty()) {
-        // A part: keep its bytes and ETag in the upload's directory until completion.
+        // A part: keep its bytes and ETag in the upload's directory until completion. The bytes go
+        // first: a crash between the two leaves new bytes under an old ETag, which Complete refuses
+        // (the client lists the new one), never old bytes under the new ETag.
         const fs::path dir = temp_path_.parent_path();
         const std::string number = std::to_string(part_number_);
-        if (!write_file_atomically(dir / (number + ".etag"), info_.etag) ||
-            ::rename(temp_path_.c_str(), (dir / (number + ".part")).c_str()) != 0) {
+        std::lock_guard lock(store_->upload_mutex(upload_id_));
+        std::error_code gone;
+        if (!fs::exists(dir / "upload.meta", gone)) {  // completed or aborted meanwhile
+            discard();
+            return sigv4::unexpected{s3_error{404, "NoSuchUpload",
+                                              "The specified upload does not exist. The upload ID may be invalid, "
+                                              "or the upload may have been aborted or completed."}};
+        }
+        if (::rename(temp_path_.c_str(), (dir / (number + ".part")).c_str()) != 0 ||
+            !write_file_atomically(dir / (number + ".etag"), info_.etag)) {
             discard();
             return sigv4::unexpected{internal_error("cannot store the part")};
         }
@@ -682,6 +695,9 @@ store_result<std::string> object_store::create_multipart(std::string_view bucket
     info.content_type = content_type.empty() ? "binary/octet-stream" : std::move(content_type);
     info.stored_headers = std::move(stored_headers);
     info.data_file = "parts";
+    info.last_modified = std::chrono::duration_cast<std::chrono::seconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();  // the upload's initiation
     if (!write_file_atomically(dir / "upload.meta", to_json(info).dump())) {
         fs::remove_all(dir, error);
         return sigv4::unexpected{internal_error("cannot record the upload")};
@@ -711,6 +727,7 @@ store_result<pending_upload> object_store::begin_part(std::string_view bucket, s
 store_result<object_info> object_store::complete_multipart(std::string_view bucket, std::string_view key,
                                                            std::string_view upload_id,
                                                            const std::vector<completed_part>& parts) {
+    std::lock_guard lock(upload_mutex(upload_id));
     auto dir = multipart_dir(bucket, key, upload_id);
     if (!dir) return sigv4::unexpected{dir.error()};
     if (parts.empty()) {
@@ -806,11 +823,74 @@ store_result<object_info> object_store::complete_multipart(std::string_view buck
 
 store_result<void> object_store::abort_multipart(std::string_view bucket, std::string_view key,
                                                  std::string_view upload_id) {
+    std::lock_guard lock(upload_mutex(upload_id));
     auto dir = multipart_dir(bucket, key, upload_id);
     if (!dir) return sigv4::unexpected{dir.error()};
     std::error_code error;
     fs::remove_all(*dir, error);
     return {};
+}
+
+std::mutex& object_store::upload_mutex(std::string_view upload_id) const {
+    return upload_mutexes_[std::hash<std::string_view>{}(upload_id) % upload_mutexes_.size()];
+}
+
+store_result<std::vector<object_store::part_info>> object_store::list_parts(std::string_view bucket,
+                                                                            std::string_view key,
+                                                                            std::string_view upload_id) const {
+    auto dir = multipart_dir(bucket, key, upload_id);
+    if (!dir) return sigv4::unexpected{dir.error()};
+    std::vector<part_info> parts;
+    std::error_code error;
+    for (const auto& entry : fs::directory_iterator(*dir, error)) {
+        const std::string name = entry.path().filename().string();
+        if (!name.ends_with(".part")) continue;
+        const std::string number = name.substr(0, name.size() - 5);
+        int part_number = 0;
+        const auto [end, parsed] = std::from_chars(number.data(), number.data() + number.size(), part_number);
+        if (parsed != std::errc{} || end != number.data() + number.size()) continue;
+        auto etag = read_small_file(*dir / (number + ".etag"));
+        struct stat facts {};
+        if (!etag || ::stat(entry.path().c_str(), &facts) != 0) continue;  // a part mid-commit
+        parts.push_back({part_number, static_cast<std::uint64_t>(facts.st_size), *etag,
+                         static_cast<std::int64_t>(facts.st_mtime)});
+    }
+    if (error) return sigv4::unexpected{internal_error("cannot list the parts")};
+    std::sort(parts.begin(), parts.end(),
+              [](const part_info& a, const part_info& b) { return a.part_number < b.part_number; });
+    return parts;
+}
+
+store_result<std::vector<object_store::upload_info>> object_store::list_multipart_uploads(
+    std::string_view bucket) const {
+    if (!bucket_exists(bucket)) return sigv4::unexpected{no_such_bucket()};
+    std::vector<upload_info> uploads;
+    std::error_code error;
+    for (const auto& entry : fs::directory_iterator(bucket_dir(bucket) / "multipart", error)) {
+        const std::string id = entry.path().filename().string();
+        if (!is_upload_id(id)) continue;
+        auto text = read_small_file(entry.path() / "upload.meta");
+        auto meta = text ? from_json(*text) : std::nullopt;
+        if (!meta) continue;
+        uploads.push_back({meta->key, id, meta->last_modified});
+    }
+    std::sort(uploads.begin(), uploads.end(), [](const upload_info& a, const upload_info& b) {
+        return std::tie(a.key, a.initiated, a.upload_id) < std::tie(b.key, b.initiated, b.upload_id);
+    });
+    return uploads;
+}
+
+std::size_t object_store::sweep_multipart_uploads(std::int64_t initiated_before) {
+    std::size_t removed = 0;
+    for (const auto& bucket : list_buckets()) {
+        auto uploads = list_multipart_uploads(bucket);
+        if (!uploads) continue;
+        for (const auto& upload : *uploads) {
+            if (upload.initiated >= initiated_before) continue;
+            if (abort_multipart(bucket, upload.key, upload.upload_id)) ++removed;
+        }
+    }
+    return removed;
 }
 
 }  // namespace presign::local

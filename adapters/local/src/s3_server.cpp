@@ -24,7 +24,9 @@
 
 #include "legacy_signature.hpp"
 #include "presign/local/list_objects.hpp"
+#include "presign/local/multipart_listing.hpp"
 #include "presign/local/object_store.hpp"
+#include "presign/local/upload_sweeper.hpp"
 #include "s3_xml.hpp"
 
 namespace presign::local {
@@ -267,11 +269,13 @@ struct s3_server::impl {
     s3_server_options options;
     object_store store;
     request_ids ids;
+    upload_sweeper sweeper;
     http::server server;
 
     explicit impl(s3_server_options opts)
         : options(std::move(opts)),
           store(options.data_dir),
+          sweeper(store, options.abandoned_upload_age, std::chrono::hours(1), options.log),
           server(http_options(options), [this](const http::request_head& req) { return handle(req); }) {}
 
     http::server_options http_options(const s3_server_options& opts) {
@@ -443,7 +447,8 @@ struct s3_server::impl {
             if (method == "DELETE") return delete_bucket(ex);
             if (method == "GET") {
                 if (has_query(query, "location")) return bucket_location(ex);
-                if (has_query(query, "uploads") || has_query(query, "versions") ||
+                if (has_query(query, "uploads")) return list_multipart_uploads(ex, query);
+                if (has_query(query, "versions") ||
                     has_query(query, "versioning") || has_query(query, "policy") ||
                     has_query(query, "acl") || has_query(query, "cors")) {
                     return not_implemented(ex);
@@ -466,6 +471,7 @@ struct s3_server::impl {
             }
             if (method == "POST") return complete_multipart(ex, upload_id);
             if (method == "DELETE") return abort_multipart(ex, upload_id);
+            if (method == "GET") return list_parts(ex, query, upload_id);
             return not_implemented(ex);
         }
         if (method == "GET" || method == "HEAD") return get_object(ex, query);
@@ -575,7 +581,28 @@ struct s3_server::impl {
         if (request.v2) request.continuation_token = optional_value("continuation-token");
         request.encoding_type = optional_value("encoding-type");
         request.fetch_owner = query_value(query, "fetch-owner") == "true";
-        auto xml = list_objects_xml(store, ex.bucket, request);
+        send_listing(ex, list_objects_xml(store, ex.bucket, request));
+    }
+
+    /// ListMultipartUploads and ListParts (see multipart_listing.hpp).
+    void list_multipart_uploads(exchange& ex, const std::vector<sigv4::query_param>& query) {
+        list_uploads_request request;
+        request.prefix = query_value(query, "prefix");
+        request.delimiter = query_value(query, "delimiter");
+        request.key_marker = query_value(query, "key-marker");
+        request.upload_id_marker = query_value(query, "upload-id-marker");
+        if (has_query(query, "max-uploads")) request.max_uploads = query_value(query, "max-uploads");
+        send_listing(ex, list_multipart_uploads_xml(store, ex.bucket, request));
+    }
+    void list_parts(exchange& ex, const std::vector<sigv4::query_param>& query, const std::string& upload_id) {
+        list_parts_request request;
+        request.upload_id = upload_id;
+        if (has_query(query, "max-parts")) request.max_parts = query_value(query, "max-parts");
+        if (has_query(query, "part-number-marker"))
+            request.part_number_marker = query_value(query, "part-number-marker");
+        send_listing(ex, list_parts_xml(store, ex.bucket, ex.key, request));
+    }
+    void send_listing(exchange& ex, store_result<std::string> xml) {
         if (!xml) return send_error(ex, xml.error());
         add_common_headers(ex);
         send_xml(ex, 200, std::move(*xml));

@@ -176,6 +176,28 @@ public:
     [[nodiscard]] store_result<void> abort_multipart(std::string_view bucket, std::string_view key,
                                                      std::string_view upload_id);
 
+    /// A part stored so far (the last one uploaded under its number).
+    struct part_info {
+        int part_number = 0;
+        std::uint64_t size = 0;
+        std::string etag;  ///< quoted lowercase hex MD5 of the part's bytes
+        std::int64_t last_modified = 0;
+    };
+    /// The parts of an upload, by part number. Errors: NoSuchBucket, NoSuchUpload.
+    [[nodiscard]] store_result<std::vector<part_info>> list_parts(std::string_view bucket, std::string_view key,
+                                                                  std::string_view upload_id) const;
+    /// An upload in progress.
+    struct upload_info {
+        std::string key;
+        std::string upload_id;
+        std::int64_t initiated = 0;  ///< unix seconds
+    };
+    /// The uploads in progress in `bucket`, by key, then initiation, then id. Errors: NoSuchBucket.
+    [[nodiscard]] store_result<std::vector<upload_info>> list_multipart_uploads(std::string_view bucket) const;
+    /// Aborts every upload, in every bucket, initiated before `initiated_before` (unix seconds), as
+    /// S3's AbortIncompleteMultipartUpload lifecycle rule does. Returns how many it removed.
+    std::size_t sweep_multipart_uploads(std::int64_t initiated_before);
+
     /// Errors for a key S3 would refuse: KeyTooLongError (> 1024 bytes), InvalidArgument
     /// (empty, not UTF-8, NUL).
     [[nodiscard]] static store_result<void> check_key(std::string_view key);
@@ -196,6 +218,9 @@ private:
 
     std::filesystem::path root_;
     mutable std::array<std::mutex, 64> key_mutexes_;
+    /// Serialize a part's commit with its upload's completion (indexed by the upload id's hash).
+    std::mutex& upload_mutex(std::string_view upload_id) const;
+    mutable std::array<std::mutex, 16> upload_mutexes_;
     std::mutex bucket_mutex_;
 };
 

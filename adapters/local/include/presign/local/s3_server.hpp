@@ -3,6 +3,7 @@
 // Every request is checked with sigv4::verify, presigned or header-signed, the way S3 does.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -26,6 +27,9 @@ struct s3_server_options {
     std::vector<std::string> allowed_origins;
     /// Largest object accepted by PUT (S3's single-PUT limit by default).
     std::uint64_t max_object_bytes = 5ull << 30;
+    /// Multipart uploads initiated longer ago than this are aborted, at start and hourly (S3's
+    /// AbortIncompleteMultipartUpload lifecycle rule); zero keeps them forever.
+    std::chrono::seconds abandoned_upload_age{24 * 3600};
     /// Threads running the connections and requests. Connections wait asynchronously (an idle
     /// one holds no thread); a request holds one while it works on the disk (fsync on commit).
     std::size_t threads = 4;

@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: Apache-2.0
+// Multipart uploads in the local store, without HTTP: parts on disk with MD5 ETags, Complete's
+// checks and atomicity, ListParts and ListMultipartUploads pages, and the sweep of abandoned uploads.
+#include <doctest/doctest.h>
+#include <openssl/evp.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <presign/local/multipart_listing.hpp>
+#include <presign/local/object_store.hpp>
+#include <presign/local/upload_sweeper.hpp>
+#include <sigv4/encoding.hpp>
+
+namespace fs = std::filesystem;
+namespace local = presign::local;
+
+namespace {
+
+constexpr std::string_view bucket = "parts";
+
+struct scratch {
+    fs::path dir;
+    std::optional<local::object_store> store;
+    scratch() {
+        std::string pattern = (fs::temp_directory_path() / "presign-multipart-test-XXXXXX").string();
+        REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+        dir = pattern;
+        store.emplace(dir);
+        REQUIRE(store->create_bucket(bucket).has_value());
+    }
+    ~scratch() {
+        store.reset();
+        std::error_code ignored;
+        fs::remove_all(dir, ignored);
+    }
+    std::string create(std::string_view key) {
+        auto id = store->create_multipart(bucket, key, "video/mp4", {});
+        REQUIRE(id.has_value());
+        return *id;
+    }
+    local::store_result<local::object_info> put_part(std::string_view key, const std::string& id, int number,
+                                                     const std::string& bytes) {
+        auto part = store->begin_part(bucket, key, id, number);
+        REQUIRE(part.has_value());
+        REQUIRE(part->write(bytes.data(), bytes.size()).has_value());
+        local::upload_expectations expect;
+        expect.content_length = bytes.size();
+        return part->commit(expect);
+    }
+};
+
+std::string md5_hex(std::string_view bytes) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int size = 0;
+    EVP_Digest(bytes.data(), bytes.size(), digest, &size, EVP_md5(), nullptr);
+    return sigv4::hex_encode(std::span<const unsigned char>(digest, size));
+}
+
+std::size_t count_of(const std::string& text, std::string_view what) {
+    std::size_t n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("parts: MD5 ETags, a re-sent part replaces the old one, Complete's checks and final ETag") {
+    scratch s;
+    const std::string key = "videos/a.mp4";
+    auto id = s.create(key);
+    const std::string first(5 << 20, 'a'), second(5 << 20, 'b'), last = "end";
+    auto p1 = s.put_part(key, id, 1, std::string(5 << 20, 'z'));  // replaced below
+    REQUIRE(p1);
+    p1 = s.put_part(key, id, 1, first);
+    auto p2 = s.put_part(key, id, 2, second);
+    auto p3 = s.put_part(key, id, 3, last);
+    REQUIRE((p1 && p2 && p3));
+    CHECK(p1->etag == "\"" + md5_hex(first) + "\"");
+    CHECK(p3->etag == "\"" + md5_hex(last) + "\"");
+
+    using part = local::object_store::completed_part;
+    auto code = [&](std::vector<part> parts) {
+        auto done = s.store->complete_multipart(bucket, key, id, parts);
+        REQUIRE_FALSE(done);
+        return done.error().code;
+    };
+    CHECK(code({{2, p2->etag}, {1, p1->etag}, {3, p3->etag}}) == "InvalidPartOrder");
+    CHECK(code({{1, p1->etag}, {1, p1->etag}}) == "InvalidPartOrder");
+    CHECK(code({{1, p1->etag}, {2, p1->etag}, {3, p3->etag}}) == "InvalidPart");
+    CHECK(code({{1, p1->etag}, {4, p3->etag}}) == "InvalidPart");
+    CHECK(code({{1, p1->etag}, {3, p3->etag}, {4, p3->etag}}) == "EntityTooSmall");
+    CHECK(code({}) == "MalformedXML");
+    CHECK_FALSE(s.store->stat(bucket, key));  // nothing appears before a successful Complete
+
+    // ETags may come with or without quotes; the object is whole or absent.
+    auto done = s.store->complete_multipart(bucket, key, id, {{1, p1->etag}, {2, md5_hex(second)}, {3, p3->etag}});
+    REQUIRE(done);
+    std::string md5s;
+    for (const auto& bytes : {first, second, last}) {
+        auto hex = md5_hex(bytes);
+        for (std::size_t i = 0; i < hex.size(); i += 2) md5s += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+    }
+    CHECK(done->etag == "\"" + md5_hex(md5s) + "-3\"");
+    CHECK(done->size == first.size() + second.size() + last.size());
+    CHECK(done->content_type == "video/mp4");
+    auto stat = s.store->stat(bucket, key);
+    REQUIRE(stat);
+    CHECK(stat->etag == done->etag);
+    // The upload is gone once completed.
+    CHECK(s.store->list_parts(bucket, key, id).error().code == "NoSuchUpload");
+    CHECK(s.store->complete_multipart(bucket, key, id, {{1, p1->etag}}).error().code == "NoSuchUpload");
+}
+
+TEST_CASE("parts: a part finishing after its upload was aborted is refused and leaves nothing") {
+    scratch s;
+    auto id = s.create("k");
+    auto part = s.store->begin_part(bucket, "k", id, 1);
+    REQUIRE(part);
+    REQUIRE(part->write("abc", 3));
+    REQUIRE(s.store->abort_multipart(bucket, "k", id));
+    local::upload_expectations expect;
+    expect.content_length = 3;
+    auto committed = part->commit(expect);
+    REQUIRE_FALSE(committed);
+    CHECK(committed.error().code == "NoSuchUpload");
+    CHECK_FALSE(fs::exists(s.dir / "buckets" / std::string(bucket) / "multipart" / id));
+    CHECK(s.store->begin_part(bucket, "k", id, 1).error().code == "NoSuchUpload");
+    CHECK(s.store->begin_part(bucket, "k", "not-an-id", 1).error().code == "NoSuchUpload");
+    auto other = s.create("k");
+    CHECK(s.store->begin_part(bucket, "another key", other, 1).error().code == "NoSuchUpload");
+    CHECK(s.store->begin_part(bucket, "k", other, 0).error().code == "InvalidArgument");
+    CHECK(s.store->begin_part(bucket, "k", other, 10001).error().code == "InvalidArgument");
+}
+
+TEST_CASE("ListParts: pages by max-parts and part-number-marker; errors") {
+    scratch s;
+    auto id = s.create("big & <odd>.bin");
+    for (int n : {7, 1, 3, 5, 2}) REQUIRE(s.put_part("big & <odd>.bin", id, n, std::string(static_cast<std::size_t>(n), 'x')));
+    local::list_parts_request ask;
+    ask.upload_id = id;
+    auto all = local::list_parts_xml(*s.store, bucket, "big & <odd>.bin", ask);
+    REQUIRE(all);
+    CHECK(all->find("<Key>big &amp; &lt;odd&gt;.bin</Key>") != std::string::npos);
+    CHECK(count_of(*all, "<Part>") == 5);
+    CHECK(all->find("<IsTruncated>false</IsTruncated>") != std::string::npos);
+    CHECK(all->find("<PartNumber>1</PartNumber>") < all->find("<PartNumber>7</PartNumber>"));
+    CHECK(all->find("<Size>7</Size>") != std::string::npos);
+    CHECK(all->find("<ETag>&quot;" + md5_hex("xxx") + "&quot;</ETag>") != std::string::npos);
+
+    ask.max_parts = "2";
+    auto first = local::list_parts_xml(*s.store, bucket, "big & <odd>.bin", ask);
+    REQUIRE(first);
+    CHECK(count_of(*first, "<Part>") == 2);
+    CHECK(first->find("<IsTruncated>true</IsTruncated>") != std::string::npos);
+    CHECK(first->find("<NextPartNumberMarker>2</NextPartNumberMarker>") != std::string::npos);
+    ask.part_number_marker = "3";
+    auto later = local::list_parts_xml(*s.store, bucket, "big & <odd>.bin", ask);
+    REQUIRE(later);
+    CHECK(later->find("<PartNumberMarker>3</PartNumberMarker>") != std::string::npos);
+    CHECK(later->find("<PartNumber>5</PartNumber>") != std::string::npos);
+    CHECK(later->find("<PartNumber>7</PartNumber>") != std::string::npos);
+    CHECK(later->find("<IsTruncated>false</IsTruncated>") != std::string::npos);
+
+    for (const char* bad : {"-1", "x", "", "2147483648"}) {
+        CAPTURE(bad);
+        ask.max_parts = bad;
+        CHECK(local::list_parts_xml(*s.store, bucket, "big & <odd>.bin", ask).error().code == "InvalidArgument");
+    }
+    ask.max_parts.reset();
+    ask.part_number_marker.reset();
+    ask.upload_id = "0123456789abcdef0123456789abcdef";
+    CHECK(local::list_parts_xml(*s.store, bucket, "big & <odd>.bin", ask).error().code == "NoSuchUpload");
+    CHECK(local::list_parts_xml(*s.store, "nobucket", "k", ask).error().code == "NoSuchBucket");
+}
+
+TEST_CASE("ListMultipartUploads: by key, prefix, markers, pages, delimiter") {
+    scratch s;
+    auto a = s.create("a/1"), b = s.create("b/2"), c1 = s.create("c"), c2 = s.create("c");
+    local::list_uploads_request ask;
+    auto all = local::list_multipart_uploads_xml(*s.store, bucket, ask);
+    REQUIRE(all);
+    CHECK(count_of(*all, "<Upload>") == 4);
+    CHECK(all->find("<UploadId>" + a + "</UploadId>") < all->find("<UploadId>" + b + "</UploadId>"));
+    ask.prefix = "b/";
+    auto only_b = local::list_multipart_uploads_xml(*s.store, bucket, ask);
+    CHECK(count_of(*only_b, "<Upload>") == 1);
+    CHECK(only_b->find("<Prefix>b/</Prefix>") != std::string::npos);
+    ask.prefix.clear();
+    ask.max_uploads = "2";
+    auto page = local::list_multipart_uploads_xml(*s.store, bucket, ask);
+    CHECK(count_of(*page, "<Upload>") == 2);
+    CHECK(page->find("<IsTruncated>true</IsTruncated>") != std::string::npos);
+    CHECK(page->find("<NextKeyMarker>b/2</NextKeyMarker>") != std::string::npos);
+    ask.max_uploads.reset();
+    ask.key_marker = "b/2";
+    auto rest = local::list_multipart_uploads_xml(*s.store, bucket, ask);
+    CHECK(count_of(*rest, "<Upload>") == 2);
+    ask.key_marker = "c";
+    ask.upload_id_marker = std::min(c1, c2);
+    auto after_id = local::list_multipart_uploads_xml(*s.store, bucket, ask);
+    CHECK(count_of(*after_id, "<Upload>") == 1);
+    CHECK(after_id->find("<UploadId>" + std::max(c1, c2) + "</UploadId>") != std::string::npos);
+    local::list_uploads_request grouped;
+    grouped.delimiter = "/";
+    auto folders = local::list_multipart_uploads_xml(*s.store, bucket, grouped);
+    CHECK(count_of(*folders, "<Upload>") == 2);  // the two uploads of "c"
+    CHECK(folders->find("<CommonPrefixes><Prefix>a/</Prefix></CommonPrefixes>") != std::string::npos);
+    CHECK(folders->find("<CommonPrefixes><Prefix>b/</Prefix></CommonPrefixes>") != std::string::npos);
+    grouped.max_uploads = "nope";
+    CHECK(local::list_multipart_uploads_xml(*s.store, bucket, grouped).error().code == "InvalidArgument");
+    CHECK(local::list_multipart_uploads_xml(*s.store, "nobucket", {}).error().code == "NoSuchBucket");
+}
+
+TEST_CASE("sweep: uploads initiated before the cutoff are aborted, younger ones kept, objects untouched") {
+    scratch s;
+    auto old_id = s.create("old");
+    REQUIRE(s.put_part("old", old_id, 1, "bytes"));
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch()).count();
+    CHECK(s.store->sweep_multipart_uploads(now - 3600) == 0);  // an hour's grace keeps it
+    CHECK(s.store->list_parts(bucket, "old", old_id));
+    {
+        // A sweeper that thinks an upload is abandoned after 0 s... is off; 1 s sweeps at start.
+        local::upload_sweeper off(*s.store, std::chrono::seconds(0), std::chrono::seconds(1), {});
+        CHECK(s.store->list_parts(bucket, "old", old_id));
+    }
+    REQUIRE(s.store->create_bucket("other"));
+    auto other = s.store->create_multipart("other", "x", "", {});
+    REQUIRE(other);
+    std::vector<std::string> lines;
+    ::sleep(3);  // whole seconds: "old" is then at least 3 s old, "young" 0 s
+    auto young = s.create("young");
+    local::upload_sweeper sweeper(*s.store, std::chrono::seconds(2), std::chrono::hours(1),
+                                  [&](std::string_view line) { lines.emplace_back(line); });
+    CHECK(s.store->list_parts(bucket, "old", old_id).error().code == "NoSuchUpload");
+    CHECK(s.store->list_parts("other", "x", *other).error().code == "NoSuchUpload");
+    CHECK(s.store->list_parts(bucket, "young", young));
+    REQUIRE(lines.size() == 1);
+    CHECK(lines[0].find("swept 2 multipart upload(s)") == 0);
+    CHECK(sweeper.sweep_once() == 0);
+}

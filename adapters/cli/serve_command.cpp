@@ -25,7 +25,14 @@ struct serve_flags {
     std::string profile;
     std::vector<std::string> content_types;
     std::vector<std::string> origins;
+    double head_timeout = 10;
+    double body_timeout = 10;
+    double idle_timeout = 30;
 };
+
+std::chrono::milliseconds to_milliseconds(double seconds) {
+    return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+}
 
 /// How a shell reaches the `presign` next to this helper: "presign" when PATH finds that very
 /// file, else its absolute path; and, when it is not on PATH and sits in a CMake build tree, the
@@ -94,6 +101,15 @@ void add_serve_command(CLI::App& app, int& exit_code) {
                         "With --oidc-issuer: accepted aud/client_id values; the first is the page's client id")
         ->delimiter(',');
     command->add_option("--profile", flags->profile, "With --endpoint: AWS profile for credentials");
+    command->add_option("--head-timeout", flags->head_timeout,
+                        "Seconds a client has to send a request's head (default 10)")
+        ->check(CLI::Range(0.1, 3600.0));
+    command->add_option("--body-timeout", flags->body_timeout,
+                        "Seconds within which a request body must progress by 1 KiB (default 10)")
+        ->check(CLI::Range(0.1, 3600.0));
+    command->add_option("--idle-timeout", flags->idle_timeout,
+                        "Seconds a kept-alive connection may wait for its next request (default 30)")
+        ->check(CLI::Range(0.1, 3600.0));
 
     command->callback([flags, &exit_code] {
         auto& options = flags->options;
@@ -113,6 +129,9 @@ void add_serve_command(CLI::App& app, int& exit_code) {
         if (!flags->profile.empty()) options.profile = flags->profile;
         options.allowed_content_types = flags->content_types;
         options.allowed_origins = flags->origins;
+        options.deadlines.head_timeout = to_milliseconds(flags->head_timeout);
+        options.deadlines.body_progress_window = to_milliseconds(flags->body_timeout);
+        options.deadlines.idle_timeout = to_milliseconds(flags->idle_timeout);
         describe_presign_command(options);
         if (options.oidc_issuer.empty() != options.oidc_audiences.empty()) {
             std::fprintf(stderr, "presign serve: --oidc-issuer and --oidc-audience go together\n");

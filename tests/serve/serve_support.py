@@ -3,6 +3,7 @@
 import http.client
 import json
 import os
+import shlex
 import signal
 import subprocess
 import threading
@@ -83,7 +84,7 @@ def profile_env(serve):
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     for line in serve.lines:
         if line.strip().startswith("export "):
-            for assignment in line.strip()[len("export "):].split():
+            for assignment in shlex.split(line.strip()[len("export "):]):
                 name, value = assignment.split("=", 1)
                 env[name] = value
     env["AWS_EC2_METADATA_DISABLED"] = "true"

@@ -69,6 +69,17 @@ bool write_private_file(const fs::path& path, const std::string& text, std::stri
 
 }  // namespace
 
+sigv4::result<bool, std::string> create_private_directory(const fs::path& dir) {
+    std::error_code ec;
+    if (fs::exists(dir, ec)) return false;  // someone else's: its mode is left alone
+    if (dir.has_parent_path()) fs::create_directories(dir.parent_path(), ec);
+    if (ec || (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)) {
+        return sigv4::unexpected{"cannot create " + dir.string() + ": " +
+                                 (ec ? ec.message() : std::string(std::strerror(errno)))};
+    }
+    return true;
+}
+
 sigv4::result<local_credentials, std::string> load_or_create_local_credentials(
     const fs::path& data_dir, const std::string& s3_endpoint, const std::string& region) {
     std::error_code ec;
@@ -103,7 +114,6 @@ sigv4::result<local_credentials, std::string> load_or_create_local_credentials(
                                      "to generate new local credentials"};
         }
     } else {
-        ::chmod(dir.c_str(), 0700);
         auto id = random_text(16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567");
         auto key = random_text(40, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
         if (!id) return sigv4::unexpected{id.error()};

@@ -32,6 +32,7 @@
 #include <presign/service.hpp>
 #include <sigv4/encoding.hpp>
 
+#include "cli_support.hpp"
 #include "local_credentials.hpp"
 #include "web_assets.hpp"
 
@@ -461,6 +462,10 @@ int run_serve(const serve_options& options) {
     std::string credentials_note;
 
     if (embedded) {
+        if (auto created = create_private_directory(options.data_dir); !created) {
+            complain(created.error());
+            return exit_config;
+        }
         local::s3_server_options so;
         so.data_dir = options.data_dir;
         so.region = region;
@@ -612,9 +617,9 @@ int run_serve(const serve_options& options) {
             (local.created ? "generated now" : "reused") + "); the secret stays in " +
             local.credentials_file.string() + " (mode 0600)");
         say("  use them with the AWS CLI, boto3 or presign:");
-        say("    export AWS_SHARED_CREDENTIALS_FILE=" + local.credentials_file.string() +
-            " AWS_CONFIG_FILE=" + local.config_file.string() + " AWS_PROFILE=" +
-            std::string(local_profile));
+        say("    export AWS_SHARED_CREDENTIALS_FILE=" + cli::shell_quote(local.credentials_file.string()) +
+            " AWS_CONFIG_FILE=" + cli::shell_quote(local.config_file.string()) + " AWS_PROFILE=" +
+            cli::shell_quote(local_profile));
         say("    aws s3 ls s3://" + options.bucket + "/ --recursive");
         // The profile sets the endpoint and path-style: with the export above, nothing else.
         say("    " + options.presign_command + " get s3://" + options.bucket + "/KEY");

@@ -465,6 +465,23 @@ store_result<object_info> pending_upload::commit(const upload_expectations& expe
 object_store::object_store(fs::path root) : root_(std::move(root)) {
     std::error_code ignored;
     fs::create_directories(root_ / "buckets", ignored);
+    sweep_temporary_files(std::chrono::hours(1));
+}
+
+std::size_t object_store::sweep_temporary_files(std::chrono::seconds older_than) {
+    // What a killed process left in buckets/*/tmp (upload-*, complete-*): nothing refers to it.
+    std::size_t removed = 0;
+    std::error_code error;
+    const auto cutoff = fs::file_time_type::clock::now() - older_than;
+    for (const auto& bucket : fs::directory_iterator(root_ / "buckets", error)) {
+        std::error_code inner;
+        for (const auto& entry : fs::directory_iterator(bucket.path() / "tmp", inner)) {
+            std::error_code ignored;
+            if (!entry.is_regular_file(ignored) || entry.last_write_time(ignored) >= cutoff) continue;
+            if (fs::remove(entry.path(), ignored)) ++removed;
+        }
+    }
+    return removed;
 }
 
 fs::path object_store::bucket_dir(std::string_view bucket) const {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -122,8 +123,13 @@ private:
 /// hashed names. Safe for concurrent use from many threads of one process.
 class object_store {
 public:
-    /// Creates `root` (and its layout) when missing. Throws nothing; check ok().
+    /// Creates `root` (and its layout) when missing, and removes the temporary files of uploads
+    /// a killed process left behind (older than one hour). Throws nothing.
     explicit object_store(std::filesystem::path root);
+
+    /// Removes files in buckets/*/tmp last written more than `older_than` ago; returns how many.
+    /// Safe while uploads run only if `older_than` exceeds any upload's duration.
+    std::size_t sweep_temporary_files(std::chrono::seconds older_than);
 
     [[nodiscard]] const std::filesystem::path& root() const noexcept { return root_; }
 

@@ -103,9 +103,13 @@
     return `${s} second${s === 1 ? '' : 's'}`;
   }
 
+  // One formatter for every row: toLocaleString would build a new one per call (a list of a
+  // thousand files spent most of its rendering there).
+  let dateFormat = null;
   function formatTime(ms) {
     try {
-      return new Date(ms).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+      dateFormat = dateFormat || new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+      return dateFormat.format(new Date(ms));
     } catch {
       return new Date(ms).toISOString();
     }
@@ -815,6 +819,7 @@
     const started = performance.now();
     try {
       const files = await fetchAllFiles(base);
+      performance.measure('presign:list-fetch', { start: started, end: performance.now() });
       if (generation !== listing.generation) return;
       listing.base = base;
       listing.files = new Map(files.map((entry) => [entry.key, entry]));
@@ -823,7 +828,8 @@
       const others = loadUploads().filter((entry) => entry.apiBase && entry.apiBase !== base);
       const kept = saveUploads(storedEntries().concat(others));
       renderList();
-      // How long the whole listing took, every page and the rendering included.
+      // How long the whole listing took, every page and the rendering included (list-fetch: the
+      // API calls and storage pages alone).
       performance.measure('presign:list-files', { start: started, end: performance.now() });
       setFilesStatus(files.length === 0 ? ''
         : `${files.length.toLocaleString('en')} file${files.length === 1 ? '' : 's'} in storage.${kept ? '' : ' (This browser could not keep a copy of the list.)'}`);

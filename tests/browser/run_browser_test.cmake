@@ -1,6 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # Runs the browser test when its prerequisites are there; otherwise prints "skipped: ..." and passes,
 # unless the environment says CI=true, where a missing prerequisite is a failure.
+if(NOT SCRIPT)
+    set(SCRIPT upload.test.mjs)
+endif()
 set(missing "")
 if(NOT NODE OR NOT EXISTS "${NODE}")
     list(APPEND missing "node")
@@ -25,7 +28,7 @@ if(missing)
 endif()
 
 execute_process(
-    COMMAND "${NODE}" "${TEST_DIR}/upload.test.mjs" "${PRESIGN}"
+    COMMAND "${NODE}" "${TEST_DIR}/${SCRIPT}" "${PRESIGN}"
     WORKING_DIRECTORY "${TEST_DIR}"
     RESULT_VARIABLE result)
 if(NOT result EQUAL 0)

@@ -5,13 +5,12 @@
 //
 // usage: node upload.test.mjs <path to presign> [--screenshot <png>]
 //        (or PRESIGN_BIN=<path>); CHROMIUM=<path> overrides /usr/bin/chromium.
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { once } from 'node:events';
+import { chromiumArgs, startServer as startServerOf, stopServer } from './serve_helpers.mjs';
 
 const MiB = 1024 * 1024;
 const MAX_UPLOAD_BYTES = 4 * MiB;
@@ -38,41 +37,7 @@ function check(condition, what, detail = '') {
   ok(what);
 }
 
-/** Starts `presign serve` on free ports and resolves with its two base URLs from the stdout line. */
-async function startServer(dataDir, extraArgs = []) {
-  const child = spawn(presignBinary, ['serve', '--port', '0', '--s3-port', '0', '--data-dir', dataDir,
-    ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  const onData = (chunk) => { output += chunk.toString(); };
-  child.stdout.on('data', onData);
-  child.stderr.on('data', onData);
-  const urls = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve printed no "listening" line in 20 s:\n${output}`)), 20_000);
-    const look = () => {
-      const match = /listening api=(http:\/\/127\.0\.0\.1:\d+)\S* s3=(http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve({ api: match[1], s3: match[2] });
-      }
-    };
-    child.stdout.on('data', look);
-    child.on('error', (error) => { clearTimeout(timer); reject(error); });
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`serve exited (${code ?? signal}) before listening:\n${output}`));
-    });
-  });
-  return { child, urls, log: () => output };
-}
-
-async function stopServer(server) {
-  if (!server || server.child.exitCode !== null || server.child.signalCode !== null) return;
-  const exited = once(server.child, 'exit');
-  server.child.kill('SIGTERM');
-  const timer = setTimeout(() => server.child.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(timer);
-}
+const startServer = (dataDir, extraArgs = []) => startServerOf(presignBinary, dataDir, extraArgs);
 
 async function main() {
   if (!presignBinary || !existsSync(presignBinary)) throw new Error(`presign binary not found: ${presignBinary}`);
@@ -94,8 +59,7 @@ async function main() {
     context = await chromium.launchPersistentContext(path.join(work, 'profile'), {
       executablePath: chromiumPath,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: chromiumArgs,
       viewport: { width: 900, height: 820 },
       deviceScaleFactor: screenshotPath ? 2 : 1,
       colorScheme: 'light',

@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: Apache-2.0
+// Shared by the browser tests: starting and stopping the real `presign serve` on free ports.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+
+/** Starts `presign serve` on free ports and resolves with its two base URLs from the stdout line. */
+export async function startServer(presignBinary, dataDir, extraArgs = []) {
+  const child = spawn(presignBinary, ['serve', '--port', '0', '--s3-port', '0', '--data-dir', dataDir,
+    ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const onData = (chunk) => { output += chunk.toString(); };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  const urls = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`serve printed no "listening" line in 20 s:\n${output}`)), 20_000);
+    const look = () => {
+      const match = /listening api=(http:\/\/127\.0\.0\.1:\d+)\S* s3=(http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ api: match[1], s3: match[2] });
+      }
+    };
+    child.stdout.on('data', look);
+    child.on('error', (error) => { clearTimeout(timer); reject(error); });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`serve exited (${code ?? signal}) before listening:\n${output}`));
+    });
+  });
+  return { child, urls, log: () => output };
+}
+
+export async function stopServer(server) {
+  if (!server || server.child.exitCode !== null || server.child.signalCode !== null) return;
+  const exited = once(server.child, 'exit');
+  server.child.kill('SIGTERM');
+  const timer = setTimeout(() => server.child.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Headless Debian Chromium's launch options shared by the tests. */
+export const chromiumArgs = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];

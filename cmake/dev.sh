@@ -51,6 +51,21 @@ run_serve() {
     exec "$root/build-release/adapters/cli/presign" serve "$@"
 }
 
+# Fails when a test labelled "data" (it reads ../shared) was skipped: its data is missing, and CI
+# must not pass without having run it. $1: the build dir, $2: that run's ctest output.
+fail_on_skipped_data_tests() {
+    local data_tests skipped name failed=0
+    data_tests=$(cd "$1" && ctest -N -L '^data$' | sed -n 's/^ *Test *#[0-9]*: *//p')
+    skipped=$(sed -n '/The following tests did not run:/,$p' "$2" | sed -n 's/^[[:space:]]*[0-9]* - \([^ ]*\) (Skipped).*/\1/p')
+    for name in $skipped; do
+        if grep -qx "$name" <<<"$data_tests"; then
+            echo "FAIL: $name was skipped: its published test data is missing (ctest -R "^$name\$" -V says where to put it)" >&2
+            failed=1
+        fi
+    done
+    return $failed
+}
+
 run_tests() {
     ensure_packages "${build_packages[@]}" "${test_packages[@]}"
     ensure_packages --no-install-recommends "${rgw_packages[@]}"
@@ -61,7 +76,8 @@ run_tests() {
 
     echo "== build (-Wall -Wextra -Werror) and every test"
     configure_and_build "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSIGV4_WARNINGS_AS_ERRORS=ON
-    (cd "$root/build" && ctest --output-on-failure -j2 --timeout 1500)
+    (cd "$root/build" && ctest --output-on-failure -j2 --timeout 1500) 2>&1 | tee "$root/build/ctest.log"
+    fail_on_skipped_data_tests "$root/build" "$root/build/ctest.log"
 
     echo "== ASan + UBSan build and the unit and end-to-end tests again"
     configure_and_build "$root/build-asan" -DCMAKE_BUILD_TYPE=Debug -DSIGV4_WARNINGS_AS_ERRORS=ON \

@@ -16,10 +16,7 @@ constexpr std::size_t suite_case_count = 38;
 
 TEST_CASE("AWS SigV4 suite: header and query variants, byte for byte") {
     auto names = suite::case_names();
-    if (names.empty()) {
-        MESSAGE("skipped: suite not found at " << SIGV4_TEST_SUITE_DIR);
-        return;
-    }
+    if (names.empty()) return;  // reported missing: the binary exits as skipped
     REQUIRE(names.size() >= suite_case_count);
     std::size_t ran = 0;
     for (const auto& name : names) {

@@ -451,10 +451,7 @@ private:
 
 TEST_CASE("AWS SigV4 suite: every case verifies, every single-byte change is rejected") {
     auto names = suite::case_names();
-    if (names.empty()) {
-        MESSAGE("skipped: suite not found at " << SIGV4_TEST_SUITE_DIR);
-        return;
-    }
+    if (names.empty()) return;  // reported missing: the binary exits as skipped
     REQUIRE(names.size() >= suite_case_count);
     mutation_stats stats;
     std::size_t verified_count = 0;

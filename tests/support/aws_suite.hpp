@@ -11,6 +11,8 @@
 #include <nlohmann/json.hpp>
 #include <sigv4/sigv4.hpp>
 
+#include "support/test_data.hpp"
+
 namespace suite {
 
 inline std::string read_file(const std::filesystem::path& path) {
@@ -36,7 +38,8 @@ struct test_case {
     [[nodiscard]] sigv4::signing_options options() const;
 };
 
-inline std::filesystem::path v4_dir() { return std::filesystem::path(SIGV4_TEST_SUITE_DIR) / "v4"; }
+inline std::filesystem::path suite_dir() { return test_data::directory("SIGV4_TEST_SUITE_DIR", SIGV4_TEST_SUITE_DIR); }
+inline std::filesystem::path v4_dir() { return suite_dir() / "v4"; }
 
 inline std::string test_case::expected(const std::string& file) const {
     return read_file(v4_dir() / name / file);
@@ -118,10 +121,15 @@ inline test_case load(const std::string& name) {
     return tc;
 }
 
-/// Every case directory of the v4 suite, sorted; empty when the suite is absent.
+/// Every case directory of the v4 suite, sorted; empty (and reported missing: the test binary
+/// then exits as skipped) when the suite is absent.
 inline std::vector<std::string> case_names() {
     std::vector<std::string> names;
-    if (!std::filesystem::is_directory(v4_dir())) return names;
+    if (!std::filesystem::is_directory(v4_dir())) {
+        test_data::missing("AWS's SigV4 test suite (aws-c-auth's tests/aws-signing-test-suite, with its v4/ cases)",
+                           suite_dir(), "SIGV4_TEST_SUITE_DIR");
+        return names;
+    }
     for (const auto& entry : std::filesystem::directory_iterator(v4_dir())) {
         if (entry.is_directory() && std::filesystem::exists(entry.path() / "request.txt")) {
             names.push_back(entry.path().filename().string());

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-# cmake -DMODE=find_package|add_subdirectory -DSOURCE_DIR=... -DWORK_DIR=... -P run_consumer.cmake
+# cmake -DMODE=find_package|find_package_shared|add_subdirectory -DSOURCE_DIR=... -DWORK_DIR=... -P run_consumer.cmake
 file(REMOVE_RECURSE ${WORK_DIR})
 function(run)
     execute_process(COMMAND ${ARGN} RESULT_VARIABLE code OUTPUT_VARIABLE out ERROR_VARIABLE out)
@@ -7,9 +7,15 @@ function(run)
         message(FATAL_ERROR "failed (${code}): ${ARGN}\n${out}")
     endif()
 endfunction()
-set(consumer_args -S ${SOURCE_DIR}/tests/cmake/consumer -B ${WORK_DIR}/consumer -DSIGV4_CONSUME_MODE=${MODE})
-if(MODE STREQUAL "find_package")
-    run(${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${WORK_DIR}/lib -DCMAKE_BUILD_TYPE=Release
+set(consumer_mode ${MODE})
+set(shared OFF)
+if(MODE STREQUAL "find_package_shared")
+    set(consumer_mode find_package)
+    set(shared ON)
+endif()
+set(consumer_args -S ${SOURCE_DIR}/tests/cmake/consumer -B ${WORK_DIR}/consumer -DSIGV4_CONSUME_MODE=${consumer_mode})
+if(consumer_mode STREQUAL "find_package")
+    run(${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${WORK_DIR}/lib -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=${shared}
         -DSIGV4_BUILD_TESTS=OFF -DSIGV4_BUILD_ADAPTERS=OFF -DSIGV4_BUILD_BENCHMARKS=OFF -DSIGV4_INSTALL=ON
         -DCMAKE_INSTALL_PREFIX=${WORK_DIR}/prefix)
     run(${CMAKE_COMMAND} --build ${WORK_DIR}/lib -j2)

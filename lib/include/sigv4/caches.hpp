@@ -17,6 +17,8 @@
 // keys derived from it stay in memory.
 #pragma once
 
+#include "sigv4/export.hpp"
+
 namespace sigv4 {
 
 /// Wipes (OPENSSL_cleanse) and drops every cache above for the calling thread: after a key
@@ -25,6 +27,6 @@ namespace sigv4 {
 /// Allocates nothing; must not run while the same thread is inside a sigv4 call (it cannot be: the
 /// library calls no user code while holding cache references, except the verify() key lookup,
 /// from which calling this is not allowed).
-void clear_thread_caches() noexcept;
+SIGV4_EXPORT void clear_thread_caches() noexcept;
 
 }  // namespace sigv4

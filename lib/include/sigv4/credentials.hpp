@@ -2,6 +2,8 @@
 // AWS credentials: access key id, secret key (wiped, never printable), session token, expiration.
 #pragma once
 
+#include "sigv4/export.hpp"
+
 #include <array>
 #include <chrono>
 #include <cstddef>
@@ -16,7 +18,7 @@ namespace sigv4 {
 /// A secret access key held in a fixed-size buffer that is wiped (OPENSSL_cleanse) on destruction
 /// and on reassignment. It has no stream operator and no accessor returning std::string, so it
 /// cannot end up in a log by accident.
-class secret_key {
+class SIGV4_EXPORT secret_key {
 public:
     static constexpr std::size_t max_size = 128;
 
@@ -46,7 +48,7 @@ private:
 /// Credentials used to sign. `session_token` is empty for long-term keys. secret_key and
 /// credentials are plain values: reading one object from several threads at once is safe,
 /// modifying it while another thread reads it is not.
-struct credentials {
+struct SIGV4_EXPORT credentials {
     std::string access_key_id;
     secret_key secret;
     std::string session_token;

@@ -2,6 +2,8 @@
 // SHA-256 for payload hashes and checksums, without exposing OpenSSL in the public headers.
 #pragma once
 
+#include "sigv4/export.hpp"
+
 #include <array>
 #include <cstddef>
 #include <string>
@@ -12,7 +14,7 @@ namespace sigv4 {
 using sha256_digest = std::array<unsigned char, 32>;
 
 /// Incremental SHA-256 (for streaming uploads). Not copyable across threads concurrently.
-class sha256 {
+class SIGV4_EXPORT sha256 {
 public:
     sha256() noexcept;
     void update(const void* data, std::size_t size) noexcept;
@@ -25,9 +27,9 @@ private:
 };
 
 /// One-shot SHA-256.
-[[nodiscard]] sha256_digest sha256_of(std::string_view data) noexcept;
+[[nodiscard]] SIGV4_EXPORT sha256_digest sha256_of(std::string_view data) noexcept;
 /// Lowercase hex SHA-256, the form x-amz-content-sha256 and canonical requests use.
-[[nodiscard]] std::string sha256_hex(std::string_view data);
+[[nodiscard]] SIGV4_EXPORT std::string sha256_hex(std::string_view data);
 /// The SHA-256 of the empty string, hex.
 inline constexpr std::string_view empty_payload_sha256 =
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";

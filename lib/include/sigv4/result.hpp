@@ -2,6 +2,8 @@
 // result<T, E>: a value or an error, shaped like std::expected (C++23), usable from C++20.
 #pragma once
 
+#include "sigv4/export.hpp"
+
 #include <cassert>
 #include <string>
 #include <string_view>
@@ -54,7 +56,7 @@ enum class errc {
 };
 
 /// Short stable name of a code, e.g. "invalid_expiry".
-[[nodiscard]] std::string_view to_string(errc code) noexcept;
+[[nodiscard]] SIGV4_EXPORT std::string_view to_string(errc code) noexcept;
 
 /// What went wrong: a code to branch on and a message for people. Never contains a secret.
 struct error {

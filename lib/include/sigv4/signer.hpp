@@ -2,6 +2,8 @@
 // Signature Version 4: header signing (Authorization) and query-string presigning.
 #pragma once
 
+#include "sigv4/export.hpp"
+
 #include <array>
 #include <chrono>
 #include <cstddef>
@@ -26,7 +28,7 @@ enum class session_token_mode {
     append,  ///< added after signing, unsigned (IoT, the suite's "omit_session_token")
 };
 
-struct signing_options {
+struct SIGV4_EXPORT signing_options {
     std::string region;   ///< e.g. "us-east-1"; [a-z0-9-]+
     std::string service;  ///< e.g. "s3"; [a-z0-9-]+
     /// Signing time; default: now.
@@ -132,12 +134,12 @@ struct signed_request {
 /// errc::credentials_expired when the credentials are expired at the signing time, and
 /// errc::credentials_expire_first when they expire before the URL would (unless clamp_expiry;
 /// the message names both times).
-[[nodiscard]] result<presigned_request> presign(const credentials& creds, const http_request& request,
+[[nodiscard]] SIGV4_EXPORT result<presigned_request> presign(const credentials& creds, const http_request& request,
                                                 const signing_options& options);
 
 /// Authorization-header authentication. Errors as presign(), without the expiry ones (but
 /// errc::credentials_expired still applies).
-[[nodiscard]] result<signed_request> sign(const credentials& creds, const http_request& request,
+[[nodiscard]] SIGV4_EXPORT result<signed_request> sign(const credentials& creds, const http_request& request,
                                           const signing_options& options);
 
 }  // namespace sigv4

@@ -2,6 +2,8 @@
 // Times as SigV4 writes them: X-Amz-Date "YYYYMMDDTHHMMSSZ" and the scope date "YYYYMMDD".
 #pragma once
 
+#include "sigv4/export.hpp"
+
 #include <chrono>
 #include <string>
 #include <string_view>
@@ -13,14 +15,14 @@ namespace sigv4 {
 using sys_seconds = std::chrono::sys_seconds;
 
 /// "20150830T123600Z". Fails with errc::invalid_time outside years 1970..9999.
-[[nodiscard]] result<std::string> format_amz_date(sys_seconds t);
+[[nodiscard]] SIGV4_EXPORT result<std::string> format_amz_date(sys_seconds t);
 /// ISO 8601 "2015-08-30T12:36:00Z", as S3 and the Lambda service print times.
-[[nodiscard]] result<std::string> format_iso8601(sys_seconds t);
+[[nodiscard]] SIGV4_EXPORT result<std::string> format_iso8601(sys_seconds t);
 /// Parses exactly "YYYYMMDDTHHMMSSZ" (errc::invalid_time otherwise, including Feb 30th).
-[[nodiscard]] result<sys_seconds> parse_amz_date(std::string_view text);
+[[nodiscard]] SIGV4_EXPORT result<sys_seconds> parse_amz_date(std::string_view text);
 /// Parses "YYYY-MM-DDTHH:MM:SS[.fff](Z|+HH:MM|-HH:MM)" or the amz form (errc::invalid_time).
-[[nodiscard]] result<sys_seconds> parse_iso8601(std::string_view text);
+[[nodiscard]] SIGV4_EXPORT result<sys_seconds> parse_iso8601(std::string_view text);
 /// The current time, truncated to whole seconds.
-[[nodiscard]] sys_seconds now() noexcept;
+[[nodiscard]] SIGV4_EXPORT sys_seconds now() noexcept;
 
 }  // namespace sigv4

@@ -2,6 +2,8 @@
 // The server side of SigV4: checks a presigned URL or an Authorization header the way S3 does.
 #pragma once
 
+#include "sigv4/export.hpp"
+
 #include <chrono>
 #include <functional>
 #include <optional>
@@ -95,9 +97,9 @@ struct verify_error {
 
 /// S3's error code for a verification errc ("SignatureDoesNotMatch", "AccessDenied", ...).
 /// This and http_status are pure functions: thread-safe, no allocation.
-[[nodiscard]] std::string_view s3_error_code(errc code) noexcept;
+[[nodiscard]] SIGV4_EXPORT std::string_view s3_error_code(errc code) noexcept;
 /// S3's HTTP status for a verification errc (400 or 403).
-[[nodiscard]] int http_status(errc code) noexcept;
+[[nodiscard]] SIGV4_EXPORT int http_status(errc code) noexcept;
 
 /// Thread safety of both verify() overloads: callable from any number of threads at once with the
 /// same lookup and options (the lookup must then be thread-safe itself). Each thread caches, for
@@ -109,14 +111,14 @@ struct verify_error {
 /// Verifies query or header authentication (chosen by the presence of X-Amz-Algorithm in the
 /// query or of an Authorization header; both is an error, neither is errc::missing_security_header
 /// with S3's "AccessDenied").
-[[nodiscard]] result<verified_request, verify_error> verify(const received_request& request,
+[[nodiscard]] SIGV4_EXPORT result<verified_request, verify_error> verify(const received_request& request,
                                                             const key_lookup& keys,
                                                             const verify_options& options);
 
 /// The same, filling `verified` in place. A server that keeps one verified_request per thread and
 /// passes it to every call reuses its strings' storage, so a good presigned request allocates
 /// nothing. On failure `verified` holds no meaningful facts.
-[[nodiscard]] result<void, verify_error> verify(const received_request& request, const key_lookup& keys,
+[[nodiscard]] SIGV4_EXPORT result<void, verify_error> verify(const received_request& request, const key_lookup& keys,
                                                 const verify_options& options, verified_request& verified);
 
 }  // namespace sigv4

@@ -11,7 +11,7 @@ void clear_presign_cache() noexcept;
 [[nodiscard]] bool presign_cache_holds(const secret_key& secret) noexcept;
 
 /// Whether any of this thread's caches holds `secret` or a key derived from it: the test hook
-/// for clear_thread_caches().
-[[nodiscard]] bool thread_caches_hold(const secret_key& secret) noexcept;
+/// for clear_thread_caches() (exported for tests/caches_test).
+[[nodiscard]] SIGV4_EXPORT bool thread_caches_hold(const secret_key& secret) noexcept;
 
 }  // namespace sigv4::detail

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sigv4/export.hpp"  // SIGV4_EXPORT: what fuzz_verify_request calls from a shared sigv4
 #include "sigv4/request.hpp"
 #include "sigv4/result.hpp"
 
@@ -32,7 +33,7 @@ void append_lower(std::string_view text, std::string& out);
 
 /// Appends the canonical URI: the path (encoded once unless already encoded), dot segments and
 /// repeated slashes removed when `normalize`, encoded once more when `double_encode`.
-void append_canonical_uri(std::string_view path, bool path_is_encoded, bool normalize,
+SIGV4_EXPORT void append_canonical_uri(std::string_view path, bool path_is_encoded, bool normalize,
                           bool double_encode, std::string& out);
 
 /// Appends the path as it goes into a URL (encoded once unless already encoded).
@@ -45,7 +46,7 @@ struct query_view {
 };
 
 /// Appends the canonical query string of `params` (encoded, sorted by name, then value).
-void append_canonical_query(std::span<const query_view> params, std::string& out);
+SIGV4_EXPORT void append_canonical_query(std::span<const query_view> params, std::string& out);
 
 /// One canonical header: lowercase name and its value(s), trimmed, inner whitespace collapsed,
 /// repeated headers joined with ',' in the given order.
@@ -57,11 +58,11 @@ struct canonical_header {
 /// Collects the canonical headers from `headers` followed by `extra`, sorted by name. Only the
 /// names in `only` (lowercase) are kept when `only` is non-empty; `host_fallback` is added as
 /// `host` when no host header is among them; "authorization" is never signed.
-void collect_canonical_headers(std::span<const header> headers, std::span<const header> extra,
+SIGV4_EXPORT void collect_canonical_headers(std::span<const header> headers, std::span<const header> extra,
                                std::span<const std::string> only, std::string_view host_fallback,
                                std::vector<canonical_header>& out);
 /// "name:value\n" for each header.
-void append_canonical_headers(std::span<const canonical_header> headers, std::string& out);
+SIGV4_EXPORT void append_canonical_headers(std::span<const canonical_header> headers, std::string& out);
 /// "a;b;c".
 void append_signed_header_names(std::span<const canonical_header> headers, std::string& out);
 

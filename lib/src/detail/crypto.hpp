@@ -11,14 +11,14 @@
 #include <string>
 #include <string_view>
 
-#include "sigv4/credentials.hpp"
+#include "sigv4/credentials.hpp"  // and sigv4/export.hpp: SIGV4_EXPORT for what the tests call
 #include "sigv4/hash.hpp"
 
 namespace sigv4::detail {
 
 /// An HMAC-SHA256 key whose ipad/opad blocks are already compressed, so a MAC of a short message
 /// costs only the message's blocks plus two final blocks.
-class hmac_sha256_key {
+class SIGV4_EXPORT hmac_sha256_key {
 public:
     hmac_sha256_key() noexcept = default;
     hmac_sha256_key(const void* key, std::size_t size) noexcept { assign(key, size); }
@@ -60,7 +60,7 @@ private:
 /// first use and then served from a small per-thread cache (no locks, wiped at thread exit).
 /// The reference stays valid until the next call on the same thread. Allocates on a miss (so not
 /// noexcept).
-const hmac_sha256_key& signing_key(const secret_key& secret, std::string_view scope_date,
+SIGV4_EXPORT const hmac_sha256_key& signing_key(const secret_key& secret, std::string_view scope_date,
                                    std::string_view region, std::string_view service);
 
 /// Wipes a string's bytes (OPENSSL_cleanse) and empties it; its storage is kept.
@@ -75,7 +75,7 @@ void clear_signing_key_cache() noexcept;
 [[nodiscard]] bool signing_key_cache_holds(const secret_key& secret) noexcept;
 
 /// Lowercase hex of 32 bytes into out[64].
-void hex32(const unsigned char in[32], char out[64]) noexcept;
+SIGV4_EXPORT void hex32(const unsigned char in[32], char out[64]) noexcept;
 
 /// Hides `value` from the optimizer (libsodium's barrier, as in its crypto_verify_n): the compiler
 /// can no longer reason about the accumulated difference, so it cannot turn the loop below into

@@ -5,6 +5,8 @@
 // accepts, with the same facts.
 #pragma once
 
+// SIGV4_EXPORT here: the two paths are called by fuzz_verify_paths, also against a shared sigv4.
+
 #include "sigv4/verify.hpp"
 
 namespace sigv4::detail {
@@ -12,11 +14,11 @@ namespace sigv4::detail {
 /// True when `request` is a presigned S3 URL that verifies, with `facts` filled; false when it is
 /// anything else (wrong, unusual or unsupported here), with `facts` unspecified. Never an error:
 /// the full verifier decides those. Uses per-thread caches (see clear_verify_caches).
-[[nodiscard]] bool verify_presigned_directly(const received_request& request, const key_lookup& keys,
+[[nodiscard]] SIGV4_EXPORT bool verify_presigned_directly(const received_request& request, const key_lookup& keys,
                                              const verify_options& options, verified_request& facts);
 
 /// Verifies any request, with S3's error codes and messages.
-[[nodiscard]] result<verified_request, verify_error> verify_fully(const received_request& request,
+[[nodiscard]] SIGV4_EXPORT result<verified_request, verify_error> verify_fully(const received_request& request,
                                                                   const key_lookup& keys,
                                                                   const verify_options& options);
 

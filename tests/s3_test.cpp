@@ -6,6 +6,7 @@
 #include <sigv4/signer.hpp>
 #include <sigv4/verify.hpp>
 
+#include <algorithm>
 #include <string>
 
 using namespace std::chrono_literals;
@@ -291,6 +292,7 @@ sigv4::result<sigv4::presigned_request> presign_generically(const sigv4::credent
     request.body = sigv4::payload::unsigned_payload();
     if (!options.content_type.empty()) request.headers.push_back({"Content-Type", options.content_type});
     if (options.content_length) request.headers.push_back({"Content-Length", std::to_string(*options.content_length)});
+    if (options.if_none_match_any) request.headers.push_back({"If-None-Match", "*"});
     if (!options.checksum_sha256.empty()) request.headers.push_back({"x-amz-checksum-sha256", options.checksum_sha256});
     if (options.sse == s3::server_side_encryption::aes256) request.headers.push_back({"x-amz-server-side-encryption", "AES256"});
     if (options.sse == s3::server_side_encryption::kms) request.headers.push_back({"x-amz-server-side-encryption", "aws:kms"});
@@ -352,6 +354,22 @@ TEST_CASE("presign_object equals the generic signer on every option combination,
         option_sets.push_back(o);
     }
     {
+        auto o = base();  // an upload ticket that writes once: every header of the direct path
+        o.content_type = "image/png";
+        o.content_length = 42;
+        o.if_none_match_any = true;
+        o.checksum_sha256 = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+        o.sse = s3::server_side_encryption::kms;
+        o.sse_kms_key_id = "arn:aws:kms:eu-west-1:111122223333:key/abcd";
+        option_sets.push_back(o);
+    }
+    {
+        auto o = base();  // and through the generic path (metadata)
+        o.if_none_match_any = true;
+        o.metadata = {{"owner", "me"}};
+        option_sets.push_back(o);
+    }
+    {
         auto o = base();
         o.sse = s3::server_side_encryption::aes256;
         o.content_length = 0;
@@ -404,7 +422,7 @@ TEST_CASE("presign_object equals the generic signer on every option combination,
             }
         }
     }
-    CHECK(compared == 2 * 4 * 6 * 7 * 5);
+    CHECK(compared == 2 * 4 * 6 * 9 * 5);
 }
 
 TEST_CASE("presign_object: content types needing folding or refused bytes agree with the generic signer at every position") {
@@ -616,4 +634,36 @@ TEST_CASE("presign_bucket_request and presign_list_objects_v2: errors carry exac
     auto location = s3::presign_bucket_request(creds, "GET", "bkt", {}, {{"location", ""}});
     REQUIRE(location);
     CHECK(location->url.starts_with("https://bkt.s3.us-east-1.amazonaws.com/?location=&X-Amz-Algorithm="));
+}
+
+TEST_CASE("presign_put with if_none_match_any signs If-None-Match: * (write once); the verifier needs it sent") {
+    s3::object_options options;
+    options.signing_time = *sigv4::parse_amz_date("20261128T120000Z");
+    options.content_type = "image/png";
+    options.content_length = 3;
+    options.if_none_match_any = true;
+    const s3::endpoint where{"us-east-1", "http://127.0.0.1:9000", s3::addressing::path};
+    auto put = s3::presign_put(doc_credentials(), "bkt", "a/b.png", where, options);
+    REQUIRE(put);
+    const std::vector<sigv4::header> expected = {{"Content-Type", "image/png"}, {"Content-Length", "3"}, {"If-None-Match", "*"}};
+    CHECK(put->headers == expected);
+    CHECK(put->url.find("X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost%3Bif-none-match&") != std::string::npos);
+
+    const auto target = put->url.substr(put->url.find("/bkt/"));
+    const sigv4::known_key key{doc_credentials().secret, {}};
+    const sigv4::key_lookup keys = [&](std::string_view) { return &key; };
+    sigv4::verify_options verify_options;
+    verify_options.region = "us-east-1";
+    verify_options.now = *options.signing_time;
+    auto headers = put->headers;
+    headers.push_back({"Host", "127.0.0.1:9000"});
+    auto verified = sigv4::verify({"PUT", target, headers, sigv4::payload::from_hash({})}, keys, verify_options);
+    REQUIRE(verified);
+    CHECK(std::find(verified->signed_headers.begin(), verified->signed_headers.end(), "if-none-match") !=
+          verified->signed_headers.end());
+    // A client that drops the condition (to overwrite) no longer matches the signature.
+    headers.erase(std::find_if(headers.begin(), headers.end(), [](const auto& h) { return h.name == "If-None-Match"; }));
+    auto dropped = sigv4::verify({"PUT", target, headers, sigv4::payload::from_hash({})}, keys, verify_options);
+    REQUIRE_FALSE(dropped);
+    CHECK(dropped.error().code == sigv4::errc::signature_does_not_match);
 }

@@ -88,6 +88,7 @@ result<presigned_request> presign_generic(const credentials& creds, std::string_
     };
     if (!options.content_type.empty()) add_header("Content-Type", options.content_type);
     if (options.content_length) add_header("Content-Length", std::to_string(*options.content_length));
+    if (options.if_none_match_any) add_header("If-None-Match", "*");
     if (!options.checksum_sha256.empty()) add_header("x-amz-checksum-sha256", options.checksum_sha256);
     if (options.sse != server_side_encryption::none) {
         add_header("x-amz-server-side-encryption", std::string(sse_name(options.sse)));
@@ -399,8 +400,8 @@ result<void> write_direct(direct_state& state, const credentials& creds, std::st
         if (auto filled = fill_scope(state.scope, creds, where.region, signed_at); !filled) return filled;
     }
 
-    // Signed headers, sorted by name: content-length < content-type < host < x-amz-checksum-sha256
-    // < x-amz-server-side-encryption < x-amz-server-side-encryption-aws-kms-key-id.
+    // Signed headers, sorted by name: content-length < content-type < host < if-none-match <
+    // x-amz-checksum-sha256 < x-amz-server-side-encryption < x-amz-server-side-encryption-aws-kms-key-id.
     char length_text[24];
     std::string_view length_view;
     if (options.content_length) {
@@ -408,13 +409,14 @@ result<void> write_direct(direct_state& state, const credentials& creds, std::st
         (void)ec;
         length_view = std::string_view(length_text, static_cast<std::size_t>(end - length_text));
     }
-    direct_header headers[5];  // without host
+    direct_header headers[6];  // without host
     std::size_t header_count = 0;
     if (options.content_length) headers[header_count++] = direct_header::of("content-length", "Content-Length", length_view);
     if (!options.content_type.empty()) {
         headers[header_count++] = direct_header::of("content-type", "Content-Type", options.content_type);
     }
     const std::size_t before_host = header_count;
+    if (options.if_none_match_any) headers[header_count++] = direct_header::of("if-none-match", "If-None-Match", "*");
     if (!options.checksum_sha256.empty()) {
         headers[header_count++] =
             direct_header::of("x-amz-checksum-sha256", "x-amz-checksum-sha256", options.checksum_sha256);

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "presign/lambda/events.hpp"
+#include "support/query_table.hpp"
 #include "support/test_data.hpp"
 
 using nlohmann::json;
@@ -511,6 +512,37 @@ TEST_CASE("events: GET and DELETE /files through every event format (REST v1, HT
         CHECK(preflight_status == 204);
     }
     CHECK(formats == std::set<std::string>{"rest-v1", "http-api-v2", "function-url"});
+}
+
+TEST_CASE("events: rawQueryString goes through the service's decoder, on the shared table (as presign serve)") {
+    auto service = make_service(false);
+    const auto rows = query_table::rows(svc::caller_prefix(service.settings(), std::string("alice")));
+    REQUIRE(rows.size() >= 10);
+    for (const auto& r : rows) {
+        CAPTURE(r.raw);
+        json event = {{"version", "2.0"},
+                      {"rawPath", "/downloads"},
+                      {"rawQueryString", r.raw},
+                      {"headers", {{"origin", "https://app.example.com"}}},
+                      {"requestContext",
+                       {{"http", {{"method", "GET"}}}, {"authorizer", {{"jwt", {{"claims", {{"sub", "alice"}}}}}}}}}};
+        auto translated = lambda::translate_event(event.dump(), "inv");
+        auto answer = well_formed(lambda::handle_event(service, event.dump(), "inv"));
+        if (r.error) {
+            REQUIRE(translated.problem.has_value());
+            CHECK(translated.problem->status == 400);
+            CHECK(translated.problem->code == "invalid_query");
+            CHECK(translated.problem->message.find(*r.error) != std::string::npos);
+            CHECK(answer["statusCode"] == 400);
+            CHECK(json::parse(answer["body"].get<std::string>())["error"]["code"] == "invalid_query");
+            // The refusal still carries CORS for the page.
+            CHECK(answer["headers"]["Access-Control-Allow-Origin"] == "https://app.example.com");
+        } else {
+            REQUIRE_FALSE(translated.problem.has_value());
+            CHECK(translated.request.query == r.query);
+            CHECK(answer["statusCode"] == 200);
+        }
+    }
 }
 
 TEST_CASE("events: the multipart routes through every sample event format") {

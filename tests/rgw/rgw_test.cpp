@@ -735,7 +735,16 @@ TEST_CASE("rgw: service POST /uploads and GET /downloads round-trip") {
     for (const auto& [name, value] : answer["headers"].items()) headers.push_back({name, value.get<std::string>()});
     CHECK(header_value(headers, "content-type") == "text/plain");
     CHECK(header_value(headers, "content-length") == std::to_string(body.size()));
+    CHECK(header_value(headers, "if-none-match") == "*");
 
+    SUBCASE("the ticket writes once: a replay gets 412 PreconditionFailed") {
+        auto stored = send("PUT", url, headers, body);
+        INFO(stored.body);
+        REQUIRE(stored.status == 200);
+        auto replayed = send("PUT", url, headers, body);
+        CHECK(replayed.status == 412);
+        CHECK(replayed.s3_code() == "PreconditionFailed");
+    }
     SUBCASE("another size is refused") {
         auto refused = send("PUT", url, headers, body + "more");
         CHECK(refused.status == 403);

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "presign/service.hpp"
+#include "support/query_table.hpp"
 
 using nlohmann::json;
 namespace svc = presign::service;
@@ -551,6 +552,7 @@ TEST_CASE("uploads: server-chosen key, clean file name, exact response shape") {
         {"a\x01" "b\x7f" "c.txt", "abc.txt"},
         {"  spaced.txt  ", "spaced.txt"},
         {"\xe6\x96\x87\xe4\xbb\xb6.png", "\xe6\x96\x87\xe4\xbb\xb6.png"},
+        {"\xe2\x80\xae" "gnp.exe", "gnp.exe"},  // U+202E: would show as "exe.png"
     };
     std::regex key_shape("users/alice/[0-9a-f]{32}/(.+)");
     std::set<std::string> keys;
@@ -594,10 +596,58 @@ TEST_CASE("uploads: server-chosen key, clean file name, exact response shape") {
     }
     CHECK(headers == std::map<std::string, std::string>{{"content-type", "image/png"},
                                                           {"content-length", "1234"},
+                                                          {"if-none-match", "*"},
                                                           {"x-amz-checksum-sha256", body["sha256"]}});
     auto url = doc["url"].get<std::string>();
     CHECK(url.starts_with("https://files-bucket.s3.eu-west-1.amazonaws.com/users/alice/"));
     CHECK(url.find("X-Amz-Security-Token=") != std::string::npos);
+}
+
+TEST_CASE("filenames and keys that lie: bidi controls and line/paragraph separators (regression)") {
+    // Unicode's Bidi_Control characters and U+2028/U+2029, in UTF-8. "\u202egnp.exe" shows as
+    // "exe.png" in the page and in the download dialog.
+    const std::pair<const char*, const char*> hidden[] = {
+        {"U+061C", "\xd8\x9c"},     {"U+200E", "\xe2\x80\x8e"}, {"U+200F", "\xe2\x80\x8f"},
+        {"U+2028", "\xe2\x80\xa8"}, {"U+2029", "\xe2\x80\xa9"}, {"U+202A", "\xe2\x80\xaa"},
+        {"U+202B", "\xe2\x80\xab"}, {"U+202C", "\xe2\x80\xac"}, {"U+202D", "\xe2\x80\xad"},
+        {"U+202E", "\xe2\x80\xae"}, {"U+2066", "\xe2\x81\xa6"}, {"U+2067", "\xe2\x81\xa7"},
+        {"U+2068", "\xe2\x81\xa8"}, {"U+2069", "\xe2\x81\xa9"},
+    };
+    for (const auto& [name, utf8] : hidden) {
+        CAPTURE(name);
+        const std::string c = utf8;
+        CHECK(svc::clean_file_name(c + "gnp.exe") == "gnp.exe");
+        CHECK(svc::clean_file_name("photo" + c + "gnp.exe") == "photognp.exe");
+        CHECK(svc::clean_file_name("a.txt" + c) == "a.txt");
+        CHECK(svc::clean_file_name(c + c) == std::nullopt);  // nothing left
+        CHECK(svc::clean_file_name(" " + c + " ") == std::nullopt);
+        auto problem = svc::key_problem("users/alice/x/" + c + "gnp.exe");
+        REQUIRE(problem.has_value());
+        CHECK(problem->find("bidirectional") != std::string::npos);
+        CHECK(svc::key_problem("users/alice/x/a" + c + "/b.txt").has_value());
+    }
+    // Neighbours of those code points are ordinary characters and stay.
+    for (const char* kept : {"\xd8\x9b", "\xd8\x9d", "\xe2\x80\x8d", "\xe2\x80\x90", "\xe2\x80\xa7",
+                             "\xe2\x80\xaf", "\xe2\x81\xa5", "\xe2\x81\xaa", "\xe2\x80\x94"}) {
+        CAPTURE(kept);
+        CHECK(svc::clean_file_name(std::string("a") + kept + ".txt") == std::string("a") + kept + ".txt");
+        CHECK_FALSE(svc::key_problem(std::string("users/alice/x/a") + kept + ".txt").has_value());
+    }
+    // Through the routes: the upload's key and the download's filename are the honest name; a
+    // client-given key that carries U+202E is refused.
+    fixture f;
+    auto body = good_upload();
+    body["filename"] = "\xe2\x80\xae" "gnp.exe";
+    auto res = f.upload(body);
+    REQUIRE(res.status == 200);
+    auto key = json::parse(res.body)["key"].get<std::string>();
+    CHECK(key.ends_with("/gnp.exe"));
+    auto download = f.download(key);
+    REQUIRE(download.status == 200);
+    CHECK(json::parse(download.body)["filename"] == "gnp.exe");
+    auto lying = f.download("users/alice/x/\xe2\x80\xae" "gnp.exe");
+    CHECK(lying.status == 400);
+    CHECK(error_code(lying) == "invalid_key");
 }
 
 TEST_CASE("uploads: the URL verifies with the library verifier, and only with the signed headers") {
@@ -611,7 +661,9 @@ TEST_CASE("uploads: the URL verifies with the library verifier, and only with th
     auto ok = verify_url("PUT", doc["url"], headers);
     REQUIRE_MESSAGE(ok.has_value(), (ok ? "" : ok.error().message));
     CHECK(ok->path == "/" + doc["key"].get<std::string>());
-    for (const char* name : {"content-length", "content-type", "host", "x-amz-checksum-sha256"}) {
+    // If-None-Match: * is signed: the ticket writes once (regression: a ticket could be replayed,
+    // each replay keeping another version).
+    for (const char* name : {"content-length", "content-type", "host", "if-none-match", "x-amz-checksum-sha256"}) {
         CAPTURE(name);
         CHECK(std::find(ok->signed_headers.begin(), ok->signed_headers.end(), name) != ok->signed_headers.end());
     }
@@ -622,6 +674,13 @@ TEST_CASE("uploads: the URL verifies with the library verifier, and only with th
     auto refused = verify_url("PUT", doc["url"], bigger);
     REQUIRE_FALSE(refused.has_value());
     CHECK(refused.error().code == sigv4::errc::signature_does_not_match);
+
+    auto unconditional = headers;
+    std::erase_if(unconditional, [](const sigv4::header& h) { return h.name == "If-None-Match"; });
+    REQUIRE(unconditional.size() + 1 == headers.size());
+    auto overwrite = verify_url("PUT", doc["url"], unconditional);
+    REQUIRE_FALSE(overwrite.has_value());
+    CHECK(overwrite.error().code == sigv4::errc::signature_does_not_match);
 
     auto wrong_method = verify_url("GET", doc["url"], headers);
     REQUIRE_FALSE(wrong_method.has_value());
@@ -1056,4 +1115,28 @@ TEST_CASE("files: a listed key names its file after the last '/' (the page's dis
         const auto key = json::parse(res.body)["key"].get<std::string>();
         CHECK(key.substr(key.rfind('/') + 1) == svc::clean_file_name(given).value());
     }
+}
+
+TEST_CASE("query decoding: the transports' one decoder, on the shared table (regression: '+' and '%zz')") {
+    const auto rows = query_table::rows("users/alice/");
+    REQUIRE(rows.size() >= 10);
+    for (const auto& r : rows) {
+        CAPTURE(r.raw);
+        auto decoded = svc::parse_query(r.raw);
+        if (r.error) {
+            REQUIRE_FALSE(decoded.has_value());
+            CHECK(decoded.error().message.find(*r.error) != std::string::npos);
+            CHECK(svc::query_error::code == "invalid_query");
+            CHECK(svc::query_error::status == 400);
+        } else {
+            REQUIRE(decoded.has_value());
+            CHECK(*decoded == r.query);
+        }
+    }
+    CHECK(svc::parse_query("")->empty());
+    CHECK(svc::parse_query("&&&")->empty());
+    // Client text in the message stays short and printable.
+    auto control = svc::parse_query("key=%\n\x01");
+    REQUIRE_FALSE(control.has_value());
+    CHECK(control.error().message.find("'%?" "?'") != std::string::npos);
 }

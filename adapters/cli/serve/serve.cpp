@@ -162,26 +162,6 @@ std::string_view content_type_of(std::string_view path) {
     return "application/octet-stream";
 }
 
-/// Query parameters of a raw request target, percent-decoded ('+' stays '+', as API Gateway does).
-std::vector<sigv4::query_param> parse_query(std::string_view target) {
-    std::vector<sigv4::query_param> query;
-    const auto mark = target.find('?');
-    if (mark == std::string_view::npos) return query;
-    std::string_view rest = target.substr(mark + 1);
-    while (!rest.empty()) {
-        const auto amp = rest.find('&');
-        const std::string_view pair = rest.substr(0, amp);
-        rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
-        if (pair.empty()) continue;
-        const auto equals = pair.find('=');
-        const auto name = sigv4::percent_decode(pair.substr(0, equals));
-        const auto value = sigv4::percent_decode(
-            equals == std::string_view::npos ? std::string_view{} : pair.substr(equals + 1));
-        if (name && value) query.push_back({*name, *value});
-    }
-    return query;
-}
-
 bool is_content_type(std::string_view name) {
     constexpr std::string_view wanted = "content-type";
     return name.size() == wanted.size() &&
@@ -321,7 +301,9 @@ private:
         request.method = req.method;
         auto path = sigv4::percent_decode(req.raw_path());
         request.path = path ? std::move(*path) : std::string(req.raw_path());
-        request.query = parse_query(req.target);
+        // The service's decoder, as the Lambda applies it to rawQueryString; answer() refuses an
+        // undecodable query.
+        if (auto query = service::parse_query(req.raw_query())) request.query = std::move(*query);
         request.headers = req.headers;
         request.body = std::move(body);
         request.identity = std::string(local_identity);
@@ -345,6 +327,10 @@ private:
     http::response answer(const http::request_head& req, std::string body) {
         service::request request = to_service(req, std::move(body));
         if (auto refusal = authenticate(req, request)) return render(std::move(*refusal));
+        if (auto query = service::parse_query(req.raw_query()); !query) {
+            return render(service_->reject(request, service::query_error::status, service::query_error::code,
+                                           query.error().message));
+        }
         return render(service_->handle(request));
     }
 

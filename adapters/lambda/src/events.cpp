@@ -16,34 +16,6 @@ namespace {
 
 using json = nlohmann::json;
 
-// Form-style decoding of one query component: '+' is a space, %XX a byte.
-std::optional<std::string> decode_query_component(std::string_view text) {
-    if (text.find_first_of("+%") == std::string_view::npos) return std::string(text);
-    std::string spaced(text);
-    for (auto& c : spaced)
-        if (c == '+') c = ' ';
-    return sigv4::percent_decode(spaced);
-}
-
-// rawQueryString "a=1&a=2&b" -> repeated, decoded pairs. Malformed escapes keep the raw text.
-void parse_raw_query(std::string_view raw, std::vector<sigv4::query_param>& out) {
-    while (!raw.empty()) {
-        auto amp = raw.find('&');
-        auto pair = raw.substr(0, amp);
-        if (!pair.empty()) {
-            auto eq = pair.find('=');
-            auto name = pair.substr(0, eq);
-            auto value = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
-            auto decoded_name = decode_query_component(name);
-            auto decoded_value = decode_query_component(value);
-            out.push_back({decoded_name ? std::move(*decoded_name) : std::string(name),
-                           decoded_value ? std::move(*decoded_value) : std::string(value)});
-        }
-        if (amp == std::string_view::npos) break;
-        raw.remove_prefix(amp + 1);
-    }
-}
-
 // The string members the translation reads, wherever they sit in the event.
 enum class field : std::uint8_t {
     version,              // version
@@ -487,7 +459,18 @@ translated_event translate_event(std::string_view event, std::string_view reques
         }
         req.path = strip_stage(std::move(path), doc.get(field::stage));
         if (const auto& raw_query = doc.get(field::raw_query)) {
-            parse_raw_query(*raw_query, req.query);
+            // The raw text as the client sent it: the service's decoder, the same as `presign
+            // serve` applies. (queryStringParameters, below and in 1.0 events, come decoded by AWS
+            // with the same rules: '+' a space, %XX a byte.)
+            // An undecodable query is the problem; the rest is still read (headers for CORS, the
+            // identity for the log line).
+            auto query = service::parse_query(*raw_query);
+            if (query) {
+                req.query = std::move(*query);
+            } else {
+                out.problem = event_problem{service::query_error::status, std::string(service::query_error::code),
+                                            query.error().message};
+            }
         } else {
             req.query = to_query(std::move(doc.pairs(list::query).pairs));
         }

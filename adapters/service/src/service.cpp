@@ -100,6 +100,27 @@ std::size_t control_at(std::string_view text, std::size_t i) noexcept {
     return 0;
 }
 
+// Characters that change how the text around them is shown while being invisible: Unicode's
+// Bidi_Control set (U+061C, U+200E, U+200F, U+202A..U+202E, U+2066..U+2069) and the line and
+// paragraph separators U+2028, U+2029 ("\u202Egnp.exe" shows as "exe.png"). Returns the length of
+// such a character's UTF-8 sequence at `i`, or 0.
+std::size_t bidi_or_separator_at(std::string_view text, std::size_t i) noexcept {
+    auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[i + k]); };
+    if (byte(0) == 0xD8) return i + 1 < text.size() && byte(1) == 0x9C ? 2 : 0;  // U+061C
+    if (byte(0) != 0xE2 || i + 2 >= text.size()) return 0;
+    const unsigned char second = byte(1);
+    const unsigned char third = byte(2);
+    if (second == 0x80 && (third == 0x8E || third == 0x8F || (third >= 0xA8 && third <= 0xAE))) return 3;
+    if (second == 0x81 && third >= 0xA6 && third <= 0xA9) return 3;
+    return 0;
+}
+
+// A control character, a bidi control or a line/paragraph separator at `i`: its length, or 0.
+std::size_t hidden_at(std::string_view text, std::size_t i) noexcept {
+    if (auto length = control_at(text, i); length != 0) return length;
+    return bidi_or_separator_at(text, i);
+}
+
 // 128 random bits per id, drawn for 32 ids at a time (one system call per 32 uploads), per thread
 // since `presign serve` handles requests on several; neither adapter forks, so no two processes
 // share a pool.
@@ -425,6 +446,9 @@ private:
             return start_parts(*creds, std::move(key), bytes, options);
         options.content_length = bytes;
         options.checksum_sha256 = checksum;
+        // Write once: the store refuses a second PUT to the key (412), so the ticket cannot be
+        // replayed during its lifetime (with versioning, each replay would keep another copy).
+        options.if_none_match_any = true;
         auto signed_url = sigv4::s3::presign_put(*creds, settings_.bucket, key, settings_.endpoint, options);
         return signed_outcome(signed_url, key, [&](json_object& body, const std::string& url) {
             body.string("method", "PUT");
@@ -909,8 +933,12 @@ std::optional<std::string> key_problem(std::string_view key) {
     if (key.empty()) return "the key is empty";
     if (key.size() > 1024) return "the key is longer than 1024 bytes";
     if (!sigv4::is_valid_utf8(key)) return "the key is not valid UTF-8";
-    for (std::size_t i = 0; i < key.size(); ++i)
+    for (std::size_t i = 0; i < key.size(); ++i) {
         if (control_at(key, i) != 0) return "the key contains a control character";
+        if (bidi_or_separator_at(key, i) != 0)
+            return "the key contains a bidirectional control or line/paragraph separator (U+061C, U+200E/F, "
+                   "U+202A-E, U+2066-9, U+2028/9)";
+    }
     if (key.front() == '/') return "the key starts with '/'";
     std::size_t start = 0;
     while (start <= key.size()) {
@@ -929,7 +957,7 @@ std::optional<std::string> clean_file_name(std::string_view name) {
     std::string clean;
     clean.reserve(name.size());
     for (std::size_t i = 0; i < name.size();) {
-        if (auto skip = control_at(name, i); skip != 0) {
+        if (auto skip = hidden_at(name, i); skip != 0) {
             i += skip;
             continue;
         }
@@ -938,6 +966,61 @@ std::optional<std::string> clean_file_name(std::string_view name) {
     auto trimmed = std::string(detail::trim(clean));
     if (trimmed.empty() || trimmed == "." || trimmed == ".." || trimmed.size() > 255) return std::nullopt;
     return trimmed;
+}
+
+namespace {
+
+int hex_value(char c) noexcept {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+// One query component, form-decoded into `out`; false at a malformed escape, with `bad` viewing it.
+bool decode_form_component(std::string_view text, std::string& out, std::string_view& bad) {
+    out.clear();
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (c == '+') {
+            out.push_back(' ');
+        } else if (c != '%') {
+            out.push_back(c);
+        } else if (i + 2 < text.size() && hex_value(text[i + 1]) >= 0 && hex_value(text[i + 2]) >= 0) {
+            out.push_back(static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2])));
+            i += 2;
+        } else {
+            bad = text.substr(i, std::min<std::size_t>(3, text.size() - i));
+            return false;
+        }
+    }
+    return true;
+}
+
+}  // namespace
+
+sigv4::result<std::vector<sigv4::query_param>, query_error> parse_query(std::string_view raw) {
+    std::vector<sigv4::query_param> params;
+    while (!raw.empty()) {
+        const auto amp = raw.find('&');
+        const auto part = raw.substr(0, amp);
+        raw = amp == std::string_view::npos ? std::string_view{} : raw.substr(amp + 1);
+        if (part.empty()) continue;
+        const auto equals = part.find('=');
+        sigv4::query_param& param = params.emplace_back();
+        std::string_view bad;
+        if (!decode_form_component(part.substr(0, equals), param.name, bad) ||
+            !decode_form_component(equals == std::string_view::npos ? std::string_view{} : part.substr(equals + 1),
+                                   param.value, bad)) {
+            // Client text in the message: at most 3 bytes, anything unprintable as '?'.
+            std::string shown;
+            for (char c : bad) shown.push_back(c > 0x20 && c < 0x7f ? c : '?');
+            return sigv4::unexpected{query_error{"the query string has a malformed percent escape '" + shown +
+                                                 "': '%' must be followed by two hex digits (send '%' as %25)"}};
+        }
+    }
+    return params;
 }
 
 bool content_type_allowed(std::string_view content_type, const std::vector<std::string>& patterns) {

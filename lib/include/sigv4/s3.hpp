@@ -2,6 +2,8 @@
 // S3 on top of SigV4: URL addressing, key encoding and presigned object requests.
 #pragma once
 
+#include "sigv4/export.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -44,23 +46,23 @@ struct object_location {
 /// digit, no "..", not an IP address, no "xn--" prefix, no "-s3alias" suffix).
 /// A name that is valid for legacy path-style only (uppercase, underscores) is accepted when
 /// `allow_legacy` is true. Error: errc::invalid_bucket_name.
-[[nodiscard]] result<void> validate_bucket_name(std::string_view bucket, bool allow_legacy = false);
+[[nodiscard]] SIGV4_EXPORT result<void> validate_bucket_name(std::string_view bucket, bool allow_legacy = false);
 /// Checks an object key: 1..1024 bytes of valid UTF-8. Error: errc::invalid_object_key.
-[[nodiscard]] result<void> validate_object_key(std::string_view key);
+[[nodiscard]] SIGV4_EXPORT result<void> validate_object_key(std::string_view key);
 
 /// Resolves the URL of an object. Virtual-hosted unless the style says path, or automatic and the
 /// bucket name is not DNS-compatible (uppercase, underscore, or dots with https).
 /// Errors: errc::invalid_bucket_name, errc::invalid_object_key, errc::invalid_endpoint,
 /// errc::invalid_region.
-[[nodiscard]] result<object_location> locate(std::string_view bucket, std::string_view key,
+[[nodiscard]] SIGV4_EXPORT result<object_location> locate(std::string_view bucket, std::string_view key,
                                              const endpoint& where);
 
 /// Encodes a key the S3 way: every byte outside A-Z a-z 0-9 - . _ ~ as %XX, '/' kept.
-[[nodiscard]] std::string encode_key(std::string_view key);
+[[nodiscard]] SIGV4_EXPORT std::string encode_key(std::string_view key);
 
 /// `attachment; filename="ascii fallback"; filename*=UTF-8''percent-encoded` (RFC 6266/5987).
 /// The quoted fallback replaces non-ASCII, quotes, backslashes and control bytes with '_'.
-[[nodiscard]] std::string attachment_disposition(std::string_view filename);
+[[nodiscard]] SIGV4_EXPORT std::string attachment_disposition(std::string_view filename);
 
 enum class server_side_encryption { none, aes256, kms };
 
@@ -75,6 +77,9 @@ struct object_options {
     std::string content_type;                 ///< Content-Type
     std::optional<std::uint64_t> content_length;  ///< Content-Length: the exact upload size
     std::string checksum_sha256;              ///< x-amz-checksum-sha256, base64 of 32 bytes
+    /// If-None-Match: * (conditional write): the store refuses the PUT with 412 PreconditionFailed
+    /// when the key already exists, so one URL writes at most once (no replay within its lifetime).
+    bool if_none_match_any = false;
     server_side_encryption sse = server_side_encryption::none;
     std::string sse_kms_key_id;               ///< with sse == kms
     std::vector<header> metadata;             ///< {"owner","me"} becomes x-amz-meta-owner: me
@@ -92,7 +97,7 @@ struct object_options {
 /// session token (sigv4/caches.hpp; clear_thread_caches() drops them).
 /// Errors: those of locate(), errc::invalid_option (malformed checksum, SSE key id without kms,
 /// bad metadata name), and those of sigv4::presign().
-[[nodiscard]] result<presigned_request> presign_object(const credentials& creds, std::string_view method,
+[[nodiscard]] SIGV4_EXPORT result<presigned_request> presign_object(const credentials& creds, std::string_view method,
                                                        std::string_view bucket, std::string_view key,
                                                        const endpoint& where,
                                                        const object_options& options = {});
@@ -142,7 +147,7 @@ struct object_options {
 /// capture_artifacts of `options` apply. A separate path from presign_object (no per-thread cache).
 /// Errors: those of locate() (but no key), errc::invalid_query (an empty parameter name), and
 /// those of sigv4::presign().
-[[nodiscard]] result<presigned_request> presign_bucket_request(const credentials& creds, std::string_view method,
+[[nodiscard]] SIGV4_EXPORT result<presigned_request> presign_bucket_request(const credentials& creds, std::string_view method,
                                                                std::string_view bucket, const endpoint& where,
                                                                std::vector<query_param> query,
                                                                const object_options& options = {});
@@ -160,14 +165,14 @@ struct list_objects_options {
 
 /// Presigns GET /?list-type=2&... (ListObjectsV2) on `bucket`. Errors as presign_bucket_request,
 /// and errc::invalid_option for a max_keys above 2147483647 (S3 refuses it).
-[[nodiscard]] result<presigned_request> presign_list_objects_v2(const credentials& creds, std::string_view bucket,
+[[nodiscard]] SIGV4_EXPORT result<presigned_request> presign_list_objects_v2(const credentials& creds, std::string_view bucket,
                                                                 const endpoint& where,
                                                                 const list_objects_options& list,
                                                                 const object_options& options = {});
 
 /// Header-signs a request to S3 (bucket creation, listing, anything not presigned): the S3
 /// signing options for `region`, with x-amz-content-sha256 from `request.body`.
-[[nodiscard]] result<signed_request> sign_request(const credentials& creds, const http_request& request,
+[[nodiscard]] SIGV4_EXPORT result<signed_request> sign_request(const credentials& creds, const http_request& request,
                                                   std::string_view region,
                                                   std::optional<sys_seconds> signing_time = {});
 

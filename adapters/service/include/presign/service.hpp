@@ -102,13 +102,33 @@ private:
 [[nodiscard]] std::string caller_prefix(const config& settings, const std::optional<std::string>& identity);
 
 /// Checks a client-given key: non-empty, <= 1024 bytes of valid UTF-8, no control character (C0,
-/// DEL, C1), no "." or ".." segment, no leading '/'. Returns an explanation, or nullopt when valid.
+/// DEL, C1), no bidirectional control (Unicode Bidi_Control: U+061C, U+200E, U+200F,
+/// U+202A..U+202E, U+2066..U+2069) or line/paragraph separator (U+2028, U+2029), no "." or ".."
+/// segment, no leading '/'. Returns an explanation, or nullopt when valid.
 [[nodiscard]] std::optional<std::string> key_problem(std::string_view key);
 
 /// The file name of a client-given name: the part after the last '/' or '\\', without control
-/// characters, trimmed of spaces; nullopt when nothing usable remains, it is "." or "..", it is
+/// characters, bidirectional controls and line/paragraph separators (so "\u202Egnp.exe" cannot show
+/// as "exe.png"), trimmed of spaces; nullopt when nothing usable remains, it is "." or "..", it is
 /// not valid UTF-8, or it is longer than 255 bytes.
 [[nodiscard]] std::optional<std::string> clean_file_name(std::string_view name);
+
+/// A query string that cannot be decoded: every transport answers it with service::reject(request,
+/// status, code, message), i.e. 400 {"error":{"code":"invalid_query","message":...}}.
+struct query_error {
+    static constexpr int status = 400;
+    static constexpr std::string_view code = "invalid_query";
+    std::string message;  ///< names the malformed escape, e.g. "'%zz'"
+};
+
+/// The one query decoder of every transport (`presign serve`, the Lambda's rawQueryString): the
+/// raw query after '?' ("key=a+b%2Bc&x") split at '&' (empty parts skipped), each part at its first
+/// '=' (none: an empty value), '+' decoded as a space and %XX as the byte XX, as
+/// application/x-www-form-urlencoded (WHATWG URLSearchParams) and API Gateway's decoded
+/// queryStringParameters do; so a literal '+' must be sent as %2B (encodeURIComponent does).
+/// Repeated names stay repeated, in order. A '%' not followed by two hex digits is a query_error;
+/// nothing is accepted raw.
+[[nodiscard]] sigv4::result<std::vector<sigv4::query_param>, query_error> parse_query(std::string_view raw);
 
 /// True when `content_type` ("type/subtype[; params]") matches one of `patterns` ("type/subtype",
 /// "type/*", "*/*"; an empty list allows every syntactically valid type). Case-insensitive.

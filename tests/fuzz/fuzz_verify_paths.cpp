@@ -4,17 +4,14 @@
 // too, with the same facts. Each input runs twice: as given, and re-signed with the signature the
 // full verifier computed (from its string to sign), so that most inputs reach the accepting end of
 // both paths instead of stopping at a wrong signature.
-// The input is the text format of fuzz_verify_request:
-//   line 1: flags: 's' S3 rules, 't' the key has a token, 'u' the token is not signed
-//           (session_token_signed = false)
-//   line 2: method
-//   line 3: request target
-//   then header lines "Name:value" until an empty line.
+// The input is request_text.hpp's format; flags: 's' S3 rules, 't' the key has a token, 'u' the
+// token is not signed (session_token_signed = false). The body is not used.
 // The clock is fixed at 2013-05-24T00:00:00Z, the time the seeds were signed at.
 #include <sigv4/verify.hpp>
 
 #include "detail/crypto.hpp"
 #include "detail/verify.hpp"
+#include "request_text.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -32,12 +29,6 @@ std::size_t fully_accepted = 0;
 constexpr std::string_view secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 constexpr std::string_view token = "FQoGZXIvYXdzE//token+with/slashes=";
 
-std::string_view next_line(std::string_view& text) {
-    std::size_t end = text.find('\n');
-    std::string_view line = text.substr(0, end);
-    text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
-    return line;
-}
 
 [[noreturn]] void fail(const char* what) {
     std::fprintf(stderr, "fuzz_verify_paths: %s\n", what);
@@ -79,9 +70,9 @@ sigv4::result<sigv4::verified_request, sigv4::verify_error> check_paths(const si
 // The signature of the full verifier's string to sign ("ALGORITHM\nDATE\nDATE/REGION/SERVICE/aws4_request\nHASH").
 std::string signature_of(std::string_view string_to_sign) {
     std::string_view rest = string_to_sign;
-    next_line(rest);
-    next_line(rest);
-    std::string_view scope = next_line(rest);
+    fuzz_input::next_line(rest);
+    fuzz_input::next_line(rest);
+    std::string_view scope = fuzz_input::next_line(rest);
     std::string_view parts[3];
     for (auto& part : parts) {
         const std::size_t slash = scope.find('/');
@@ -122,22 +113,9 @@ extern "C" int sigv4_fuzz_replay_check() {
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    std::string_view text(reinterpret_cast<const char*>(data), size);
-    const std::string_view flags = next_line(text);
-    sigv4::received_request request;
-    request.method = std::string(next_line(text));
-    request.target = std::string(next_line(text));
-    while (!text.empty()) {
-        std::string_view line = next_line(text);
-        if (line.empty()) break;
-        std::size_t colon = line.find(':');
-        if (colon == std::string_view::npos) {
-            request.headers.push_back({std::string(line), {}});
-        } else {
-            request.headers.push_back({std::string(line.substr(0, colon)), std::string(line.substr(colon + 1))});
-        }
-    }
-    const bool with_token = flags.find('t') != std::string_view::npos;
+    auto input = fuzz_input::parse({reinterpret_cast<const char*>(data), size});
+    sigv4::received_request& request = input.request;
+    const bool with_token = input.has('t');
     const sigv4::known_key key{*sigv4::secret_key::from(secret), with_token ? std::string(token) : std::string{}};
     const sigv4::key_lookup keys = [&key](std::string_view id) -> const sigv4::known_key* {
         return id == "AKIAIOSFODNN7EXAMPLE" ? &key : nullptr;
@@ -145,8 +123,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     sigv4::verify_options options;
     options.region = "us-east-1";
     options.service = "s3";
-    options.s3 = flags.find('s') != std::string_view::npos;
-    options.session_token_signed = flags.find('u') == std::string_view::npos;
+    options.s3 = input.has('s');
+    options.session_token_signed = !input.has('u');
     options.now = *sigv4::parse_amz_date("20130524T000000Z");
 
     auto full = check_paths(request, keys, options);

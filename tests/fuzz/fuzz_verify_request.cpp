@@ -10,6 +10,7 @@
 #include <sigv4/verify.hpp>
 
 #include "detail/canonical.hpp"
+#include "request_text.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -72,33 +73,15 @@ std::string reference_prefix(const sigv4::received_request& request, bool s3, st
     return out;
 }
 
-std::string_view next_line(std::string_view& text) {
-    std::size_t end = text.find('\n');
-    std::string_view line = text.substr(0, end);
-    text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
-    return line;
-}
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    std::string_view text(reinterpret_cast<const char*>(data), size);
-    const std::string_view flags = next_line(text);
-    sigv4::received_request request;
-    request.method = std::string(next_line(text));
-    request.target = std::string(next_line(text));
-    while (!text.empty()) {
-        std::string_view line = next_line(text);
-        if (line.empty()) break;
-        std::size_t colon = line.find(':');
-        if (colon == std::string_view::npos) {
-            request.headers.push_back({std::string(line), {}});
-        } else {
-            request.headers.push_back({std::string(line.substr(0, colon)), std::string(line.substr(colon + 1))});
-        }
-    }
-    const bool check_body = flags.find('b') != std::string_view::npos;
-    request.body = check_body ? sigv4::payload::from_body(std::string(text)) : sigv4::payload::from_hash({});
+    auto input = fuzz_input::parse({reinterpret_cast<const char*>(data), size});
+    const std::string_view flags = input.flags;
+    sigv4::received_request& request = input.request;
+    const bool check_body = input.has('b');
+    request.body = check_body ? sigv4::payload::from_body(std::string(input.body)) : sigv4::payload::from_hash({});
 
     const bool with_token = flags.find('t') != std::string_view::npos;
     sigv4::key_lookup keys;

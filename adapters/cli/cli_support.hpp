@@ -28,6 +28,7 @@ inline constexpr int credentials = 4;    ///< none found, a provider failed, the
 inline constexpr int invalid_input = 5;  ///< a bad value: expiry, s3:// URI, bucket, key, header...
 inline constexpr int verify_failed = 6;  ///< verify rejected the URL; explain found a difference
 inline constexpr int io = 7;  ///< a file could not be read or stdout could not be written
+inline constexpr int decrypt_failed = 9;  ///< an encrypted file does not decrypt (key, tampering)
 }  // namespace exit_code
 
 /// A failure that ends the command with `code` and a one-line message on stderr.

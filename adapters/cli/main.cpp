@@ -10,6 +10,7 @@
 #include "cli_support.hpp"
 #include "command_line.hpp"
 #include "commands.hpp"
+#include "e2e_files.hpp"
 #include "network_helper.hpp"
 
 namespace {
@@ -127,6 +128,27 @@ int run(int argc, char** argv) {
     serve_command->prefix_command();
     serve_command->set_help_flag();
 
+    // End-to-end encrypted files (adapters/crypto/FORMAT.md); `fetch` needs HTTP: presign-net.
+    encrypt_options encrypt;
+    auto* encrypt_command = app.add_subcommand(
+        "encrypt", "Encrypt FILE (RFC 8188 aes128gcm, name and type inside); print its key");
+    encrypt_command->add_option("file", encrypt.file, "The file to encrypt")->required();
+    encrypt_command->add_option("-o,--output", encrypt.output, "The encrypted file to write")->required();
+    encrypt_command->add_option("--name", encrypt.name, "File name stored inside (default: FILE's)");
+    encrypt_command->add_option("--type", encrypt.type, "Media type stored inside (default: from the name)");
+    decrypt_options decrypt;
+    auto* decrypt_command = app.add_subcommand("decrypt", "Decrypt a file made by encrypt or the page");
+    decrypt_command->add_option("file", decrypt.file, "The encrypted file")->required();
+    decrypt_command->add_option("-k,--key", decrypt.key,
+                                "The key: 22 base64url characters, a share link with #key, or - for stdin")
+        ->required();
+    decrypt_command->add_option("-o,--output", decrypt.output,
+                                "Where to write (default: the stored name, in this directory; never replaced)");
+    auto* fetch_command = app.add_subcommand(
+        "fetch", "Download a share link (decrypting it when the link has a #key): fetch LINK [-o FILE]");
+    fetch_command->prefix_command();
+    fetch_command->set_help_flag();
+
     if (auto finished = parse_command_line(app, argc, argv, "presign --help")) return *finished;
 
     if (*get_command) return run_presign(get);
@@ -135,6 +157,14 @@ int run(int argc, char** argv) {
     if (*delete_command) return run_presign(del);
     if (*verify_command) return run_verify(verify_options);
     if (*explain_command) return run_explain(explain_options);
+    if (*encrypt_command) return run_encrypt(encrypt);
+    if (*decrypt_command) return run_decrypt(decrypt);
+    if (*fetch_command) {
+        std::vector<std::string> args{"fetch"};
+        const auto rest = fetch_command->remaining();
+        args.insert(args.end(), rest.begin(), rest.end());
+        return exec_network_helper(argv[0], args);
+    }
     if (*serve_command) {
         std::vector<std::string> args{"serve"};
         const auto rest = serve_command->remaining();

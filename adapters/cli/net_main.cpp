@@ -13,6 +13,7 @@
 
 #include "cli_support.hpp"
 #include "command_line.hpp"
+#include "fetch_command.hpp"
 #include "network_helper.hpp"
 #include "presign/cli/network_credentials.hpp"
 #include "serve_command.hpp"
@@ -54,6 +55,7 @@ int run(int argc, char** argv) {
 
     int exit_code = exit_code::ok;
     add_serve_command(app, exit_code);
+    add_fetch_command(app, exit_code);
 
     config_overrides overrides;
     auto* credentials = app.add_subcommand(

@@ -79,6 +79,10 @@ int run_fetch(const fetch_options& options) {
     }
     OPENSSL_cleanse(fragment.data(), fragment.size());
 
+    if (link.starts_with("s3://")) {
+        throw cli_error(exit_code::invalid_input,
+                        "fetch takes a share link (http:// or https://); for s3:// use presign get");
+    }
     const parsed_url share = parse_or_throw(link, "the share link");
     auto api = client_for(share, options.timeout_seconds);
     auto answer = api->Get(share.target, httplib::Headers{{"Accept", "application/json"}});

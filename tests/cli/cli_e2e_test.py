@@ -175,7 +175,7 @@ class bad_input(presign_case):
             (USAGE, ["get", "s3://examplebucket/k", "--no-such-option"]),
             (USAGE, ["get", "s3://examplebucket/k", "--json", "--curl"]),
             (USAGE, []),
-            (USAGE, ["fetch", "s3://examplebucket/k"]),
+            (INVALID_INPUT, ["fetch", "s3://examplebucket/k"]),  # fetch takes share links
             (CONFIG, ["get", "s3://examplebucket/k", "--profile", "nope"]),
         ]
         for code, args in cases:
@@ -194,7 +194,7 @@ class bad_input(presign_case):
                          "presign: unknown command 'upload' (did you mean 'put'?) (see presign --help)\n")
         self.assertIn("unknown command 'gte' (did you mean 'get'?)", self.fails(USAGE, "gte", "s3://b-1/k"))
         self.assertNotIn("did you mean", self.fails(USAGE, "xyzzy"))
-        self.assertIn("a command is required: get, put, head, delete, verify, explain or serve", self.fails(USAGE))
+        self.assertIn("a command is required: get, put, head, delete, verify, explain, serve, encrypt, decrypt or fetch", self.fails(USAGE))
         err = self.fails(USAGE, "get", "s3://b-1/k", "extra")
         self.assertTrue(err.startswith("presign: the following argument was not expected: extra"), err)
         self.assertIn("--no-such-option is not an option of 'get'",

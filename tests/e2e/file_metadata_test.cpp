@@ -23,8 +23,10 @@ TEST_CASE("metadata seals into a keyid and opens under the same secret and salt 
         const auto sealed = seal_metadata(key, salt, metadata);
         REQUIRE(sealed.has_value());
         CHECK(sealed->size() == metadata_overhead + metadata.name.size() + metadata.type.size());
-        CHECK(std::search(sealed->begin(), sealed->end(), metadata.name.begin(), metadata.name.end()) ==
-              sealed->end());
+        if (metadata.name.size() >= 8) {  // a shorter name may occur in random bytes by chance
+            CHECK(std::search(sealed->begin(), sealed->end(), metadata.name.begin(),
+                              metadata.name.end()) == sealed->end());
+        }
         const auto opened = open_metadata(key, salt, *sealed);
         REQUIRE(opened.has_value());
         CHECK(opened->name == metadata.name);

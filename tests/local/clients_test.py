@@ -5,6 +5,8 @@
 usage: clients_test.py LOCAL_STORE_SERVER_BINARY
 A missing client is reported as "skipped: ..." (a failure when CI=true).
 """
+import datetime
+import gzip
 import hashlib
 import os
 import shutil
@@ -41,13 +43,6 @@ def start_store(binary, data_dir):
 
 def multipart_checks(s3, ClientError):
     """ListParts (paged), ListMultipartUploads, Complete's checks and its ETag, as S3 answers them."""
-    def code_of(call):
-        try:
-            call()
-            return None
-        except ClientError as error:
-            return error.response["Error"]["Code"]
-
     key = "mp/listed.bin"
     upload_id = s3.create_multipart_upload(Bucket=BUCKET, Key=key, ContentType="video/mp4")["UploadId"]
     chunks = [os.urandom(5 * 1024 * 1024) for _ in range(3)] + [b"tail"]
@@ -93,6 +88,81 @@ def multipart_checks(s3, ClientError):
           "the completed object is the parts in order, with the type given at creation")
     check(code_of(lambda: s3.list_parts(Bucket=BUCKET, Key=key, UploadId=upload_id)) == "NoSuchUpload",
           "a completed upload is gone: NoSuchUpload")
+
+
+def protocol_checks(s3, ClientError, scratch):
+    """Issue 17, items 4 to 6 with a real client: bodies stored exactly as sent whatever their
+    Content-Encoding, conditional requests as S3 answers them, a Range S3 cannot parse ignored."""
+    payload = gzip.compress(b"hello, compressed world\n" * 1000)
+    s3.put_object(Bucket=BUCKET, Key="enc/data.gz", Body=payload, ContentEncoding="gzip", ContentType="text/plain")
+    got = s3.get_object(Bucket=BUCKET, Key="enc/data.gz")
+    check(got["Body"].read() == payload and got.get("ContentEncoding") == "gzip",
+          "boto3 put_object ContentEncoding=gzip: stored and returned byte for byte, with its Content-Encoding")
+    status, data, headers = http("GET", s3.generate_presigned_url(
+        "get_object", Params={"Bucket": BUCKET, "Key": "enc/data.gz"}, ExpiresIn=60))
+    check(status == 200 and data == payload and headers.get("Content-Encoding") == "gzip",
+          "a presigned GET returns the gzip bytes as stored, Content-Encoding: gzip")
+    # A body that claims an encoding it does not have is stored as sent too (never decoded).
+    s3.put_object(Bucket=BUCKET, Key="enc/not-gzip", Body=b"plain bytes", ContentEncoding="br")
+    check(s3.get_object(Bucket=BUCKET, Key="enc/not-gzip")["Body"].read() == b"plain bytes",
+          "a body labelled br that is not brotli is stored as sent")
+
+    s3.put_object(Bucket=BUCKET, Key="cond/one", Body=b"0123456789")
+    head = s3.head_object(Bucket=BUCKET, Key="cond/one")
+    etag, modified = head["ETag"], head["LastModified"]
+    check(code_of(lambda: s3.put_object(Bucket=BUCKET, Key="cond/one", Body=b"x", IfNoneMatch="*")) in
+          ("PreconditionFailed", "412"), "PUT If-None-Match: * on an existing key: 412 PreconditionFailed")
+    check(s3.get_object(Bucket=BUCKET, Key="cond/one")["Body"].read() == b"0123456789",
+          "the refused conditional PUT left the object alone")
+    s3.put_object(Bucket=BUCKET, Key="cond/new", Body=b"new", IfNoneMatch="*")
+    check(s3.get_object(Bucket=BUCKET, Key="cond/new")["Body"].read() == b"new",
+          "PUT If-None-Match: * on a new key stores it")
+    check(code_of(lambda: s3.put_object(Bucket=BUCKET, Key="cond/one", Body=b"x", IfMatch='"%s"' % ("0" * 32))) in
+          ("PreconditionFailed", "412"), "PUT If-Match with another ETag: 412")
+    s3.put_object(Bucket=BUCKET, Key="cond/new", Body=b"newer", IfMatch=s3.head_object(Bucket=BUCKET, Key="cond/new")["ETag"])
+    check(s3.get_object(Bucket=BUCKET, Key="cond/new")["Body"].read() == b"newer", "PUT If-Match with its ETag")
+    check(code_of(lambda: s3.get_object(Bucket=BUCKET, Key="cond/one", IfMatch='"nope"')) in
+          ("PreconditionFailed", "412"), "GET If-Match with another ETag: 412")
+    check(code_of(lambda: s3.head_object(Bucket=BUCKET, Key="cond/one", IfMatch='"nope"')) == "412",
+          "HEAD If-Match with another ETag: 412")
+    check(code_of(lambda: s3.get_object(Bucket=BUCKET, Key="cond/one", IfNoneMatch=etag)) == "304",
+          "GET If-None-Match with its ETag: 304")
+    check(code_of(lambda: s3.head_object(Bucket=BUCKET, Key="cond/one", IfNoneMatch=etag)) == "304",
+          "HEAD If-None-Match with its ETag: 304")
+    later = modified + datetime.timedelta(hours=1)
+    earlier = modified - datetime.timedelta(hours=1)
+    check(code_of(lambda: s3.get_object(Bucket=BUCKET, Key="cond/one", IfModifiedSince=modified)) == "304",
+          "GET If-Modified-Since its Last-Modified: 304")
+    check(s3.get_object(Bucket=BUCKET, Key="cond/one", IfModifiedSince=earlier)["Body"].read() == b"0123456789",
+          "GET If-Modified-Since an earlier date: 200")
+    check(code_of(lambda: s3.get_object(Bucket=BUCKET, Key="cond/one", IfUnmodifiedSince=earlier)) in
+          ("PreconditionFailed", "412"), "GET If-Unmodified-Since an earlier date: 412")
+    # RFC 9110 precedence as S3 applies it: a true If-Match overrides a false If-Unmodified-Since,
+    # a false If-None-Match overrides a true If-Modified-Since.
+    check(s3.get_object(Bucket=BUCKET, Key="cond/one", IfMatch=etag, IfUnmodifiedSince=earlier)["Body"].read() ==
+          b"0123456789", "If-Match true + If-Unmodified-Since false: 200")
+    check(code_of(lambda: s3.get_object(Bucket=BUCKET, Key="cond/one", IfNoneMatch=etag, IfModifiedSince=earlier)) ==
+          "304", "If-None-Match false + If-Modified-Since true: 304")
+    check(s3.get_object(Bucket=BUCKET, Key="cond/one", IfNoneMatch='"other"', IfModifiedSince=later)["Body"].read()
+          == b"0123456789", "If-None-Match true + If-Modified-Since false: 200")
+
+    for spec in ("bytes=5-2", "items=0-1", "bytes=x-3"):
+        got = s3.get_object(Bucket=BUCKET, Key="cond/one", Range=spec)
+        check(got["ResponseMetadata"]["HTTPStatusCode"] == 200 and got["Body"].read() == b"0123456789",
+              "Range %s (not parsable): 200 with the whole object" % spec)
+    got = s3.get_object(Bucket=BUCKET, Key="cond/one", Range="bytes=2-4")
+    check(got["ResponseMetadata"]["HTTPStatusCode"] == 206 and got["Body"].read() == b"234", "Range bytes=2-4: 206")
+    check(code_of(lambda: s3.get_object(Bucket=BUCKET, Key="cond/one", Range="bytes=100-")) == "InvalidRange",
+          "Range bytes=100- of 10 bytes: 416 InvalidRange")
+
+
+def code_of(call):
+    try:
+        call()
+    except Exception as error:  # botocore's ClientError
+        response = getattr(error, "response", {})
+        return response.get("Error", {}).get("Code")
+    return None
 
 
 def client_env(endpoint):
@@ -202,6 +272,7 @@ def boto3_tests(endpoint, scratch):
     except ClientError as error:
         check(error.response["Error"]["Code"] == "EntityTooSmall", "parts under 5 MiB: EntityTooSmall")
     multipart_checks(s3, ClientError)
+    protocol_checks(s3, ClientError, scratch)
 
     url = s3.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "dir/two.txt"}, ExpiresIn=60)
     status, data, _ = http("GET", url)
@@ -327,6 +398,16 @@ def aws_cli_tests(endpoint, scratch):
     check(head.returncode == 0 and str(20 * 1024 * 1024 + 5) in head.stdout, "aws s3api head-object")
     missing = run("s3api", "get-object", "--bucket", "cli-bucket", "--key", "nope", os.path.join(scratch, "x"))
     check(missing.returncode != 0 and "NoSuchKey" in missing.stderr, "aws s3api get-object: NoSuchKey")
+    packed = os.path.join(scratch, "cli-packed.gz")
+    with open(packed, "wb") as f:
+        f.write(gzip.compress(os.urandom(4096) + b"\0" * 100000))
+    up = run("s3", "cp", packed, "s3://cli-bucket/packed.gz", "--content-encoding", "gzip")
+    head = run("s3api", "head-object", "--bucket", "cli-bucket", "--key", "packed.gz")
+    fetched = os.path.join(scratch, "cli-packed-back.gz")
+    down = run("s3", "cp", "s3://cli-bucket/packed.gz", fetched)
+    check(up.returncode == 0 and down.returncode == 0 and '"ContentEncoding": "gzip"' in head.stdout and
+          open(packed, "rb").read() == open(fetched, "rb").read(),
+          "aws s3 cp --content-encoding gzip round-trips byte for byte: " + up.stderr.strip() + down.stderr.strip())
     removed = run("s3", "rm", "s3://cli-bucket/some dir/file.bin")
     check(removed.returncode == 0, "aws s3 rm: " + removed.stderr.strip())
     return None

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -44,6 +45,15 @@ svc::service make_service(bool anonymous, std::vector<std::string>* log = nullpt
         [log](std::string_view line) {
             if (log) log->emplace_back(line);
         });
+}
+
+// The sample events' directory; nullopt when it is missing, which is reported (the test binary
+// then exits as skipped, never passed).
+std::optional<std::filesystem::path> events_dir() {
+    auto dir = test_data::directory("SIGV4_EVENTS_DIR", SIGV4_EVENTS_DIR);
+    if (std::filesystem::is_directory(dir)) return dir;
+    test_data::missing("the sample API Gateway / Lambda events (*.json)", dir, "SIGV4_EVENTS_DIR");
+    return std::nullopt;
 }
 
 // Checks the response is what API Gateway accepts; returns it parsed.
@@ -110,11 +120,9 @@ json retarget(json event, const std::string& method, const std::string& path, co
 }  // namespace
 
 TEST_CASE("events: every sample event gives a well-formed response, 200 where the route fits") {
-    const std::filesystem::path dir = test_data::directory("SIGV4_EVENTS_DIR", SIGV4_EVENTS_DIR);
-    if (!std::filesystem::is_directory(dir)) {
-        test_data::missing("the sample API Gateway / Lambda events (*.json)", dir, "SIGV4_EVENTS_DIR");
-        return;  // the binary exits as skipped
-    }
+    const auto found = events_dir();
+    if (!found) return;  // reported missing: the binary exits as skipped
+    const std::filesystem::path& dir = *found;
     auto open = make_service(true);
     auto closed = make_service(false);
     int files = 0;
@@ -454,11 +462,9 @@ TEST_CASE("events: null body, unicode escapes, numbers where strings belong") {
 }
 
 TEST_CASE("events: GET and DELETE /files through every event format (REST v1, HTTP API v2, Function URL)") {
-    std::filesystem::path dir = SIGV4_EVENTS_DIR;
-    if (!std::filesystem::is_directory(dir)) {
-        MESSAGE("skipped: events directory " << dir << " not found");
-        return;
-    }
+    const auto found = events_dir();
+    if (!found) return;  // reported missing: the binary exits as skipped
+    const std::filesystem::path& dir = *found;
     auto service = make_service(true);
     std::set<std::string> formats;
     for (const auto& entry : std::filesystem::directory_iterator(dir)) {
@@ -546,11 +552,9 @@ TEST_CASE("events: rawQueryString goes through the service's decoder, on the sha
 }
 
 TEST_CASE("events: the multipart routes through every sample event format") {
-    std::filesystem::path dir = SIGV4_EVENTS_DIR;
-    if (!std::filesystem::is_directory(dir)) {
-        MESSAGE("skipped: events directory " << dir << " not found");
-        return;
-    }
+    const auto found = events_dir();
+    if (!found) return;  // reported missing: the binary exits as skipped
+    const std::filesystem::path& dir = *found;
     auto open = make_service(true);
     int files = 0;
     for (const auto& entry : std::filesystem::directory_iterator(dir)) {

@@ -21,6 +21,8 @@ struct serve_flags {
     presign::serve::serve_options options;
     std::string expires = "300";
     std::optional<std::string> max_upload_bytes;
+    std::optional<std::string> multipart_threshold;
+    std::optional<std::string> abandoned_uploads_after;
     std::string region;
     std::string profile;
     std::vector<std::string> content_types;
@@ -84,6 +86,10 @@ void add_serve_command(CLI::App& app, int& exit_code) {
     command->add_option("-e,--expires", flags->expires, "Lifetime of links: seconds or 90s, 15m, 12h, 7d (default 300)");
     command->add_option("--max-upload-bytes", flags->max_upload_bytes,
                         "Largest upload the API signs: bytes or 500MB, 2GiB... (default 5GiB)");
+    command->add_option("--multipart-threshold", flags->multipart_threshold,
+                        "Uploads above this size go in parts: bytes or 64MiB... (default 64MiB)");
+    command->add_option("--abandoned-uploads-after", flags->abandoned_uploads_after,
+                        "The store aborts multipart uploads older than this: seconds or 12h, 7d (default 24h, 0: never)");
     command->add_option("--allowed-content-types", flags->content_types,
                         "Content types uploads may have, e.g. image/*,text/plain (default: any)")
         ->delimiter(',');
@@ -124,6 +130,24 @@ void add_serve_command(CLI::App& app, int& exit_code) {
             auto size = parse_byte_size(*flags->max_upload_bytes, "--max-upload-bytes");
             if (!size) return refuse(size.error());
             options.max_upload_bytes = *size;
+        }
+        if (flags->multipart_threshold) {
+            auto size = parse_byte_size(*flags->multipart_threshold, "--multipart-threshold");
+            if (!size) return refuse(size.error());
+            options.multipart_threshold = *size;
+        }
+        if (flags->abandoned_uploads_after) {
+            if (*flags->abandoned_uploads_after == "0") {
+                options.abandoned_uploads_after = std::chrono::seconds(0);
+            } else {
+                auto age = parse_expires(*flags->abandoned_uploads_after);
+                if (!age) {
+                    std::string message = age.error();
+                    message.replace(message.find("--expires"), 9, "--abandoned-uploads-after");
+                    return refuse(message);
+                }
+                options.abandoned_uploads_after = *age;
+            }
         }
         if (!flags->region.empty()) options.region = flags->region;
         if (!flags->profile.empty()) options.profile = flags->profile;

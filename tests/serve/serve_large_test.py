@@ -29,7 +29,8 @@ def main():
     serve = Serve(binary, os.path.join(scratch, "data"))
     try:
         status, ticket, _ = api_json(serve, "POST", "/uploads",
-                                     {"filename": "big.bin", "contentType": "application/octet-stream", "size": SIZE})
+                                     {"filename": "big.bin", "contentType": "application/octet-stream", "size": SIZE,
+                                      "multipart": False})
         check(status == 200, "POST /uploads for 200 MiB")
         status, body = stream_put(ticket["url"], ticket["headers"], source, SIZE)
         check(status == 200, "streamed PUT of 200 MiB (%d %r)" % (status, body[:200]))

@@ -147,6 +147,11 @@ TEST_CASE("POST /uploads: above the threshold or when asked, a plan with a presi
     env["MULTIPART_THRESHOLD"] = "5368709120";
     fixture high(env);
     CHECK(high.start((5ull << 30) + 1)["multipart"] == true);
+    // false asks for one PUT, which S3 allows up to 5 GiB only.
+    auto single = f.call("POST", "/uploads", {{"filename", "a"}, {"size", 200 * mib}, {"multipart", false}});
+    CHECK(json::parse(single.body)["method"] == "PUT");
+    auto huge = f.call("POST", "/uploads", {{"filename", "a"}, {"size", (5ull << 30) + 1}, {"multipart", false}});
+    CHECK(json::parse(huge.body)["multipart"] == true);
     auto not_bool = f.call("POST", "/uploads", {{"filename", "a"}, {"size", 10}, {"multipart", "yes"}});
     CHECK(not_bool.status == 400);
     CHECK(error_of(not_bool) == "invalid_multipart");

@@ -175,6 +175,7 @@ std::string name_flags(std::string message) {
     static const std::pair<std::string_view, std::string_view> names[] = {
         {"BUCKET_NAME", "--bucket"}, {"URL_EXPIRES", "--expires"},
         {"MAX_UPLOAD_BYTES", "--max-upload-bytes"}, {"ALLOWED_CONTENT_TYPES", "--allowed-content-types"},
+        {"MULTIPART_THRESHOLD", "--multipart-threshold"},
         {"ALLOWED_ORIGINS", "--allowed-origins"}, {"AWS_REGION", "--region"},
         {"S3_ENDPOINT", "--endpoint"}, {"S3_PATH_STYLE", "--path-style"}};
     for (const auto& [variable, flag] : names) {
@@ -459,7 +460,8 @@ int run_serve(const serve_options& options) {
             const auto& key = *local_keys;
             return key && key->credentials.access_key_id == access_key_id ? &key->known : nullptr;
         };
-        so.max_object_bytes = options.max_upload_bytes;
+        so.max_object_bytes = std::min<std::uint64_t>(options.max_upload_bytes, 5ull << 30);
+        so.abandoned_upload_age = options.abandoned_uploads_after;
         so.deadlines = options.deadlines;
         so.log = [&access_log](std::string_view line) { access_log.add(line); };
         store_options = std::move(so);
@@ -554,6 +556,7 @@ int run_serve(const serve_options& options) {
     if (!options.allowed_content_types.empty()) {
         settings["ALLOWED_CONTENT_TYPES"] = join(options.allowed_content_types);
     }
+    if (options.multipart_threshold) settings["MULTIPART_THRESHOLD"] = std::to_string(*options.multipart_threshold);
     if (!s3_url.empty()) settings["S3_ENDPOINT"] = s3_url;
     if (embedded || options.path_style) settings["S3_PATH_STYLE"] = "true";
     auto config = service::config::from_environment(

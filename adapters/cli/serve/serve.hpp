@@ -23,6 +23,10 @@ struct serve_options {
     std::optional<std::string> region;
     std::chrono::seconds expires{300};
     std::uint64_t max_upload_bytes = 5ull << 30;
+    /// Uploads above this size go in parts (the service's MULTIPART_THRESHOLD); nullopt: its default.
+    std::optional<std::uint64_t> multipart_threshold;
+    /// The embedded store aborts multipart uploads initiated longer ago than this (0: never).
+    std::chrono::seconds abandoned_uploads_after{24 * 3600};
     std::vector<std::string> allowed_content_types;  ///< empty: any
     std::vector<std::string> allowed_origins;        ///< empty: the API's own origin
     /// With an endpoint, no embedded store: sign for that engine with the usual credential chain.

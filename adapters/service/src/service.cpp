@@ -430,7 +430,9 @@ private:
             checksum = std::move(input.sha256.text);
         }
 
-        bool parts_asked = false;
+        // "multipart": true asks for parts, false for one PUT (up to S3's 5 GiB); absent, the
+        // threshold decides.
+        std::optional<bool> parts_asked;
         if (input.multipart.type == kind::boolean) {
             parts_asked = input.multipart.number == 1;
         } else if (input.multipart.type != kind::absent && input.multipart.type != kind::null) {
@@ -442,7 +444,7 @@ private:
         if (!creds) return from_failure({500, "signing_failed", "no signing credentials available"});
         auto options = signing_options();
         options.content_type = content_type;
-        if (parts_asked || bytes > settings_.multipart_threshold || bytes > single_put_limit)
+        if (bytes > single_put_limit || parts_asked.value_or(bytes > settings_.multipart_threshold))
             return start_parts(*creds, std::move(key), bytes, options);
         options.content_length = bytes;
         options.checksum_sha256 = checksum;

@@ -136,6 +136,14 @@ void decrypting_writer::check_header() {
 
 void decrypting_writer::update(std::span<const std::uint8_t> ciphertext) {
     plaintext_.clear();
+    // The header (at most 276 bytes) goes in byte by byte, so the metadata is checked before any
+    // record, as the page does: a changed salt reads as metadata_invalid in both.
+    while (!decryptor_.parsed_header() && !ciphertext.empty()) {
+        auto step = decryptor_.update(ciphertext.first(1), plaintext_);
+        if (!step) fail_decrypt(step.error());
+        ciphertext = ciphertext.subspan(1);
+    }
+    check_header();
     auto step = decryptor_.update(ciphertext, plaintext_);
     if (!step) fail_decrypt(step.error());
     check_header();

@@ -128,7 +128,7 @@ class encrypt_decrypt_test(encryption_case):
         other_key = self.ok("encrypt", "t.bin", "-o", "other.enc").strip()
         os.remove(self.path("other.enc"))
         cases = {
-            "salt byte": (lambda b: b[:3] + bytes([b[3] ^ 1]) + b[4:], "record_tampered"),
+            "salt byte": (lambda b: b[:3] + bytes([b[3] ^ 1]) + b[4:], "metadata_invalid"),
             "rs byte": (lambda b: b[:19] + bytes([b[19] ^ 1]) + b[20:], "record_tampered"),
             "idlen": (lambda b: b[:20] + bytes([b[20] ^ 1]) + b[21:], None),
             "keyid byte": (lambda b: b[:25] + bytes([b[25] ^ 1]) + b[26:], "metadata_invalid"),
@@ -148,8 +148,9 @@ class encrypt_decrypt_test(encryption_case):
                     self.assertIn(code, err)
                 self.assertIn("nothing was saved", err)
                 os.remove(self.path("bad.enc"))
+        # A wrong key already fails on the stored name, before any record.
         err = self.fails(DECRYPT_FAILED, "decrypt", "t.bin.enc", "--key", other_key, "-o", "out.bin")
-        self.assertIn("record_tampered", err)
+        self.assertIn("metadata_invalid", err)
         self.assertNotIn(key, err)
 
 

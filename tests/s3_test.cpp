@@ -555,8 +555,7 @@ TEST_CASE("presign_list_objects_v2: every parameter signed, canonical request as
     CHECK(listed->headers.empty());
     CHECK(listed->expires_at == doc_time() + 300s);
 
-    // Path style names the bucket without a trailing slash, as SDKs do; optional parameters appear
-    // only when set.
+    // Path style names the bucket as "/bucket/"; optional parameters appear only when set.
     s3::endpoint local{"us-east-1", "http://127.0.0.1:9000", s3::addressing::path};
     s3::list_objects_options plain;
     plain.url_encoding = false;
@@ -566,7 +565,7 @@ TEST_CASE("presign_list_objects_v2: every parameter signed, canonical request as
     auto path_style = s3::presign_list_objects_v2(doc_credentials(), "bkt", local, plain, options);
     REQUIRE(path_style);
     CHECK(path_style->url.starts_with(
-        "http://127.0.0.1:9000/bkt?list-type=2&prefix=&delimiter=%2F&start-after=a&fetch-owner=true&X-Amz-"));
+        "http://127.0.0.1:9000/bkt/?list-type=2&prefix=&delimiter=%2F&start-after=a&fetch-owner=true&X-Amz-"));
 }
 
 TEST_CASE("presign_list_objects_v2: the verifier accepts it and refuses any widened or changed parameter") {
@@ -594,7 +593,7 @@ TEST_CASE("presign_list_objects_v2: the verifier accepts it and refuses any wide
     const std::string target = listed->url.substr(listed->url.find('/', 8));
     auto accepted = verify_target(target);
     REQUIRE(accepted);
-    CHECK(accepted->path == "/bkt");
+    CHECK(accepted->path == "/bkt/");
 
     auto replaced = [&](std::string_view from, std::string_view to) {
         std::string changed = target;
@@ -608,7 +607,7 @@ TEST_CASE("presign_list_objects_v2: the verifier accepts it and refuses any wide
         replaced("prefix=users%2Falice%2F", "prefix="),                     // the whole bucket
         replaced("max-keys=1000", "max-keys=999"),                          // any change at all
         replaced("list-type=2&", "list-type=2&start-after=users%2Fbob&"),   // an added parameter
-        replaced("/bkt?", "/other?"),                                       // another bucket
+        replaced("/bkt/?", "/other/?"),                                     // another bucket
     };
     for (const auto& changed : tampered) {
         CAPTURE(changed);
@@ -630,8 +629,14 @@ TEST_CASE("presign_bucket_request and presign_list_objects_v2: errors carry exac
     s3::object_options forever;
     forever.expires = 604801s;
     CHECK(s3::presign_list_objects_v2(creds, "bkt", {}, {}, forever).error().code == sigv4::errc::invalid_expiry);
-    CHECK(s3::presign_bucket_request(creds, "GET", "bkt", {}, {{"", "x"}}).error().code == sigv4::errc::invalid_query);
-    auto location = s3::presign_bucket_request(creds, "GET", "bkt", {}, {{"location", ""}});
+    const std::vector<sigv4::query_param> unnamed = {{"", "x"}};
+    CHECK(s3::presign_bucket_request(creds, "GET", "bkt", {}, unnamed).error().code == sigv4::errc::invalid_query);
+    s3::object_options bad_checksum;
+    bad_checksum.checksum_sha256 = "not base64";
+    const std::vector<sigv4::query_param> location_query = {{"location", ""}};
+    CHECK(s3::presign_bucket_request(creds, "GET", "bkt", {}, location_query, bad_checksum).error().code ==
+          sigv4::errc::invalid_option);
+    auto location = s3::presign_bucket_request(creds, "GET", "bkt", {}, location_query);
     REQUIRE(location);
     CHECK(location->url.starts_with("https://bkt.s3.us-east-1.amazonaws.com/?location=&X-Amz-Algorithm="));
 }

@@ -226,19 +226,31 @@
     clearError();
   }
 
+  // An error box: the box, its sentence and its detail line (the upload's, or the file list's).
+  const uploadErrorBox = { box: ui.error, text: ui.errorText, detail: ui.errorDetail };
+  const filesErrorBox = { box: ui.filesError, text: ui.filesErrorText, detail: ui.filesErrorDetail };
+
+  function clearErrorBox({ box, text, detail }) {
+    box.hidden = true;
+    text.textContent = '';
+    detail.textContent = '';
+  }
+
+  function showErrorBox({ box, text, detail }, error) {
+    const friendly = error instanceof FriendlyError ? error
+      : new FriendlyError('Something unexpected went wrong in this page.', String(error && error.message || error));
+    text.textContent = friendly.message;
+    detail.textContent = friendly.detail ? `Details: ${friendly.detail}` : '';
+    detail.hidden = !friendly.detail;
+    box.hidden = false;
+  }
+
   function clearError() {
-    ui.error.hidden = true;
-    ui.errorText.textContent = '';
-    ui.errorDetail.textContent = '';
+    clearErrorBox(uploadErrorBox);
   }
 
   function showError(error) {
-    const friendly = error instanceof FriendlyError ? error
-      : new FriendlyError('Something unexpected went wrong in this page.', String(error && error.message || error));
-    ui.errorText.textContent = friendly.message;
-    ui.errorDetail.textContent = friendly.detail ? `Details: ${friendly.detail}` : '';
-    ui.errorDetail.hidden = !friendly.detail;
-    ui.error.hidden = false;
+    showErrorBox(uploadErrorBox, error);
     setStatus('');
   }
 
@@ -712,19 +724,8 @@
     ui.filesStatus.textContent = text;
   }
 
-  function clearFilesError() {
-    ui.filesError.hidden = true;
-    ui.filesErrorText.textContent = '';
-    ui.filesErrorDetail.textContent = '';
-  }
-
-  function showFilesError(error) {
-    const friendly = error instanceof FriendlyError ? error
-      : new FriendlyError('Something unexpected went wrong in this page.', String(error && error.message || error));
-    ui.filesErrorText.textContent = friendly.message;
-    ui.filesErrorDetail.textContent = friendly.detail ? `Details: ${friendly.detail}` : '';
-    ui.filesError.hidden = false;
-  }
+  const clearFilesError = () => clearErrorBox(filesErrorBox);
+  const showFilesError = (error) => showErrorBox(filesErrorBox, error);
 
   /** A fetch to the storage that failed without an answer, in words (CORS or unreachable). */
   async function storageUnreachable(url, error, doing) {

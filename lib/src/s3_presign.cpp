@@ -591,6 +591,22 @@ result<presigned_request> presign_object_request(const credentials& creds, std::
     return presign_generic(creds, method, target, key, where, options, query);
 }
 
+result<presigned_request> presign_bucket_request(const credentials& creds, std::string_view method,
+                                                 std::string_view bucket, const endpoint& where,
+                                                 std::span<const query_param> query, const object_options& options) {
+    if (!detail::is_scope_name(where.region)) {
+        return fail(errc::invalid_region, "the region '" + where.region + "' is not [a-z0-9-]+");
+    }
+    for (const auto& param : query) {
+        if (param.name.empty()) return fail(errc::invalid_query, "a query parameter name is empty");
+    }
+    detail::bucket_target target;
+    if (auto ok = detail::resolve_bucket_target(bucket, where, target); !ok) return unexpected{ok.error()};
+    if (auto ok = validate_object_options(options); !ok) return unexpected{ok.error()};
+    // The bucket itself: "/" virtual-hosted, "/bucket/" path style (S3 reads it as "/bucket").
+    return presign_generic(creds, method, target, {}, where, options, query);
+}
+
 }  // namespace sigv4::s3
 
 namespace sigv4::detail {

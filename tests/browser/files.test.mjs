@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromiumArgs, startServer, stopServer } from './serve_helpers.mjs';
+import { chromiumArgs, runTest, startServer, stopServer } from './serve_helpers.mjs';
 
 const NAMES = ['first a+b 100%.txt', 'second été ☃.txt', 'third & last.txt'];
 const BULK_FILES = 1200;
@@ -204,16 +204,4 @@ async function main() {
   }
 }
 
-const watchdog = setTimeout(() => {
-  console.error(`FAIL: the browser test did not finish within ${TEST_TIMEOUT_MS / 1000} s`);
-  process.exit(1);
-}, TEST_TIMEOUT_MS);
-watchdog.unref();
-
-main().then(() => {
-  console.log(`browser files test: ${step} passed, 0 failed`);
-}, (error) => {
-  console.error(`not ok ${step + 1} - ${error.message}`);
-  console.log(`browser files test: ${step} passed, 1 failed`);
-  process.exitCode = 1;
-});
+runTest(main, { name: 'browser files test', timeoutMs: TEST_TIMEOUT_MS, passed: () => step });

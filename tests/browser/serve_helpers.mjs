@@ -42,3 +42,22 @@ export async function stopServer(server) {
 /** Headless Debian Chromium's launch options shared by the tests. */
 export const chromiumArgs = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/**
+ * Runs a test's main() under a watchdog and prints its TAP-style summary; `passed` says how many
+ * steps passed so far. A failure sets the exit code.
+ */
+export function runTest(main, { name, timeoutMs, passed }) {
+  const watchdog = setTimeout(() => {
+    console.error(`FAIL: the ${name} did not finish within ${timeoutMs / 1000} s`);
+    process.exit(1);
+  }, timeoutMs);
+  watchdog.unref();
+  main().then(() => {
+    console.log(`${name}: ${passed()} passed, 0 failed`);
+  }, (error) => {
+    console.error(`not ok ${passed() + 1} - ${error.message}`);
+    console.log(`${name}: ${passed()} passed, 1 failed`);
+    process.exitCode = 1;
+  });
+}

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromiumArgs, startServer as startServerOf, stopServer } from './serve_helpers.mjs';
+import { chromiumArgs, runTest, startServer as startServerOf, stopServer } from './serve_helpers.mjs';
 
 const MiB = 1024 * 1024;
 const MAX_UPLOAD_BYTES = 4 * MiB;
@@ -278,16 +278,4 @@ async function main() {
   }
 }
 
-const watchdog = setTimeout(() => {
-  console.error(`FAIL: the browser test did not finish within ${TEST_TIMEOUT_MS / 1000} s`);
-  process.exit(1);
-}, TEST_TIMEOUT_MS);
-watchdog.unref();
-
-main().then(() => {
-  console.log(`browser test: ${step} passed, 0 failed`);
-}, (error) => {
-  console.error(`not ok ${step + 1} - ${error.message}`);
-  console.log(`browser test: ${step} passed, 1 failed`);
-  process.exitCode = 1;
-});
+runTest(main, { name: 'browser test', timeoutMs: TEST_TIMEOUT_MS, passed: () => step });

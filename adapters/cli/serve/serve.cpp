@@ -391,7 +391,7 @@ private:
             http::response res;
             res.add_header("Content-Type", "text/plain; charset=utf-8");
             res.body = "presign serve: this binary was built without the web page "
-                       "(adapters/web). The API answers POST /uploads and GET /downloads.\n";
+                       "(adapters/web). The API answers POST /uploads, GET /downloads and GET/DELETE /files.\n";
             return res;
         }
         return std::nullopt;
@@ -598,7 +598,7 @@ int run_serve(const serve_options& options) {
             " (client " + options.oidc_audiences.front() + "); each signs in and sees only their own files.");
     }
     say("  web page     " + api_url + "/");
-    say("  API          " + api_url + "/uploads  " + api_url + "/downloads");
+    say("  API          " + api_url + "/uploads  " + api_url + "/downloads  " + api_url + "/files");
     if (embedded) {
         say("  S3 store     " + s3_url + "  bucket \"" + options.bucket + "\"  region " + region +
             "  data in " + std::filesystem::absolute(options.data_dir).lexically_normal().string());

@@ -141,15 +141,15 @@ struct object_options {
                                                                std::span<const query_param> query,
                                                                const object_options& options = {});
 
-/// Presigns METHOD on the bucket itself (path "/" virtual-hosted, "/bucket" path style) with the
+/// Presigns METHOD on the bucket itself (path "/" virtual-hosted, "/bucket/" path style) with the
 /// given query parameters, in that order, before the X-Amz-* ones; every parameter is signed, so
-/// the client can change none of them. Only expires, signing_time, clamp_expiry and
-/// capture_artifacts of `options` apply. A separate path from presign_object (no per-thread cache).
-/// Errors: those of locate() (but no key), errc::invalid_query (an empty parameter name), and
-/// those of sigv4::presign().
+/// the client can change none of them. `options` apply as in presign_object_request. Always the
+/// generic path: presign_object's caches are not touched. Thread-safe as sigv4::presign().
+/// Errors: those of locate() (but no key), errc::invalid_query (an empty parameter name),
+/// errc::invalid_option as presign_object, and those of sigv4::presign().
 [[nodiscard]] SIGV4_EXPORT result<presigned_request> presign_bucket_request(const credentials& creds, std::string_view method,
                                                                std::string_view bucket, const endpoint& where,
-                                                               std::vector<query_param> query,
+                                                               std::span<const query_param> query,
                                                                const object_options& options = {});
 
 /// What a presigned ListObjectsV2 asks for. Each field set becomes a signed query parameter.

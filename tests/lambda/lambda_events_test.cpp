@@ -13,6 +13,7 @@
 #include "presign/lambda/events.hpp"
 #include "support/query_table.hpp"
 #include "support/test_data.hpp"
+#include "presign/web/page.hpp"
 
 using nlohmann::json;
 namespace lambda = presign::lambda;
@@ -597,4 +598,45 @@ TEST_CASE("events: the multipart routes through every sample event format") {
         CHECK(refused["statusCode"] == 400);
     }
     CHECK(files >= 5);
+}
+
+TEST_CASE("events: with a page config, GET / and the page's files are the embedded page, same origin as the API") {
+    auto service = make_service(false);
+    const std::string config = R"({"issuer":"https://idp.example","clientId":"page-client"})";
+    auto get = [&](const std::string& path, std::optional<std::string_view> page) {
+        const json event = {{"version", "2.0"},
+                            {"routeKey", "GET " + path},
+                            {"rawPath", path},
+                            {"rawQueryString", ""},
+                            {"headers", {{"host", "abc.execute-api.eu-west-1.amazonaws.com"}}},
+                            {"requestContext", {{"http", {{"method", "GET"}, {"path", path}}}, {"stage", "$default"}}},
+                            {"isBase64Encoded", false}};
+        return json::parse(lambda::handle_event(service, event.dump(), "inv-page", page));
+    };
+    const auto assets = presign::web::assets();
+    if (assets.empty()) {
+        MESSAGE("skipped: built without adapters/web");
+        return;
+    }
+    auto index = get("/", config);
+    CHECK(index["statusCode"] == 200);
+    CHECK(index["headers"]["Content-Type"] == "text/html; charset=utf-8");
+    CHECK(index["headers"]["X-Frame-Options"] == "DENY");
+    CHECK(index["body"].get<std::string>().find("<html") != std::string::npos);
+    for (const auto& file : assets) {
+        CAPTURE(file.path);
+        auto answer = get(std::string(file.path), config);
+        CHECK(answer["statusCode"] == 200);
+        CHECK(answer["body"].get<std::string>() == file.data);
+    }
+    auto settings = get("/config.json", config);
+    CHECK(settings["statusCode"] == 200);
+    CHECK(json::parse(settings["body"].get<std::string>()) == json::parse(config));
+    CHECK(json::parse(get("/config.json", std::string("{}"))["body"].get<std::string>()) == json::object());
+    // Without a page config (and for any other path) the service answers as before.
+    CHECK(get("/", std::nullopt)["statusCode"] == 404);
+    CHECK(get("/nothing.js", config)["statusCode"] == 404);
+    CHECK(get("/files", config)["statusCode"] == 401);  // a private route: the service, unsigned in
+    CHECK(presign::web::page_config("", "x") == "{}");
+    CHECK(json::parse(presign::web::page_config("https://i", "c")) == json{{"issuer", "https://i"}, {"clientId", "c"}});
 }

@@ -20,7 +20,6 @@
 
 #include <arpa/inet.h>
 
-#include <nlohmann/json.hpp>
 #include <presign/http/server.hpp>
 #include <presign/cli/aws_config.hpp>
 #include <presign/cli/credential_chain.hpp>
@@ -29,12 +28,12 @@
 #include <presign/local/s3_server.hpp>
 #include <presign/oidc/http_fetcher.hpp>
 #include <presign/oidc/token_validator.hpp>
+#include <presign/web/page.hpp>
 #include <presign/service.hpp>
 #include <sigv4/encoding.hpp>
 
 #include "cli_support.hpp"
 #include "local_credentials.hpp"
-#include "web_assets.hpp"
 
 namespace presign::serve {
 namespace {
@@ -147,19 +146,6 @@ std::string join(const std::vector<std::string>& items) {
         out += item;
     }
     return out;
-}
-
-std::string_view content_type_of(std::string_view path) {
-    static const std::pair<std::string_view, std::string_view> types[] = {
-        {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
-        {".mjs", "text/javascript; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
-        {".svg", "image/svg+xml"}, {".png", "image/png"}, {".ico", "image/x-icon"},
-        {".json", "application/json"}, {".webmanifest", "application/manifest+json"},
-        {".txt", "text/plain; charset=utf-8"}};
-    for (const auto& [extension, type] : types) {
-        if (path.ends_with(extension)) return type;
-    }
-    return "application/octet-stream";
 }
 
 bool is_content_type(std::string_view name) {
@@ -366,27 +352,7 @@ private:
     }
 
     std::optional<http::response> serve_page(const http::request_head& req) const {
-        std::string_view path = req.raw_path();
-        if (path == "/config.json") {
-            http::response res;
-            res.add_header("Content-Type", "application/json");
-            res.add_header("Cache-Control", "no-cache");
-            res.add_header("X-Content-Type-Options", "nosniff");
-            res.body = page_config_;
-            return res;
-        }
-        if (path == "/") path = "/index.html";
-        for (const auto& asset : web_assets()) {
-            if (asset.path != path) continue;
-            http::response res;
-            res.add_header("Content-Type", content_type_of(path));
-            res.add_header("Cache-Control", "no-cache");
-            res.add_header("X-Content-Type-Options", "nosniff");
-            res.add_header("Referrer-Policy", "no-referrer");
-            res.add_header("X-Frame-Options", "DENY");
-            res.body = std::string(asset.data);
-            return res;
-        }
+        if (auto page = web::page_response(req.raw_path(), page_config_)) return render(std::move(*page));
         if (req.raw_path() == "/") {
             http::response res;
             res.add_header("Content-Type", "text/plain; charset=utf-8");
@@ -584,8 +550,7 @@ int run_serve(const serve_options& options) {
             return exit_config;
         }
         api.set_validator(std::move(validator));
-        api.set_page_config(
-            nlohmann::json{{"issuer", options.oidc_issuer}, {"clientId", options.oidc_audiences.front()}}.dump());
+        api.set_page_config(web::page_config(options.oidc_issuer, options.oidc_audiences.front()));
     }
 
     // ---- tell the person, then serve -------------------------------------------------------

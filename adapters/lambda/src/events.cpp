@@ -10,6 +10,7 @@
 #include <array>
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <presign/web/page.hpp>
 
 namespace presign::lambda {
 namespace {
@@ -548,11 +549,15 @@ std::string to_api_response(const service::response& res) {
     return out;
 }
 
-std::string handle_event(const service::service& svc, std::string_view event, std::string_view request_id) {
+std::string handle_event(const service::service& svc, std::string_view event, std::string_view request_id,
+                         std::optional<std::string_view> page_config) {
     auto translated = translate_event(event, request_id);
     if (translated.problem) {
         const auto& problem = *translated.problem;
         return to_api_response(svc.reject(translated.request, problem.status, problem.code, problem.message));
+    }
+    if (page_config && translated.request.method == "GET") {
+        if (auto page = web::page_response(translated.request.path, *page_config)) return to_api_response(*page);
     }
     return to_api_response(svc.handle(translated.request));
 }

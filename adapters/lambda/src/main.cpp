@@ -8,6 +8,7 @@
 #include "presign/lambda/events.hpp"
 #include "presign/lambda/runtime.hpp"
 #include "presign/service.hpp"
+#include "presign/web/page.hpp"
 
 namespace {
 
@@ -43,8 +44,11 @@ int serve(presign::lambda::runtime_client& client) {
     // The environment's role credentials stay valid for the sandbox's lifetime.
     presign::service::service svc(std::move(*settings),
                                   [creds = std::move(*creds)]() -> sigv4::result<sigv4::credentials> { return creds; });
-    return presign::lambda::run(client, [&svc](const presign::lambda::invocation& inv) {
-        return presign::lambda::handle_event(svc, inv.payload, inv.request_id);
+    // The page is served on the API's own origin; it signs in where the template says.
+    const std::string page_config = presign::web::page_config(environment("OIDC_ISSUER").value_or(""),
+                                                              environment("OIDC_CLIENT_ID").value_or(""));
+    return presign::lambda::run(client, [&svc, &page_config](const presign::lambda::invocation& inv) {
+        return presign::lambda::handle_event(svc, inv.payload, inv.request_id, page_config);
     });
 }
 

@@ -36,7 +36,11 @@ struct translated_event {
 [[nodiscard]] std::string to_api_response(const service::response& res);
 
 /// The whole handler: event JSON in, response JSON out. Throws only std::bad_alloc.
+/// With `page_config` (the body of GET /config.json, see presign/web/page.hpp) a GET of "/", of one
+/// of the page's files or of "/config.json" is answered with the embedded page instead, so the
+/// page is served on the API's own origin.
 [[nodiscard]] std::string handle_event(const service::service& svc, std::string_view event,
-                                       std::string_view request_id);
+                                       std::string_view request_id,
+                                       std::optional<std::string_view> page_config = std::nullopt);
 
 }  // namespace presign::lambda

@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: Apache-2.0
+// The web page's files (adapters/web), embedded into a binary at build time, and what any server
+// of the page answers for them: `presign serve` and the Lambda both serve the same page.
+#pragma once
+
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include <presign/service.hpp>
+
+namespace presign::web {
+
+struct asset {
+    std::string_view path;  ///< "/index.html", "/app.js", ...
+    std::string_view data;
+};
+
+/// Every embedded file (possibly none, when adapters/web was empty at build time).
+[[nodiscard]] std::span<const asset> assets() noexcept;
+
+/// The page's sign-in settings, the body of GET /config.json: {"issuer","clientId"} of the OpenID
+/// Connect provider, or {} without sign-in (one local user, or the open mode).
+[[nodiscard]] std::string page_config(std::string_view issuer, std::string_view client_id);
+
+/// The answer to GET (or HEAD) `path` when it names the page: "/" (index.html), one of its files,
+/// or "/config.json" (`config_json`). Headers: Content-Type, Cache-Control: no-cache, nosniff,
+/// no-referrer, X-Frame-Options DENY. nullopt for every other path.
+[[nodiscard]] std::optional<service::response> page_response(std::string_view path, std::string_view config_json);
+
+}  // namespace presign::web

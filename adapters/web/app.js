@@ -512,7 +512,17 @@
     }
     if (cancelRequested) throw new CancelledError('cancelled');
     setStatus(`Asking the server to sign an upload for “${file.name}”…`);
-    const ticket = await callApi(base, 'POST', '/uploads', request, context);
+    // Large files go in parts (multipart.js): a plan saved for this very file resumes it.
+    const parts = window.presignMultipart;
+    const ticket = (parts && parts.saved(file, base)) || await callApi(base, 'POST', '/uploads', request, context);
+    if (parts && ticket && ticket.multipart === true) {
+      const meter = createSpeedMeter();
+      await parts.upload({ base, file, plan: ticket, context, callApi, storageError, isForbiddenHeader, FriendlyError,
+        CancelledError, setStatus, onProgress: (loaded, total) => showProgress(loaded, total, meter(loaded)) });
+      showProgress(file.size, file.size, null);
+      ui.speedText.textContent = 'Done';
+      return { name: file.name, size: file.size, key: ticket.key, time: Date.now(), apiBase: base };
+    }
     if (!validTicket(ticket)) {
       throw new FriendlyError('The server’s answer is missing the upload address.', JSON.stringify(ticket).slice(0, 200));
     }

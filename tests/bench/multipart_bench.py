@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Benchmark of multipart uploads through `presign serve` (not run by the tests).
+
+In one run, against one serve and the same file: (1) the file through the API in parts, 4 in
+flight (as the page sends it), (2) the same file as one pre-signed PUT, (3) `cp` of the file plus
+fsync, the file system's own rate. Prints MB/s of each and the ratio multipart / single PUT beside
+its goal (>= 1.5x on a 2-core machine).
+
+usage: multipart_bench.py PRESIGN_BINARY [--size-mib N] [--in-flight N]
+"""
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "serve"))
+from multipart_client import Upload, api, http_call  # noqa: E402
+from serve_support import Serve  # noqa: E402
+
+GOAL_RATIO = 1.5
+
+
+def write_random(path, size):
+    with open(path, "wb") as f:
+        remaining = size
+        while remaining:
+            block = os.urandom(min(remaining, 4 << 20))
+            f.write(block)
+            remaining -= len(block)
+
+
+def single_put(serve, path, size):
+    status, ticket = api(serve.api, "POST", "/uploads", {"filename": "single.bin", "size": size, "multipart": False})
+    if status != 200 or ticket.get("method") != "PUT":
+        raise SystemExit("POST /uploads for a single PUT: %d %r" % (status, ticket))
+    headers = {k: v for k, v in ticket["headers"].items() if k.lower() != "content-length"}
+    with open(path, "rb") as f:  # http.client streams a file object
+        status, body, _ = http_call("PUT", ticket["url"], f, dict(headers, **{"Content-Length": str(size)}))
+    if status != 200:
+        raise SystemExit("single PUT: %d %r" % (status, body[:200]))
+
+
+def cp_fsync(path, target):
+    shutil.copyfile(path, target)
+    fd = os.open(target, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def timed(what, action, size):
+    started = time.perf_counter()
+    action()
+    seconds = time.perf_counter() - started
+    rate = size / seconds / 1e6
+    print("%-28s %8.2f s %9.1f MB/s" % (what, seconds, rate), flush=True)
+    return rate
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("binary")
+    parser.add_argument("--size-mib", type=int, default=1024)
+    parser.add_argument("--in-flight", type=int, default=4)
+    args = parser.parse_args()
+    size = args.size_mib << 20
+    scratch = tempfile.mkdtemp(prefix="presign-multipart-bench-")
+    source = os.path.join(scratch, "source.bin")
+    write_random(source, size)
+    serve = Serve(args.binary, os.path.join(scratch, "data"))
+    try:
+        print("file: %d MiB; parts of 8 MiB or more, %d in flight" % (args.size_mib, args.in_flight))
+
+        def multipart():
+            upload = Upload(serve.api, source, "multipart.bin")
+            upload.start(multipart=True)
+            upload.send_parts(in_flight=args.in_flight)
+            upload.complete()
+
+        parts_rate = timed("multipart through the API", multipart, size)
+        single_rate = timed("single pre-signed PUT", lambda: single_put(serve, source, size), size)
+        cp_rate = timed("cp + fsync", lambda: cp_fsync(source, os.path.join(scratch, "copy.bin")), size)
+        ratio = parts_rate / single_rate
+        print("multipart / single PUT: %.2fx (goal >= %.1fx: %s); multipart / cp+fsync: %.2fx"
+              % (ratio, GOAL_RATIO, "met" if ratio >= GOAL_RATIO else "NOT met", parts_rate / cp_rate))
+    finally:
+        serve.stop()
+        shutil.rmtree(scratch, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

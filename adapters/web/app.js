@@ -199,7 +199,10 @@
   }
 
   function currentApiBase() {
-    return apiBaseFromQuery() || normalizeApiBase(storageGet(API_BASE_STORAGE_KEY)) || ownOrigin();
+    // A ?api= on another origin counts only once the person confirmed it (auth.js asks).
+    const fromQuery = apiBaseFromQuery();
+    const confirmed = fromQuery && window.presignAuth.apiAllowed(fromQuery) ? fromQuery : null;
+    return confirmed || normalizeApiBase(storageGet(API_BASE_STORAGE_KEY)) || ownOrigin();
   }
 
   function showApiSetting() {
@@ -374,12 +377,24 @@
     return ownOrigin() || window.location.origin;
   }
 
-  async function callApi(base, method, path, body, context) {
+  /** The Authorization header of a signed-in person (auth.js); sign-in needed becomes words. */
+  async function authHeaders() {
+    try {
+      return await window.presignAuth.headers();
+    } catch (error) {
+      if (error instanceof window.presignAuth.SignInNeeded) throw new FriendlyError(error.message);
+      throw error;
+    }
+  }
+
+  async function callApi(base, method, path, body, context, retried = false) {
     let response;
+    const headers = await authHeaders();
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
     try {
       response = await fetch(base + path, {
         method,
-        headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+        headers,
         body: body === undefined ? undefined : JSON.stringify(body),
         cache: 'no-store',
         credentials: 'omit',
@@ -402,6 +417,17 @@
       data = text ? JSON.parse(text) : null;
     } catch {
       data = null;
+    }
+    if (response.status === 401 && !retried && window.presignAuth.enabled()) {
+      // An expired or revoked token: renew once and retry, or ask the person to sign in again.
+      let again = false;
+      try {
+        again = await window.presignAuth.unauthorized();
+      } catch (error) {
+        if (error instanceof window.presignAuth.SignInNeeded) throw new FriendlyError(error.message);
+        throw error;
+      }
+      if (again) return callApi(base, method, path, body, context, true);
     }
     if (!response.ok) throw apiError(response.status, data, data ? '' : text, context);
     if (!data || typeof data !== 'object') {
@@ -1103,6 +1129,7 @@
   setUpDragAndDrop();
   setUpSettings();
   renderList(); // the cached copy at once, then the storage's listing
-  refreshFiles();
+  // Sign-in first (it may be finishing a redirect back from the provider), then the listing.
+  window.presignAuth.start(currentApiBase()).catch(() => {}).finally(refreshFiles);
   window.setInterval(tickCountdowns, 1000);
 })();

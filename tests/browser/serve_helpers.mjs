@@ -5,7 +5,9 @@ import { once } from 'node:events';
 
 /** Starts `presign serve` on free ports and resolves with its two base URLs from the stdout line. */
 export async function startServer(presignBinary, dataDir, extraArgs = []) {
-  const child = spawn(presignBinary, ['serve', '--port', '0', '--s3-port', '0', '--data-dir', dataDir,
+  // A test that needs a known API port (a provider's redirect URI) passes its own --port.
+  const portArgs = extraArgs.includes('--port') ? [] : ['--port', '0'];
+  const child = spawn(presignBinary, ['serve', ...portArgs, '--s3-port', '0', '--data-dir', dataDir,
     ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const onData = (chunk) => { output += chunk.toString(); };

@@ -248,6 +248,9 @@ async function main() {
     // CORS: the first serve allows only its own origin, so this page (the second serve's origin)
     // is refused on preflight; the page names its origin. A port nobody listens on is unreachable.
     await page.goto(`${shortServer.urls.api}/?api=${encodeURIComponent(server.urls.api)}`);
+    // A ?api= on another origin is used only once the person confirms it (issue 16).
+    await page.click('#foreign-api-use');
+    await page.waitForLoadState('load');
     await page.setInputFiles('#file-input', smallFile);
     await page.locator('#error').waitFor({ state: 'visible' });
     check(await page.locator('#error-text').textContent()
@@ -260,6 +263,8 @@ async function main() {
       return probe.urls.api;
     })();
     await page.goto(`${shortServer.urls.api}/?api=${encodeURIComponent(unreachable)}`);
+    await page.click('#foreign-api-use');
+    await page.waitForLoadState('load');
     await page.setInputFiles('#file-input', smallFile);
     await page.locator('#error').waitFor({ state: 'visible' });
     check((await page.locator('#error-text').textContent()).startsWith('Could not reach the server at '),

@@ -406,6 +406,19 @@ def protocol(serve):
                                {"Content-Type": "application/json", "Host": host})
         check(status == wanted, "API with Host %s: %s (want %s)" % (host, status, wanted))
 
+    # Links are signed for the host the client reached the API under (with --host 0.0.0.0, the
+    # LAN address it used; bound to 127.0.0.1, also localhost), and work there.
+    s3_port = address(serve.s3)[1]
+    for host in ("localhost", "127.0.0.1"):
+        status, ticket_bytes, _ = request("POST", serve.api + "/uploads", json.dumps(TICKET).encode(),
+                                          {"Content-Type": "application/json", "Host": "%s:%d" % (host, port)})
+        ticket = json.loads(ticket_bytes) if status == 200 else {}
+        link_host = urllib.parse.urlsplit(ticket.get("url", "")).netloc
+        put_status, _, _ = request("PUT", ticket.get("url", serve.s3).replace("localhost", "127.0.0.1", 1), b"abc",
+                                   dict(ticket.get("headers", {}), Host=link_host))
+        check(link_host == "%s:%d" % (host, s3_port) and put_status == 200,
+              "API reached as %s: link signed for %s, PUT %s" % (host, link_host, put_status))
+
     # A malformed Range does not beat the signature check.
     status, _, _ = request("GET", serve.s3 + "/presign/a", headers={"Range": "bytes=5-2"})
     check(status == 403, "store: unsigned GET with Range bytes=5-2 gets 403 first (%s)" % status)

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -217,6 +218,11 @@ public:
 
     http::server& server() { return server_; }
     void set_service(std::unique_ptr<service::service> svc) { service_ = std::move(svc); }
+    /// Listening on a wildcard address: links are signed for the host each client reached the API
+    /// under (its Host header, already checked), by a service `make_service` builds per host name.
+    void sign_for_request_host(std::function<std::unique_ptr<service::service>(const std::string& host)> make_service) {
+        make_service_ = std::move(make_service);
+    }
     /// Sign-in: bearer tokens validated by `validator`; without one, every caller is the local user.
     void set_validator(std::unique_ptr<oidc::token_validator> validator) { validator_ = std::move(validator); }
     /// The body of GET /config.json, the page's sign-in settings.
@@ -315,10 +321,10 @@ private:
         service::request request = to_service(req, std::move(body));
         if (auto refusal = authenticate(req, request)) return render(std::move(*refusal));
         if (auto query = service::parse_query(req.raw_query()); !query) {
-            return render(service_->reject(request, service::query_error::status, service::query_error::code,
+            return render(service_for(req).reject(request, service::query_error::status, service::query_error::code,
                                            query.error().message));
         }
-        return render(service_->handle(request));
+        return render(service_for(req).handle(request));
     }
 
     /// Sets the caller's identity: the local user (to_service's default), or the subject of a
@@ -336,7 +342,7 @@ private:
             return std::nullopt;
         }
         const auto reason = std::string(oidc::to_string(identity.error().code));
-        auto answer = service_->reject(request, 401, "invalid_token", reason + ": " + identity.error().message);
+        auto answer = service_for(req).reject(request, 401, "invalid_token", reason + ": " + identity.error().message);
         answer.headers.push_back(
             {"WWW-Authenticate", "Bearer error=\"invalid_token\", error_description=\"" + reason + "\""});
         return answer;
@@ -346,7 +352,7 @@ private:
     /// after it when a body was left unread.
     http::response reject(const http::request_head& req, int status, std::string_view code,
                           std::string_view message) {
-        http::response res = render(service_->reject(to_service(req, {}), status, code, message));
+        http::response res = render(service_for(req).reject(to_service(req, {}), status, code, message));
         res.close = req.has_body();
         return res;
     }
@@ -363,7 +369,27 @@ private:
         return std::nullopt;
     }
 
+    /// The service signing for the host `req` reached the API under (see sign_for_request_host).
+    const service::service& service_for(const http::request_head& req) const {
+        const std::string* host = req.find("Host");
+        if (!make_service_ || host == nullptr) return *service_;
+        // Names the factory declines are not remembered (they cost one call each).
+        const std::string name = host->starts_with('[') ? host->substr(0, host->find(']') + 1)
+                                                         : host->substr(0, host->find(':'));
+        std::lock_guard lock(by_host_mutex_);
+        if (auto found = by_host_.find(name); found != by_host_.end()) return *found->second;
+        // A few names (the machine's addresses, localhost); a client naming many gets the default.
+        if (by_host_.size() >= max_hosts) return *service_;
+        auto made = make_service_(name);
+        if (!made) return *service_;
+        return *by_host_.emplace(name, std::move(made)).first->second;
+    }
+
+    static constexpr std::size_t max_hosts = 16;
     std::unique_ptr<service::service> service_;
+    std::function<std::unique_ptr<service::service>(const std::string& host)> make_service_;
+    mutable std::mutex by_host_mutex_;
+    mutable std::map<std::string, std::unique_ptr<service::service>, std::less<>> by_host_;
     std::vector<std::string> host_names_;
     std::unique_ptr<oidc::token_validator> validator_;
     std::string page_config_ = "{}";
@@ -397,6 +423,7 @@ int run_serve(const serve_options& options) {
 
     const bool embedded = options.endpoint.empty();
     const std::string shown_host = url_host(options.host);
+    const bool wildcard = options.host == "0.0.0.0" || options.host == "::" || options.host.empty();
 
     // ---- the S3 side: the embedded store, or an external engine --------------------------
     std::unique_ptr<local::s3_server> store;
@@ -483,6 +510,16 @@ int run_serve(const serve_options& options) {
     int s3_port = 0;
     std::vector<std::string> host_names{options.host};
     for (const auto& origin : origins) host_names.push_back(origin_host(origin));
+    if (embedded && wildcard && options.allowed_origins.empty()) {
+        // The page as reached through any address the API answers to (see sign_for_request_host).
+        store_options->origin_check = [host_names, api_port](std::string_view origin) {
+            const std::string suffix = ":" + std::to_string(api_port);
+            if (!origin.starts_with("http://") || !origin.ends_with(suffix)) return false;
+            const std::string_view host = origin.substr(7, origin.size() - 7 - suffix.size());
+            return !host.empty() && host.find_first_of("/@ ") == std::string_view::npos &&
+                   host_allowed(std::string(host) + suffix, host_names);
+        };
+    }
     api.set_host_names(std::move(host_names));
     if (embedded) {
         store_options->allowed_origins = origins;
@@ -525,19 +562,37 @@ int run_serve(const serve_options& options) {
     if (options.multipart_threshold) settings["MULTIPART_THRESHOLD"] = std::to_string(*options.multipart_threshold);
     if (!s3_url.empty()) settings["S3_ENDPOINT"] = s3_url;
     if (embedded || options.path_style) settings["S3_PATH_STYLE"] = "true";
-    auto config = service::config::from_environment(
-        [&settings](std::string_view name) -> std::optional<std::string> {
-            const auto found = settings.find(name);
-            if (found == settings.end()) return std::nullopt;
+    const auto configure = [](const std::map<std::string, std::string, std::less<>>& values) {
+        return service::config::from_environment([&values](std::string_view name) -> std::optional<std::string> {
+            const auto found = values.find(name);
+            if (found == values.end()) return std::nullopt;
             return found->second;
         });
+    };
+    auto config = configure(settings);
     if (!config) {
         complain("invalid setting: " + name_flags(config.error().message));
         return exit_config;
     }
-    api.set_service(std::make_unique<service::service>(
-        std::move(*config), signing_credentials,
-        [&access_log](std::string_view line) { access_log.add(line); }));
+    const service::log_sink log_line = [&access_log](std::string_view line) { access_log.add(line); };
+    api.set_service(std::make_unique<service::service>(std::move(*config), signing_credentials, log_line));
+    if (embedded) {
+        // Links for the address the client used (a LAN address, localhost), with that page
+        // origin allowed, instead of links to 127.0.0.1 that only this machine can follow. Bound
+        // to one address, the store is reachable under that address only (and localhost for
+        // 127.0.0.1).
+        api.sign_for_request_host([=](const std::string& host) -> std::unique_ptr<service::service> {
+            if (!wildcard && !(host == "localhost" && shown_host == "127.0.0.1")) return nullptr;
+            auto values = settings;
+            values["S3_ENDPOINT"] = "http://" + host + ":" + std::to_string(s3_port);
+            if (options.allowed_origins.empty()) {
+                values["ALLOWED_ORIGINS"] += ",http://" + host + ":" + std::to_string(api_port);
+            }
+            auto per_host = configure(values);
+            if (!per_host) return nullptr;
+            return std::make_unique<service::service>(std::move(*per_host), signing_credentials, log_line);
+        });
+    }
 
     // ---- sign-in: the provider must answer discovery before serve says it is ready --------
     if (!options.oidc_issuer.empty()) {

@@ -326,7 +326,8 @@ struct s3_server::impl {
 
     [[nodiscard]] bool origin_allowed(const std::string& origin) const {
         return std::any_of(options.allowed_origins.begin(), options.allowed_origins.end(),
-                           [&](const std::string& allowed) { return allowed == "*" || allowed == origin; });
+                           [&](const std::string& allowed) { return allowed == "*" || allowed == origin; }) ||
+               (options.origin_check && options.origin_check(origin));
     }
 
     void add_cors_headers(const http::request_head& req, http::response& res) const {

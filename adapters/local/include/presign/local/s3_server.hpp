@@ -25,6 +25,8 @@ struct s3_server_options {
     sigv4::key_lookup keys;
     /// Origins allowed by CORS (exact match, or "*" for any).
     std::vector<std::string> allowed_origins;
+    /// Further origins allowed by CORS, decided per request (empty: none).
+    std::function<bool(std::string_view origin)> origin_check;
     /// Largest object accepted by PUT (S3's single-PUT limit by default).
     std::uint64_t max_object_bytes = 5ull << 30;
     /// Multipart uploads initiated longer ago than this are aborted, at start and hourly (S3's

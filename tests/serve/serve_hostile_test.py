@@ -263,26 +263,39 @@ def unsigned_put_bomb(serve):
 
 # ---- item 3: slow clients --------------------------------------------------------------------------
 
+def trickle(sock, pieces, limit):
+    """Sends `pieces` one by one, 0.5 s apart, for at most `limit` seconds; returns how long the server
+    took to end the connection, or None when it did not."""
+    started = time.monotonic()
+    for piece in pieces:
+        try:
+            sock.sendall(piece)
+        except (BrokenPipeError, ConnectionResetError):
+            return time.monotonic() - started
+        if closed_by_server(sock, 0.5):
+            return time.monotonic() - started
+        if time.monotonic() - started > limit:
+            break
+    return None
+
+
+def put_head(ticket, length=None):
+    """The request head of a PUT through an upload ticket (its URL and headers)."""
+    parts = urllib.parse.urlsplit(ticket["url"])
+    head = "PUT %s?%s HTTP/1.1\r\nHost: %s\r\n" % (parts.path, parts.query, parts.netloc)
+    head += "".join("%s: %s\r\n" % (k, v) for k, v in ticket["headers"].items() if k.lower() != "host")
+    if length is not None and "content-length" not in {k.lower() for k in ticket["headers"]}:
+        head += "Content-Length: %d\r\n" % length
+    return (head + "\r\n").encode()
+
+
 def slow_clients(serve, head_timeout, body_timeout):
     verdicts = []
 
     def slow_head(i):
         sock = connect(serve.api if i % 2 else serve.s3, timeout=30)
-        started = time.monotonic()
         text = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 100
-        closed_at = None
-        for byte in text:
-            try:
-                sock.sendall(bytes([byte]))
-            except (BrokenPipeError, ConnectionResetError):
-                closed_at = time.monotonic() - started
-                break
-            if closed_by_server(sock, 0.5):
-                closed_at = time.monotonic() - started
-                break
-            if time.monotonic() - started > head_timeout + 5:
-                break
-        verdicts.append(closed_at)
+        verdicts.append(trickle(sock, (bytes([byte]) for byte in text), head_timeout + 5))
         sock.close()
 
     slow_head.count, slow_head.settle = 140, 1.0
@@ -294,28 +307,13 @@ def slow_clients(serve, head_timeout, body_timeout):
     # A body that trickles (100 bytes every 0.5 s, under 1 KiB per window) through a valid upload URL.
     status, ticket, _ = api_json(serve, "POST", "/uploads",
                                  {"filename": "slow.bin", "contentType": "application/octet-stream", "size": MIB})
-    parts = urllib.parse.urlsplit(ticket["url"])
-    head = "PUT %s?%s HTTP/1.1\r\nHost: %s\r\n" % (parts.path, parts.query, parts.netloc)
-    head += "".join("%s: %s\r\n" % (k, v) for k, v in ticket["headers"].items() if k.lower() != "host")
-    if "content-length" not in {k.lower() for k in ticket["headers"]}:
-        head += "Content-Length: %d\r\n" % MIB
+    head = put_head(ticket, MIB)
     slow_bodies = []
 
     def slow_body(_):
         sock = connect(serve.s3, timeout=30)
-        started = time.monotonic()
-        sock.sendall((head + "\r\n").encode())
-        closed_at = None
-        while time.monotonic() - started < body_timeout + 5:
-            try:
-                sock.sendall(b"x" * 100)
-            except (BrokenPipeError, ConnectionResetError):
-                closed_at = time.monotonic() - started
-                break
-            if closed_by_server(sock, 0.5):
-                closed_at = time.monotonic() - started
-                break
-        slow_bodies.append(closed_at)
+        sock.sendall(head)
+        slow_bodies.append(trickle(sock, iter(lambda: b"x" * 100, None), body_timeout + 5))
         sock.close()
 
     slow_body.count, slow_body.settle = 20, 1.0
@@ -438,11 +436,8 @@ def crash_leftovers(binary, scratch):
     # kill -9 in the middle of an upload.
     status, ticket, _ = api_json(serve, "POST", "/uploads",
                                  {"filename": "big.bin", "contentType": "application/octet-stream", "size": 8 * MIB})
-    parts = urllib.parse.urlsplit(ticket["url"])
     sock = connect(serve.s3)
-    head = "PUT %s?%s HTTP/1.1\r\nHost: %s\r\n" % (parts.path, parts.query, parts.netloc)
-    head += "".join("%s: %s\r\n" % (k, v) for k, v in ticket["headers"].items() if k.lower() != "host")
-    sock.sendall((head + "\r\n").encode() + b"x" * (3 * MIB))
+    sock.sendall(put_head(ticket) + b"x" * (3 * MIB))
     time.sleep(0.5)
     serve.proc.kill()
     serve.proc.wait()

@@ -69,6 +69,12 @@ int exit_code_for(sigv4::errc code, bool settings_from_command_line) noexcept {
 }
 
 sigv4::result<std::chrono::seconds, std::string> parse_expires(std::string_view text) {
+    return parse_duration(text, "--expires", sigv4::max_expiry, "S3's maximum of 7 days (604800 s)");
+}
+
+sigv4::result<std::chrono::seconds, std::string> parse_duration(std::string_view text, std::string_view flag,
+                                                                std::chrono::seconds max,
+                                                                std::string_view max_words) {
     const std::string shown(text);
     std::string_view digits = text;
     long long unit = 1;
@@ -96,17 +102,16 @@ sigv4::result<std::chrono::seconds, std::string> parse_expires(std::string_view 
     }
     if (digits.empty() || digits.size() > 9 ||
         !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-        return sigv4::unexpected{"--expires '" + shown +
+        return sigv4::unexpected{std::string(flag) + " '" + shown +
                                  "' is not a duration (seconds, or a number with s, m, h or d)"};
     }
     long long value = 0;
     for (char c : digits) value = value * 10 + (c - '0');
     const long long seconds = value * unit;
     if (seconds < 1)
-        return sigv4::unexpected{"--expires " + shown + " is too short (at least 1 s)"};
-    if (seconds > sigv4::max_expiry.count()) {
-        return sigv4::unexpected{"--expires " + shown +
-                                 " is longer than S3's maximum of 7 days (604800 s)"};
+        return sigv4::unexpected{std::string(flag) + " " + shown + " is too short (at least 1 s)"};
+    if (seconds > max.count()) {
+        return sigv4::unexpected{std::string(flag) + " " + shown + " is longer than " + std::string(max_words)};
     }
     return std::chrono::seconds{seconds};
 }

@@ -23,6 +23,7 @@ struct serve_flags {
     std::optional<std::string> max_upload_bytes;
     std::optional<std::string> multipart_threshold;
     std::optional<std::string> abandoned_uploads_after;
+    std::string share_max = "7d";
     std::string region;
     std::string profile;
     std::vector<std::string> content_types;
@@ -84,6 +85,8 @@ void add_serve_command(CLI::App& app, int& exit_code) {
     command->add_option("--bucket", o.bucket, "Bucket the API signs for (default presign)");
     command->add_option("--region", flags->region, "Region to sign for (default us-east-1, or the AWS configuration's with --endpoint)");
     command->add_option("-e,--expires", flags->expires, "Lifetime of links: seconds or 90s, 15m, 12h, 7d (default 300)");
+    command->add_option("--share-max", flags->share_max,
+                        "Longest lifetime of a share link: seconds or 90m, 12h, 7d, up to 30d (default 7d)");
     command->add_option("--max-upload-bytes", flags->max_upload_bytes,
                         "Largest upload the API signs: bytes or 500MB, 2GiB... (default 5GiB)");
     command->add_option("--multipart-threshold", flags->multipart_threshold,
@@ -149,6 +152,10 @@ void add_serve_command(CLI::App& app, int& exit_code) {
                 options.abandoned_uploads_after = *age;
             }
         }
+        auto share_max = parse_duration(flags->share_max, "--share-max", std::chrono::seconds(2592000), "30 days");
+        if (!share_max) return refuse(share_max.error());
+        if (share_max->count() < 60) return refuse("--share-max must be at least 60 s");
+        options.share_max = *share_max;
         if (!flags->region.empty()) options.region = flags->region;
         if (!flags->profile.empty()) options.profile = flags->profile;
         options.allowed_content_types = flags->content_types;

@@ -14,6 +14,8 @@
 #include <sstream>
 #include <system_error>
 
+#include <presign/token.hpp>
+
 namespace presign::serve {
 namespace fs = std::filesystem;
 namespace {
@@ -142,6 +144,57 @@ sigv4::result<local_credentials, std::string> load_or_create_local_credentials(
                                "\ns3 =\n    signature_version = s3v4\n    addressing_style = path\n";
     std::string error;
     if (!write_private_file(out.config_file, config, error)) return sigv4::unexpected{error};
+    return out;
+}
+
+namespace {
+
+/// The first line of a private file, tightened to 0600 when someone loosened it; nullopt if absent.
+std::optional<std::string> read_private_line(const fs::path& file) {
+    std::ifstream in(file);
+    if (!in) return std::nullopt;
+    struct stat info{};
+    if (::stat(file.c_str(), &info) == 0 && (info.st_mode & 0077) != 0) ::chmod(file.c_str(), 0600);
+    std::string line;
+    std::getline(in, line);
+    std::string text = trim(line);
+    OPENSSL_cleanse(line.data(), line.size());
+    return text;
+}
+
+}  // namespace
+
+sigv4::result<link_secret_files, std::string> load_or_create_link_secret(const fs::path& data_dir) {
+    std::error_code ec;
+    fs::create_directories(data_dir, ec);
+    if (ec) return sigv4::unexpected{"cannot create " + data_dir.string() + ": " + ec.message()};
+    const fs::path dir = fs::absolute(data_dir, ec).lexically_normal();
+    link_secret_files out;
+    out.file = dir / "link-secret";
+    if (auto text = read_private_line(out.file)) {
+        out.current = std::move(*text);
+    } else {
+        ::chmod(dir.c_str(), 0700);
+        auto generated = token::secret::generate_text();
+        if (!generated) return sigv4::unexpected{std::string("the system random generator failed")};
+        std::string error;
+        const bool written = write_private_file(out.file, *generated + "\n", error);
+        if (!written) {
+            OPENSSL_cleanse(generated->data(), generated->size());
+            return sigv4::unexpected{error};
+        }
+        out.current = std::move(*generated);
+        out.created = true;
+    }
+    if (!token::secret::from_text(out.current)) {
+        return sigv4::unexpected{out.file.string() + " does not hold a secret of 32..4096 characters; delete it "
+                                 "to generate a new one (every share link made so far stops working)"};
+    }
+    out.previous = read_private_line(dir / "link-secret.previous");
+    if (out.previous && !token::secret::from_text(*out.previous)) {
+        return sigv4::unexpected{(dir / "link-secret.previous").string() +
+                                 " does not hold a secret of 32..4096 characters"};
+    }
     return out;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include <sigv4/credentials.hpp>
@@ -30,5 +31,19 @@ struct local_credentials {
 /// (re)writes data_dir/aws-config for `s3_endpoint` and `region`. The error names the file.
 [[nodiscard]] sigv4::result<local_credentials, std::string> load_or_create_local_credentials(
     const std::filesystem::path& data_dir, const std::string& s3_endpoint, const std::string& region);
+
+/// The share-link secret: data_dir/link-secret, 32 random bytes as base64url text, generated on
+/// first start (mode 0600) and reused, so links survive a restart. data_dir/link-secret.previous,
+/// when someone put it there after a rotation, keeps the previous secret's links working.
+struct link_secret_files {
+    std::string current;                  ///< the secret text (keep private; never print it)
+    std::optional<std::string> previous;  ///< the previous secret's text, when configured
+    std::filesystem::path file;
+    bool created = false;
+};
+
+/// Loads or creates data_dir/link-secret (and data_dir, mode 0700). The error names the file.
+[[nodiscard]] sigv4::result<link_secret_files, std::string> load_or_create_link_secret(
+    const std::filesystem::path& data_dir);
 
 }  // namespace presign::serve

@@ -22,6 +22,7 @@
 #include <arpa/inet.h>
 
 #include <presign/http/server.hpp>
+#include <openssl/crypto.h>
 #include <presign/cli/aws_config.hpp>
 #include <presign/cli/credential_chain.hpp>
 #include <presign/cli/network_credentials.hpp>
@@ -164,7 +165,8 @@ std::string name_flags(std::string message) {
         {"MAX_UPLOAD_BYTES", "--max-upload-bytes"}, {"ALLOWED_CONTENT_TYPES", "--allowed-content-types"},
         {"MULTIPART_THRESHOLD", "--multipart-threshold"},
         {"ALLOWED_ORIGINS", "--allowed-origins"}, {"AWS_REGION", "--region"},
-        {"S3_ENDPOINT", "--endpoint"}, {"S3_PATH_STYLE", "--path-style"}};
+        {"S3_ENDPOINT", "--endpoint"}, {"S3_PATH_STYLE", "--path-style"},
+        {"SHARE_MAX_SECONDS", "--share-max"}};
     for (const auto& [variable, flag] : names) {
         for (auto at = message.find(variable); at != std::string::npos; at = message.find(variable, at)) {
             message.replace(at, variable.size(), flag);
@@ -229,6 +231,8 @@ public:
     void set_page_config(std::string json) { page_config_ = std::move(json); }
     /// Host names (besides IP literals and localhost) the API answers to.
     void set_host_names(std::vector<std::string> names) { host_names_ = std::move(names); }
+    /// The API's own address: share links are <base_url>/s/<token>.
+    void set_base_url(std::string url) { base_url_ = std::move(url); }
 
 private:
     /// A bigger body is refused with 413 (the API's requests are small JSON documents).
@@ -301,6 +305,7 @@ private:
         request.body = std::move(body);
         request.identity = std::string(local_identity);
         request.request_id = ids_.next();
+        request.base_url = base_url_;
         return request;
     }
 
@@ -393,6 +398,7 @@ private:
     std::vector<std::string> host_names_;
     std::unique_ptr<oidc::token_validator> validator_;
     std::string page_config_ = "{}";
+    std::string base_url_;
     request_counter ids_;
     http::server server_;  ///< last: stopped and destroyed before what its handler uses
 };
@@ -561,6 +567,14 @@ int run_serve(const serve_options& options) {
     }
     if (options.multipart_threshold) settings["MULTIPART_THRESHOLD"] = std::to_string(*options.multipart_threshold);
     if (!s3_url.empty()) settings["S3_ENDPOINT"] = s3_url;
+    settings["SHARE_MAX_SECONDS"] = std::to_string(options.share_max.count());
+    auto link_secret = load_or_create_link_secret(options.data_dir);
+    if (!link_secret) {
+        complain(link_secret.error());
+        return exit_credentials;
+    }
+    settings["LINK_SECRET"] = link_secret->current;
+    if (link_secret->previous) settings["LINK_SECRET_PREVIOUS"] = *link_secret->previous;
     if (embedded || options.path_style) settings["S3_PATH_STYLE"] = "true";
     const auto configure = [](const std::map<std::string, std::string, std::less<>>& values) {
         return service::config::from_environment([&values](std::string_view name) -> std::optional<std::string> {
@@ -574,6 +588,7 @@ int run_serve(const serve_options& options) {
         complain("invalid setting: " + name_flags(config.error().message));
         return exit_config;
     }
+    api.set_base_url(api_url);
     const service::log_sink log_line = [&access_log](std::string_view line) { access_log.add(line); };
     api.set_service(std::make_unique<service::service>(std::move(*config), signing_credentials, log_line));
     if (embedded) {
@@ -637,7 +652,10 @@ int run_serve(const serve_options& options) {
         say("  S3 engine    " + s3_url + "  bucket \"" + options.bucket + "\"  region " + region + "  " +
             credentials_note);
     }
-    say("  links last " + std::to_string(options.expires.count()) + " s; stop with Ctrl-C");
+    say("  links last " + std::to_string(options.expires.count()) + " s; share links (" + api_url +
+        "/s/...) up to " + std::to_string(options.share_max.count()) + " s, signed with the secret in " +
+        link_secret->file.string() + " (" + (link_secret->created ? "generated now" : "reused") + ", mode 0600)");
+    say("  stop with Ctrl-C");
     say("listening api=" + api_url + " s3=" + (s3_url.empty() ? "https://s3." + region + ".amazonaws.com" : s3_url));
 
     listener_thread api_thread;

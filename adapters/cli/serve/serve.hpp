@@ -22,6 +22,8 @@ struct serve_options {
     /// Default: us-east-1 with the embedded store, the AWS configuration's region with --endpoint.
     std::optional<std::string> region;
     std::chrono::seconds expires{300};
+    /// The longest lifetime a share link may have (SHARE_MAX_SECONDS): 60 s .. 30 days.
+    std::chrono::seconds share_max{7 * 24 * 3600};
     std::uint64_t max_upload_bytes = 5ull << 30;
     /// Uploads above this size go in parts (the service's MULTIPART_THRESHOLD); nullopt: its default.
     std::optional<std::uint64_t> multipart_threshold;

@@ -7,6 +7,7 @@
 // object the last member wins (as nlohmann's DOM does), for single values and for whole sub-objects.
 #include "presign/lambda/events.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -35,6 +36,8 @@ enum class field : std::uint8_t {
     iam_user_arn,         // requestContext.authorizer.iam.userArn
     identity_cognito_id,  // requestContext.identity.cognitoIdentityId
     identity_user_arn,    // requestContext.identity.userArn
+    domain_name,          // requestContext.domainName
+    rest_path,            // requestContext.path (REST: the path as the client sent it, stage included)
     count
 };
 constexpr std::size_t field_count = static_cast<std::size_t>(field::count);
@@ -60,7 +63,7 @@ enum class node : std::uint8_t {
 constexpr std::array<node, field_count> field_parent = {
     node::root,    node::root,       node::root,       node::root,       node::root,         node::root,
     node::context, node::http,       node::http,       node::jwt_claims, node::claims,       node::authorizer,
-    node::iam_cognito, node::iam,    node::identity,   node::identity};
+    node::iam_cognito, node::iam,    node::identity,   node::identity,   node::context,      node::context};
 
 // The enclosing object of each object node (root for root).
 constexpr node parent_of(node n) noexcept {
@@ -177,6 +180,10 @@ public:
             case node::context:
                 if (name == "stage") {
                     expect_field(field::stage);
+                } else if (name == "domainName") {
+                    expect_field(field::domain_name);
+                } else if (name == "path") {
+                    expect_field(field::rest_path);
                 } else if (name == "http") {
                     expect_object(node::http);
                 } else if (name == "authorizer") {
@@ -420,6 +427,18 @@ std::string strip_stage(std::string path, const std::optional<std::string>& stag
     return path;
 }
 
+// The public address of the API, for links the service hands out: https, the domain the client
+// called, and whatever path prefix (a stage, a custom domain's base path) precedes the route.
+std::string base_url_of(const std::optional<std::string>& domain, std::string_view prefix) {
+    if (!domain || domain->empty()) return {};
+    bool plain_host = std::all_of(domain->begin(), domain->end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+               c == ':';
+    });
+    if (!plain_host) return {};
+    return "https://" + *domain + std::string(prefix);
+}
+
 std::vector<sigv4::query_param> to_query(std::vector<sigv4::header>&& pairs) {
     std::vector<sigv4::query_param> out;
     out.reserve(pairs.size());
@@ -458,7 +477,12 @@ translated_event translate_event(std::string_view event, std::string_view reques
         } else if (auto& plain = doc.get(field::context_path)) {
             path = std::move(*plain);
         }
+        const std::string full_path = path;
         req.path = strip_stage(std::move(path), doc.get(field::stage));
+        std::string_view prefix;
+        if (full_path.size() > req.path.size() && std::string_view(full_path).ends_with(req.path))
+            prefix = std::string_view(full_path).substr(0, full_path.size() - req.path.size());
+        req.base_url = base_url_of(doc.get(field::domain_name), prefix);
         if (const auto& raw_query = doc.get(field::raw_query)) {
             // The raw text as the client sent it: the service's decoder, the same as `presign
             // serve` applies. (queryStringParameters, below and in 1.0 events, come decoded by AWS
@@ -480,6 +504,11 @@ translated_event translate_event(std::string_view event, std::string_view reques
         req.method = std::move(*v1_method);
         auto& path = doc.get(field::path);
         req.path = path ? std::move(*path) : "/";
+        std::string_view prefix;
+        if (const auto& sent = doc.get(field::rest_path); sent && sent->size() > req.path.size() &&
+                                                           std::string_view(*sent).ends_with(req.path))
+            prefix = std::string_view(*sent).substr(0, sent->size() - req.path.size());
+        req.base_url = base_url_of(doc.get(field::domain_name), prefix);
         auto& multi_query = doc.pairs(list::multi_query);
         req.query = to_query(std::move(multi_query.present ? multi_query.pairs : doc.pairs(list::query).pairs));
         auto& multi_headers = doc.pairs(list::multi_headers);

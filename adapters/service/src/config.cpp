@@ -157,6 +157,13 @@ sigv4::result<config> config::from_environment(const getenv_fn& getenv) {
         settings.allow_anonymous = *flag;
     }
 
+    if (auto share_max = setting(getenv, "SHARE_MAX_SECONDS")) {
+        auto seconds = parse_unsigned(*share_max);
+        if (!seconds || *seconds < 60 || *seconds > 2592000)
+            return invalid("SHARE_MAX_SECONDS", "must be a whole number of seconds in 60..2592000 (30 days)");
+        settings.share_max = std::chrono::seconds(static_cast<std::int64_t>(*seconds));
+    }
+
     auto region = setting(getenv, "AWS_REGION");
     if (!region) region = setting(getenv, "AWS_DEFAULT_REGION");
     if (region) {

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <nlohmann/json.hpp>
+#include <presign/web/assets.hpp>
 
 #include "random.hpp"
 #include "text.hpp"
@@ -29,6 +30,8 @@ constexpr std::size_t max_identity_bytes = 128;
 constexpr std::size_t max_cursor_bytes = 1024;
 constexpr std::uint32_t max_list_keys = 1000;
 constexpr std::string_view allowed_request_headers = "Authorization, Content-Type";
+constexpr std::string_view share_path_prefix = "/s/";
+constexpr std::size_t max_password_bytes = 1024;
 
 // A JSON object written member by member into a string, closed by end() (member names are
 // literals that need no escaping; values go through append_json_string).
@@ -159,8 +162,10 @@ struct failure {
 // What one request produced, for the response and the log line.
 struct outcome {
     int status = 200;
-    std::string body;             // JSON; empty for 204
-    std::string_view error_code;  // empty on success
+    std::string body;  // JSON unless content_type says otherwise; empty for 204 and 302
+    std::string_view content_type = "application/json";  // empty: no Content-Type (no body)
+    std::string_view error_code;                          // empty on success
+    std::string_view log_reason;                          // why, for the operator only (never sent)
     std::string key;
     std::vector<sigv4::header> extra_headers;
 };
@@ -318,6 +323,9 @@ public:
             if (req_.method == "DELETE") return route("DELETE", [this] { return delete_file(); }, "GET, DELETE");
             return route("GET", [this] { return list_files(); }, "GET, DELETE");
         }
+        if (path == "/shares") return route("POST", [this] { return create_share(); });
+        if (path.starts_with(share_path_prefix) || path == share_path_prefix.substr(0, 2))
+            return share_link(path.substr(std::min(path.size(), share_path_prefix.size())));
         return from_failure({404, "not_found", "no such route; use POST /uploads, GET /downloads or GET /files"});
     }
 
@@ -646,6 +654,12 @@ private:
         const std::string* key = find_query(req_, "key");
         if (!key) key = find_query(req_, "file");
         if (!key) return sigv4::unexpected{failure{400, "invalid_key", "the key query parameter is required"}};
+        return own_file_key(*key);
+    }
+
+    /// `key` when it names one of the caller's own files, or why not.
+    sigv4::result<std::string_view, failure> own_file_key(const std::string& key_text) const {
+        const std::string* key = &key_text;
         if (auto problem = key_problem(*key)) return sigv4::unexpected{failure{400, "invalid_key", *problem}};
         auto prefix = caller_prefix(settings_, req_.identity);
         if (!key->starts_with(prefix))
@@ -662,11 +676,7 @@ private:
         const std::string_view key = *own;
         auto filename = key.substr(key.rfind('/') + 1);
 
-        auto creds = signing_credentials();
-        if (!creds) return from_failure({500, "signing_failed", "no signing credentials available"});
-        auto options = signing_options();
-        options.response_content_disposition = sigv4::s3::attachment_disposition(filename);
-        auto signed_url = sigv4::s3::presign_get(*creds, settings_.bucket, key, settings_.endpoint, options);
+        auto signed_url = presign_object(key, &sigv4::s3::presign_get);
         return signed_outcome(signed_url, std::string(key), [&](json_object& body, const std::string& url) {
             body.string("url", url);
             body.string("filename", filename);
@@ -721,6 +731,281 @@ private:
                std::all_of(cursor.begin(), cursor.end(), [](char c) { return c > 0x20 && c < 0x7F; });
     }
 
+    // A fresh pre-signed GET (attachment, the key's file name) or HEAD of `key`.
+    using presigner = sigv4::result<sigv4::presigned_request> (*)(const sigv4::credentials&, std::string_view,
+                                                                   std::string_view, const sigv4::s3::endpoint&,
+                                                                   const sigv4::s3::object_options&);
+    sigv4::result<sigv4::presigned_request> presign_object(std::string_view key, presigner sign) const {
+        auto creds = signing_credentials();
+        if (!creds) return sigv4::fail(sigv4::errc::invalid_argument, "no signing credentials available");
+        auto options = signing_options();
+        if (sign == &sigv4::s3::presign_get)
+            options.response_content_disposition = sigv4::s3::attachment_disposition(file_name_of(key));
+        return sign(*creds, settings_.bucket, key, settings_.endpoint, options);
+    }
+
+    static std::string_view file_name_of(std::string_view key) { return key.substr(key.rfind('/') + 1); }
+
+    // ---- share links: POST /shares, GET and POST /s/<token> -------------------------------------
+
+    outcome create_share() {
+        if (!settings_.link_keys)
+            return from_failure({503, "shares_disabled", "share links are not configured on this server"});
+        auto input = small_json_body();
+        if (!input || !input->is_object())
+            return from_failure({400, "invalid_json", R"(send a JSON object {"key","expiresIn"?,"password"?})"});
+        const auto* key_text = input->contains("key") ? input->at("key").get_ptr<const json::string_t*>() : nullptr;
+        if (key_text == nullptr) return from_failure({400, "invalid_key", "key is required and must be a string"});
+        auto own = own_file_key(*key_text);
+        if (!own) return from_failure(own.error());
+        const std::string_view key = *own;
+
+        const auto max = settings_.share_max.count();
+        std::int64_t lifetime = std::min<std::int64_t>(86400, max);
+        if (auto it = input->find("expiresIn"); it != input->end() && !it->is_null()) {
+            if (!it->is_number_unsigned() || it->get<std::uint64_t>() < 1 ||
+                it->get<std::uint64_t>() > static_cast<std::uint64_t>(max))
+                return from_failure({400, "invalid_expires_in",
+                                     "expiresIn must be a whole number of seconds in 1.." + std::to_string(max)});
+            lifetime = static_cast<std::int64_t>(it->get<std::uint64_t>());
+        }
+        std::optional<std::string_view> password;
+        if (auto it = input->find("password"); it != input->end() && !it->is_null()) {
+            const auto* text = it->get_ptr<const json::string_t*>();
+            if (text == nullptr || text->size() > max_password_bytes)
+                return from_failure({400, "invalid_password", "password must be a string of at most 1024 bytes"});
+            if (!text->empty()) password = *text;
+        }
+
+        auto now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+        token::contents what;
+        what.purpose = token::purpose::share_link;
+        what.expires_at = now + std::chrono::seconds(lifetime);
+        what.payload = key;
+        what.password = password;
+        auto sealed = token::seal(*settings_.link_keys, what);
+        auto expires_at = expiry_text(what.expires_at);
+        if (!sealed || !expires_at) return from_failure({500, "signing_failed", "could not make the link"});
+        outcome out;
+        json_object body(out.body);
+        body.string("url", req_.base_url + std::string(share_path_prefix) + *sealed);
+        body.number("expiresIn", lifetime);
+        body.string("expiresAt", *expires_at);
+        body.string("filename", file_name_of(key));
+        body.boolean("passwordRequired", password.has_value());
+        body.end();
+        out.key = std::string(key);
+        return out;
+    }
+
+    enum class representation : std::uint8_t { page, json_body, redirect };
+
+    // Browsers ask for text/html and get the recipient page; a client asking for JSON gets JSON;
+    // anything else (curl, wget) is redirected straight to the file.
+    representation wanted() const {
+        const std::string* accept = find_header(req_, "Accept");
+        if (accept == nullptr) return representation::redirect;
+        auto lower = detail::to_lower(*accept);
+        if (lower.find("text/html") != std::string::npos) return representation::page;
+        if (lower.find("application/json") != std::string::npos) return representation::json_body;
+        return representation::redirect;
+    }
+
+    outcome share_link(std::string_view rest) {
+        // The recipient page's own files live beside the tokens; a '.' is never part of a token.
+        if (rest.find('.') != std::string_view::npos && rest.size() <= 32) return share_asset(rest);
+        return recipient_headers(redeem(rest));
+    }
+
+    outcome redeem(std::string_view rest) {
+        if (req_.method == "OPTIONS") {
+            outcome out;
+            out.status = 204;
+            out.extra_headers.push_back({"Access-Control-Allow-Methods", "GET, POST, OPTIONS"});
+            out.extra_headers.push_back({"Access-Control-Allow-Headers", std::string(allowed_request_headers)});
+            out.extra_headers.push_back({"Access-Control-Max-Age", "600"});
+            return out;
+        }
+        if (req_.method != "GET" && req_.method != "POST") {
+            auto out = from_failure({405, "method_not_allowed", "use GET or POST for a share link"});
+            out.extra_headers.push_back({"Allow", "GET, POST, OPTIONS"});
+            return out;
+        }
+        const auto shown = wanted();
+        if (!settings_.link_keys)
+            return share_failure(shown, 503, "shares_disabled", "share links are not configured on this server");
+
+        // Refused before any decoding work (token::open checks the length first too).
+        if (rest.size() > token::max_token_chars) return not_found(shown, "too_long");
+        auto now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+        auto link = token::open(*settings_.link_keys, rest, token::purpose::share_link, now);
+        if (!link) return not_found(shown, token::to_string(link.error()));
+        const std::string& key = link->payload;
+        // Issued by this server, but never trusted further than a client's key would be.
+        if (key_problem(key) || !key.starts_with(settings_.key_prefix) || file_name_of(key).empty())
+            return not_found(shown, "invalid_key");
+
+        std::optional<std::string> password;
+        if (req_.method == "POST") {
+            auto input = small_json_body();
+            if (!input || !input->is_object())
+                return share_failure(shown, 400, "invalid_json", R"(send a JSON object {"password"})");
+            if (auto it = input->find("password"); it != input->end()) {
+                const auto* text = it->get_ptr<const json::string_t*>();
+                if (text == nullptr || text->size() > max_password_bytes)
+                    return share_failure(shown, 400, "invalid_password", "password must be a string");
+                password = *text;
+            }
+        }
+        if (link->needs_password()) {
+            if (!password) {
+                if (shown == representation::page) return recipient_page(*link, 200, "ready", "");
+                return share_failure(shown, 403, "password_required",
+                                                       R"(this link needs a password: POST {"password"} to it)");
+            }
+            if (!token::check_password(*settings_.link_keys, *link, *password)) {
+                if (shown == representation::page)
+                    return recipient_page(*link, 403, "wrong-password", "That password is not right. Try again.");
+                return share_failure(shown, 403, "wrong_password", "that password is not right");
+            }
+        } else if (shown == representation::page && req_.method == "GET") {
+            return recipient_page(*link, 200, "ready", "");
+        }
+
+        auto signed_url = presign_object(key, &sigv4::s3::presign_get);
+        if (!signed_url) return share_failure(shown, 500, "signing_failed", "could not sign the request");
+        if (shown != representation::json_body) {
+            outcome out;
+            // After a POST (a password sent), 303 so that every client follows with a GET.
+            out.status = req_.method == "POST" ? 303 : 302;
+            out.content_type = {};
+            out.extra_headers.push_back({"Location", signed_url->url});
+            out.key = key;
+            return out;
+        }
+        auto out = signed_outcome(signed_url, key, [&](json_object& body, const std::string& url) {
+            body.string("url", url);
+            body.string("filename", file_name_of(key));
+        });
+        return out;
+    }
+
+    // Every answer about a link: not indexed, not cached, and the page (with the pre-signed URLs it
+    // holds or fetches) never leaks through Referer.
+    static outcome recipient_headers(outcome out) {
+        out.extra_headers.push_back({"Referrer-Policy", "no-referrer"});
+        out.extra_headers.push_back({"X-Robots-Tag", "noindex"});
+        return out;
+    }
+
+    // The same answer for every link that does not open (expired, tampered, unknown, revoked): no
+    // oracle. `reason` goes to the log only.
+    outcome not_found(representation shown, std::string_view reason) const {
+        auto out = shown == representation::page
+                       ? recipient_page(std::nullopt, 404, "missing", "This link has expired or does not exist.")
+                       : share_failure(shown, 404, "not_found", "this link has expired or does not exist");
+        out.error_code = "not_found";
+        out.log_reason = reason;
+        return out;
+    }
+
+    outcome share_failure(representation shown, int status, std::string_view code, std::string message) const {
+        if (shown == representation::json_body) return from_failure({status, code, std::move(message)});
+        outcome out;
+        out.status = status;
+        out.error_code = code;
+        out.content_type = "text/plain; charset=utf-8";
+        out.body = std::move(message);
+        out.body += '\n';
+        return out;
+    }
+
+    // The recipient page (adapters/web/share.html) with the link's facts filled in. The file's size
+    // and type come from a pre-signed HEAD the page sends itself (the function opens no connection):
+    // a deleted file answers 404 there, and the page says in words that it is gone.
+    outcome recipient_page(const std::optional<token::opened>& link, int status, std::string_view state,
+                           std::string_view message) const {
+        auto page = web::find("/share.html");
+        if (!page) {
+            auto out = share_failure(representation::redirect, status, state == "missing" ? "not_found" : "page_missing",
+                                     std::string(message.empty() ? "the recipient page is not built in" : message));
+            return out;
+        }
+        std::string filename, expires_at, head_url;
+        if (link) {
+            filename = file_name_of(link->payload);
+            if (auto text = expiry_text(link->expires_at)) expires_at = *text;
+            if (auto head = presign_object(link->payload, &sigv4::s3::presign_head)) head_url = std::move(head->url);
+        }
+        const std::pair<std::string_view, std::string_view> fields[] = {
+            {"{{state}}", state},
+            {"{{filename}}", filename},
+            {"{{expires_at}}", expires_at},
+            {"{{head_url}}", head_url},
+            {"{{password}}", link && link->needs_password() ? "required" : "none"},
+            {"{{message}}", message},
+        };
+        outcome out;
+        out.status = status;
+        out.content_type = "text/html; charset=utf-8";
+        out.body.reserve(page->size() + 1024);
+        std::string_view rest = *page;
+        while (!rest.empty()) {
+            auto open = rest.find("{{");
+            out.body.append(rest.substr(0, open));
+            if (open == std::string_view::npos) break;
+            rest.remove_prefix(open);
+            bool replaced = false;
+            for (const auto& [name, value] : fields) {
+                if (!rest.starts_with(name)) continue;
+                append_html_escaped(out.body, value);
+                rest.remove_prefix(name.size());
+                replaced = true;
+                break;
+            }
+            if (!replaced) {
+                out.body.append("{{");
+                rest.remove_prefix(2);
+            }
+        }
+        if (link) out.key = link->payload;
+        if (status >= 400) out.error_code = status == 403 ? "wrong_password" : "not_found";
+        return out;
+    }
+
+    outcome share_asset(std::string_view name) const {
+        // Only what the recipient page loads; the main page is served by its own host.
+        if (req_.method != "GET" || (name != "share.js" && name != "style.css")) {
+            return share_failure(representation::redirect, 404, "not_found", "no such file");
+        }
+        auto data = web::find("/" + std::string(name));
+        if (!data) return share_failure(representation::redirect, 404, "not_found", "no such file");
+        outcome out;
+        out.content_type = web::content_type_of(name);
+        out.body = std::string(*data);
+        return out;
+    }
+
+    static void append_html_escaped(std::string& out, std::string_view text) {
+        for (char c : text) {
+            switch (c) {
+                case '&': out += "&amp;"; break;
+                case '<': out += "&lt;"; break;
+                case '>': out += "&gt;"; break;
+                case '"': out += "&quot;"; break;
+                case '\'': out += "&#39;"; break;
+                default: out += c;
+            }
+        }
+    }
+
+    std::optional<json> small_json_body() const {
+        if (req_.body.size() > max_body_bytes) return std::nullopt;
+        auto parsed = json::parse(req_.body, nullptr, false);
+        if (parsed.is_discarded()) return std::nullopt;
+        return parsed;
+    }
+
     const config& settings_;
     const credentials_source& credentials_;
     const request& req_;
@@ -771,13 +1056,24 @@ namespace {
 
 constexpr std::string_view internal_error_body = R"({"error":{"code":"internal","message":"internal error"}})";
 
+// The request path as logged: a share link's token only as its short label ("/s/<label>"), since
+// the token is the capability itself.
+std::string loggable_path(std::string_view path) {
+    if (path.starts_with(share_path_prefix)) {
+        auto rest = path.substr(share_path_prefix.size());
+        bool asset = rest.find('.') != std::string_view::npos && rest.size() <= 32;
+        if (!rest.empty() && !asset) return std::string(share_path_prefix) + "~" + token::log_label(rest);
+    }
+    return std::string(path.substr(0, 256));
+}
+
 // Renders an outcome with the common headers and writes the log line.
 response finish(const config& settings, const log_sink& log, const request& req, outcome&& out,
                 std::chrono::steady_clock::time_point started) noexcept {
     response res;
     try {
         res.status = out.status;
-        res.headers.push_back({"Content-Type", "application/json"});
+        if (!out.content_type.empty()) res.headers.push_back({"Content-Type", std::string(out.content_type)});
         res.headers.push_back({"Cache-Control", "no-store"});
         res.headers.push_back({"X-Content-Type-Options", "nosniff"});
         add_cors_headers(settings, req, res.headers);
@@ -789,6 +1085,7 @@ response finish(const config& settings, const log_sink& log, const request& req,
         }
     } catch (...) {
         res = response{500, {{"Content-Type", "application/json"}}, std::string(internal_error_body)};
+        out.content_type = "application/json";
         out.error_code = "internal";
     }
     if (log) {
@@ -801,10 +1098,11 @@ response finish(const config& settings, const log_sink& log, const request& req,
             json_object fields(line);
             fields.string("requestId", req.request_id);
             std::string route(std::string_view(req.method).substr(0, 16));
-            route.append(" ").append(std::string_view(req.path).substr(0, 256));
+            route.append(" ").append(loggable_path(req.path));
             fields.string("route", route);
             fields.number("status", res.status);
             if (!out.error_code.empty()) fields.string("error", out.error_code);
+            if (!out.log_reason.empty()) fields.string("reason", out.log_reason);
             if (!out.key.empty()) fields.string("key", out.key);
             fields.number("durationUs", micros);
             fields.end();

@@ -31,10 +31,11 @@ struct config {
     std::vector<std::string> allowed_origins;             // [ALLOWED_ORIGINS] "https://a.example,..."
     bool allow_anonymous = false;                         // [ALLOW_ANONYMOUS] "true"
     sigv4::s3::endpoint endpoint;                         // [AWS_REGION] [S3_ENDPOINT] [S3_PATH_STYLE]
+    std::chrono::seconds share_max{604800};               // [SHARE_MAX_SECONDS] 60..2592000 (30 days)
     /// The secret that authenticates the service's tokens (share links, multipart plans): 32..4096
     /// bytes of text, e.g. Secrets Manager's GenerateSecretString, and the previous one, accepted
     /// only when configured, during a rotation. Without it multipart uploads answer 503
-    /// "multipart_disabled".   [LINK_SECRET] [LINK_SECRET_PREVIOUS]
+    /// "multipart_disabled", POST /shares and /s/<token> 503 "shares_disabled".   [LINK_SECRET] [LINK_SECRET_PREVIOUS]
     std::optional<token::keyring> link_keys;
 
     /// Reads the settings through `getenv` (so tests can pass a map). A missing or invalid setting
@@ -52,19 +53,25 @@ struct request {
     std::string body;                            // already base64-decoded
     std::optional<std::string> identity;         // authenticated user id, if any
     std::string request_id;                      // for the log line
+    /// Where the API is reachable from outside, "https://host[/stage]" without a trailing slash:
+    /// share links are <base_url>/s/<token>. Empty: links are relative ("/s/<token>").
+    std::string base_url;
 };
 
+/// What the service answers. Most routes answer JSON; the share-link route /s/<token> also answers
+/// the recipient page (text/html), its script and style, and 302 redirects (Location, no body).
 struct response {
     int status = 200;
-    std::vector<sigv4::header> headers;  // always includes Content-Type: application/json
-    std::string body;                    // JSON (empty for 204)
+    std::vector<sigv4::header> headers;  // Content-Type whenever there is a body
+    std::string body;                    // UTF-8 text: JSON, HTML, JS or CSS (empty for 204 and 302)
 };
 
 /// Supplies the signing credentials for each request (they may rotate).
 using credentials_source = std::function<sigv4::result<sigv4::credentials>()>;
 
 /// Receives one structured JSON log line per request (no trailing newline). The line holds the
-/// request id, route, status, error code, key and duration; never a secret, a token or a URL.
+/// request id, route, status, error code, key and duration; never a secret, a password or a URL, and
+/// a share-link token only as token::log_label (the route reads "/s/<label>").
 using log_sink = std::function<void(std::string_view line)>;
 
 /// The default sink: writes the line and a newline to stdout in one write(2).

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // presign/token.hpp: format, every tamper, expiry edges, rotation, password locks, encodings.
 #include <doctest/doctest.h>
+#include <openssl/evp.h>
 #include <openssl/hmac.h>
 
 #include <set>
 #include <string>
+
+#include <sigv4/encoding.hpp>
 
 #include "presign/token.hpp"
 
@@ -300,6 +303,29 @@ TEST_CASE("password lock: right opens, wrong and near misses fail, the token hol
     auto empty = tok::open(keys, seal(keys, "k", now + 60s, ""), tok::purpose::share_link, now);
     CHECK(tok::check_password(keys, *empty, "").has_value());
     CHECK_FALSE(tok::check_password(keys, *empty, "x").has_value());
+}
+
+TEST_CASE("KDF: PBKDF2-HMAC-SHA256 equals RFC 7914's vectors and libcrypto's PKCS5_PBKDF2_HMAC") {
+    auto hex = [](const std::array<unsigned char, 32>& bytes) {
+        return sigv4::hex_encode(std::span<const unsigned char>(bytes.data(), bytes.size()));
+    };
+    CHECK(hex(tok::pbkdf2_sha256("passwd", span_of("salt"), 1)) ==
+          "55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc");
+    CHECK(hex(tok::pbkdf2_sha256("Password", span_of("NaCl"), 80000)) ==
+          "4ddcd8f60b98be21830cee5ef22701f9641a4418d04c0414aeff08876b34ab56");
+    const std::string salt = "0123456789abcdef";
+    for (std::string password : {std::string(), std::string("pw"), std::string(63, 'a'), std::string(64, 'b'),
+                                 std::string(65, 'c'), std::string(300, '\xff')}) {
+        for (std::uint32_t iterations : {1u, 2u, 1000u}) {
+            std::array<unsigned char, 32> expected{};
+            REQUIRE(PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()), span_of(salt).data(),
+                                      static_cast<int>(salt.size()), static_cast<int>(iterations), EVP_sha256(),
+                                      32, expected.data()) == 1);
+            CAPTURE(password.size());
+            CAPTURE(iterations);
+            CHECK(tok::pbkdf2_sha256(password, span_of(salt), iterations) == expected);
+        }
+    }
 }
 
 TEST_CASE("log_label: short, stable, and not the token") {

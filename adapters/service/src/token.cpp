@@ -3,7 +3,6 @@
 #include "presign/token.hpp"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include <cstring>
@@ -30,9 +29,6 @@ constexpr std::uint32_t max_iterations = 10'000'000;
 static_assert(sizeof(SHA256_CTX) <= 128 && alignof(SHA256_CTX) <= 16,
               "secret's state buffers are too small for SHA256_CTX");
 
-SHA256_CTX* state_of(unsigned char* storage) noexcept {
-    return std::launder(reinterpret_cast<SHA256_CTX*>(storage));
-}
 const SHA256_CTX* state_of(const unsigned char* storage) noexcept {
     return std::launder(reinterpret_cast<const SHA256_CTX*>(storage));
 }
@@ -56,17 +52,86 @@ constexpr std::array<std::int8_t, 256> base64url_values = [] {
     return table;
 }();
 
+// HMAC-SHA256 keyed once (RFC 2104): the inner and outer states after the padded key block.
+struct hmac_key {
+    SHA256_CTX inner;
+    SHA256_CTX outer;
+
+    explicit hmac_key(std::span<const unsigned char> key) noexcept {
+        std::array<unsigned char, SHA256_CBLOCK> block{};
+        if (key.size() > block.size()) {
+            SHA256_CTX hash;  // long keys are hashed first (not SHA256(): it goes through EVP)
+            SHA256_Init(&hash);
+            SHA256_Update(&hash, key.data(), key.size());
+            SHA256_Final(block.data(), &hash);
+            OPENSSL_cleanse(&hash, sizeof hash);
+        } else {
+            std::memcpy(block.data(), key.data(), key.size());
+        }
+        std::array<unsigned char, SHA256_CBLOCK> pad{};
+        for (std::size_t i = 0; i < pad.size(); ++i) pad[i] = static_cast<unsigned char>(block[i] ^ 0x36);
+        SHA256_Init(&inner);
+        SHA256_Update(&inner, pad.data(), pad.size());
+        for (std::size_t i = 0; i < pad.size(); ++i) pad[i] = static_cast<unsigned char>(block[i] ^ 0x5c);
+        SHA256_Init(&outer);
+        SHA256_Update(&outer, pad.data(), pad.size());
+        OPENSSL_cleanse(pad.data(), pad.size());
+        OPENSSL_cleanse(block.data(), block.size());
+    }
+    ~hmac_key() {
+        OPENSSL_cleanse(&inner, sizeof inner);
+        OPENSSL_cleanse(&outer, sizeof outer);
+    }
+    hmac_key(const hmac_key&) = delete;
+    hmac_key& operator=(const hmac_key&) = delete;
+};
+
+// HMAC of the concatenated parts, from the precomputed states.
+void hmac(const SHA256_CTX& inner, const SHA256_CTX& outer, std::span<const unsigned char> first,
+          std::span<const unsigned char> second, unsigned char* out) noexcept {
+    SHA256_CTX ctx = inner;
+    SHA256_Update(&ctx, first.data(), first.size());
+    if (!second.empty()) SHA256_Update(&ctx, second.data(), second.size());
+    SHA256_Final(out, &ctx);
+    ctx = outer;
+    SHA256_Update(&ctx, out, 32);
+    SHA256_Final(out, &ctx);
+    OPENSSL_cleanse(&ctx, sizeof ctx);
+}
+
+}  // namespace
+
+// PBKDF2-HMAC-SHA256 (RFC 8018 §5.2) for one 32-byte block, on the SHA-256 primitive with the
+// password's HMAC states computed once. libcrypto's PKCS5_PBKDF2_HMAC gives the same bytes (the
+// unit test compares them) but goes through EVP and its provider machinery, which would pull
+// OpenSSL's whole provider, config and socket code (getaddrinfo) into the static Lambda bootstrap.
+std::array<unsigned char, 32> pbkdf2_sha256(std::string_view password, std::span<const unsigned char> salt,
+                                            std::uint32_t iterations) noexcept {
+    const hmac_key key({reinterpret_cast<const unsigned char*>(password.data()), password.size()});
+    const std::array<unsigned char, 4> block_index{0, 0, 0, 1};
+    std::array<unsigned char, 32> u{};
+    hmac(key.inner, key.outer, salt, block_index, u.data());
+    std::array<unsigned char, 32> out = u;
+    for (std::uint32_t i = 1; i < iterations; ++i) {
+        hmac(key.inner, key.outer, u, {}, u.data());
+        for (std::size_t j = 0; j < out.size(); ++j) out[j] ^= u[j];
+    }
+    OPENSSL_cleanse(u.data(), u.size());
+    return out;
+}
+
+namespace {
+
 // The lock's tag: HMAC(secret, "password" || PBKDF2(password, salt, iterations)).
 std::optional<std::array<unsigned char, 32>> password_tag(const secret& key, std::string_view password,
                                                           std::span<const unsigned char, salt_bytes> salt,
                                                           std::uint32_t iterations) {
     std::array<unsigned char, 8 + 32> message{};
     std::memcpy(message.data(), "password", 8);
-    const int ok = PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()), salt.data(),
-                                     static_cast<int>(salt.size()), static_cast<int>(iterations), EVP_sha256(),
-                                     32, message.data() + 8);
-    std::optional<std::array<unsigned char, 32>> tag;
-    if (ok == 1) tag = key.mac(message);
+    auto derived = pbkdf2_sha256(password, salt, iterations);
+    std::memcpy(message.data() + 8, derived.data(), derived.size());
+    OPENSSL_cleanse(derived.data(), derived.size());
+    std::optional<std::array<unsigned char, 32>> tag = key.mac(message);
     OPENSSL_cleanse(message.data(), message.size());
     return tag;
 }
@@ -92,15 +157,9 @@ std::string_view to_string(errc code) noexcept {
 std::optional<secret> secret::from_bytes(std::span<const unsigned char> bytes) {
     if (bytes.size() != size) return std::nullopt;
     secret out;
-    // HMAC's padded key blocks, absorbed once (RFC 2104); every MAC starts from copies of these.
-    std::array<unsigned char, SHA256_CBLOCK> pad{};
-    for (std::size_t i = 0; i < pad.size(); ++i) pad[i] = static_cast<unsigned char>((i < size ? bytes[i] : 0) ^ 0x36);
-    SHA256_Init(new (out.inner_.data()) SHA256_CTX);
-    SHA256_Update(state_of(out.inner_.data()), pad.data(), pad.size());
-    for (std::size_t i = 0; i < pad.size(); ++i) pad[i] = static_cast<unsigned char>((i < size ? bytes[i] : 0) ^ 0x5c);
-    SHA256_Init(new (out.outer_.data()) SHA256_CTX);
-    SHA256_Update(state_of(out.outer_.data()), pad.data(), pad.size());
-    OPENSSL_cleanse(pad.data(), pad.size());
+    const hmac_key key(bytes);
+    *new (out.inner_.data()) SHA256_CTX = key.inner;
+    *new (out.outer_.data()) SHA256_CTX = key.outer;
     constexpr std::string_view label = "key id";
     auto id = out.mac({reinterpret_cast<const unsigned char*>(label.data()), label.size()});
     out.key_id_ = static_cast<std::uint32_t>(get_be(id.data(), 4));
@@ -129,13 +188,7 @@ std::optional<std::string> secret::generate_text() {
 
 std::array<unsigned char, 32> secret::mac(std::span<const unsigned char> message) const noexcept {
     std::array<unsigned char, 32> out{};
-    SHA256_CTX ctx = *state_of(inner_.data());
-    SHA256_Update(&ctx, message.data(), message.size());
-    SHA256_Final(out.data(), &ctx);
-    ctx = *state_of(outer_.data());
-    SHA256_Update(&ctx, out.data(), out.size());
-    SHA256_Final(out.data(), &ctx);
-    OPENSSL_cleanse(&ctx, sizeof ctx);
+    hmac(*state_of(inner_.data()), *state_of(outer_.data()), message, {}, out.data());
     return out;
 }
 

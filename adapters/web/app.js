@@ -701,13 +701,19 @@
     const downloadButton = element('button', 'button button-quiet download-button', 'Download');
     downloadButton.type = 'button';
     downloadButton.setAttribute('aria-label', `Download ${entry.name}`);
-    const copyButton = element('button', 'button copy-button', 'Copy share link');
+    const shareButton = element('button', 'button share-button', 'Share…');
+    shareButton.type = 'button';
+    shareButton.setAttribute('aria-label', `Share ${entry.name}`);
+    shareButton.setAttribute('aria-expanded', 'false');
+    // The direct pre-signed URL (a few minutes), kept as the secondary action.
+    const copyButton = element('button', 'button button-quiet copy-button', 'Copy share link');
     copyButton.type = 'button';
     copyButton.setAttribute('aria-label', `Copy share link for ${entry.name}`);
+    copyButton.title = 'A direct link that works for a few minutes';
     const deleteButton = element('button', 'button button-quiet delete-button', 'Delete');
     deleteButton.type = 'button';
     deleteButton.setAttribute('aria-label', `Delete ${entry.name}`);
-    actions.append(downloadButton, copyButton, deleteButton);
+    actions.append(shareButton, downloadButton, copyButton, deleteButton);
 
     const linkRow = element('div', 'item-link');
     linkFieldCounter += 1;
@@ -739,6 +745,17 @@
     keepButton.setAttribute('aria-label', `Keep ${entry.name}`);
     confirmRow.append(question, confirmButton, keepButton);
 
+    const sharePanel = renderSharePanel(entry, (url) => {
+      field.value = url;
+      linkRow.hidden = false;
+      return field;
+    });
+    shareButton.addEventListener('click', () => {
+      const opening = sharePanel.hidden;
+      sharePanel.hidden = !opening;
+      shareButton.setAttribute('aria-expanded', String(opening));
+      if (opening) sharePanel.querySelector('select').focus();
+    });
     downloadButton.addEventListener('click', () => downloadFile(entry, downloadButton));
     copyButton.addEventListener('click', () => copyShareLink(entry, copyButton, field, linkRow));
     deleteButton.addEventListener('click', () => {
@@ -750,8 +767,126 @@
       deleteButton.focus();
     });
     confirmButton.addEventListener('click', () => deleteFile(entry, confirmButton));
-    item.append(main, actions, linkRow, confirmRow);
+    item.append(main, actions, sharePanel, linkRow, confirmRow);
     return item;
+  }
+
+  // ---- lasting share links (POST /shares) ----
+
+  const SHARE_LIFETIMES = [['3600', '1 hour'], ['86400', '1 day'], ['604800', '7 days'], ['custom', 'Custom…']];
+
+  /** The "Share…" form of one file: lifetime, optional password, then the lasting link. */
+  function renderSharePanel(entry, showLink) {
+    linkFieldCounter += 1;
+    const id = `share-${linkFieldCounter}`;
+    const panel = element('form', 'share-panel');
+    panel.hidden = true;
+    panel.noValidate = true;
+    panel.setAttribute('aria-label', `Share ${entry.name}`);
+
+    const lifetimeLabel = element('label', '', 'Link works for');
+    lifetimeLabel.htmlFor = `${id}-lifetime`;
+    const lifetime = element('select', 'share-lifetime');
+    lifetime.id = `${id}-lifetime`;
+    for (const [value, text] of SHARE_LIFETIMES) {
+      const option = element('option', '', text);
+      option.value = value;
+      lifetime.append(option);
+    }
+    lifetime.value = '86400';
+    const custom = element('span', 'share-custom');
+    custom.hidden = true;
+    const customAmount = element('input', 'share-custom-amount');
+    customAmount.type = 'number';
+    customAmount.min = '1';
+    customAmount.value = '3';
+    customAmount.id = `${id}-amount`;
+    customAmount.setAttribute('aria-label', 'Custom lifetime');
+    const customUnit = element('select', 'share-custom-unit');
+    customUnit.setAttribute('aria-label', 'Custom lifetime unit');
+    for (const [value, text] of [['3600', 'hours'], ['86400', 'days']]) {
+      const option = element('option', '', text);
+      option.value = value;
+      customUnit.append(option);
+    }
+    customUnit.value = '86400';
+    custom.append(customAmount, customUnit);
+    lifetime.addEventListener('change', () => {
+      custom.hidden = lifetime.value !== 'custom';
+    });
+
+    const passwordLabel = element('label', '', 'Password (optional)');
+    passwordLabel.htmlFor = `${id}-password`;
+    const password = element('input', 'share-password');
+    password.id = `${id}-password`;
+    password.type = 'password';
+    password.autocomplete = 'new-password';
+    const create = element('button', 'button', 'Create link');
+    create.type = 'submit';
+    create.setAttribute('aria-label', `Create share link for ${entry.name}`);
+    panel.append(lifetimeLabel, lifetime, custom, passwordLabel, password, create);
+    panel.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const seconds = lifetime.value === 'custom'
+        ? Math.round(Number(customAmount.value) * Number(customUnit.value)) : Number(lifetime.value);
+      createShareLink(entry, { seconds, password: password.value }, create, showLink);
+    });
+    return panel;
+  }
+
+  async function createShareLink(entry, { seconds, password }, button, showLink) {
+    startNextAction();
+    const base = entry.apiBase || currentApiBase();
+    if (!base) {
+      showError(new FriendlyError('Enter the API address in Settings first.'));
+      return;
+    }
+    if (!Number.isFinite(seconds) || seconds < 1) {
+      showError(new FriendlyError('Choose how long the link should work (at least one hour).'));
+      return;
+    }
+    button.disabled = true;
+    button.setAttribute('aria-busy', 'true');
+    setStatus(`Making a lasting share link for “${entry.name}”…`);
+    try {
+      const request = { key: entry.key, expiresIn: seconds };
+      if (password) request.password = password;
+      let answer;
+      try {
+        answer = await callApi(base, 'POST', '/shares', request, { operation: 'share', fileName: entry.name });
+      } catch (error) {
+        // The server states its ceiling ("1..N"): say it in days or hours.
+        const ceiling = /1\.\.(\d+)/.exec(error && error.detail || '');
+        if (ceiling && /invalid_expires_in/.test(error.detail)) {
+          throw new FriendlyError(`This server’s links work for at most ${formatLifetimeWords(Number(ceiling[1]))}. Choose a shorter time.`,
+            error.detail);
+        }
+        if (/shares_disabled/.test(error && error.detail || '')) {
+          throw new FriendlyError('This server is not set up for lasting share links. Use “Copy share link” instead.', error.detail);
+        }
+        throw error;
+      }
+      if (typeof answer.url !== 'string' || !/^https?:\/\//i.test(answer.url)) {
+        throw new FriendlyError('The server’s answer is missing the link.', JSON.stringify(answer).slice(0, 200));
+      }
+      const lifetime = Number.isFinite(answer.expiresIn) && answer.expiresIn > 0 ? answer.expiresIn : seconds;
+      const link = { url: answer.url, deadline: Date.now() + lifetime * 1000, name: entry.name, status: '' };
+      links.set(entry.key, link);
+      const field = showLink(answer.url);
+      tickCountdowns();
+      const copied = await copyText(answer.url, field);
+      const until = Number.isFinite(Date.parse(answer.expiresAt)) ? formatTime(Date.parse(answer.expiresAt))
+        : formatLifetimeWords(lifetime);
+      link.status = `${copied ? 'Lasting share link' : 'The lasting share link'} for “${entry.name}”`
+        + `${copied ? ' copied' : ' is selected below: press Ctrl+C (⌘C on a Mac) to copy it'}. `
+        + `It works until ${until}${password ? ', with the password you chose' : ''}.`;
+      setStatus(link.status);
+    } catch (error) {
+      showError(error);
+    } finally {
+      button.disabled = false;
+      button.removeAttribute('aria-busy');
+    }
   }
 
   // ---- reading the listing ----

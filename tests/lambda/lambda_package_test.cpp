@@ -77,14 +77,49 @@ TEST_CASE("package: the zip holds one static bootstrap that serves from an empty
                    {"body", R"({"filename":"a.txt","contentType":"text/plain","size":1})"}}
                   .dump(),
               {}});
-    api.push({"chroot-2", "{\"not\":\"an http event\"}", {}});
+    // A share link made and redeemed through the packaged binary, over all three event formats:
+    // POST /shares (HTTP API 2.0 with a JWT), the recipient page (REST 1.0), JSON (Function URL).
+    api.push({"chroot-2",
+              json{{"version", "2.0"},
+                   {"rawPath", "/shares"},
+                   {"requestContext",
+                    {{"http", {{"method", "POST"}}},
+                     {"domainName", "abc.execute-api.us-east-1.amazonaws.com"},
+                     {"authorizer", {{"jwt", {{"claims", {{"sub", "u"}}}}}}}}},
+                   {"body", R"({"key":"users/u/0123/a b.txt","expiresIn":3600})"}}
+                  .dump(),
+              {}});
     auto log_path = (root.path.parent_path() / (root.path.filename().string() + ".log")).string();
     child_process child("/bootstrap",
                         {"AWS_LAMBDA_RUNTIME_API=" + api.address(), "BUCKET_NAME=files-bucket", "AWS_REGION=us-east-1",
                          "AWS_ACCESS_KEY_ID=AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-                         "AWS_SESSION_TOKEN=token"},
+                         "AWS_SESSION_TOKEN=token", "LINK_SECRET=package-test-link-secret-0123456789abcdef"},
                         log_path, root.path.string());
     bool answered = api.wait_for_posts(2);
+    std::string link;
+    if (answered) {
+        auto shared = json::parse(api.posts()[1].body);
+        CHECK(shared["statusCode"] == 200);
+        link = json::parse(shared["body"].get<std::string>()).value("url", "");
+    }
+    CHECK(link.starts_with("https://abc.execute-api.us-east-1.amazonaws.com/s/"));
+    const std::string path = link.empty() ? "/s/x" : link.substr(link.find("/s/"));
+    api.push({"chroot-3",
+              json{{"httpMethod", "GET"},
+                   {"path", path},
+                   {"headers", {{"Accept", "text/html,*/*;q=0.8"}}},
+                   {"requestContext", {{"stage", "prod"}, {"domainName", "abc.execute-api.us-east-1.amazonaws.com"}}}}
+                  .dump(),
+              {}});
+    api.push({"chroot-4",
+              json{{"version", "2.0"},
+                   {"rawPath", path},
+                   {"headers", {{"accept", "application/json"}}},
+                   {"requestContext", {{"http", {{"method", "GET"}}}, {"domainName", "x.lambda-url.us-east-1.on.aws"}}}}
+                  .dump(),
+              {}});
+    api.push({"chroot-5", "{\"not\":\"an http event\"}", {}});
+    answered = answered && api.wait_for_posts(5);
     child.stop();
     auto output = presign::testing::slurp(log_path);
     std::filesystem::remove(log_path);
@@ -96,7 +131,17 @@ TEST_CASE("package: the zip holds one static bootstrap that serves from an empty
     CHECK(first["statusCode"] == 200);
     CHECK(json::parse(first["body"].get<std::string>())["url"].get<std::string>().starts_with(
         "https://files-bucket.s3.us-east-1.amazonaws.com/users/u/"));
-    CHECK(json::parse(posts[1].body)["statusCode"] == 400);
+    auto page = json::parse(posts[2].body);
+    CHECK(page["statusCode"] == 200);
+    CHECK(page["headers"]["Content-Type"] == "text/html; charset=utf-8");
+    CHECK(page["headers"]["Referrer-Policy"] == "no-referrer");
+    CHECK(page["body"].get<std::string>().find("a b.txt") != std::string::npos);
+    auto as_json = json::parse(posts[3].body);
+    CHECK(as_json["statusCode"] == 200);
+    CHECK(json::parse(as_json["body"].get<std::string>())["url"].get<std::string>().starts_with(
+        "https://files-bucket.s3.us-east-1.amazonaws.com/users/u/0123/a%20b.txt?"));
+    CHECK(json::parse(posts[4].body)["statusCode"] == 400);
+    CHECK(output.find(path.substr(3, 16)) == std::string::npos);  // the token is never logged
 }
 
 int main(int argc, char** argv) {

@@ -22,7 +22,6 @@
 #include <arpa/inet.h>
 
 #include <presign/http/server.hpp>
-#include <openssl/crypto.h>
 #include <presign/cli/aws_config.hpp>
 #include <presign/cli/credential_chain.hpp>
 #include <presign/cli/network_credentials.hpp>

@@ -135,7 +135,7 @@ struct object_options {
 /// caches are not touched. Thread-safe as sigv4::presign().
 /// Errors: those of locate(), errc::invalid_query (an empty parameter name), errc::invalid_option
 /// as presign_object, and those of sigv4::presign().
-[[nodiscard]] result<presigned_request> presign_object_request(const credentials& creds, std::string_view method,
+[[nodiscard]] SIGV4_EXPORT result<presigned_request> presign_object_request(const credentials& creds, std::string_view method,
                                                                std::string_view bucket, std::string_view key,
                                                                const endpoint& where,
                                                                std::span<const query_param> query,

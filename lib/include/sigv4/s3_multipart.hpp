@@ -26,14 +26,14 @@ inline constexpr std::uint64_t max_multipart_object_bytes = 5ull << 40;  ///< 5 
 inline constexpr std::size_t max_upload_id_bytes = 1024;
 
 /// POST /key?uploads=. Content type, SSE, metadata and extra headers of `options` are signed.
-[[nodiscard]] result<presigned_request> presign_create_multipart_upload(const credentials& creds,
+[[nodiscard]] SIGV4_EXPORT result<presigned_request> presign_create_multipart_upload(const credentials& creds,
                                                                         std::string_view bucket,
                                                                         std::string_view key,
                                                                         const endpoint& where,
                                                                         const object_options& options = {});
 
 /// PUT /key?partNumber=N&uploadId=ID; options.content_length (required) is signed as Content-Length.
-[[nodiscard]] result<presigned_request> presign_upload_part(const credentials& creds, std::string_view bucket,
+[[nodiscard]] SIGV4_EXPORT result<presigned_request> presign_upload_part(const credentials& creds, std::string_view bucket,
                                                             std::string_view key, const endpoint& where,
                                                             std::string_view upload_id, std::uint32_t part_number,
                                                             const object_options& options);
@@ -45,14 +45,14 @@ struct list_parts_options {
 };
 
 /// GET /key?uploadId=ID with the paging parameters that are set.
-[[nodiscard]] result<presigned_request> presign_list_parts(const credentials& creds, std::string_view bucket,
+[[nodiscard]] SIGV4_EXPORT result<presigned_request> presign_list_parts(const credentials& creds, std::string_view bucket,
                                                            std::string_view key, const endpoint& where,
                                                            std::string_view upload_id,
                                                            const list_parts_options& list = {},
                                                            const object_options& options = {});
 
 /// POST /key?uploadId=ID.
-[[nodiscard]] result<presigned_request> presign_complete_multipart_upload(const credentials& creds,
+[[nodiscard]] SIGV4_EXPORT result<presigned_request> presign_complete_multipart_upload(const credentials& creds,
                                                                           std::string_view bucket,
                                                                           std::string_view key,
                                                                           const endpoint& where,
@@ -60,7 +60,7 @@ struct list_parts_options {
                                                                           const object_options& options = {});
 
 /// DELETE /key?uploadId=ID.
-[[nodiscard]] result<presigned_request> presign_abort_multipart_upload(const credentials& creds,
+[[nodiscard]] SIGV4_EXPORT result<presigned_request> presign_abort_multipart_upload(const credentials& creds,
                                                                        std::string_view bucket,
                                                                        std::string_view key,
                                                                        const endpoint& where,

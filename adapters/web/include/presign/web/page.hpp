@@ -1,24 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
-// The web page's files (adapters/web), embedded into a binary at build time, and what any server
-// of the page answers for them: `presign serve` and the Lambda both serve the same page.
+// What any server of the page answers for its embedded files (presign/web/assets.hpp):
+// `presign serve` and the Lambda both serve the same page.
 #pragma once
 
 #include <optional>
-#include <span>
 #include <string>
 #include <string_view>
 
 #include <presign/service.hpp>
+#include <presign/web/assets.hpp>
 
 namespace presign::web {
-
-struct asset {
-    std::string_view path;  ///< "/index.html", "/app.js", ...
-    std::string_view data;
-};
-
-/// Every embedded file (possibly none, when adapters/web was empty at build time).
-[[nodiscard]] std::span<const asset> assets() noexcept;
 
 /// The page's sign-in settings, the body of GET /config.json: {"issuer","clientId"} of the OpenID
 /// Connect provider, or {} without sign-in (one local user, or the open mode).

@@ -91,16 +91,16 @@ def routes(resources):
 
 PUBLIC_ROUTES = {"GET /", "GET /{file}"}
 # A share link's recipient has no account: routes under /s/ are public by design (their token is
-# the capability).
-SHARE_ROUTE_PREFIX = "GET /s/"
-PRIVATE_ROUTES = {"POST /uploads", "GET /downloads", "GET /files", "DELETE /files"}
+# the capability): GET opens the link, POST sends its password.
+SHARE_ROUTE_PREFIXES = ("GET /s/", "POST /s/")
+PRIVATE_ROUTES = {"POST /uploads", "GET /downloads", "GET /files", "DELETE /files", "POST /shares"}
 
 
 def check_authorized_routes(renderer, mode):
     all_routes = routes(renderer.resources())
     check(PRIVATE_ROUTES | PUBLIC_ROUTES <= set(all_routes), mode + ": every route is there")
     for key, route in all_routes.items():
-        if key in PUBLIC_ROUTES or key.startswith(SHARE_ROUTE_PREFIX):
+        if key in PUBLIC_ROUTES or key.startswith(SHARE_ROUTE_PREFIXES):
             check(route.get("AuthorizationType") == "NONE", mode + ": " + key + " (the page) is public")
             continue
         check(renderer.value(route.get("AuthorizationType")) == "JWT" and

@@ -174,7 +174,8 @@ sigv4::result<link_secret_files, std::string> load_or_create_link_secret(const f
     if (auto text = read_private_line(out.file)) {
         out.current = std::move(*text);
     } else {
-        ::chmod(dir.c_str(), 0700);
+        // The file is created 0600; the directory's mode is its owner's (create_private_directory
+        // made it 0700 when serve created it).
         auto generated = token::secret::generate_text();
         if (!generated) return sigv4::unexpected{std::string("the system random generator failed")};
         std::string error;

@@ -6,19 +6,6 @@
 namespace presign::web {
 namespace {
 
-std::string_view content_type_of(std::string_view path) {
-    static const std::pair<std::string_view, std::string_view> types[] = {
-        {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
-        {".mjs", "text/javascript; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
-        {".svg", "image/svg+xml"}, {".ico", "image/x-icon"},
-        {".json", "application/json"}, {".webmanifest", "application/manifest+json"},
-        {".txt", "text/plain; charset=utf-8"}};
-    for (const auto& [extension, type] : types) {
-        if (path.ends_with(extension)) return type;
-    }
-    return "application/octet-stream";
-}
-
 service::response page_file(std::string_view content_type, std::string_view body) {
     service::response res;
     res.status = 200;

@@ -81,6 +81,11 @@ constexpr std::size_t source_buffer_size = 256 << 10;
 /// After an answer that closes the connection, unread request bytes are read and dropped for
 /// this long (at most max_drained_body), so the client reads the answer instead of a reset.
 constexpr auto linger_time = std::chrono::seconds(2);
+/// What a lingering close reads at the most. Only raw bytes into the fixed chunk buffer, for at
+/// most linger_time, so it costs no memory; it is larger than max_drained_body so that a client
+/// still sending the rest of a body of a few MiB (an upload whose disk write failed mid-body, a
+/// refused large PUT) reads the answer instead of a reset that discards it.
+constexpr std::uint64_t max_lingered_bytes = 8u << 20;
 
 std::string_view reason_phrase(int status) {
     const auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(status));
@@ -417,7 +422,8 @@ private:
         auto self = shared_from_this();
         stream_.async_read_some(asio::buffer(chunk_), [self](beast::error_code ec, std::size_t n) {
             self->lingered_ += n;
-            if (ec || self->lingered_ > self->limits_.max_drained_body) return self->close_now();
+            if (ec || self->lingered_ > std::max(max_lingered_bytes, self->limits_.max_drained_body))
+                return self->close_now();
             self->linger_read();
         });
     }

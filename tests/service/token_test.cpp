@@ -240,7 +240,7 @@ TEST_CASE("authentic but unknown version or flags is malformed") {
     auto keys = ring(secret_a);
     auto bytes = bytes_of(seal(keys, "k", now + 60s));
     auto version = bytes;
-    version[0] = 2;
+    version[0] = 3;
     CHECK(open_error(keys, resealed(version, keys.current())) == tok::errc::malformed);
     auto flags = bytes;
     flags[14] = 0x02;
@@ -248,6 +248,107 @@ TEST_CASE("authentic but unknown version or flags is malformed") {
     auto lock_missing = bytes;
     lock_missing[14] = 0x01;  // says a lock follows, but the rest is too short for one
     CHECK(open_error(keys, resealed(lock_missing, keys.current())) == tok::errc::malformed);
+}
+
+namespace {
+
+// The format as token.hpp writes it down, computed with libcrypto's one-shot HMAC from the raw
+// secret: an independent oracle for version 2 tokens.
+std::array<unsigned char, 32> oracle_hmac(std::span<const unsigned char> key, std::string_view message) {
+    std::array<unsigned char, 32> out{};
+    unsigned int length = 0;
+    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), span_of(message).data(), message.size(), out.data(),
+         &length);
+    return out;
+}
+
+std::string oracle_token(std::span<const unsigned char> secret, tok::purpose purpose, std::int64_t expires_at,
+                         std::string_view payload) {
+    std::string head(15, '\0');
+    head[0] = 2;
+    head[1] = static_cast<char>(purpose);
+    const auto id = oracle_hmac(secret, "key id");
+    for (int i = 0; i < 4; ++i) head[2 + i] = static_cast<char>(id[i]);
+    for (int i = 0; i < 8; ++i) head[6 + i] = static_cast<char>(static_cast<std::uint64_t>(expires_at) >> (56 - 8 * i));
+    const auto payload_key = oracle_hmac(secret, "token payload key");
+    const auto siv = oracle_hmac(payload_key, std::string(1, '\0') + head + std::string(payload));
+    const std::string nonce(reinterpret_cast<const char*>(siv.data()), 16);
+    std::string encrypted(payload);
+    for (std::size_t block = 0; block * 32 < encrypted.size(); ++block) {
+        std::string input = std::string(1, '\1') + nonce;
+        for (int i = 0; i < 4; ++i) input += static_cast<char>(block >> (24 - 8 * i));
+        const auto stream = oracle_hmac(payload_key, input);
+        for (std::size_t i = 0; i < 32 && block * 32 + i < encrypted.size(); ++i)
+            encrypted[block * 32 + i] = static_cast<char>(encrypted[block * 32 + i] ^ stream[i]);
+    }
+    std::string bytes = head + nonce + encrypted;
+    const auto mac = oracle_hmac(secret, bytes);
+    bytes.append(reinterpret_cast<const char*>(mac.data()), mac.size());
+    return tok::base64url_encode(span_of(bytes));
+}
+
+}  // namespace
+
+TEST_CASE("payload confidentiality: the format as documented, nothing of the payload readable") {
+    std::array<unsigned char, 32> raw{};
+    for (std::size_t i = 0; i < raw.size(); ++i) raw[i] = static_cast<unsigned char>(0xA0 + i);
+    auto secret = tok::secret::from_bytes(raw);
+    REQUIRE(secret.has_value());
+    const tok::keyring keys(*secret);
+    const std::int64_t expiry = 1'800'003'600;
+    // Lengths around the 32-byte keystream block and the SHA-256 block of the nonce's input.
+    for (std::size_t length : {0, 1, 31, 32, 33, 48, 64, 65, 200, 1400}) {
+        std::string payload(length, 'p');
+        for (std::size_t i = 0; i < length; ++i) payload[i] = static_cast<char>("uploads/users/alice/"[i % 20]);
+        CAPTURE(length);
+        const auto text = seal(keys, payload, sigv4::sys_seconds(std::chrono::seconds(expiry)));
+        CHECK(text == oracle_token(raw, tok::purpose::share_link, expiry, payload));
+        const auto bytes = bytes_of(text);
+        CHECK(bytes.size() == 15 + 16 + length + 32);
+        if (length >= 4) {
+            CHECK(bytes.find(payload.substr(0, 4)) == std::string::npos);
+            CHECK(text.find(tok::base64url_encode(span_of(payload.substr(0, 3)))) == std::string::npos);
+        }
+        auto opened = tok::open(keys, text, tok::purpose::share_link, now);
+        REQUIRE(opened.has_value());
+        CHECK(opened->payload == payload);
+    }
+    // Payloads that differ in their last byte share no keystream: the nonces differ.
+    const auto one = bytes_of(seal(keys, "uploads/users/alice/report-1.pdf", now + 60s));
+    const auto two = bytes_of(seal(keys, "uploads/users/alice/report-2.pdf", now + 60s));
+    CHECK(one.substr(15, 16) != two.substr(15, 16));
+    std::size_t same = 0;
+    for (std::size_t i = 31; i < one.size() - 32; ++i) same += one[i] == two[i] ? 1 : 0;
+    CHECK(same < 8);
+    // The same contents with another expiry: another nonce as well.
+    CHECK(bytes_of(seal(keys, "uploads/users/alice/report-1.pdf", now + 61s)).substr(15, 16) != one.substr(15, 16));
+}
+
+TEST_CASE("version 1 tokens (payload in the clear, issued before encryption) still open; tampered ones do not") {
+    auto keys = ring(secret_a);
+    for (std::optional<std::string_view> password : {std::optional<std::string_view>{}, std::optional<std::string_view>{"pw"}}) {
+        // A version 2 token turned into the version 1 layout: the nonce dropped, the payload clear.
+        auto v2 = bytes_of(seal(keys, "x", now + 60s, password));
+        const std::size_t at = v2.size() - 32 - 1 - 16;
+        std::string v1 = v2.substr(0, at) + "uploads/users/alice/old.txt" + std::string(32, '\0');
+        v1[0] = 1;
+        const auto text = resealed(v1, keys.current());
+        auto opened = tok::open(keys, text, tok::purpose::share_link, now);
+        REQUIRE(opened.has_value());
+        CHECK(opened->payload == "uploads/users/alice/old.txt");
+        CHECK(opened->needs_password() == password.has_value());
+        if (password) {
+            CHECK(tok::check_password(keys, *opened, *password).has_value());
+        }
+        auto forged = bytes_of(text);
+        forged[at] = static_cast<char>(forged[at] ^ 1);
+        CHECK(open_error(keys, tok::base64url_encode(span_of(forged))) == tok::errc::forged);
+        CHECK(open_error(keys, text, tok::purpose::upload_plan) == tok::errc::wrong_purpose);
+    }
+    // A version 2 token too short to hold its nonce is malformed even when authentic.
+    auto short_v2 = bytes_of(seal(keys, "", now + 60s));
+    short_v2.erase(15, 16);
+    CHECK(open_error(keys, resealed(short_v2, keys.current())) == tok::errc::malformed);
 }
 
 TEST_CASE("rotation: the previous secret opens only when configured; new tokens use the current one") {

@@ -5,6 +5,7 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 
@@ -16,8 +17,12 @@
 namespace presign::token {
 namespace {
 
-constexpr unsigned char format_version = 1;
+constexpr unsigned char format_version = 2;
+constexpr unsigned char clear_payload_version = 1;  // opened, never sealed any more
 constexpr std::size_t head_bytes = 15;  // version, purpose, key id, expiry, flags
+constexpr std::size_t nonce_bytes = 16;
+constexpr unsigned char nonce_domain = 0x00;
+constexpr unsigned char keystream_domain = 0x01;
 constexpr std::size_t salt_bytes = 16;
 constexpr std::size_t lock_bytes = salt_bytes + 4 + 32;
 constexpr std::size_t mac_bytes = 32;
@@ -88,10 +93,12 @@ struct hmac_key {
 
 // HMAC of the concatenated parts, from the precomputed states.
 void hmac(const SHA256_CTX& inner, const SHA256_CTX& outer, std::span<const unsigned char> first,
-          std::span<const unsigned char> second, unsigned char* out) noexcept {
+          std::span<const unsigned char> second, unsigned char* out,
+          std::span<const unsigned char> third = {}) noexcept {
     SHA256_CTX ctx = inner;
     SHA256_Update(&ctx, first.data(), first.size());
     if (!second.empty()) SHA256_Update(&ctx, second.data(), second.size());
+    if (!third.empty()) SHA256_Update(&ctx, third.data(), third.size());
     SHA256_Final(out, &ctx);
     ctx = outer;
     SHA256_Update(&ctx, out, 32);
@@ -163,6 +170,12 @@ std::optional<secret> secret::from_bytes(std::span<const unsigned char> bytes) {
     constexpr std::string_view label = "key id";
     auto id = out.mac({reinterpret_cast<const unsigned char*>(label.data()), label.size()});
     out.key_id_ = static_cast<std::uint32_t>(get_be(id.data(), 4));
+    constexpr std::string_view payload_label = "token payload key";
+    auto payload_key = out.mac({reinterpret_cast<const unsigned char*>(payload_label.data()), payload_label.size()});
+    const hmac_key payload(payload_key);
+    OPENSSL_cleanse(payload_key.data(), payload_key.size());
+    *new (out.payload_inner_.data()) SHA256_CTX = payload.inner;
+    *new (out.payload_outer_.data()) SHA256_CTX = payload.outer;
     return out;
 }
 
@@ -192,10 +205,20 @@ std::array<unsigned char, 32> secret::mac(std::span<const unsigned char> message
     return out;
 }
 
+std::array<unsigned char, 32> secret::payload_mac(unsigned char domain, std::span<const unsigned char> first,
+                                                  std::span<const unsigned char> second) const noexcept {
+    std::array<unsigned char, 32> out{};
+    hmac(*state_of(payload_inner_.data()), *state_of(payload_outer_.data()), {&domain, 1}, first, out.data(),
+         second);
+    return out;
+}
+
 secret& secret::operator=(const secret& other) {
     if (this != &other) {
         inner_ = other.inner_;
         outer_ = other.outer_;
+        payload_inner_ = other.payload_inner_;
+        payload_outer_ = other.payload_outer_;
         key_id_ = other.key_id_;
     }
     return *this;
@@ -206,6 +229,8 @@ secret::~secret() { wipe(); }
 void secret::wipe() noexcept {
     OPENSSL_cleanse(inner_.data(), inner_.size());
     OPENSSL_cleanse(outer_.data(), outer_.size());
+    OPENSSL_cleanse(payload_inner_.data(), payload_inner_.size());
+    OPENSSL_cleanse(payload_outer_.data(), payload_outer_.size());
 }
 
 const secret* keyring::find(std::uint32_t key_id) const noexcept {
@@ -216,10 +241,27 @@ const secret* keyring::find(std::uint32_t key_id) const noexcept {
 
 // ---- seal and open -----------------------------------------------------------------------------
 
+namespace {
+
+// XORs `data` in place with the payload keystream for `nonce` (its own inverse).
+void apply_keystream(const secret& key, std::span<const unsigned char, nonce_bytes> nonce,
+                     unsigned char* data, std::size_t size) noexcept {
+    std::array<unsigned char, 4> counter{};
+    for (std::size_t at = 0, block = 0; at < size; at += 32, ++block) {
+        put_be(counter.data(), block, counter.size());
+        auto stream = key.payload_mac(keystream_domain, nonce, counter);
+        const std::size_t n = std::min<std::size_t>(32, size - at);
+        for (std::size_t i = 0; i < n; ++i) data[at + i] ^= stream[i];
+        OPENSSL_cleanse(stream.data(), stream.size());
+    }
+}
+
+}  // namespace
+
 sigv4::result<std::string, errc> seal(const keyring& keys, const contents& what) {
     const secret& key = keys.current();
     std::string bytes;
-    bytes.reserve(head_bytes + lock_bytes + what.payload.size() + mac_bytes);
+    bytes.reserve(head_bytes + lock_bytes + nonce_bytes + what.payload.size() + mac_bytes);
     bytes.resize(head_bytes);
     auto* head = reinterpret_cast<unsigned char*>(bytes.data());
     head[0] = format_version;
@@ -238,7 +280,15 @@ sigv4::result<std::string, errc> seal(const keyring& keys, const contents& what)
         bytes.append(reinterpret_cast<const char*>(iterations.data()), iterations.size());
         bytes.append(reinterpret_cast<const char*>(tag->data()), tag->size());
     }
+    // The synthetic nonce covers the header, the lock and the plaintext; then the payload goes in
+    // encrypted, and the MAC covers what is written.
+    auto nonce = key.payload_mac(nonce_domain, {reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size()},
+                                 {reinterpret_cast<const unsigned char*>(what.payload.data()), what.payload.size()});
+    bytes.append(reinterpret_cast<const char*>(nonce.data()), nonce_bytes);
+    const std::size_t payload_at = bytes.size();
     bytes.append(what.payload);
+    apply_keystream(key, std::span<const unsigned char, nonce_bytes>(nonce.data(), nonce_bytes),
+                    reinterpret_cast<unsigned char*>(bytes.data() + payload_at), what.payload.size());
     auto mac = key.mac({reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size()});
     bytes.append(reinterpret_cast<const char*>(mac.data()), mac.size());
     return base64url_encode({reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size()});
@@ -251,7 +301,7 @@ sigv4::result<opened, errc> open(const keyring& keys, std::string_view text, pur
     if (!decoded || decoded->size() < head_bytes + mac_bytes) return sigv4::unexpected(errc::malformed);
     const auto* bytes = reinterpret_cast<const unsigned char*>(decoded->data());
     const std::size_t signed_size = decoded->size() - mac_bytes;
-    if (bytes[0] != format_version) return sigv4::unexpected(errc::malformed);
+    if (bytes[0] != format_version && bytes[0] != clear_payload_version) return sigv4::unexpected(errc::malformed);
     const auto key_id = static_cast<std::uint32_t>(get_be(bytes + 2, 4));
     const secret* key = keys.find(key_id);
     if (key == nullptr) return sigv4::unexpected(errc::unknown_key);
@@ -278,7 +328,15 @@ sigv4::result<opened, errc> open(const keyring& keys, std::string_view text, pur
         at += lock_bytes;
     }
     out.key_id = key_id;
+    if (bytes[0] == clear_payload_version) {
+        out.payload.assign(decoded->data() + at, signed_size - at);
+        return out;
+    }
+    if (signed_size < at + nonce_bytes) return sigv4::unexpected(errc::malformed);
+    const std::span<const unsigned char, nonce_bytes> nonce(bytes + at, nonce_bytes);
+    at += nonce_bytes;
     out.payload.assign(decoded->data() + at, signed_size - at);
+    apply_keystream(*key, nonce, reinterpret_cast<unsigned char*>(out.payload.data()), out.payload.size());
     return out;
 }
 

@@ -4,14 +4,25 @@
 // link's object, a multipart upload's plan) travels in one of these instead of a database.
 //
 // Wire format (before base64url, no padding), every field covered by the MAC:
-//   [0]      format version (1)
+//   [0]      format version (2; version 1 tokens, whose payload was in the clear, still open)
 //   [1]      purpose (token::purpose): a token of one purpose never opens as another
 //   [2..5]   key id of the secret that sealed it (big-endian), so secrets can rotate
 //   [6..13]  expiry, seconds since the epoch (big-endian, signed)
 //   [14]     flags: bit 0 = password lock follows
 //   lock     (only with bit 0) 16-byte salt, iterations (4 bytes, big-endian), 32-byte tag
-//   payload  the caller's bytes, opaque here
-//   mac      HMAC-SHA256(secret, every byte above), 32 bytes
+//   nonce    16 bytes (version 2 only), synthetic: the first 16 bytes of
+//            HMAC-SHA256(payload key, 0x00 || every byte above || plaintext payload)
+//   payload  the caller's bytes, encrypted (version 2): XORed with the keystream whose 32-byte
+//            block i is HMAC-SHA256(payload key, 0x01 || nonce || i as 4 bytes big-endian)
+//   mac      HMAC-SHA256(secret, every byte above), 32 bytes (encrypt-then-MAC)
+// where payload key = HMAC-SHA256(secret, "token payload key").
+//
+// Why the payload is encrypted: a share link is handed to other people, and its payload names the
+// object, whose key holds the owner's prefix (derived from their sign-in identity) and the file's
+// name. Whoever holds a link learns only its expiry and whether it has a password. The nonce is
+// derived from the whole plaintext (the SIV construction of RFC 5297, with HMAC-SHA256 as the
+// PRF), so sealing needs no randomness and stays deterministic: the same contents give the same
+// token, and two tokens with different contents never share a keystream.
 //
 // Security contract:
 // - Opening checks the length (at most max_token_chars) before decoding anything, decodes strict
@@ -67,7 +78,8 @@ enum class errc : std::uint8_t {
 [[nodiscard]] std::string_view to_string(errc code) noexcept;
 
 /// A server secret of 32 bytes, held only as the HMAC-SHA256 inner and outer states precomputed from
-/// it (so one MAC costs only the message's blocks; the states are as secret as the key). Fixed-size
+/// it and from the payload key derived from it (so one MAC costs only the message's blocks; the
+/// states are as secret as the key). Fixed-size
 /// storage, wiped with OPENSSL_cleanse on destruction; copies are independent and wiped too. Never
 /// printed, and there is no way to read the key back.
 class secret {
@@ -89,6 +101,10 @@ public:
 
     /// HMAC-SHA256 of `message` under this secret.
     [[nodiscard]] std::array<unsigned char, 32> mac(std::span<const unsigned char> message) const noexcept;
+    /// HMAC-SHA256 of domain || first || second under the payload key derived from this secret
+    /// (the format's nonce and keystream blocks; the key itself cannot be read back).
+    [[nodiscard]] std::array<unsigned char, 32> payload_mac(unsigned char domain, std::span<const unsigned char> first,
+                                                            std::span<const unsigned char> second) const noexcept;
 
     secret(const secret&) = default;
     secret& operator=(const secret&);
@@ -102,6 +118,9 @@ private:
     static constexpr std::size_t state_bytes = 128;
     alignas(16) std::array<unsigned char, state_bytes> inner_{};
     alignas(16) std::array<unsigned char, state_bytes> outer_{};
+    // The same for the payload key (HMAC-SHA256(secret, "token payload key")).
+    alignas(16) std::array<unsigned char, state_bytes> payload_inner_{};
+    alignas(16) std::array<unsigned char, state_bytes> payload_outer_{};
     std::uint32_t key_id_ = 0;
 };
 

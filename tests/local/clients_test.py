@@ -89,6 +89,35 @@ def multipart_checks(s3, ClientError):
     check(code_of(lambda: s3.list_parts(Bucket=BUCKET, Key=key, UploadId=upload_id)) == "NoSuchUpload",
           "a completed upload is gone: NoSuchUpload")
 
+    # Conditional Complete (S3 since 2024): If-None-Match: * never overwrites; a refused Complete
+    # keeps the upload, which can still be completed without the condition or aborted.
+    again = s3.create_multipart_upload(Bucket=BUCKET, Key=key)["UploadId"]
+    tag = s3.upload_part(Bucket=BUCKET, Key=key, UploadId=again, PartNumber=1, Body=b"second")["ETag"]
+    one = {"Parts": [{"PartNumber": 1, "ETag": tag}]}
+    check(code_of(lambda: s3.complete_multipart_upload(Bucket=BUCKET, Key=key, UploadId=again, MultipartUpload=one,
+                                                       IfNoneMatch="*")) == "PreconditionFailed",
+          "Complete with If-None-Match: * over an existing object: 412 PreconditionFailed")
+    check(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == b"".join(chunks), "the existing object is intact")
+    check([p["PartNumber"] for p in s3.list_parts(Bucket=BUCKET, Key=key, UploadId=again).get("Parts", [])] == [1],
+          "the refused upload keeps its parts")
+    check(code_of(lambda: s3.complete_multipart_upload(Bucket=BUCKET, Key=key, UploadId=again, MultipartUpload=one,
+                                                       IfMatch='"%s"' % ("0" * 32))) == "PreconditionFailed",
+          "Complete with If-Match of another ETag: 412")
+    swapped = s3.complete_multipart_upload(Bucket=BUCKET, Key=key, UploadId=again, MultipartUpload=one,
+                                           IfMatch=done["ETag"])
+    check(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == b"second" and swapped["ETag"].endswith('-1"'),
+          "Complete with If-Match of the current ETag replaces it")
+    fresh = s3.create_multipart_upload(Bucket=BUCKET, Key="mp/fresh.bin")["UploadId"]
+    tag = s3.upload_part(Bucket=BUCKET, Key="mp/fresh.bin", UploadId=fresh, PartNumber=1, Body=b"new")["ETag"]
+    check(code_of(lambda: s3.complete_multipart_upload(Bucket=BUCKET, Key="mp/fresh.bin", UploadId=fresh,
+                                                       MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": tag}]},
+                                                       IfMatch=done["ETag"])) == "NoSuchKey",
+          "Complete with If-Match on a missing key: 404 NoSuchKey")
+    s3.complete_multipart_upload(Bucket=BUCKET, Key="mp/fresh.bin", UploadId=fresh, IfNoneMatch="*",
+                                 MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": tag}]})
+    check(s3.get_object(Bucket=BUCKET, Key="mp/fresh.bin")["Body"].read() == b"new",
+          "Complete with If-None-Match: * on a new key creates it")
+
 
 def protocol_checks(s3, ClientError, scratch):
     """Issue 17, items 4 to 6 with a real client: bodies stored exactly as sent whatever their

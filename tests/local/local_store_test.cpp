@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -807,6 +808,111 @@ TEST_CASE("concurrent PUTs of one key leave exactly one whole version") {
         if (entry.path().extension() == ".data") ++data_files;
     }
     CHECK(data_files == 1);
+}
+
+namespace {
+
+/// Sends the heads of `count` presigned PUTs of `key` (each signed with `options` plus its own
+/// length), waits until the store has seen them all, then their bodies: every precondition
+/// checked at the head passes, so only a check made at the commit can refuse the losers.
+/// Returns each request's answer.
+std::vector<std::string> racing_puts(const running_store& store, std::string_view key, int count,
+                                     sigv4::s3::object_options options, const std::string& extra_headers) {
+    std::vector<int> sockets;
+    std::vector<std::string> bodies;
+    for (int i = 0; i < count; ++i) {
+        bodies.push_back(std::string(64 << 10, static_cast<char>('A' + i)));
+        options.content_length = bodies.back().size();
+        const auto presigned = presign_url(store, "PUT", key, options);
+        const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        REQUIRE(fd >= 0);
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_port = htons(static_cast<std::uint16_t>(store.port()));
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+        timeval timeout{20, 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+        const std::string head = "PUT " + target_of(presigned.url) + " HTTP/1.1\r\nHost: 127.0.0.1:" +
+                                 std::to_string(store.port()) + "\r\nContent-Length: " +
+                                 std::to_string(bodies.back().size()) + "\r\n" + extra_headers +
+                                 "Connection: close\r\n\r\n";
+        REQUIRE(::send(fd, head.data(), head.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(head.size()));
+        sockets.push_back(fd);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    std::vector<std::thread> senders;
+    for (int i = 0; i < count; ++i) {
+        senders.emplace_back([fd = sockets[i], &body = bodies[i]] {
+            std::size_t sent = 0;
+            while (sent < body.size()) {
+                const ssize_t n = ::send(fd, body.data() + sent, body.size() - sent, MSG_NOSIGNAL);
+                if (n <= 0) return;
+                sent += static_cast<std::size_t>(n);
+            }
+        });
+    }
+    for (auto& sender : senders) sender.join();
+    std::vector<std::string> answers;
+    for (const int fd : sockets) {
+        std::string answer;
+        char buffer[4096];
+        for (ssize_t n; (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0;) answer.append(buffer, static_cast<std::size_t>(n));
+        ::close(fd);
+        answers.push_back(std::move(answer));
+    }
+    return answers;
+}
+
+std::size_t count_status(const std::vector<std::string>& answers, std::string_view status_line) {
+    return static_cast<std::size_t>(std::count_if(answers.begin(), answers.end(), [&](const std::string& answer) {
+        return answer.starts_with(status_line);
+    }));
+}
+
+}  // namespace
+
+TEST_CASE("conditional PUTs racing for one key: the condition is decided at the commit, exactly one wins") {
+    running_store store;
+    constexpr int writers = 12;
+    sigv4::s3::object_options create_only;
+    create_only.if_none_match_any = true;
+    SUBCASE("If-None-Match: * on an absent key") {
+        const auto answers = racing_puts(store, "race/create", writers, create_only, "If-None-Match: *\r\n");
+        CHECK(count_status(answers, "HTTP/1.1 200 ") == 1);
+        CHECK(count_status(answers, "HTTP/1.1 412 ") == writers - 1);
+        for (const auto& answer : answers) {
+            if (answer.starts_with("HTTP/1.1 412 ")) {
+                CHECK(answer.find("<Code>PreconditionFailed</Code>") != std::string::npos);
+                CHECK(answer.find("<Condition>If-None-Match</Condition>") != std::string::npos);
+            }
+        }
+        auto get = get_presigned(store, "race/create");
+        REQUIRE(get);
+        CHECK(get->status == 200);
+        CHECK(get->body.size() == 64u << 10);
+        CHECK(get->body.find_first_not_of(get->body.front()) == std::string::npos);  // one writer's bytes
+    }
+    SUBCASE("If-Match with the current ETag") {
+        auto first = put_presigned(store, "race/swap", "original");
+        REQUIRE(first);
+        REQUIRE(first->status == 200);
+        const std::string etag = first->get_header_value("ETag");
+        sigv4::s3::object_options swap;
+        swap.extra_headers = {{"If-Match", etag}};
+        const auto answers = racing_puts(store, "race/swap", writers, swap, "If-Match: " + etag + "\r\n");
+        CHECK(count_status(answers, "HTTP/1.1 200 ") == 1);
+        CHECK(count_status(answers, "HTTP/1.1 412 ") == writers - 1);
+        auto get = get_presigned(store, "race/swap");
+        REQUIRE(get);
+        CHECK(get->body.size() == 64u << 10);
+    }
+    std::size_t data_files = 0;
+    for (const auto& entry : fs::directory_iterator(store.data() / "buckets" / bucket / "objects")) {
+        if (entry.path().extension() == ".data") ++data_files;
+    }
+    CHECK(data_files == 1);  // the losers' bytes are gone
+    CHECK(temp_count(store) == 0);
 }
 
 // ---- large uploads: hashing and writing on a worker thread --------------------------------

@@ -5,9 +5,11 @@
 #include <openssl/evp.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <presign/local/multipart_listing.hpp>
@@ -134,6 +136,76 @@ TEST_CASE("parts: a part finishing after its upload was aborted is refused and l
     CHECK(s.store->begin_part(bucket, "another key", other, 1).error().code == "NoSuchUpload");
     CHECK(s.store->begin_part(bucket, "k", other, 0).error().code == "InvalidArgument");
     CHECK(s.store->begin_part(bucket, "k", other, 10001).error().code == "InvalidArgument");
+}
+
+TEST_CASE("Complete with a precondition: checked at the commit; a refused upload keeps its parts") {
+    scratch s;
+    // "Create only" (If-None-Match: *): refused when the key holds an object.
+    const local::write_precondition create_only = [](const local::object_info* current) -> std::optional<local::s3_error> {
+        if (current == nullptr) return std::nullopt;
+        return local::s3_error{412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold"};
+    };
+    SUBCASE("over an existing object") {
+        auto id = s.create("taken");
+        auto part = s.put_part("taken", id, 1, "first");
+        REQUIRE(part);
+        REQUIRE(s.store->complete_multipart(bucket, "taken", id, {{1, part->etag}}));
+        auto again = s.create("taken");
+        auto second = s.put_part("taken", again, 1, "second");
+        REQUIRE(second);
+        auto refused = s.store->complete_multipart(bucket, "taken", again, {{1, second->etag}}, create_only);
+        REQUIRE_FALSE(refused);
+        CHECK(refused.error().status == 412);
+        CHECK(refused.error().code == "PreconditionFailed");
+        auto kept = s.store->list_parts(bucket, "taken", again);
+        REQUIRE(kept);
+        CHECK(kept->size() == 1);
+        auto stat = s.store->stat(bucket, "taken");
+        REQUIRE(stat);
+        CHECK(stat->size == 5);  // "first", untouched
+        std::size_t temporary = 0;
+        for ([[maybe_unused]] const auto& e : fs::directory_iterator(s.dir / "buckets" / std::string(bucket) / "tmp")) ++temporary;
+        CHECK(temporary == 0);
+        // The check sees the key's current object, and an unconditional Complete still succeeds.
+        const local::object_info* seen = nullptr;
+        std::string seen_etag;
+        auto done = s.store->complete_multipart(bucket, "taken", again, {{1, second->etag}},
+                                                [&](const local::object_info* current) -> std::optional<local::s3_error> {
+                                                    seen = current;
+                                                    if (current != nullptr) seen_etag = current->etag;
+                                                    return std::nullopt;
+                                                });
+        REQUIRE(done);
+        CHECK(seen != nullptr);
+        CHECK(seen_etag == stat->etag);
+        CHECK(s.store->stat(bucket, "taken")->size == 6);
+    }
+    SUBCASE("racing Completes of one absent key: exactly one wins") {
+        constexpr int uploads = 6;
+        std::vector<std::string> ids;
+        std::vector<std::string> etags;
+        for (int i = 0; i < uploads; ++i) {
+            ids.push_back(s.create("contended"));
+            auto part = s.put_part("contended", ids.back(), 1, std::string(1 << 20, static_cast<char>('a' + i)));
+            REQUIRE(part);
+            etags.push_back(part->etag);
+        }
+        std::atomic<int> won{0}, refused{0};
+        std::vector<std::thread> threads;
+        for (int i = 0; i < uploads; ++i) {
+            threads.emplace_back([&, i] {
+                auto done = s.store->complete_multipart(bucket, "contended", ids[i], {{1, etags[i]}}, create_only);
+                if (done) {
+                    ++won;
+                } else if (done.error().code == "PreconditionFailed") {
+                    ++refused;
+                }
+            });
+        }
+        for (auto& t : threads) t.join();
+        CHECK(won == 1);
+        CHECK(refused == uploads - 1);
+    }
 }
 
 TEST_CASE("ListParts: pages by max-parts and part-number-marker; errors") {

@@ -454,7 +454,7 @@ store_result<object_info> pending_upload::commit(const upload_expectations& expe
     info_.last_modified = std::chrono::duration_cast<std::chrono::seconds>(
                               std::chrono::system_clock::now().time_since_epoch())
                               .count();
-    auto committed = store_->commit(bucket_, std::move(info_), temp_path_);
+    auto committed = store_->commit(bucket_, std::move(info_), temp_path_, expect.precondition);
     if (committed) temp_path_.clear();  // renamed into place: nothing left to remove
     discard();
     return committed;
@@ -570,7 +570,7 @@ store_result<pending_upload> object_store::begin_upload(std::string_view bucket,
 }
 
 store_result<object_info> object_store::commit(const std::string& bucket, object_info info,
-                                               const fs::path& temp_path) {
+                                               const fs::path& temp_path, const write_precondition& precondition) {
     const fs::path dir = bucket_dir(bucket);
     const std::string hash = key_hash(info.key);
     info.data_file = hash + "." + random_hex(8) + ".data";
@@ -580,6 +580,15 @@ store_result<object_info> object_store::commit(const std::string& bucket, object
     }
     std::lock_guard lock(key_mutex(hash));
     auto previous = read_meta(dir, hash);
+    // A conditional write is decided here, under the key's lock, so that two "create only" PUTs
+    // racing for one key cannot both pass a check made before either committed.
+    if (precondition) {
+        const bool current = previous && previous->key == info.key;
+        if (auto refused = precondition(current ? &*previous : nullptr)) {
+            ::unlink((objects / info.data_file).c_str());
+            return sigv4::unexpected{std::move(*refused)};
+        }
+    }
     // The metadata file is the commit point: once renamed, readers see the new bytes.
     if (!write_file_atomically(objects / (hash + std::string(meta_suffix)), to_json(info).dump())) {
         ::unlink((objects / info.data_file).c_str());
@@ -743,7 +752,8 @@ store_result<pending_upload> object_store::begin_part(std::string_view bucket, s
 
 store_result<object_info> object_store::complete_multipart(std::string_view bucket, std::string_view key,
                                                            std::string_view upload_id,
-                                                           const std::vector<completed_part>& parts) {
+                                                           const std::vector<completed_part>& parts,
+                                                           const write_precondition& precondition) {
     std::lock_guard lock(upload_mutex(upload_id));
     auto dir = multipart_dir(bucket, key, upload_id);
     if (!dir) return sigv4::unexpected{dir.error()};
@@ -789,6 +799,12 @@ store_result<object_info> object_store::complete_multipart(std::string_view buck
     auto meta = text ? from_json(*text) : std::nullopt;
     if (!meta) return sigv4::unexpected{no_such_upload()};
 
+    // A precondition that already fails refuses before the parts are copied (commit checks again).
+    if (precondition) {
+        auto current = stat(bucket, key);
+        if (auto refused = precondition(current ? &*current : nullptr)) return sigv4::unexpected{std::move(*refused)};
+    }
+
     // Concatenate into one temporary file in the bucket, then commit like a PUT.
     const fs::path temp = bucket_dir(bucket) / "tmp" / ("complete-" + random_hex(16));
     const int out = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -828,7 +844,7 @@ store_result<object_info> object_store::complete_multipart(std::string_view buck
     info.last_modified = std::chrono::duration_cast<std::chrono::seconds>(
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();
-    auto committed = commit(std::string(bucket), std::move(info), temp);
+    auto committed = commit(std::string(bucket), std::move(info), temp, precondition);
     if (!committed) {
         ::unlink(temp.c_str());
         return committed;

@@ -820,9 +820,10 @@ struct s3_server::impl {
                                                        "You did not provide the number of bytes specified by the "
                                                        "Content-Length HTTP header."});
                 }
-                if (conditional && !write_allowed(answer)) return;
+                std::string_view failed;
+                if (conditional) state->expect.precondition = commit_check(answer, failed);
                 auto committed = state->upload.commit(state->expect);
-                if (!committed) return send_error(answer, committed.error());
+                if (!committed) return send_write_error(answer, committed.error(), failed);
                 add_common_headers(answer);
                 answer.res.set_header("ETag", committed->etag);
                 if (!committed->checksum_sha256.empty()) {
@@ -833,30 +834,55 @@ struct s3_server::impl {
             });
     }
 
-    /// A PUT's If-None-Match ("*" only, as S3) and If-Match against the current object; answers
-    /// and returns false when the write must not happen.
-    bool write_allowed(exchange& ex) {
+    /// A write's (PUT's, CompleteMultipartUpload's) If-None-Match ("*" only, as S3) and If-Match
+    /// against the key's current object (nullptr: none): nothing when the write may happen, else
+    /// S3's refusal: 412 PreconditionFailed (`failed` names the header), or 404 NoSuchKey for
+    /// If-Match on a missing key.
+    std::optional<s3_error> write_refusal(const exchange& ex, const object_info* current,
+                                          std::string_view& failed) const {
+        if (current == nullptr) {
+            if (!ex.req.has("If-Match")) return std::nullopt;
+            return s3_error{404, "NoSuchKey", "The specified key does not exist."};
+        }
+        if (evaluate_conditions(ex, *current, failed) == 0) return std::nullopt;
+        return s3_error{412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold"};
+    }
+
+    /// The store's check of a write's conditions at its commit, atomic with it (`ex` and `failed`
+    /// must outlive the commit).
+    presign::local::write_precondition commit_check(const exchange& ex, std::string_view& failed) const {
+        return [this, &ex, &failed](const object_info* current) { return write_refusal(ex, current, failed); };
+    }
+
+    /// Answers a refused write: a failed precondition names its header, as S3 does.
+    void send_write_error(exchange& ex, const s3_error& error, std::string_view failed) {
+        if (error.status == 412 && !failed.empty()) return precondition_failed(ex, failed);
+        send_error(ex, error);
+    }
+
+    /// A write's If-None-Match may only be "*" (S3 answers 501 to an entity tag); answers and
+    /// returns false otherwise.
+    bool if_none_match_supported(exchange& ex) {
         const std::string* if_none_match = ex.req.find("If-None-Match");
-        if (if_none_match != nullptr && trim(*if_none_match) != "*") {
-            send_error(ex, s3_error{501, "NotImplemented",
-                                    "A header you provided implies functionality that is not implemented"});
+        if (if_none_match == nullptr || trim(*if_none_match) == "*") return true;
+        send_error(ex, s3_error{501, "NotImplemented",
+                                "A header you provided implies functionality that is not implemented"});
+        return false;
+    }
+
+    /// A write's conditions checked when its head arrives, so a write bound to fail is refused
+    /// before its body is read (the store checks again at the commit); answers and returns false
+    /// when the write must not happen.
+    bool write_allowed(exchange& ex) {
+        if (!if_none_match_supported(ex)) return false;
+        auto current = store.stat(ex.bucket, ex.key);
+        if (!current && current.error().code != "NoSuchKey") {
+            send_error(ex, current.error());
             return false;
         }
-        auto current = store.stat(ex.bucket, ex.key);
-        if (!current) {
-            if (current.error().code != "NoSuchKey") {
-                send_error(ex, current.error());
-                return false;
-            }
-            if (ex.req.has("If-Match")) {
-                send_error(ex, current.error());
-                return false;
-            }
-            return true;
-        }
         std::string_view failed;
-        if (evaluate_conditions(ex, *current, failed) != 0) {
-            precondition_failed(ex, failed);
+        if (auto refused = write_refusal(ex, current ? &*current : nullptr, failed)) {
+            send_write_error(ex, *refused, failed);
             return false;
         }
         return true;
@@ -940,8 +966,14 @@ struct s3_server::impl {
             parts.push_back({static_cast<int>(*number), xml_unescape(*etag)});
             at = end + 7;
         }
-        auto completed = store.complete_multipart(ex.bucket, ex.key, upload_id, parts);
-        if (!completed) return send_error(ex, completed.error());
+        // S3's conditional writes apply to CompleteMultipartUpload as to PutObject; the store checks
+        // them after the upload id (NoSuchUpload comes first) and again, atomically, at the commit.
+        std::string_view failed;
+        const bool conditional = ex.req.has("If-None-Match") || ex.req.has("If-Match");
+        if (conditional && !if_none_match_supported(ex)) return;
+        auto completed = store.complete_multipart(ex.bucket, ex.key, upload_id, parts,
+                                                  conditional ? commit_check(ex, failed) : write_precondition{});
+        if (!completed) return send_write_error(ex, completed.error(), failed);
         add_common_headers(ex);
         std::string xml(xml_declaration);
         xml += "<CompleteMultipartUploadResult xmlns=\"";

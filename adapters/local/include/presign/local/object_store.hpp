@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -65,12 +66,20 @@ private:
     object_info info_;
 };
 
+/// A write's precondition (S3's conditional writes: If-None-Match: *, If-Match), given the key's
+/// current object (nullptr when there is none). It runs under the key's lock at the moment the
+/// write commits, so no other write to the key can come between the check and the commit: of
+/// many concurrent "create only" writes exactly one succeeds. Returns the error that refuses
+/// the write, or nothing to let it happen. Must not call back into the store.
+using write_precondition = std::function<std::optional<s3_error>(const object_info* current)>;
+
 /// What the client promised about the bytes; checked when the upload is committed.
 struct upload_expectations {
     std::uint64_t content_length = 0;
     std::string content_sha256_hex;  ///< x-amz-content-sha256 when it is a hash (lowercase hex)
     std::string checksum_sha256;     ///< x-amz-checksum-sha256 (base64)
     std::string content_md5;         ///< Content-MD5 (base64)
+    write_precondition precondition;  ///< empty: unconditional
 };
 
 class object_store;
@@ -98,7 +107,8 @@ public:
     /// Call before the first write().
     void hash_sha256(bool on) noexcept;
     /// Checks size and digests against `expect`, fsyncs, and renames into place. Errors:
-    /// IncompleteBody (fewer bytes), XAmzContentSHA256Mismatch, BadDigest, InvalidDigest.
+    /// IncompleteBody (fewer bytes), XAmzContentSHA256Mismatch, BadDigest, InvalidDigest, and the
+    /// error of expect.precondition (checked atomically with the rename; ignored for a part).
     [[nodiscard]] store_result<object_info> commit(const upload_expectations& expect);
 
 private:
@@ -174,10 +184,13 @@ public:
         std::string etag;  ///< as the client sent it (quotes optional)
     };
     /// Concatenates the listed parts into the object. Errors: NoSuchUpload, InvalidPart,
-    /// InvalidPartOrder, EntityTooSmall (a part other than the last under 5 MiB).
+    /// InvalidPartOrder, EntityTooSmall (a part other than the last under 5 MiB), and the error of
+    /// `precondition` (checked atomically with the commit); a refused completion keeps the upload
+    /// and its parts, as S3 does.
     [[nodiscard]] store_result<object_info> complete_multipart(std::string_view bucket, std::string_view key,
                                                                std::string_view upload_id,
-                                                               const std::vector<completed_part>& parts);
+                                                               const std::vector<completed_part>& parts,
+                                                               const write_precondition& precondition = {});
     /// Errors: NoSuchUpload.
     [[nodiscard]] store_result<void> abort_multipart(std::string_view bucket, std::string_view key,
                                                      std::string_view upload_id);
@@ -220,7 +233,8 @@ private:
     store_result<object_info> read_meta(const std::filesystem::path& bucket_path,
                                         const std::string& hash) const;
     store_result<object_info> commit(const std::string& bucket, object_info info,
-                                     const std::filesystem::path& temp_path);
+                                     const std::filesystem::path& temp_path,
+                                     const write_precondition& precondition);
 
     std::filesystem::path root_;
     mutable std::array<std::mutex, 64> key_mutexes_;

@@ -250,7 +250,8 @@
         xml.push(`<Part><PartNumber>${n}</PartNumber><ETag>${done.get(n).replace(/&/g, '&amp;').replace(/</g, '&lt;')}</ETag></Part>`);
       }
       xml.push('</CompleteMultipartUpload>');
-      await send('POST', signed.url, { 'Content-Type': 'application/xml' }, xml.join(''), null);
+      // The signed headers (If-None-Match: *: a Complete never overwrites an existing object).
+      await send('POST', signed.url, { ...(signed.headers || {}), 'Content-Type': 'application/xml' }, xml.join(''), null);
       forget(key);
       return { key: plan.key, parts: plan.partCount, resumedParts: plan.partCount - missing.length };
     } catch (error) {

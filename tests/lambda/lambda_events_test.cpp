@@ -587,7 +587,9 @@ TEST_CASE("events: the multipart routes through every sample event format") {
                            std::nullopt);
         CHECK(listed["method"] == "GET");
         json finish = {{"plan", plan["plan"]}, {"uploadId", "upload-1"}};
-        CHECK(call("POST", "/uploads/complete", "", finish.dump())["method"] == "POST");
+        auto complete = call("POST", "/uploads/complete", "", finish.dump());
+        CHECK(complete["method"] == "POST");
+        CHECK(complete["headers"]["If-None-Match"] == "*");  // a Complete never overwrites
         CHECK(call("POST", "/uploads/abort", "", finish.dump())["method"] == "DELETE");
         auto preflight = well_formed(lambda::handle_event(
             open, retarget(event, "OPTIONS", "/uploads/parts", "", std::nullopt).dump(), "inv"));

@@ -123,7 +123,9 @@ class Upload:
         xml = "<CompleteMultipartUpload>" + "".join(
             "<Part><PartNumber>%d</PartNumber><ETag>%s</ETag></Part>" % (n, self.etags[n])
             for n in sorted(self.etags)) + "</CompleteMultipartUpload>"
-        status, body, _ = http_call("POST", signed["url"], xml.encode(), {"Content-Type": "application/xml"})
+        # With the signed headers (If-None-Match: *: a Complete never overwrites an existing object).
+        status, body, _ = http_call("POST", signed["url"], xml.encode(),
+                                    dict(signed_headers(signed), **{"Content-Type": "application/xml"}))
         # S3 may answer 200 and still report an error in the body.
         if status != 200 or b"<Error>" in body:
             raise RuntimeError("CompleteMultipartUpload: %d %r" % (status, body[:300]))

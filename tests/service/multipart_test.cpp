@@ -283,8 +283,12 @@ TEST_CASE("complete, abort and list: presigned for the plan's key and upload id 
     CHECK(c["key"] == key);
     CHECK(c["partCount"] == 13);
     CHECK(query_value(c["url"], "uploadId") == "UP1");
-    CHECK(verify_url("POST", c["url"])->path == "/" + key);
-    CHECK_FALSE(verify_url("DELETE", c["url"]));
+    // Write once: If-None-Match: * is signed, so the store refuses a Complete over an existing
+    // object, and a client that leaves the header out is refused too.
+    CHECK(c["headers"] == json{{"If-None-Match", "*"}});
+    CHECK(verify_url("POST", c["url"], {{"If-None-Match", "*"}})->path == "/" + key);
+    CHECK_FALSE(verify_url("POST", c["url"]));
+    CHECK_FALSE(verify_url("DELETE", c["url"], {{"If-None-Match", "*"}}));
 
     auto abort = f.call("POST", "/uploads/abort", {{"plan", plan["plan"]}, {"uploadId", "UP1"}});
     REQUIRE(abort.status == 200);

@@ -635,15 +635,23 @@ private:
             return from_failure(*problem);
         auto creds = signing_credentials();
         if (!creds) return from_failure({500, "signing_failed", "no signing credentials available"});
+        auto options = signing_options();
+        // Write once, as the single PUT: the store refuses a Complete over an existing object (412),
+        // so a plan cannot overwrite a key (S3 honours If-None-Match on Complete since 2024).
+        options.if_none_match_any = !abort;
         auto signed_url = abort ? sigv4::s3::presign_abort_multipart_upload(*creds, settings_.bucket, call.plan.key,
-                                                                            settings_.endpoint, call.upload_id,
-                                                                            signing_options())
+                                                                            settings_.endpoint, call.upload_id, options)
                                 : sigv4::s3::presign_complete_multipart_upload(*creds, settings_.bucket,
                                                                                call.plan.key, settings_.endpoint,
-                                                                               call.upload_id, signing_options());
+                                                                               call.upload_id, options);
         return signed_outcome(signed_url, call.plan.key, [&](json_object& body, const std::string& url) {
             body.string("method", abort ? "DELETE" : "POST");
             body.string("url", url);
+            if (!abort) {
+                auto headers = body.object("headers");
+                for (const auto& h : signed_url->headers) headers.string(h.name, h.value);
+                headers.end();
+            }
             body.string("key", call.plan.key);
             if (!abort) body.number("partCount", call.plan.part_count());
         });

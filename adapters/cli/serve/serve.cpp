@@ -19,8 +19,6 @@
 #include <string_view>
 #include <thread>
 
-#include <arpa/inet.h>
-
 #include <presign/http/server.hpp>
 #include <presign/cli/aws_config.hpp>
 #include <presign/cli/credential_chain.hpp>
@@ -34,6 +32,7 @@
 #include <sigv4/encoding.hpp>
 
 #include "cli_support.hpp"
+#include "hosts.hpp"
 #include "local_credentials.hpp"
 
 namespace presign::serve {
@@ -132,14 +131,6 @@ private:
 
 void complain(const std::string& line) { print_line(stderr, "presign serve: " + line); }
 
-/// The host as it appears in a URL: IPv6 literals in brackets, wildcard addresses as loopback.
-std::string url_host(const std::string& host) {
-    if (host == "0.0.0.0" || host.empty()) return "127.0.0.1";
-    if (host == "::") return "[::1]";
-    if (host.find(':') != std::string::npos) return "[" + host + "]";
-    return host;
-}
-
 std::string join(const std::vector<std::string>& items) {
     std::string out;
     for (const auto& item : items) {
@@ -184,32 +175,6 @@ private:
     std::string prefix_;
     std::atomic<std::uint64_t> count_{0};
 };
-
-/// Whether a Host header's name is one this API answers to: an IP literal, "localhost", the
-/// name it was told to listen on, or the host of an allowed origin. Anything else is how a
-/// DNS-rebinding page reaches a server on 127.0.0.1 under its own name, so it is refused.
-bool host_allowed(std::string_view host, const std::vector<std::string>& names) {
-    if (host.starts_with('[')) {  // [IPv6]:port
-        const auto close = host.find(']');
-        if (close == std::string_view::npos) return false;
-        const std::string literal(host.substr(1, close - 1));
-        in6_addr address{};
-        return ::inet_pton(AF_INET6, literal.c_str(), &address) == 1;
-    }
-    const std::string name(host.substr(0, host.find(':')));
-    in_addr address{};
-    if (::inet_pton(AF_INET, name.c_str(), &address) == 1) return true;
-    if (http::iequals(name, "localhost")) return true;
-    return std::any_of(names.begin(), names.end(), [&](const std::string& allowed) { return http::iequals(allowed, name); });
-}
-
-/// The host part of an origin ("https://files.example:8443" -> "files.example").
-std::string origin_host(std::string_view origin) {
-    const auto scheme = origin.find("://");
-    if (scheme != std::string_view::npos) origin.remove_prefix(scheme + 3);
-    if (origin.starts_with('[')) return std::string(origin.substr(0, origin.find(']') + 1));
-    return std::string(origin.substr(0, origin.find(':')));
-}
 
 /// The API listener: the page's files and, for everything else, the shared service.
 class api_server {
@@ -325,10 +290,10 @@ private:
         service::request request = to_service(req, std::move(body));
         if (auto refusal = authenticate(req, request)) return render(std::move(*refusal));
         if (auto query = service::parse_query(req.raw_query()); !query) {
-            return render(service_for(req).reject(request, service::query_error::status, service::query_error::code,
+            return render(service_for(req)->reject(request, service::query_error::status, service::query_error::code,
                                            query.error().message));
         }
-        return render(service_for(req).handle(request));
+        return render(service_for(req)->handle(request));
     }
 
     /// Sets the caller's identity: the local user (to_service's default), or the subject of a
@@ -346,7 +311,7 @@ private:
             return std::nullopt;
         }
         const auto reason = std::string(oidc::to_string(identity.error().code));
-        auto answer = service_for(req).reject(request, 401, "invalid_token", reason + ": " + identity.error().message);
+        auto answer = service_for(req)->reject(request, 401, "invalid_token", reason + ": " + identity.error().message);
         answer.headers.push_back(
             {"WWW-Authenticate", "Bearer error=\"invalid_token\", error_description=\"" + reason + "\""});
         return answer;
@@ -356,7 +321,7 @@ private:
     /// after it when a body was left unread.
     http::response reject(const http::request_head& req, int status, std::string_view code,
                           std::string_view message) {
-        http::response res = render(service_for(req).reject(to_service(req, {}), status, code, message));
+        http::response res = render(service_for(req)->reject(to_service(req, {}), status, code, message));
         res.close = req.has_body();
         return res;
     }
@@ -374,26 +339,26 @@ private:
     }
 
     /// The service signing for the host `req` reached the API under (see sign_for_request_host).
-    const service::service& service_for(const http::request_head& req) const {
+    std::shared_ptr<const service::service> service_for(const http::request_head& req) const {
         const std::string* host = req.find("Host");
-        if (!make_service_ || host == nullptr) return *service_;
+        if (!make_service_ || host == nullptr) return service_;
         // Names the factory declines are not remembered (they cost one call each).
-        const std::string name = host->starts_with('[') ? host->substr(0, host->find(']') + 1)
-                                                         : host->substr(0, host->find(':'));
+        const std::string name = host_name(*host);
         std::lock_guard lock(by_host_mutex_);
-        if (auto found = by_host_.find(name); found != by_host_.end()) return *found->second;
-        // A few names (the machine's addresses, localhost); a client naming many gets the default.
-        if (by_host_.size() >= max_hosts) return *service_;
-        auto made = make_service_(name);
-        if (!made) return *service_;
-        return *by_host_.emplace(name, std::move(made)).first->second;
+        if (auto found = by_host_.find(name); found != by_host_.end()) return found->second;
+        std::shared_ptr<const service::service> made = make_service_(name);
+        if (!made) return service_;
+        // A few names are kept (the machine's addresses, localhost); past them, a client naming
+        // many still gets links for the name it used, made for its request alone.
+        if (by_host_.size() < max_hosts) by_host_.emplace(name, made);
+        return made;
     }
 
     static constexpr std::size_t max_hosts = 16;
-    std::unique_ptr<service::service> service_;
+    std::shared_ptr<const service::service> service_;
     std::function<std::unique_ptr<service::service>(const std::string& host)> make_service_;
     mutable std::mutex by_host_mutex_;
-    mutable std::map<std::string, std::unique_ptr<service::service>, std::less<>> by_host_;
+    mutable std::map<std::string, std::shared_ptr<const service::service>, std::less<>> by_host_;
     std::vector<std::string> host_names_;
     std::unique_ptr<oidc::token_validator> validator_;
     std::string page_config_ = "{}";
@@ -428,7 +393,7 @@ int run_serve(const serve_options& options) {
 
     const bool embedded = options.endpoint.empty();
     const std::string shown_host = url_host(options.host);
-    const bool wildcard = options.host == "0.0.0.0" || options.host == "::" || options.host.empty();
+    const bool wildcard = is_wildcard(options.host);
 
     // ---- the S3 side: the embedded store, or an external engine --------------------------
     std::unique_ptr<local::s3_server> store;
@@ -596,11 +561,12 @@ int run_serve(const serve_options& options) {
         // to one address, the store is reachable under that address only (and localhost for
         // 127.0.0.1).
         api.sign_for_request_host([=](const std::string& host) -> std::unique_ptr<service::service> {
-            if (!wildcard && !(host == "localhost" && shown_host == "127.0.0.1")) return nullptr;
+            const auto link = link_host(options.host, host);
+            if (!link) return nullptr;
             auto values = settings;
-            values["S3_ENDPOINT"] = "http://" + host + ":" + std::to_string(s3_port);
+            values["S3_ENDPOINT"] = "http://" + *link + ":" + std::to_string(s3_port);
             if (options.allowed_origins.empty()) {
-                values["ALLOWED_ORIGINS"] += ",http://" + host + ":" + std::to_string(api_port);
+                values["ALLOWED_ORIGINS"] += ",http://" + *link + ":" + std::to_string(api_port);
             }
             auto per_host = configure(values);
             if (!per_host) return nullptr;

@@ -75,8 +75,12 @@ decision decision::read_body(std::unique_ptr<body_sink> sink, std::uint64_t body
 
 namespace {
 
-/// Bytes of a request body read per step, and of a streamed response body written per step.
+/// Bytes of a request body read per step: a body starts with the small size (a slow client
+/// holds little), and a read that fills it grows it to the large one (a fast client costs fewer
+/// system calls, wake-ups and timer updates). A streamed response body is written per step of
+/// source_buffer_size.
 constexpr std::size_t body_buffer_size = 64 << 10;
+constexpr std::size_t large_body_buffer_size = 256 << 10;
 constexpr std::size_t source_buffer_size = 256 << 10;
 /// After an answer that closes the connection, unread request bytes are read and dropped for
 /// this long (at most max_drained_body), so the client reads the answer instead of a reset.
@@ -127,6 +131,12 @@ private:
         head_.reset();
         sink_.reset();
         body_unread_ = false;
+        direct_ = false;
+        direct_body_left_ = 0;
+        // Between requests a connection keeps no body-sized buffer: the chunk is allocated again
+        // for the next body, and the head's buffer gives back what a chunked body reserved.
+        chunk_ = std::vector<char>();
+        if (buffer_.capacity() > 4096) buffer_.shrink_to_fit();
         if (buffer_.size() > 0) return read_head();  // pipelined: the next request is here
         stream_.expires_after(first_request_ ? limits_.head_timeout : limits_.idle_timeout);
         first_request_ = false;
@@ -170,6 +180,11 @@ private:
         if (const auto length = parser_->content_length()) head_->content_length = *length;
         head_->chunked = parser_->chunked();
         keep_alive_ = message.keep_alive();
+        // A body of a declared length is read straight into the chunk, past the parser (which
+        // would read it through buffer_ in steps of that buffer's capacity, and copy it once
+        // more); chunked framing goes through the parser.
+        direct_ = !head_->chunked;
+        direct_body_left_ = head_->content_length.value_or(0);
         expect_continue_ = iequals(head_->value("Expect"), "100-continue");
 
         decision next;
@@ -179,7 +194,7 @@ private:
             next = decision::respond(error_response(500));
         }
         if (next.answer) {
-            body_unread_ = !parser_->is_done();
+            body_unread_ = !body_done();
             return send(std::move(*next.answer));
         }
         if (!next.sink) return send(error_response(500));
@@ -209,6 +224,9 @@ private:
 
     void read_body() {
         if (chunk_.size() < body_buffer_size) chunk_.resize(body_buffer_size);
+        if (direct_) return read_direct(&session::on_direct_body);
+        // The parser reads as much as buffer_'s free capacity; give it the chunk's size.
+        buffer_.reserve(chunk_.size());
         auto& body = parser_->get().body();
         body.data = chunk_.data();
         body.size = chunk_.size();
@@ -219,25 +237,61 @@ private:
         });
     }
 
+    /// Reads the next bytes of a body of declared length into chunk_ (those already in buffer_
+    /// first, without a system call); `then(ec, count)` follows on this session's strand.
+    void read_direct(void (session::*then)(beast::error_code, std::size_t)) {
+        const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(direct_body_left_, chunk_.size()));
+        if (buffer_.size() > 0) {
+            const std::size_t take = asio::buffer_copy(asio::buffer(chunk_.data(), want), buffer_.data());
+            buffer_.consume(take);
+            return (this->*then)({}, take);
+        }
+        auto self = shared_from_this();
+        stream_.async_read_some(asio::buffer(chunk_.data(), want), [self, then](beast::error_code ec, std::size_t n) {
+            ((*self).*then)(ec, n);
+        });
+    }
+
+    void on_direct_body(beast::error_code ec, std::size_t got) {
+        direct_body_left_ -= got;
+        if (!hand_to_sink(got)) return;
+        if (got == chunk_.size() && chunk_.size() < large_body_buffer_size) chunk_.resize(large_body_buffer_size);
+        if (ec) {
+            sink_.reset();  // the client went away or missed the progress deadline
+            return close_now();
+        }
+        if (direct_body_left_ == 0) return finish_body(body_end::complete);
+        read_body();
+    }
+
+    /// Gives the `got` bytes at the start of chunk_ to the sink; false when it stopped reading
+    /// (the answer is then on its way).
+    bool hand_to_sink(std::size_t got) {
+        if (got == 0) return true;
+        progress_ += got;
+        if (progress_ >= limits_.body_progress_bytes) {
+            progress_ = 0;
+            stream_.expires_after(limits_.body_progress_window);
+        }
+        bool accepted = false;
+        try {
+            accepted = sink_->write(chunk_.data(), got);
+        } catch (...) {
+        }
+        if (!accepted) {
+            body_unread_ = !body_done();
+            finish_body(body_end::stopped);
+        }
+        return accepted;
+    }
+
+    /// Whether every byte of the current request's body was read.
+    [[nodiscard]] bool body_done() const { return direct_ ? direct_body_left_ == 0 : parser_->is_done(); }
+
     void on_body(beast::error_code ec) {
         if (ec == bhttp::error::need_buffer) ec = {};
         const std::size_t got = chunk_.size() - parser_->get().body().size;
-        if (got > 0) {
-            progress_ += got;
-            if (progress_ >= limits_.body_progress_bytes) {
-                progress_ = 0;
-                stream_.expires_after(limits_.body_progress_window);
-            }
-            bool accepted = false;
-            try {
-                accepted = sink_->write(chunk_.data(), got);
-            } catch (...) {
-            }
-            if (!accepted) {
-                body_unread_ = !parser_->is_done();
-                return finish_body(body_end::stopped);
-            }
-        }
+        if (!hand_to_sink(got)) return;
         if (ec == bhttp::error::body_limit) {
             body_unread_ = true;
             return finish_body(body_end::too_large);
@@ -387,23 +441,30 @@ private:
     /// Reads and drops the rest of a refused body (at most max_drained_body, never decoded),
     /// then waits for the next request.
     void drain() {
-        parser_->body_limit(boost::none);
         if (chunk_.size() < body_buffer_size) chunk_.resize(body_buffer_size);
+        stream_.expires_after(limits_.body_progress_window);
+        if (direct_) return read_direct(&session::on_drained);
+        parser_->body_limit(boost::none);
+        buffer_.reserve(chunk_.size());
         auto& body = parser_->get().body();
         body.data = chunk_.data();
         body.size = chunk_.size();
         body.more = true;
-        stream_.expires_after(limits_.body_progress_window);
         auto self = shared_from_this();
         bhttp::async_read_some(stream_, buffer_, *parser_, [self](beast::error_code ec, std::size_t) {
             if (ec == bhttp::error::need_buffer) ec = {};
-            if (ec) return self->close_now();
-            if (self->parser_->is_done()) {
-                self->body_unread_ = false;
-                return self->wait_for_request();
-            }
-            self->drain();
+            self->on_drained(ec, 0);
         });
+    }
+
+    void on_drained(beast::error_code ec, std::size_t got) {
+        if (direct_) direct_body_left_ -= got;
+        if (ec) return close_now();
+        if (body_done()) {
+            body_unread_ = false;
+            return wait_for_request();
+        }
+        drain();
     }
 
     /// Closes after an answer: stop sending, then read and drop what the client still sends for
@@ -448,6 +509,9 @@ private:
     std::vector<char> source_buffer_;
     std::uint64_t sent_ = 0;
     std::size_t progress_ = 0;
+    /// The current body has a declared length and is read past the parser (read_direct).
+    bool direct_ = false;
+    std::uint64_t direct_body_left_ = 0;
     std::uint64_t lingered_ = 0;
     bool first_request_ = true;
     bool keep_alive_ = true;

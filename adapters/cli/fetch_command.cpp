@@ -78,6 +78,7 @@ int run_fetch(const fetch_options& options) {
         key = parse_secret_option(fragment);
     }
     OPENSSL_cleanse(fragment.data(), fragment.size());
+    const bool key_given = options.key.has_value();
 
     if (link.starts_with("s3://")) {
         throw cli_error(exit_code::invalid_input,
@@ -99,6 +100,18 @@ int run_fetch(const fetch_options& options) {
     }
     const std::string filename =
         json.contains("filename") && json["filename"].is_string() ? json["filename"].get<std::string>() : "file";
+    // The link says whether its object is encrypted (a server before issue 19 says nothing: then a
+    // key, if any, decides). Ciphertext is never saved as if it were the file.
+    const auto flag = json.find("encrypted");
+    const bool says = flag != json.end() && flag->is_boolean();
+    if (says && flag->get<bool>() && !key) {
+        throw cli_error(exit_code::invalid_input,
+                        "this link is encrypted end to end and its key is missing: use the whole link, "
+                        "ending in #<key>, or give the key with -k; nothing was saved");
+    }
+    // A plain file behind a link with a stray #fragment downloads as it is, as in the page;
+    // an explicit -k still decrypts.
+    if (says && !flag->get<bool>() && key && !key_given) key.reset();
     const parsed_url object = parse_or_throw(json["url"].get<std::string>(), "the download URL");
 
     std::optional<decrypting_writer> decrypting;

@@ -157,6 +157,7 @@ class encrypt_decrypt_test(encryption_case):
 class share_api(http.server.BaseHTTPRequestHandler):
     """/s/<name>: the share API's JSON; /o/<name>: the object; /deny: an S3 error."""
     objects = {}
+    flags = {}  # name -> the link's "encrypted" flag (absent: the answer has none, as before issue 19)
     seen = []
 
     def log_message(self, *args):
@@ -171,7 +172,10 @@ class share_api(http.server.BaseHTTPRequestHandler):
                 return self.answer(410, b'{"error":{"code":"link_expired","message":"the link expired"}}',
                                    "application/json")
             url = base + ("/deny" if name == "deny" else "/o/" + name)
-            body = json.dumps({"url": url, "filename": "object-" + name + ".bin", "expiresAt": "2030-01-01T00:00:00Z"})
+            answer = {"url": url, "filename": "object-" + name + ".bin", "expiresAt": "2030-01-01T00:00:00Z"}
+            if name in share_api.flags:
+                answer["encrypted"] = share_api.flags[name]
+            body = json.dumps(answer)
             return self.answer(200, body.encode(), "application/json")
         if self.path.startswith("/o/") and self.path[3:] in share_api.objects:
             return self.answer(200, share_api.objects[self.path[3:]], "application/octet-stream")
@@ -238,6 +242,29 @@ class fetch_test(encryption_case):
         err = self.fails(INVALID_INPUT, "fetch", self.base + "/s/deny#" + key)
         self.assertIn("403 AccessDenied: Request has expired", err)
         self.fails(IO, "fetch", "http://127.0.0.1:1/s/x#" + key)
+
+    def test_the_links_encrypted_flag_decides(self):
+        data = os.urandom(FULL + 1)
+        key, body = self.encrypt("flagged.bin", data)
+        os.remove(self.path("flagged.bin"))
+        share_api.objects["flagged"] = body
+        share_api.flags["flagged"] = True
+        # Flagged encrypted, no key: refused in words, the ciphertext is not saved as the file.
+        err = self.fails(INVALID_INPUT, "fetch", self.base + "/s/flagged", "-o", "out")
+        self.assertIn("encrypted end to end and its key is missing", err)
+        self.assertIn("nothing was saved", err)
+        self.assertEqual(self.ok("fetch", self.base + "/s/flagged#" + key).strip(), "./flagged.bin")
+        self.assertEqual(self.read("flagged.bin"), data)
+        # Flagged plain, with a stray fragment: downloaded as it is (as the page does) ...
+        share_api.objects["plainflag"] = b"plain, not encrypted"
+        share_api.flags["plainflag"] = False
+        out = self.ok("fetch", self.base + "/s/plainflag#" + key).strip()
+        self.assertEqual(out, "./object-plainflag.bin")
+        self.assertEqual(self.read("object-plainflag.bin"), b"plain, not encrypted")
+        # ... unless the key is given explicitly with -k, which always decrypts.
+        err = self.fails(DECRYPT_FAILED, "fetch", self.base + "/s/plainflag", "-k", key, "-o", "out")
+        self.assertIn("nothing was saved", err)
+        self.assertFalse(os.path.exists(self.path("out")))
 
 
 if __name__ == "__main__":

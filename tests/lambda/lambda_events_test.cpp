@@ -521,6 +521,55 @@ TEST_CASE("events: GET and DELETE /files through every event format (REST v1, HT
     CHECK(formats == std::set<std::string>{"rest-v1", "http-api-v2", "function-url"});
 }
 
+TEST_CASE("events: an encrypted share link through every sample event format") {
+    const auto found = events_dir();
+    if (!found) return;  // reported missing: the binary exits as skipped
+    auto service = make_service(true);
+    int files = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(*found)) {
+        if (entry.path().extension() != ".json") continue;
+        CAPTURE(entry.path().filename().string());
+        auto text = read_file(entry.path());
+        auto translated = lambda::translate_event(text, "inv-1");
+        if (translated.problem) continue;  // the sample with a broken body (see above)
+        ++files;
+        auto event = json::parse(text);
+        const auto prefix = svc::caller_prefix(service.settings(), translated.request.identity);
+        // The same event asking for `accept` (v1 events may carry both header maps).
+        auto asking = [&](json changed, const std::string& accept) {
+            const char* name = is_v2(changed) ? "accept" : "Accept";
+            if (!changed["headers"].is_object()) changed["headers"] = json::object();
+            changed["headers"][name] = accept;
+            if (changed.contains("multiValueHeaders") && changed["multiValueHeaders"].is_object())
+                changed["multiValueHeaders"][name] = json::array({accept});
+            return changed;
+        };
+        const json share = {{"key", prefix + "0123abcd/9f86d081884c7d65"}, {"encrypted", true}};
+        auto made = well_formed(lambda::handle_event(service, retarget(event, "POST", "/shares", "", share.dump()).dump(), "inv"));
+        REQUIRE_MESSAGE(made["statusCode"] == 200, made["body"]);
+        auto answer = json::parse(made["body"].get<std::string>());
+        CHECK(answer["encrypted"] == true);
+        const auto url = answer["url"].get<std::string>();
+        const auto path = url.substr(url.find("/s/"));
+
+        auto redeemed = well_formed(lambda::handle_event(
+            service, asking(retarget(event, "GET", path, "", std::nullopt), "application/json").dump(), "inv"));
+        REQUIRE(redeemed["statusCode"] == 200);
+        CHECK(json::parse(redeemed["body"].get<std::string>())["encrypted"] == true);
+
+        auto page = json::parse(lambda::handle_event(
+            service, asking(retarget(event, "GET", path, "", std::nullopt), "text/html").dump(), "inv"));
+        CHECK(page["statusCode"] == 200);
+        CHECK(page["headers"]["Content-Type"] == "text/html; charset=utf-8");
+        CHECK(page["headers"]["Referrer-Policy"] == "no-referrer");
+        CHECK(page["body"].get<std::string>().find("data-encrypted=\"true\"") != std::string::npos);
+        auto script = json::parse(lambda::handle_event(service, retarget(event, "GET", "/s/e2e.js", "", std::nullopt).dump(), "inv"));
+        CHECK(script["statusCode"] == 200);
+        CHECK(script["body"].get<std::string>().find("presignE2E") != std::string::npos);
+    }
+    CHECK(files >= 3);
+}
+
 TEST_CASE("events: rawQueryString goes through the service's decoder, on the shared table (as presign serve)") {
     auto service = make_service(false);
     const auto rows = query_table::rows(svc::caller_prefix(service.settings(), std::string("alice")));

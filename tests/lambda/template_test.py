@@ -145,6 +145,16 @@ def main():
           "the authorizer trusts the pool's issuer and the page's client")
     check(authorizer["IdentitySource"] == ["$request.header.Authorization"], "the token comes in Authorization")
     check_authorized_routes(pool, "user pool mode")
+    # The recipient page (API origin) reads an encrypted file's sealed name with a Range GET and
+    # decrypts the body: the bucket's CORS must let it send Range and read the answer.
+    buckets = [r for r in resources.values() if r.get("Type") == "AWS::S3::Bucket"]
+    rules = [rule for b in buckets for rule in b["Properties"].get("CorsConfiguration", {}).get("CorsRules", [])]
+    readers = [rule for rule in rules if rule.get("AllowedOrigins") == ["*"]]
+    check(len(readers) == 1 and set(readers[0]["AllowedMethods"]) == {"GET", "HEAD"},
+          "one CORS rule lets any origin read a signed GET/HEAD (the recipient page), and only read")
+    check(readers and "Range" in readers[0].get("AllowedHeaders", []) and
+          {"Content-Length", "Content-Range", "Content-Type"} <= set(readers[0].get("ExposedHeaders", [])),
+          "the recipient page may send Range and read Content-Range/Content-Length (encrypted shares)")
     environment = resources["Function"]["Properties"]["Environment"]["Variables"]
     check(pool.value(environment["ALLOW_ANONYMOUS"]) == "false", "user pool mode: never anonymous")
     check(pool.value(environment["OIDC_CLIENT_ID"]) == {"Ref": "PageClient"}, "GET /config.json names the client")

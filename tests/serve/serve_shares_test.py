@@ -34,6 +34,51 @@ def make_link(serve, key, **extra):
     return answer
 
 
+def encrypted_checks(binary, serve, data_dir):
+    work = tempfile.mkdtemp(prefix="presign-shares-e2e-")
+    try:
+        plain = os.urandom(65519 + 1) + "naïve".encode()
+        source = os.path.join(work, "Tagebuch 2026.txt")
+        with open(source, "wb") as f:
+            f.write(plain)
+        done = subprocess.run([binary, "encrypt", source, "-o", os.path.join(work, "body.enc")],
+                              capture_output=True, timeout=60)
+        check(done.returncode == 0, "presign encrypt (%s)" % done.stderr.decode(errors="replace").strip())
+        secret = done.stdout.decode().strip()
+        with open(os.path.join(work, "body.enc"), "rb") as f:
+            body = f.read()
+        ticket, put_status, _ = upload(serve, "0f1e2d3c4b5a6978", body)
+        check(put_status == 200, "the ciphertext is stored under an opaque name")
+        made = make_link(serve, ticket["key"], encrypted=True)
+        check(made["encrypted"] is True, "POST /shares answers encrypted: true")
+        status, answer, _ = api_json(serve, "POST", "/shares", {"key": ticket["key"], "encrypted": "yes"})
+        check(status == 400 and answer["error"]["code"] == "invalid_encrypted", "encrypted must be a boolean")
+        status, data, _ = request("GET", made["url"], headers={"Accept": "application/json"})
+        check(status == 200 and json.loads(data)["encrypted"] is True, "the link's JSON says encrypted: true")
+        status, page, _ = request("GET", made["url"], headers={"Accept": "text/html"})
+        check(status == 200 and 'data-encrypted="true"' in page.decode(), "the page gets data-encrypted")
+        check('<script src="e2e.js" defer></script>' in page.decode(), "the page loads e2e.js")
+        status, script, _ = request("GET", serve.api + "/s/e2e.js")
+        check(status == 200 and b"presignE2E" in script, "e2e.js is served beside the links")
+        status, data, _ = request("GET", make_link(serve, ticket["key"])["url"], headers={"Accept": "application/json"})
+        check(json.loads(data)["encrypted"] is False, "a plain link's JSON says encrypted: false")
+
+        out = os.path.join(work, "out")
+        os.mkdir(out)
+        done = subprocess.run([binary, "fetch", made["url"] + "#" + secret], cwd=out, capture_output=True, timeout=60)
+        check(done.returncode == 0 and done.stdout.decode().strip() == "./Tagebuch 2026.txt",
+              "presign fetch <link>#<key> saves under the sealed name (%s)" % done.stderr.decode(errors="replace"))
+        with open(os.path.join(out, "Tagebuch 2026.txt"), "rb") as f:
+            check(f.read() == plain, "presign fetch decrypts the same bytes")
+        done = subprocess.run([binary, "fetch", made["url"], "-o", "x"], cwd=out, capture_output=True, timeout=60)
+        check(done.returncode != 0 and b"key is missing" in done.stderr and not os.path.exists(os.path.join(out, "x")),
+              "presign fetch without the fragment refuses in words and saves nothing")
+        logged = "\n".join(serve.lines)
+        check(secret not in logged, "the key never reaches serve's log")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main():
     if len(sys.argv) != 2:
         raise SystemExit(__doc__)
@@ -103,6 +148,10 @@ def main():
         status, data, _ = request("POST", locked["url"], json.dumps({"password": "open sesame"}).encode(),
                                   {"Accept": "application/json", "Content-Type": "application/json"})
         check(status == 200 and "X-Amz-Signature=" in json.loads(data)["url"], "the right password: JSON url")
+
+        # End-to-end encrypted (issue 19): `presign encrypt`, uploaded under an opaque name, shared
+        # with "encrypted": true. The flag is in the token; the server never sees the key.
+        encrypted_checks(binary, serve, data_dir)
 
         # Expiry: a one-second link.
         short = make_link(serve, key, expiresIn=1)

@@ -383,3 +383,67 @@ TEST_CASE("rotation: a link under the previous secret works only while that secr
     auto new_link = overlapping.share({{"key", alice_key}});
     CHECK(shares().call("GET", new_link, {}, {}, std::nullopt).status == 404);  // A alone does not know B
 }
+
+TEST_CASE("encrypted shares: the flag travels in the token; the page, JSON and POST /shares say so") {
+    shares s;
+    constexpr std::string_view e2e_key = "uploads/users/alice/0123/9f86d081884c7d65";
+    auto posted = s.call("POST", "/shares", json{{"key", e2e_key}, {"encrypted", true}}.dump());
+    REQUIRE(posted.status == 200);
+    auto made = body_of(posted);
+    CHECK(made["encrypted"] == true);
+    auto link = made["url"].get<std::string>().substr(base_url.size());
+    CHECK(body_of(s.call("POST", "/shares", json{{"key", alice_key}}.dump()))["encrypted"] == false);
+    CHECK(body_of(s.call("POST", "/shares", json{{"key", alice_key}, {"encrypted", false}}.dump()))["encrypted"] ==
+          false);
+    CHECK(body_of(s.call("POST", "/shares", json{{"key", alice_key}, {"encrypted", nullptr}}.dump()))["encrypted"] ==
+          false);
+    for (const json& bad : {json("true"), json(1), json(0), json::object(), json::array()}) {
+        CAPTURE(bad.dump());
+        auto refused = s.call("POST", "/shares", json{{"key", alice_key}, {"encrypted", bad}}.dump());
+        CHECK(refused.status == 400);
+        CHECK(body_of(refused)["error"]["code"] == "invalid_encrypted");
+    }
+
+    auto as_json = s.call("GET", link, {}, "application/json", std::nullopt);
+    REQUIRE(as_json.status == 200);
+    CHECK(body_of(as_json)["encrypted"] == true);
+    CHECK(body_of(s.call("POST", link, "{}", "application/json", std::nullopt))["encrypted"] == true);
+    auto page = s.call("GET", link, {}, "text/html", std::nullopt);
+    CHECK(page.status == 200);
+    check_recipient_headers(page);
+    CHECK(page.body.find("data-encrypted=\"true\"") != std::string::npos);
+    CHECK(page.body.find("<script src=\"e2e.js\" defer></script>") != std::string::npos);
+    CHECK(s.call("GET", link, {}, {}, std::nullopt).status == 302);  // curl still gets the (encrypted) object
+
+    auto plain = s.share({{"key", alice_key}});
+    CHECK(body_of(s.call("GET", plain, {}, "application/json", std::nullopt))["encrypted"] == false);
+    CHECK(s.call("GET", plain, {}, "text/html", std::nullopt).body.find("data-encrypted=\"false\"") !=
+          std::string::npos);
+    // The page that decrypts is served beside the links, like share.js.
+    auto script = s.call("GET", "/s/e2e.js", {}, {}, std::nullopt);
+    CHECK(script.status == 200);
+    CHECK(header(script, "Content-Type") == "text/javascript; charset=utf-8");
+    CHECK(script.body.find("presignE2E") != std::string::npos);
+
+    // With a password: the flag survives the lock, and a wrong password reveals nothing more.
+    auto locked = s.call("POST", "/shares", json{{"key", e2e_key}, {"encrypted", true}, {"password", "pw"}}.dump());
+    REQUIRE(locked.status == 200);
+    CHECK(body_of(locked)["passwordRequired"] == true);
+    CHECK(body_of(locked)["encrypted"] == true);
+    auto locked_link = body_of(locked)["url"].get<std::string>().substr(base_url.size());
+    auto locked_page = s.call("GET", locked_link, {}, "text/html", std::nullopt);
+    CHECK(locked_page.body.find("data-encrypted=\"true\"") != std::string::npos);
+    CHECK(locked_page.body.find("data-password=\"required\"") != std::string::npos);
+    CHECK(s.call("POST", locked_link, json{{"password", "no"}}.dump(), "application/json", std::nullopt).status == 403);
+    auto opened = s.call("POST", locked_link, json{{"password", "pw"}}.dump(), "application/json", std::nullopt);
+    CHECK(opened.status == 200);
+    CHECK(body_of(opened)["encrypted"] == true);
+
+    // The flag is authenticated: a plain token re-sealed as encrypted (or the reverse) is forged.
+    auto bytes = *tok::base64url_decode(link.substr(3));
+    bytes[14] = static_cast<char>(bytes[14] & ~0x02);
+    CHECK(s.call("GET", "/s/" + tok::base64url_encode({reinterpret_cast<const unsigned char*>(bytes.data()),
+                                                        bytes.size()}),
+                 {}, "application/json", std::nullopt)
+              .status == 404);
+}

@@ -242,9 +242,12 @@ TEST_CASE("authentic but unknown version or flags is malformed") {
     auto version = bytes;
     version[0] = 3;
     CHECK(open_error(keys, resealed(version, keys.current())) == tok::errc::malformed);
-    auto flags = bytes;
-    flags[14] = 0x02;
-    CHECK(open_error(keys, resealed(flags, keys.current())) == tok::errc::malformed);
+    for (int unknown : {0x04, 0x08, 0x80, 0x06}) {
+        CAPTURE(unknown);
+        auto flags = bytes;
+        flags[14] = static_cast<char>(unknown);
+        CHECK(open_error(keys, resealed(flags, keys.current())) == tok::errc::malformed);
+    }
     auto lock_missing = bytes;
     lock_missing[14] = 0x01;  // says a lock follows, but the rest is too short for one
     CHECK(open_error(keys, resealed(lock_missing, keys.current())) == tok::errc::malformed);
@@ -349,6 +352,38 @@ TEST_CASE("version 1 tokens (payload in the clear, issued before encryption) sti
     auto short_v2 = bytes_of(seal(keys, "", now + 60s));
     short_v2.erase(15, 16);
     CHECK(open_error(keys, resealed(short_v2, keys.current())) == tok::errc::malformed);
+}
+
+TEST_CASE("encrypted flag: bit 1 of the flags byte, authenticated, independent of the password lock") {
+    auto keys = ring(secret_a);
+    for (bool with_password : {false, true}) {
+        CAPTURE(with_password);
+        tok::contents what;
+        what.expires_at = now + 60s;
+        what.payload = "uploads/users/alice/0a1b/e2e";
+        if (with_password) what.password = "hunter2";
+        auto plain_text = *tok::seal(keys, what);
+        what.encrypted = true;
+        auto encrypted_text = *tok::seal(keys, what);
+        auto plain = tok::open(keys, plain_text, tok::purpose::share_link, now);
+        auto encrypted = tok::open(keys, encrypted_text, tok::purpose::share_link, now);
+        REQUIRE(plain.has_value());
+        REQUIRE(encrypted.has_value());
+        CHECK_FALSE(plain->encrypted);
+        CHECK(encrypted->encrypted);
+        CHECK(encrypted->payload == what.payload);
+        CHECK(encrypted->needs_password() == with_password);
+        if (with_password) {
+            CHECK(tok::check_password(keys, *encrypted, "hunter2").has_value());
+            CHECK(tok::check_password(keys, *encrypted, "hunter3").error() == tok::errc::wrong_password);
+        }
+        auto bytes = bytes_of(encrypted_text);
+        CHECK(static_cast<unsigned char>(bytes[14]) == (with_password ? 0x03 : 0x02));
+        // Clearing the flag without the server's secret breaks the MAC: a link cannot be turned plain.
+        auto cleared = bytes;
+        cleared[14] = static_cast<char>(cleared[14] & ~0x02);
+        CHECK(open_error(keys, tok::base64url_encode(span_of(cleared))) == tok::errc::forged);
+    }
 }
 
 TEST_CASE("rotation: the previous secret opens only when configured; new tokens use the current one") {

@@ -761,7 +761,7 @@ private:
             return from_failure({503, "shares_disabled", "share links are not configured on this server"});
         auto input = small_json_body();
         if (!input || !input->is_object())
-            return from_failure({400, "invalid_json", R"(send a JSON object {"key","expiresIn"?,"password"?})"});
+            return from_failure({400, "invalid_json", R"(send a JSON object {"key","expiresIn"?,"password"?,"encrypted"?})"});
         const auto* key_text = input->contains("key") ? input->at("key").get_ptr<const json::string_t*>() : nullptr;
         if (key_text == nullptr) return from_failure({400, "invalid_key", "key is required and must be a string"});
         auto own = own_file_key(*key_text);
@@ -784,6 +784,13 @@ private:
                 return from_failure({400, "invalid_password", "password must be a string of at most 1024 bytes"});
             if (!text->empty()) password = *text;
         }
+        // The object was encrypted by the client (adapters/crypto/FORMAT.md); the key stays in the
+        // link's #fragment, which never reaches a server. The token carries only the fact.
+        bool encrypted = false;
+        if (auto it = input->find("encrypted"); it != input->end() && !it->is_null()) {
+            if (!it->is_boolean()) return from_failure({400, "invalid_encrypted", "encrypted must be true or false"});
+            encrypted = it->get<bool>();
+        }
 
         auto now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
         token::contents what;
@@ -791,6 +798,7 @@ private:
         what.expires_at = now + std::chrono::seconds(lifetime);
         what.payload = key;
         what.password = password;
+        what.encrypted = encrypted;
         auto sealed = token::seal(*settings_.link_keys, what);
         auto expires_at = expiry_text(what.expires_at);
         if (!sealed || !expires_at) return from_failure({500, "signing_failed", "could not make the link"});
@@ -801,6 +809,7 @@ private:
         body.string("expiresAt", *expires_at);
         body.string("filename", file_name_of(key));
         body.boolean("passwordRequired", password.has_value());
+        body.boolean("encrypted", encrypted);
         body.end();
         out.key = std::string(key);
         return out;
@@ -894,6 +903,7 @@ private:
         auto out = signed_outcome(signed_url, key, [&](json_object& body, const std::string& url) {
             body.string("url", url);
             body.string("filename", file_name_of(key));
+            body.boolean("encrypted", link->encrypted);
         });
         return out;
     }
@@ -951,6 +961,7 @@ private:
             {"{{expires_at}}", expires_at},
             {"{{head_url}}", head_url},
             {"{{password}}", link && link->needs_password() ? "required" : "none"},
+            {"{{encrypted}}", link && link->encrypted ? "true" : "false"},
             {"{{message}}", message},
         };
         outcome out;
@@ -983,7 +994,7 @@ private:
 
     outcome share_asset(std::string_view name) const {
         // Only what the recipient page loads; the main page is served by its own host.
-        if (req_.method != "GET" || (name != "share.js" && name != "style.css")) {
+        if (req_.method != "GET" || (name != "share.js" && name != "e2e.js" && name != "style.css")) {
             return share_failure(representation::redirect, 404, "not_found", "no such file");
         }
         auto data = web::find("/" + std::string(name));

@@ -27,6 +27,8 @@ constexpr std::size_t salt_bytes = 16;
 constexpr std::size_t lock_bytes = salt_bytes + 4 + 32;
 constexpr std::size_t mac_bytes = 32;
 constexpr unsigned char flag_password = 0x01;
+constexpr unsigned char flag_encrypted = 0x02;
+constexpr unsigned char known_flags = flag_password | flag_encrypted;
 // A lock's iteration count is authenticated, so only the server picks it; this bounds the work a
 // future misconfiguration could make one request cost.
 constexpr std::uint32_t max_iterations = 10'000'000;
@@ -268,7 +270,7 @@ sigv4::result<std::string, errc> seal(const keyring& keys, const contents& what)
     head[1] = static_cast<unsigned char>(what.purpose);
     put_be(head + 2, key.key_id(), 4);
     put_be(head + 6, static_cast<std::uint64_t>(what.expires_at.time_since_epoch().count()), 8);
-    head[14] = what.password ? flag_password : 0;
+    head[14] = static_cast<unsigned char>((what.password ? flag_password : 0) | (what.encrypted ? flag_encrypted : 0));
     if (what.password) {
         std::array<unsigned char, salt_bytes> salt{};
         if (!service::detail::fill_random(salt.data(), salt.size())) return sigv4::unexpected(errc::no_randomness);
@@ -310,8 +312,9 @@ sigv4::result<opened, errc> open(const keyring& keys, std::string_view text, pur
 
     // Authentic from here on: whatever the fields say, the server wrote them.
     const unsigned char flags = bytes[14];
-    if ((flags & ~flag_password) != 0) return sigv4::unexpected(errc::malformed);
+    if ((flags & ~known_flags) != 0) return sigv4::unexpected(errc::malformed);
     opened out;
+    out.encrypted = (flags & flag_encrypted) != 0;
     out.purpose = static_cast<purpose>(bytes[1]);
     if (out.purpose != expected) return sigv4::unexpected(errc::wrong_purpose);
     out.expires_at = sigv4::sys_seconds(std::chrono::seconds(static_cast<std::int64_t>(get_be(bytes + 6, 8))));

@@ -8,7 +8,9 @@
 //   [1]      purpose (token::purpose): a token of one purpose never opens as another
 //   [2..5]   key id of the secret that sealed it (big-endian), so secrets can rotate
 //   [6..13]  expiry, seconds since the epoch (big-endian, signed)
-//   [14]     flags: bit 0 = password lock follows
+//   [14]     flags: bit 0 = password lock follows; bit 1 = the object is end-to-end encrypted
+//            (share links: the recipient needs the key from the link's #fragment, which the
+//            server never sees; see adapters/crypto/FORMAT.md)
 //   lock     (only with bit 0) 16-byte salt, iterations (4 bytes, big-endian), 32-byte tag
 //   nonce    16 bytes (version 2 only), synthetic: the first 16 bytes of
 //            HMAC-SHA256(payload key, 0x00 || every byte above || plaintext payload)
@@ -19,7 +21,8 @@
 //
 // Why the payload is encrypted: a share link is handed to other people, and its payload names the
 // object, whose key holds the owner's prefix (derived from their sign-in identity) and the file's
-// name. Whoever holds a link learns only its expiry and whether it has a password. The nonce is
+// name. Whoever holds a link learns only its expiry, whether it has a password and whether its
+// object is end-to-end encrypted (the flags). The nonce is
 // derived from the whole plaintext (the SIV construction of RFC 5297, with HMAC-SHA256 as the
 // PRF), so sealing needs no randomness and stays deterministic: the same contents give the same
 // token, and two tokens with different contents never share a keystream.
@@ -146,6 +149,8 @@ struct contents {
     std::string_view payload;
     /// Locks the token with this password (not stored; only salt and tag are).
     std::optional<std::string_view> password;
+    /// Marks the object as end-to-end encrypted (flag bit 1, authenticated like every field).
+    bool encrypted = false;
 };
 
 /// Seals a token under keys.current(). With a password this runs the slow KDF once. Fails only
@@ -165,6 +170,8 @@ struct opened {
         std::array<unsigned char, 32> tag{};
     };
     std::optional<lock> password_lock;
+    /// Sealed with contents::encrypted.
+    bool encrypted = false;
 
     [[nodiscard]] bool needs_password() const noexcept { return password_lock.has_value(); }
 };

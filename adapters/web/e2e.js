@@ -19,6 +19,8 @@
   const MAX_EXTENSION = 16;
   const OCTET_STREAM = 'application/octet-stream';
   const RECORDS_PER_BATCH = 16; // 1 MiB read and encrypted at a time, then handed to a Blob
+  const DECRYPT_BATCH = 1 << 20; // ciphertext gathered before decrypting its records together
+  const BLOB_BATCH = 8 << 20; // plaintext gathered before it becomes one Blob part
   const subtle = global.crypto && global.crypto.subtle;
   const utf8 = new TextEncoder();
 
@@ -333,12 +335,16 @@
       this.pending = concat(this.pending, bytes);
       if (!this.header && !(await this.readHeader())) return [];
       const rs = this.header.recordSize;
-      const out = [];
+      // Every complete record known not to be the last goes to WebCrypto at once (open() takes its
+      // sequence number before it awaits), so the browser's crypto threads work on them together
+      // instead of one round trip per 64 KiB; the pieces come back in order.
+      const records = [];
       let at = 0;
       while (this.pending.length - at > rs) {
-        out.push(await this.open(this.pending.subarray(at, at + rs), false));
+        records.push(this.pending.subarray(at, at + rs));
         at += rs;
       }
+      const out = await Promise.all(records.map((record) => this.open(record, false)));
       this.pending = this.pending.slice(at);
       return out;
     }
@@ -370,26 +376,75 @@
    * Decrypts a fetch Response's body as it arrives into a Blob (kept by the browser, on disk
    * when large). onHeader(metadata) is called once the name is known; onProgress(bytes) as
    * ciphertext arrives. Rejects with E2EError on any wrong key or change; nothing is returned then.
+   * Network chunks are gathered to DECRYPT_BATCH bytes before decrypting (so records go to WebCrypto
+   * together), and plaintext to BLOB_BATCH bytes before it becomes a Blob part (each Blob costs a
+   * round trip to the browser's blob store).
    */
   async function decryptResponse(response, secret, { onHeader, onProgress } = {}) {
     const decryptor = new Decryptor(secret);
     const reader = response.body.getReader();
     const parts = [];
+    let plain = [];
+    let plainBytes = 0;
+    let incoming = [];
+    let incomingBytes = 0;
     let received = 0;
     let announced = false;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      received += value.length;
-      const plain = await decryptor.update(value);
-      if (plain.length) parts.push(new Blob(plain));
+    const keep = (pieces) => {
+      for (const piece of pieces) {
+        plain.push(piece);
+        plainBytes += piece.length;
+      }
+      if (plainBytes >= BLOB_BATCH) {
+        parts.push(new Blob(plain));
+        plain = [];
+        plainBytes = 0;
+      }
+    };
+    const feed = async () => {
+      let bytes = incoming[0];
+      if (incoming.length > 1) {
+        bytes = new Uint8Array(incomingBytes);
+        let at = 0;
+        for (const chunk of incoming) {
+          bytes.set(chunk, at);
+          at += chunk.length;
+        }
+      }
+      incoming = [];
+      incomingBytes = 0;
+      keep(await decryptor.update(bytes));
       if (!announced && decryptor.header) {
         announced = true;
         if (onHeader) onHeader(decryptor.metadata);
       }
+    };
+    // One batch decrypts while the next arrives: the previous batch is awaited before the next
+    // starts (order, and at most two batches in memory). The no-op catch only keeps a failure from
+    // being reported as unhandled before it is awaited; the await below still throws it.
+    let inflight = Promise.resolve();
+    const start = async () => {
+      await inflight;
+      inflight = feed();
+      inflight.catch(() => {});
+    };
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      received += value.length;
+      incoming.push(value);
+      incomingBytes += value.length;
+      // The header goes first on its own, so the name shows before the first megabyte.
+      if (incomingBytes >= DECRYPT_BATCH || (!decryptor.header && !announced)) {
+        await start();
+        if (!decryptor.header) await inflight;
+      }
       if (onProgress) onProgress(received);
     }
-    parts.push(new Blob(await decryptor.finish()));
+    if (incomingBytes > 0) await start();
+    await inflight;
+    keep(await decryptor.finish());
+    parts.push(new Blob(plain));
     return { blob: new Blob(parts, { type: (decryptor.metadata && decryptor.metadata.type) || OCTET_STREAM }), metadata: decryptor.metadata };
   }
 

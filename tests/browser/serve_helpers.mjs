@@ -63,3 +63,17 @@ export function runTest(main, { name, timeoutMs, passed }) {
     process.exitCode = 1;
   });
 }
+
+/**
+ * TAP-style steps for a test: ok(what) prints the next passed step, check(condition, what, detail)
+ * throws (failing the test) or prints it as passed; passed() counts them (for runTest).
+ */
+export function tapSteps() {
+  let step = 0;
+  const ok = (what) => console.log(`ok ${++step} - ${what}`);
+  const check = (condition, what, detail = '') => {
+    if (!condition) throw new Error(`${what}${detail ? `: ${detail}` : ''}`);
+    ok(what);
+  };
+  return { ok, check, passed: () => step };
+}

@@ -20,7 +20,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromiumArgs, runTest, startServer, stopServer } from './serve_helpers.mjs';
+import { chromiumArgs, runTest, startServer, stopServer, tapSteps } from './serve_helpers.mjs';
 
 const FULL = 65536 - 17; // plaintext bytes of a full 64 KiB record
 const SIZES = [0, 1, FULL - 1, FULL, FULL + 1, 3 * 1024 * 1024];
@@ -30,11 +30,19 @@ const TEST_TIMEOUT_MS = 360_000;
 const presignBinary = path.resolve(process.argv[2] || process.env.PRESIGN_BIN || '');
 const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
-let step = 0;
-const ok = (what) => console.log(`ok ${++step} - ${what}`);
-function check(condition, what, detail = '') {
-  if (!condition) throw new Error(`${what}${detail ? `: ${detail}` : ''}`);
-  ok(what);
+const { ok, check, passed } = tapSteps();
+
+/** Clicks Download on `page`; resolves with the saved file's { name, bytes }. */
+async function downloadFrom(page, work) {
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Download' }).click(),
+  ]);
+  const saved = path.join(work, `saved-${randomBytes(6).toString('hex')}`);
+  await download.saveAs(saved);
+  const bytes = await readFile(saved);
+  await rm(saved);
+  return { name: download.suggestedFilename(), bytes };
 }
 
 async function apiJson(api, method, route, body) {
@@ -159,15 +167,9 @@ async function main() {
       const shownSize = await page.locator('#file-size').textContent();
       check(shownSize.includes(size.toLocaleString('en-GB')) || shownSize === `${size} bytes` || shownSize === '1 byte',
         `${size} bytes: the page shows the plaintext size`, shownSize);
-      const [download] = await Promise.all([
-        page.waitForEvent('download'),
-        page.getByRole('button', { name: 'Download' }).click(),
-      ]);
-      check(download.suggestedFilename() === name, `${size} bytes: saved under the original name`, download.suggestedFilename());
-      const saved = path.join(work, 'saved.bin');
-      await download.saveAs(saved);
-      const got = await readFile(saved);
-      check(got.length === size && sha256(got) === sha256(plain), `${size} bytes: the saved bytes equal the original`);
+      const got = await downloadFrom(page, work);
+      check(got.name === name, `${size} bytes: saved under the original name`, got.name);
+      check(got.bytes.length === size && sha256(got.bytes) === sha256(plain), `${size} bytes: the saved bytes equal the original`);
       await page.close();
     }
 
@@ -206,13 +208,8 @@ async function main() {
     await waitForError(lockedPage, /password is not right/);
     ok('a wrong password is refused in words');
     await lockedPage.locator('#password').fill('open sesame');
-    const [lockedDownload] = await Promise.all([
-      lockedPage.waitForEvent('download'),
-      lockedPage.getByRole('button', { name: 'Download' }).click(),
-    ]);
-    const lockedSaved = path.join(work, 'locked.bin');
-    await lockedDownload.saveAs(lockedSaved);
-    check(lockedDownload.suggestedFilename() === secretName && sha256(await readFile(lockedSaved)) === sha256(plain),
+    const unlocked = await downloadFrom(lockedPage, work);
+    check(unlocked.name === secretName && sha256(unlocked.bytes) === sha256(plain),
       'the right password: decrypted, original bytes and name');
     check(await lockedPage.locator('#file-name').textContent() === secretName, '... and the page then shows the name');
 
@@ -264,13 +261,8 @@ async function main() {
     check(plainLink.encrypted === false, 'a plain share says encrypted: false');
     const strayPage = await open(`${plainLink.url}#${key}`);
     check(await strayPage.locator('#file-name').textContent() === 'notes.txt', 'a plain link with a stray fragment names its file');
-    const [plainDownload] = await Promise.all([
-      strayPage.waitForEvent('download'),
-      strayPage.getByRole('button', { name: 'Download' }).click(),
-    ]);
-    const plainSaved = path.join(work, 'plain.txt');
-    await plainDownload.saveAs(plainSaved);
-    check(plainDownload.suggestedFilename() === 'notes.txt' && sha256(await readFile(plainSaved)) === sha256(plainBytes),
+    const asBefore = await downloadFrom(strayPage, work);
+    check(asBefore.name === 'notes.txt' && sha256(asBefore.bytes) === sha256(plainBytes),
       'a plain link with a stray fragment downloads the bytes as before');
 
     // ---- no leak: no request carries a key, and none has a Referer ----
@@ -329,14 +321,8 @@ async function personAToB(browser, api, work) {
   await pageB.goto(link);
   await pageB.waitForFunction(() => document.getElementById('share').dataset.decrypted === 'true');
   check(await pageB.locator('#file-name').textContent() === name, 'B sees the original name');
-  const [download] = await Promise.all([
-    pageB.waitForEvent('download'),
-    pageB.getByRole('button', { name: 'Download' }).click(),
-  ]);
-  const saved = path.join(work, 'b.bin');
-  await download.saveAs(saved);
-  check(download.suggestedFilename() === name && sha256(await readFile(saved)) === sha256(bytes),
-    'B gets the original bytes and name');
+  const got = await downloadFrom(pageB, work);
+  check(got.name === name && sha256(got.bytes) === sha256(bytes), 'B gets the original bytes and name');
   const bare = await contextB.newPage();
   await bare.goto(link.slice(0, link.indexOf('#')));
   await bare.waitForFunction(() => /missing its key/.test(document.getElementById('share-error').textContent));
@@ -344,4 +330,4 @@ async function personAToB(browser, api, work) {
   await contextB.close();
 }
 
-runTest(main, { name: 'encrypted share-link browser test', timeoutMs: TEST_TIMEOUT_MS, passed: () => step });
+runTest(main, { name: 'encrypted share-link browser test', timeoutMs: TEST_TIMEOUT_MS, passed });

@@ -103,7 +103,8 @@
     ui.fileName.textContent = name;
     document.title = `presign · ${name}`;
     ui.fileSize.textContent = formatBytes(metadata.size);
-    ui.fileType.textContent = metadata.type && metadata.type !== 'application/octet-stream' ? metadata.type : '';
+    const type = metadata.type && metadata.type !== 'application/octet-stream' ? `${metadata.type} · ` : '';
+    ui.fileType.textContent = `${type}end-to-end encrypted`;
     ui.share.dataset.decrypted = 'true';
   }
 

@@ -2,6 +2,10 @@
 // The presign web page: ask the API for a signed upload URL, PUT the file straight to storage with a
 // progress bar, list the caller's files from storage (a signed ListObjectsV2, every page), and
 // download, share or delete them. localStorage only caches the last listing.
+// With "Encrypt in this browser" (issue 19, on by default, remembered) the file and its name are
+// encrypted here (e2e.js, RFC 8188) before they leave: the store gets an application/octet-stream
+// object under an opaque name, the key stays in this browser (keystore.js, IndexedDB) and in the
+// share link's #fragment only.
 // Plain JavaScript, no build step, no dependencies. All text that comes from a user, a file name or a
 // server goes into the page through textContent or attributes, never as HTML.
 'use strict';
@@ -9,6 +13,15 @@
 (() => {
   const UPLOADS_STORAGE_KEY = 'presign.uploads.v1';
   const API_BASE_STORAGE_KEY = 'presign.apiBase';
+  const ENCRYPT_STORAGE_KEY = 'presign.encrypt.v1'; // "off" when the person turned encryption off
+  // The name every encrypted object is stored under (the server adds a random id before it): it
+  // says the object is RFC 8188 aes128gcm and nothing of the file's name, not even its extension.
+  const ENCRYPTED_NAME = 'encrypted.aes128gcm';
+  const OCTET_STREAM = 'application/octet-stream';
+  // Encrypted uploads above this size go in parts even below the server's multipart threshold:
+  // each part is encrypted while others are on the wire, rather than all before the first byte.
+  const ENCRYPTED_PARTS_FROM = 16 * 1024 * 1024;
+  const E2E_VARIANT = 'e2e'; // keeps encrypted uploads' saved plans apart from plain ones
   // The cached copy of the listing (shown before the storage answers); 5000 entries are ~1 MB.
   const MAX_LIST_ENTRIES = 5000;
   // A listing is 1000 keys a page; past this many pages the page stops rather than loop forever.
@@ -57,7 +70,16 @@
     apiBaseInput: byId('api-base'),
     apiReset: byId('api-reset'),
     apiCurrent: byId('api-current'),
+    encryptToggle: byId('encrypt-toggle'),
+    encryptHelp: byId('encrypt-help'),
+    keysCount: byId('keys-count'),
+    keysStatus: byId('keys-status'),
+    exportKeysButton: byId('export-keys-button'),
+    importKeysButton: byId('import-keys-button'),
+    importKeysInput: byId('import-keys-input'),
   };
+  const e2e = window.presignE2E;
+  const keys = window.presignKeys;
 
   /** An error with a sentence for people and, separately, the technical detail. */
   class FriendlyError extends Error {
@@ -524,6 +546,7 @@
       ui.settings.open = true;
       throw new FriendlyError('Enter the API address in Settings first.');
     }
+    if (encryptionChosen()) return uploadEncrypted(file, base);
     const contentType = file.type || 'application/octet-stream';
     const context = { operation: 'upload', fileName: file.name, fileSize: file.size, contentType };
     showTransfer(file);
@@ -579,6 +602,109 @@
     };
   }
 
+  // ---- encrypted uploads ----
+
+  function encryptionChosen() {
+    return Boolean(e2e && e2e.available && keys && ui.encryptToggle.checked);
+  }
+
+  /** The last segment of an object key: the name the server stored it under. */
+  const storedNameOf = (key) => key.slice(key.lastIndexOf('/') + 1);
+
+  /**
+   * Encrypts and uploads `file`: one PUT of the whole ciphertext for small files, parts encrypted
+   * one by one just before they are sent for larger ones. The key (with the salt, so that a
+   * reload can resume with the same ciphertext) is kept before any byte is sent: an upload whose
+   * key could not be kept would store a file nobody can open.
+   */
+  async function uploadEncrypted(file, base) {
+    const context = { operation: 'upload', fileName: file.name, fileSize: file.size, contentType: OCTET_STREAM };
+    showTransfer(file);
+    await keys.ready();
+    const parts = window.presignMultipart;
+    // A plan saved for this very file resumes, with the secret and salt kept under its key.
+    let ticket = parts ? parts.saved(file, base, E2E_VARIANT) : null;
+    let kept = ticket ? keys.lookup(ticket.key) : null;
+    setStatus(`Encrypting “${file.name}” in this browser…`);
+    let encryptor = await e2e.createEncryptor(file, kept && kept.salt
+      ? { secret: e2e.parseSecret(kept.secret), salt: e2e.parseSecret(kept.salt) } : {});
+    if (ticket && (!kept || !kept.salt || encryptor.size !== ticket.size)) {
+      parts.discard(file, base, E2E_VARIANT); // its key is gone: start afresh
+      ticket = null;
+      kept = null;
+      encryptor = await e2e.createEncryptor(file);
+    }
+    if (cancelRequested) throw new CancelledError('cancelled');
+    if (!ticket) {
+      setStatus(`Asking the server to sign an upload for “${file.name}”…`);
+      const request = { filename: ENCRYPTED_NAME, contentType: OCTET_STREAM, size: encryptor.size };
+      if (encryptor.size > ENCRYPTED_PARTS_FROM) request.multipart = true;
+      try {
+        ticket = await callApi(base, 'POST', '/uploads', request, context);
+      } catch (error) {
+        // A server without multipart (no LINK_SECRET) still takes one PUT.
+        if (!request.multipart || !/multipart_disabled/.test(error && error.detail || '')) throw error;
+        delete request.multipart;
+        ticket = await callApi(base, 'POST', '/uploads', request, context);
+      }
+      if (!ticket || typeof ticket.key !== 'string' || ticket.key === '') {
+        throw new FriendlyError('The server did not say where the file will be stored.', JSON.stringify(ticket).slice(0, 200));
+      }
+      try {
+        kept = await keys.put({
+          key: ticket.key, secret: e2e.base64urlEncode(encryptor.secret), salt: e2e.base64urlEncode(encryptor.salt),
+          name: file.name, type: file.type || OCTET_STREAM, size: file.size, created: Date.now(), complete: false,
+        });
+      } catch (error) {
+        throw new FriendlyError(`This browser could not keep the key of “${file.name}”, so nobody could open it once uploaded. `
+          + 'Nothing was sent. Free some space for this site, or turn off “Encrypt in this browser”.', String(error && error.message || error));
+      }
+    }
+    const finished = async () => {
+      await keys.put({ ...kept, complete: true });
+      renderKeysSummary();
+      return { name: storedNameOf(ticket.key), size: encryptor.size, key: ticket.key, time: Date.now(), apiBase: base };
+    };
+    const meter = createSpeedMeter();
+    const onProgress = (loaded, total) => showProgress(loaded, total, meter(loaded));
+
+    if (parts && ticket.multipart === true) {
+      try {
+        await parts.upload({ base, file, plan: ticket, context, callApi, storageError, isForbiddenHeader, FriendlyError,
+          CancelledError, setStatus, onProgress, variant: E2E_VARIANT, size: encryptor.size, body: encryptor.range });
+      } catch (error) {
+        if (error instanceof CancelledError && cancelRequested) await keys.remove(ticket.key).catch(() => {});
+        throw error; // anything else: the plan and the key stay, so that the upload can resume
+      }
+      showProgress(encryptor.size, encryptor.size, null);
+      ui.speedText.textContent = 'Done';
+      return finished();
+    }
+    try {
+      if (!validTicket(ticket)) {
+        throw new FriendlyError('The server’s answer is missing the upload address.', JSON.stringify(ticket).slice(0, 200));
+      }
+      const headers = ticket.headers || {};
+      const signedLength = Object.entries(headers).find(([name]) => name.toLowerCase() === 'content-length');
+      if (signedLength && Number(signedLength[1]) !== encryptor.size) {
+        throw new FriendlyError(`“${file.name}” changed size since it was chosen. Choose it again.`,
+          `signed content-length ${signedLength[1]}, encrypted ${encryptor.size}`);
+      }
+      setStatus(`Encrypting “${file.name}” in this browser…`);
+      const { blob } = await e2e.encryptFile(file, { secret: encryptor.secret, salt: encryptor.salt });
+      if (cancelRequested) throw new CancelledError('cancelled');
+      setStatus(`Uploading “${file.name}”, encrypted…`);
+      await putFile({ method: (ticket.method || 'PUT').toUpperCase(), url: ticket.url, headers }, blob, context, onProgress);
+    } catch (error) {
+      // Nothing was stored: the key of a file that does not exist is of no use.
+      await keys.remove(ticket.key).catch(() => {});
+      throw error;
+    }
+    showProgress(encryptor.size, encryptor.size, null);
+    ui.speedText.textContent = 'Done';
+    return finished();
+  }
+
   const queue = [];
   let busy = false;
   let activeFile = null; // the file being uploaded now, listed above the stored files
@@ -597,7 +723,9 @@
           const entry = await uploadOne(file);
           if (!entry.key) throw new FriendlyError('The server did not say where the file was stored.');
           const kept = rememberFile(entry);
-          setStatus(`Uploaded “${entry.name}”. Use “Copy share link” to share it.${kept ? '' : ' (This browser could not save the list.)'}`);
+          const shown = describeEntry(entry);
+          setStatus(`Uploaded “${shown.name}”${shown.encrypted ? ', encrypted in this browser' : ''}. `
+            + `Use “${shown.encrypted ? 'Share…' : 'Copy share link'}” to share it.${kept ? '' : ' (This browser could not save the list.)'}`);
         } catch (error) {
           if (error instanceof CancelledError) {
             queue.length = 0;
@@ -660,10 +788,25 @@
     saveUploads(loadUploads().filter((existing) => existing.key !== entry.key));
   }
 
+  /**
+   * A stored file as the person knows it: an encrypted object whose key this browser holds shows
+   * its real name, type and size (and carries the secret for its links); one whose key is not
+   * here is an "encrypted file"; any other file is shown as stored.
+   */
+  function describeEntry(entry) {
+    const record = keys ? keys.lookup(entry.key) : null;
+    if (record) {
+      return { ...entry, name: record.name, size: record.size, type: record.type, encrypted: true, secret: record.secret,
+        storedSize: entry.size };
+    }
+    if (storedNameOf(entry.key) === ENCRYPTED_NAME) return { ...entry, name: 'encrypted file', encrypted: true, secret: null };
+    return entry;
+  }
+
   function renderList() {
     const pending = (activeFile ? [{ file: activeFile, state: 'Uploading…' }] : [])
       .concat(queue.map((file) => ({ file, state: 'Waiting to upload' })));
-    const entries = storedEntries();
+    const entries = storedEntries().map(describeEntry);
     ui.list.replaceChildren(...pending.map(renderPending), ...entries.map(renderEntry));
     ui.emptyNote.hidden = entries.length + pending.length > 0;
     tickCountdowns();
@@ -694,6 +837,12 @@
     const meta = element('span', 'item-meta');
     const time = element('time', '', formatTime(entry.time));
     time.dateTime = new Date(entry.time).toISOString();
+    if (entry.encrypted) {
+      const badge = element('span', 'item-badge', entry.secret ? 'Encrypted' : 'Encrypted · key not in this browser');
+      badge.title = entry.secret ? 'Encrypted in a browser; its key is kept here'
+        : 'Encrypted in a browser; import its key (Encryption keys) to see its name and share it';
+      meta.append(badge);
+    }
     meta.append(`${formatBytes(entry.size)} · `, time);
     main.append(name, meta);
 
@@ -849,8 +998,13 @@
     button.setAttribute('aria-busy', 'true');
     setStatus(`Making a lasting share link for “${entry.name}”…`);
     try {
+      if (entry.encrypted && !entry.secret) {
+        throw new FriendlyError('This file is encrypted and this browser does not hold its key, so a link would not open it. '
+          + 'Import your keys (Encryption keys, below) from the browser that uploaded it.');
+      }
       const request = { key: entry.key, expiresIn: seconds };
       if (password) request.password = password;
+      if (entry.encrypted) request.encrypted = true;
       let answer;
       try {
         answer = await callApi(base, 'POST', '/shares', request, { operation: 'share', fileName: entry.name });
@@ -870,16 +1024,19 @@
         throw new FriendlyError('The server’s answer is missing the link.', JSON.stringify(answer).slice(0, 200));
       }
       const lifetime = Number.isFinite(answer.expiresIn) && answer.expiresIn > 0 ? answer.expiresIn : seconds;
-      const link = { url: answer.url, deadline: Date.now() + lifetime * 1000, name: entry.name, status: '' };
+      // An encrypted file's key goes after '#': browsers never send the fragment to a server.
+      const url = entry.encrypted ? `${answer.url.replace(/#.*$/, '')}#${entry.secret}` : answer.url;
+      const link = { url, deadline: Date.now() + lifetime * 1000, name: entry.name, status: '' };
       links.set(entry.key, link);
-      const field = showLink(answer.url);
+      const field = showLink(url);
       tickCountdowns();
-      const copied = await copyText(answer.url, field);
+      const copied = await copyText(url, field);
       const until = Number.isFinite(Date.parse(answer.expiresAt)) ? formatTime(Date.parse(answer.expiresAt))
         : formatLifetimeWords(lifetime);
       link.status = `${copied ? 'Lasting share link' : 'The lasting share link'} for “${entry.name}”`
         + `${copied ? ' copied' : ' is selected below: press Ctrl+C (⌘C on a Mac) to copy it'}. `
-        + `It works until ${until}${password ? ', with the password you chose' : ''}.`;
+        + `It works until ${until}${password ? ', with the password you chose' : ''}.`
+        + (entry.encrypted ? ' It holds the file’s key: anyone with the whole link can open the file.' : '');
       setStatus(link.status);
     } catch (error) {
       showError(error);
@@ -996,6 +1153,7 @@
       listing.base = base;
       listing.files = new Map(files.map((entry) => [entry.key, entry]));
       for (const key of links.keys()) if (!listing.files.has(key)) links.delete(key);
+      markListedKeysComplete(files);
       clearFilesError();
       const others = loadUploads().filter((entry) => entry.apiBase && entry.apiBase !== base);
       const kept = saveUploads(storedEntries().concat(others));
@@ -1033,22 +1191,54 @@
     button.disabled = true;
     setStatus(`Preparing the download of “${entry.name}”…`);
     try {
+      const context = { operation: 'download', fileName: entry.name };
       const answer = ticketFor(await callApi(base, 'GET', `/downloads?key=${encodeURIComponent(entry.key)}`, undefined,
-        { operation: 'download', fileName: entry.name }), 'download address');
+        context), 'download address');
+      if (entry.encrypted && entry.secret) {
+        await downloadDecrypted(entry, answer.url, context);
+        return;
+      }
       // The link answers as an attachment, so following it saves the file and leaves this page as it is.
-      const anchor = element('a');
-      anchor.href = answer.url;
-      anchor.rel = 'noopener noreferrer';
-      anchor.download = entry.name;
-      document.body.append(anchor);
-      anchor.click();
-      anchor.remove();
+      saveLink(answer.url, entry.name);
       setStatus(`Downloading “${entry.name}”.`);
     } catch (error) {
       showError(error);
     } finally {
       button.disabled = false;
     }
+  }
+
+  function saveLink(url, name) {
+    const anchor = element('a');
+    anchor.href = url;
+    anchor.rel = 'noopener noreferrer';
+    anchor.download = name;
+    document.body.append(anchor);
+    anchor.click();
+    anchor.remove();
+  }
+
+  /** Fetches an encrypted file, decrypts it here as it arrives, and saves it under its real name. */
+  async function downloadDecrypted(entry, url, context) {
+    setStatus(`Downloading and decrypting “${entry.name}”…`);
+    let response;
+    try {
+      response = await fetch(url, { cache: 'no-store', credentials: 'omit', referrerPolicy: 'no-referrer' });
+    } catch (error) {
+      throw await storageUnreachable(url, error, `download “${entry.name}”`);
+    }
+    if (!response.ok) throw storageError(response.status, await response.text().catch(() => ''), context);
+    let opened;
+    try {
+      opened = await e2e.decryptResponse(response, e2e.parseSecret(entry.secret));
+    } catch (error) {
+      if (error instanceof e2e.E2EError) throw new FriendlyError(error.message, error.code);
+      throw error;
+    }
+    const objectUrl = URL.createObjectURL(opened.blob);
+    saveLink(objectUrl, e2e.safeFileName((opened.metadata && opened.metadata.name) || entry.name));
+    window.setTimeout(() => URL.revokeObjectURL(objectUrl), 60_000);
+    setStatus(`Decrypted and saved “${entry.name}”.`);
   }
 
   async function deleteFile(entry, button) {
@@ -1063,7 +1253,9 @@
         'delete address');
       await sendToStorage(ticket, (ticket.method || 'DELETE').toUpperCase(), context, `delete “${entry.name}”`);
       forgetFile(entry);
+      if (keys) await keys.remove(entry.key).catch(() => {});
       renderList();
+      renderKeysSummary();
       setStatus(`Deleted “${entry.name}”. Its share links no longer work.`);
       ui.fileInput.focus();
     } catch (error) {
@@ -1152,6 +1344,81 @@
       if (expiry.textContent !== text) expiry.textContent = text;
       expiry.classList.toggle('expired', expired);
       item.querySelector('.link-field').classList.toggle('expired', expired);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Encryption: the remembered choice, and the keys this browser holds
+
+  function setUpEncryption() {
+    if (!e2e || !e2e.available || !keys) {
+      ui.encryptToggle.checked = false;
+      ui.encryptToggle.disabled = true;
+      ui.encryptHelp.textContent = 'This browser cannot encrypt on this page: it needs a secure origin (https:// or this computer’s own address). '
+        + 'Files are uploaded as they are.';
+      ui.exportKeysButton.disabled = true;
+      ui.importKeysButton.disabled = true;
+      return;
+    }
+    ui.encryptToggle.checked = storageGet(ENCRYPT_STORAGE_KEY) !== 'off';
+    ui.encryptToggle.addEventListener('change', () => {
+      storageSet(ENCRYPT_STORAGE_KEY, ui.encryptToggle.checked ? 'on' : 'off');
+    });
+    ui.exportKeysButton.addEventListener('click', exportKeys);
+    ui.importKeysButton.addEventListener('click', () => ui.importKeysInput.click());
+    ui.importKeysInput.addEventListener('change', () => {
+      const file = ui.importKeysInput.files && ui.importKeysInput.files[0];
+      ui.importKeysInput.value = '';
+      if (file) importKeys(file);
+    });
+    keys.ready().then(() => {
+      renderKeysSummary();
+      renderList();
+    });
+  }
+
+  function renderKeysSummary() {
+    if (!keys) return;
+    const count = keys.count();
+    ui.keysCount.textContent = (count === 0
+      ? 'The keys of the files you encrypt are kept in this browser only.'
+      : `This browser holds the keys of ${count.toLocaleString('en')} encrypted file${count === 1 ? '' : 's'}. `
+        + 'Without them nobody can open those files: export them to keep a copy, or to use them in another browser.')
+      + (keys.persistent() ? '' : ' This browser does not let the page keep them after you leave it.');
+  }
+
+  async function exportKeys() {
+    await keys.ready();
+    const count = keys.count();
+    if (count === 0) {
+      ui.keysStatus.textContent = 'There are no keys to export yet.';
+      return;
+    }
+    const url = URL.createObjectURL(new Blob([keys.exportText()], { type: 'application/json' }));
+    saveLink(url, `presign-keys-${new Date().toISOString().slice(0, 10)}.json`);
+    window.setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    ui.keysStatus.textContent = `Exported ${count} key${count === 1 ? '' : 's'}. Keep the file safe: it opens every one of those files.`;
+  }
+
+  async function importKeys(file) {
+    await keys.ready();
+    try {
+      const result = await keys.importText(await file.text());
+      ui.keysStatus.textContent = `Imported ${result.added} key${result.added === 1 ? '' : 's'}`
+        + `${result.known ? ` (${result.known} already here)` : ''}${result.invalid ? `; ${result.invalid} unreadable entr${result.invalid === 1 ? 'y' : 'ies'} skipped` : ''}.`;
+    } catch (error) {
+      ui.keysStatus.textContent = `Nothing imported: ${error && error.message || error}`;
+    }
+    renderKeysSummary();
+    renderList();
+  }
+
+  /** A listed object whose upload finished without being marked so (the page closed just then). */
+  function markListedKeysComplete(files) {
+    if (!keys) return;
+    for (const file of files) {
+      const record = keys.lookup(file.key);
+      if (record && !record.complete) keys.put({ ...record, complete: true }).then(renderKeysSummary, () => {});
     }
   }
 
@@ -1263,6 +1530,7 @@
 
   setUpDragAndDrop();
   setUpSettings();
+  setUpEncryption();
   renderList(); // the cached copy at once, then the storage's listing
   // Sign-in first (it may be finishing a redirect back from the provider), then the listing.
   window.presignAuth.start(currentApiBase()).catch(() => {}).finally(refreshFiles);

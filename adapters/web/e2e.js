@@ -21,6 +21,7 @@
   const RECORDS_PER_BATCH = 16; // 1 MiB read and encrypted at a time, then handed to a Blob
   const DECRYPT_BATCH = 1 << 20; // ciphertext gathered before decrypting its records together
   const BLOB_BATCH = 8 << 20; // plaintext gathered before it becomes one Blob part
+  const BATCHES_IN_FLIGHT = 4; // encryptFile reads and seals this many batches at once
   const subtle = global.crypto && global.crypto.subtle;
   const utf8 = new TextEncoder();
 
@@ -210,41 +211,103 @@
   // ---- encryption -------------------------------------------------------------------------------
 
   /**
-   * Encrypts a File or Blob into a Blob of exactly `size` bytes (known before any encryption, see
-   * sizeFor), reading and encrypting 1 MiB at a time; each encrypted batch goes into the Blob at
-   * once, so the browser can keep large files on disk rather than in the page's memory.
-   * options: name, type (stored encrypted; default the file's), secret (Uint8Array(16), default
-   * new), onProgress(doneBytes, totalBytes), recordSize (tests only).
-   * Returns { blob, size, secret, metadata }.
+   * An encryption of one File or Blob whose ciphertext can be produced in any byte range, in any
+   * order and more than once (the same secret and salt give the same bytes): upload parts are
+   * encrypted when they are sent, and a resumed upload rebuilds the missing ones from the secret
+   * and salt it kept. Record i holds plaintext [i*(rs-17), (i+1)*(rs-17)) at ciphertext offset
+   * header + i*rs, so a range touches only its own records; a range's records are sealed
+   * concurrently (GCM records are independent, and WebCrypto runs calls off the page's thread).
+   * options: name, type (stored encrypted; default the file's), secret and salt (Uint8Array(16),
+   * default new), recordSize (tests only).
+   * Resolves to { size, secret, salt, metadata, recordCount, range(start, end) -> Promise<Blob> }.
    */
-  async function encryptFile(file, options = {}) {
+  async function createEncryptor(file, options = {}) {
     const recordSize = options.recordSize || RECORD_SIZE;
     const secret = options.secret || newSecret();
-    const salt = global.crypto.getRandomValues(new Uint8Array(16));
+    const salt = options.salt || global.crypto.getRandomValues(new Uint8Array(16));
+    if (!(secret instanceof Uint8Array) || secret.length !== 16 || !(salt instanceof Uint8Array) || salt.length !== 16) {
+      throw new E2EError('invalid_secret', 'The key and salt must be 16 bytes each.');
+    }
     const metadata = fitMetadata({ name: options.name ?? file.name, type: options.type ?? file.type, size: file.size });
     const keyid = await sealMetadata(secret, salt, metadata);
+    const header = headerBytes(salt, recordSize, keyid);
     const size = encryptedSize(file.size, recordSize, keyid.length);
     const { key, nonceBase } = await contentKeys(secret, salt, 'encrypt');
     const per = recordSize - RECORD_OVERHEAD;
-    const records = Math.max(1, Math.ceil(file.size / per));
-    const parts = [headerBytes(salt, recordSize, keyid)];
-    for (let first = 0; first < records; first += RECORDS_PER_BATCH) {
-      const last = Math.min(records, first + RECORDS_PER_BATCH);
+    const recordCount = Math.max(1, Math.ceil(file.size / per));
+
+    // Records [first, last) sealed, in order; the plaintext is read once for all of them.
+    async function sealRecords(first, last) {
       const plain = new Uint8Array(await file.slice(first * per, Math.min(file.size, last * per)).arrayBuffer());
-      const sealed = [];
+      const sealing = [];
       for (let i = first; i < last; i += 1) {
         const piece = plain.subarray((i - first) * per, Math.min(plain.length, (i - first + 1) * per));
         const record = new Uint8Array(piece.length + 1);
         record.set(piece);
-        record[piece.length] = i === records - 1 ? 2 : 1;
-        sealed.push(new Uint8Array(await subtle.encrypt({ name: 'AES-GCM', iv: nonceFor(nonceBase, i) }, key, record)));
+        record[piece.length] = i === recordCount - 1 ? 2 : 1;
+        sealing.push(subtle.encrypt({ name: 'AES-GCM', iv: nonceFor(nonceBase, i) }, key, record)
+          .then((sealed) => new Uint8Array(sealed)));
       }
-      parts.push(new Blob(sealed));
-      if (options.onProgress) options.onProgress(Math.min(file.size, last * per), file.size);
+      return Promise.all(sealing);
+    }
+
+    /** Ciphertext bytes [start, end) as a Blob (end is clamped to the size). */
+    async function range(start, end) {
+      const stop = Math.min(end, size);
+      if (!Number.isInteger(start) || !Number.isInteger(stop) || start < 0 || start > stop) {
+        throw new E2EError('crypto_failure', `Invalid ciphertext range ${start}..${end}.`);
+      }
+      const pieces = [];
+      if (start < header.length) pieces.push(header.subarray(start, Math.min(stop, header.length)));
+      if (stop > header.length) {
+        const from = Math.max(start, header.length) - header.length; // offsets in the records
+        const to = stop - header.length;
+        const first = Math.floor(from / recordSize);
+        const last = Math.min(recordCount, Math.floor((to - 1) / recordSize) + 1);
+        const sealed = await sealRecords(first, last);
+        for (let i = first; i < last; i += 1) {
+          const record = sealed[i - first];
+          const at = i * recordSize;
+          const lo = Math.max(from, at) - at;
+          const hi = Math.min(to, at + record.length) - at;
+          pieces.push(lo === 0 && hi === record.length ? record : record.subarray(lo, hi));
+        }
+      }
+      const blob = new Blob(pieces);
+      if (blob.size !== stop - start) throw new E2EError('crypto_failure', 'Encryption produced an unexpected size.');
+      return blob;
+    }
+
+    return { size, secret, salt, metadata, recordCount, range };
+  }
+
+  /**
+   * Encrypts a File or Blob into a Blob of exactly `size` bytes (known before any encryption, see
+   * sizeFor), 1 MiB at a time with a few batches in flight; each encrypted batch goes into the Blob
+   * at once, so the browser can keep large files on disk rather than in the page's memory.
+   * options: those of createEncryptor, and onProgress(doneBytes, totalBytes).
+   * Returns { blob, size, secret, salt, metadata }.
+   */
+  async function encryptFile(file, options = {}) {
+    const encryptor = await createEncryptor(file, options);
+    const { size } = encryptor;
+    const step = RECORDS_PER_BATCH * (options.recordSize || RECORD_SIZE);
+    const batches = [];
+    const parts = [];
+    let done = 0;
+    for (let start = 0; start < size || batches.length > 0;) {
+      while (start < size && batches.length < BATCHES_IN_FLIGHT) {
+        batches.push(encryptor.range(start, start + step));
+        start += step;
+      }
+      const part = await batches.shift();
+      parts.push(part);
+      done += part.size;
+      if (options.onProgress) options.onProgress(Math.round((done / size) * file.size), file.size);
     }
     const blob = new Blob(parts, { type: OCTET_STREAM });
     if (blob.size !== size) throw new E2EError('crypto_failure', 'Encryption produced an unexpected size.');
-    return { blob, size, secret, metadata };
+    return { blob, size, secret: encryptor.secret, salt: encryptor.salt, metadata: encryptor.metadata };
   }
 
   /** The exact encrypted size of a file with this name and type, before encrypting it. */
@@ -450,7 +513,7 @@
 
   global.presignE2E = Object.freeze({
     RECORD_SIZE, E2EError, encryptedSize, sizeFor, base64urlEncode, base64urlDecode, newSecret, parseSecret,
-    fitMetadata, safeFileName, encryptFile, Decryptor, decryptBytes, decryptResponse,
+    fitMetadata, safeFileName, createEncryptor, encryptFile, Decryptor, decryptBytes, decryptResponse,
     available: Boolean(subtle),
   });
 })(window);

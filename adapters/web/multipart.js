@@ -4,6 +4,9 @@
 // Resume / Cancel (Cancel aborts the upload in the store), and resume after a reload: the plan and
 // upload id are kept in localStorage (never the file), and when the same file (name, size,
 // last-modified) is picked again the stored parts are listed and only the others are sent.
+// What is sent may be the file itself or bytes made from it on demand (an encrypted upload passes
+// its size and a body(start, end) that encrypts each part just before it is sent; its plans are
+// kept apart from the plain ones by `variant`).
 // app.js calls window.presignMultipart.saved() and .upload(); nothing else reaches in here.
 'use strict';
 
@@ -14,7 +17,8 @@
   const SIGN_BATCH = 20;
   const URL_MARGIN_MS = 30_000; // re-sign a part URL this long before it expires
 
-  const storageKey = (file, base) => `${STORAGE_PREFIX}${base}|${file.name}|${file.size}|${file.lastModified}`;
+  const storageKey = (file, base, variant = '') =>
+    `${STORAGE_PREFIX}${base}|${file.name}|${file.size}|${file.lastModified}${variant ? `|${variant}` : ''}`;
 
   function readSaved(key) {
     try {
@@ -39,15 +43,20 @@
     }
   }
 
-  /** The plan saved for this very file (same name, size, last-modified) and API, still valid. */
-  function saved(file, base) {
-    const entry = readSaved(storageKey(file, base));
+  /** The plan saved for this very file (same name, size, last-modified), API and variant, still valid. */
+  function saved(file, base, variant = '') {
+    const entry = readSaved(storageKey(file, base, variant));
     if (!entry) return null;
     if (Date.parse(entry.plan.planExpiresAt) - Date.now() < 60_000) {
-      forget(storageKey(file, base));
+      forget(storageKey(file, base, variant));
       return null;
     }
     return { ...entry.plan, uploadId: entry.uploadId, resumed: true };
+  }
+
+  /** Forgets the plan saved for this file (a resume that cannot go on starts afresh). */
+  function discard(file, base, variant = '') {
+    forget(storageKey(file, base, variant));
   }
 
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -57,20 +66,25 @@
     return Array.from(doc.getElementsByTagName(name)).map((node) => node.textContent);
   }
 
-  /** Uploads `file` by `plan` (POST /uploads' multipart answer, or saved()). Resolves when complete. */
+  /**
+   * Uploads `file` by `plan` (POST /uploads' multipart answer, or saved()). Resolves when complete.
+   * options.size and options.body(start, end) -> Promise<Blob> replace the file's bytes when set.
+   */
   async function upload(options) {
     const { base, file, plan, context, callApi, storageError, isForbiddenHeader, FriendlyError, CancelledError,
-      onProgress, setStatus } = options;
-    const key = storageKey(file, base);
+      onProgress, setStatus, variant } = options;
+    const totalSize = options.size ?? file.size;
+    const bodyOf = options.body || (async (start, end) => file.slice(start, end));
+    const key = storageKey(file, base, variant);
     const state = { cancelled: false, stopped: false, paused: false, waiters: [], requests: new Set() };
     const loadedOf = new Map(); // part number -> bytes sent of it so far
     const done = new Map(); // part number -> ETag
-    const partBytes = (n) => (n < plan.partCount ? plan.partSize : file.size - plan.partSize * (plan.partCount - 1));
+    const partBytes = (n) => (n < plan.partCount ? plan.partSize : totalSize - plan.partSize * (plan.partCount - 1));
     const report = () => {
       let sent = 0;
       for (const n of done.keys()) sent += partBytes(n);
       for (const [n, bytes] of loadedOf) if (!done.has(n)) sent += bytes;
-      onProgress(sent, file.size);
+      onProgress(sent, totalSize);
     };
 
     // ---- Pause / Resume / Cancel ------------------------------------------------------------
@@ -190,12 +204,16 @@
         return urls.get(n) && urls.get(n).deadline - Date.now() > URL_MARGIN_MS ? urls.get(n) : urlFor(n);
       };
       const sendPart = async (n) => {
+        let body = null; // made once, kept for the retries
         for (let attempt = 0; ; attempt += 1) {
           await checkpoint();
           try {
-            const signed = await urlFor(n);
             const start = (n - 1) * plan.partSize;
-            const xhr = await send('PUT', signed.url, signed.headers, file.slice(start, start + partBytes(n)), (loaded) => {
+            // The body is made while the URL is signed (an encrypted part is encrypted then).
+            const [signed, bytes] = await Promise.all([urlFor(n), body || bodyOf(start, start + partBytes(n))]);
+            body = bytes;
+            await checkpoint();
+            const xhr = await send('PUT', signed.url, signed.headers, body, (loaded) => {
               loadedOf.set(n, loaded);
               report();
             });
@@ -273,5 +291,5 @@
     }
   }
 
-  window.presignMultipart = Object.freeze({ saved, upload });
+  window.presignMultipart = Object.freeze({ saved, discard, upload });
 })();

@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromiumArgs, runTest, startServer, stopServer } from './serve_helpers.mjs';
+import { chromiumArgs, plainUploads, runTest, startServer, stopServer } from './serve_helpers.mjs';
 
 const NAMES = ['first a+b 100%.txt', 'second été ☃.txt', 'third & last.txt'];
 const BULK_FILES = 1200;
@@ -70,6 +70,7 @@ async function main() {
     ok(`serve listening (api ${server.urls.api}, s3 ${server.urls.s3})`);
     browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: chromiumArgs });
     const first = await browser.newContext({ viewport: { width: 900, height: 820 }, locale: 'en-GB', timezoneId: 'UTC', acceptDownloads: true });
+    await plainUploads(first);
     const pageA = watch(await first.newPage());
     await pageA.goto(server.urls.api + '/');
     await pageA.waitForFunction(() => !document.getElementById('refresh-button').disabled);
@@ -121,6 +122,7 @@ async function main() {
       if (route.request().method() === 'PUT') await sleep(1500);
       await route.continue();
     });
+    await pageB.locator('#encrypt-toggle').uncheck(); // this context starts with empty storage: the plain flow, chosen
     await pageB.setInputFiles('#file-input', slowFile);
     await pageB.locator('.pending-item', { hasText: 'slow upload.txt' }).waitFor();
     check(/Uploading…/.test(await pageB.locator('.pending-item').textContent()) && (await listedNames(pageB)).length === 3,

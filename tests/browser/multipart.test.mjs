@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromiumArgs, startServer, stopServer } from './serve_helpers.mjs';
+import { chromiumArgs, plainUploads, startServer, stopServer } from './serve_helpers.mjs';
 
 const MIB = 1 << 20;
 const SIZE = 200 * MIB + 4321;
@@ -67,6 +67,7 @@ async function main() {
     const expected = await writeRandomFile(file, SIZE);
     browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: chromiumArgs });
     const context = await browser.newContext({ viewport: { width: 900, height: 820 }, locale: 'en-GB' });
+    await plainUploads(context);
     const page = await context.newPage();
     page.setDefaultTimeout(120_000);
     page.on('pageerror', (error) => pageErrors.push(String(error)));

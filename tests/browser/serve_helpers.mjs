@@ -41,6 +41,21 @@ export async function stopServer(server) {
   clearTimeout(timer);
 }
 
+/**
+ * The page's plain flow (no encryption) in this browser context: "Encrypt in this browser" is on by
+ * default for new visitors, so tests of the plain upload, list and share turn it off as a person
+ * would, before the page's scripts run (a choice the test makes itself later is kept).
+ */
+export async function plainUploads(context) {
+  await context.addInitScript(() => {
+    try {
+      if (window.localStorage.getItem('presign.encrypt.v1') === null) window.localStorage.setItem('presign.encrypt.v1', 'off');
+    } catch {
+      // an opaque origin has no storage, and no page to upload from
+    }
+  });
+}
+
 /** Headless Debian Chromium's launch options shared by the tests. */
 export const chromiumArgs = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];

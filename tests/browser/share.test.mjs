@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromiumArgs, startServer, stopServer } from './serve_helpers.mjs';
+import { chromiumArgs, plainUploads, startServer, stopServer } from './serve_helpers.mjs';
 
 const FILE_NAME = 'holiday plan «2026».txt';
 const FILE_BYTES = 123_457;
@@ -53,6 +53,7 @@ async function main() {
 
     // ---- person A: upload, then "Share…" for 1 day with a password ----
     const contextA = await browser.newContext({ locale: 'en-GB', timezoneId: 'UTC', acceptDownloads: true });
+    await plainUploads(contextA);
     await contextA.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.urls.api });
     const pageA = await contextA.newPage();
     const errorsA = [];

@@ -14,7 +14,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromiumArgs, startServer, stopServer } from './serve_helpers.mjs';
+import { chromiumArgs, plainUploads, startServer, stopServer } from './serve_helpers.mjs';
 
 const CLIENT_ID = 'presign-page';
 const USERS = { alice: 'alice@example.test', bob: 'bob@example.test' };
@@ -123,6 +123,7 @@ async function main() {
     const pageErrors = [];
     const newPage = async () => {
       const context = await browser.newContext();
+      await plainUploads(context);
       const page = await context.newPage();
       page.setDefaultTimeout(30_000);
       page.on('pageerror', (error) => pageErrors.push(String(error)));

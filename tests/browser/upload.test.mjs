@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromiumArgs, runTest, startServer as startServerOf, stopServer } from './serve_helpers.mjs';
+import { chromiumArgs, plainUploads, runTest, startServer as startServerOf, stopServer } from './serve_helpers.mjs';
 
 const MiB = 1024 * 1024;
 const MAX_UPLOAD_BYTES = 4 * MiB;
@@ -66,6 +66,7 @@ async function main() {
       locale: 'en-GB',
       timezoneId: 'UTC',
     });
+    await plainUploads(context);
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.urls.api });
     const page = context.pages()[0] || await context.newPage();
     const pageErrors = [];

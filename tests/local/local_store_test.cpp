@@ -23,6 +23,7 @@
 #include <vector>
 
 #include <httplib.h>
+#include <presign/http/server.hpp>
 #include <presign/local/object_store.hpp>
 #include <presign/local/s3_server.hpp>
 #include <sigv4/sigv4.hpp>
@@ -52,9 +53,11 @@ fs::path make_temp_dir() {
 /// test can prove nothing was written beside it).
 class running_store {
 public:
-    running_store() : parent_(make_temp_dir()), data_(parent_ / "data") {
+    explicit running_store(const presign::http::limits& deadlines = {})
+        : parent_(make_temp_dir()), data_(parent_ / "data") {
         ::signal(SIGPIPE, SIG_IGN);
         s3_server_options options;
+        options.deadlines = deadlines;
         options.data_dir = data_;
         options.region = "us-east-1";
         options.allowed_origins = {"http://127.0.0.1:8080"};
@@ -1193,4 +1196,128 @@ TEST_CASE("an object survives a restart of the store") {
     CHECK(std::string(buffer, 10) == "kept bytes");
     CHECK(opened->info().content_type == "text/plain");
     fs::remove_all(parent);
+}
+
+namespace {
+
+/// A connected socket to 127.0.0.1:port with a receive timeout of `timeout_s`.
+int connect_to(int port, int timeout_s = 10) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<std::uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    timeval timeout{timeout_s, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    return fd;
+}
+
+std::string raw_get(const running_store& store, std::string_view key, std::string_view extra = "") {
+    return "GET " + target_of(presign_url(store, "GET", key).url) + " HTTP/1.1\r\nHost: 127.0.0.1:" +
+           std::to_string(store.port()) + "\r\n" + std::string(extra) + "\r\n";
+}
+
+/// Reads from `fd` until the connection ends (or its receive timeout), pausing `pause` after
+/// each read of at most `block` bytes.
+std::string read_until_closed(int fd, std::size_t block, std::chrono::milliseconds pause) {
+    std::string answer;
+    std::vector<char> buffer(block);
+    for (;;) {
+        const ssize_t n = ::recv(fd, buffer.data(), buffer.size(), 0);
+        if (n <= 0) break;
+        answer.append(buffer.data(), static_cast<std::size_t>(n));
+        if (pause.count() > 0) std::this_thread::sleep_for(pause);
+    }
+    return answer;
+}
+
+/// The data file of the store's only large object.
+fs::path only_data_file(const running_store& store) {
+    fs::path found;
+    for (const auto& entry : fs::directory_iterator(store.data() / "buckets" / bucket / "objects")) {
+        if (entry.path().extension() != ".meta" && entry.file_size() > 1000) found = entry.path();
+    }
+    REQUIRE(!found.empty());
+    return found;
+}
+
+}  // namespace
+
+TEST_CASE("GET bodies sent from the file (sendfile): ranges, pipelined, slow readers, short files, stalled readers") {
+    // The store hands a GET's file to the HTTP layer, which sends it with sendfile(2) and waits
+    // for the socket when it is full.
+    presign::http::limits deadlines;
+    deadlines.write_timeout = std::chrono::milliseconds(700);
+    running_store store(deadlines);
+    const std::string body = random_bytes((6u << 20) + 321, 61);
+    REQUIRE(put_presigned(store, "big.bin", body)->status == 200);
+
+    SUBCASE("whole, ranged, HEAD and an empty object, pipelined on one connection") {
+        REQUIRE(put_presigned(store, "empty", "")->status == 200);
+        const std::string head_target = target_of(presign_url(store, "HEAD", "big.bin").url);
+        const std::string requests =
+            raw_get(store, "big.bin") + raw_get(store, "big.bin", "Range: bytes=1000000-5000000\r\n") +
+            "HEAD " + head_target + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(store.port()) + "\r\n\r\n" +
+            raw_get(store, "empty") + raw_get(store, "big.bin", "Range: bytes=-7\r\nConnection: close\r\n");
+        const std::string answers = raw_exchange(store.port(), requests);
+        std::size_t at = 0;
+        auto next = [&](int status, std::string_view expected_body, bool head = false) {
+            CAPTURE(status);
+            REQUIRE(answers.compare(at, 12, "HTTP/1.1 " + std::to_string(status)) == 0);
+            const auto head_end = answers.find("\r\n\r\n", at);
+            REQUIRE(head_end != std::string::npos);
+            const std::string fields = answers.substr(at, head_end - at);
+            const auto length_at = fields.find("Content-Length: ");
+            REQUIRE(length_at != std::string::npos);
+            const std::size_t length = std::stoul(fields.substr(length_at + 16));
+            CHECK(length == (head ? body.size() : expected_body.size()));
+            const std::size_t sent = head ? 0 : length;
+            CHECK(answers.compare(head_end + 4, sent, expected_body) == 0);
+            at = head_end + 4 + sent;
+        };
+        next(200, body);
+        next(206, std::string_view(body).substr(1000000, 4000001));
+        next(200, "", true);
+        next(200, "");
+        next(206, std::string_view(body).substr(body.size() - 7));
+        CHECK(at == answers.size());
+    }
+    SUBCASE("a slow reader gets every byte") {
+        const int fd = connect_to(store.port());
+        const std::string request = raw_get(store, "big.bin", "Connection: close\r\n");
+        REQUIRE(::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size()));
+        // Small reads with pauses: the socket fills and the server waits for it many times.
+        const std::string answer = read_until_closed(fd, 256u << 10, std::chrono::milliseconds(2));
+        ::close(fd);
+        REQUIRE(answer.size() > body.size());
+        CHECK(answer.compare(answer.size() - body.size(), body.size(), body) == 0);
+    }
+    SUBCASE("a data file shorter than its metadata: the connection closes short, not padded") {
+        fs::resize_file(only_data_file(store), 4u << 20);
+        const std::string answer = raw_exchange(store.port(), raw_get(store, "big.bin"), false);
+        CHECK(answer.starts_with("HTTP/1.1 200"));
+        CHECK(answer.find("Content-Length: " + std::to_string(body.size()) + "\r\n") != std::string::npos);
+        const auto head_end = answer.find("\r\n\r\n");
+        REQUIRE(head_end != std::string::npos);
+        CHECK(answer.size() - head_end - 4 == (4u << 20));
+        CHECK(answer.compare(head_end + 4, 4u << 20, body, 0, 4u << 20) == 0);
+    }
+    SUBCASE("a reader that stops reading is dropped after the write deadline") {
+        const int fd = connect_to(store.port());
+        const std::string request = raw_get(store, "big.bin");
+        REQUIRE(::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size()));
+        int small_buffer = 64 << 10;
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small_buffer, sizeof small_buffer);
+        std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // > write_timeout
+        const std::string answer = read_until_closed(fd, 1u << 20, std::chrono::milliseconds(0));
+        ::close(fd);
+        CHECK(answer.starts_with("HTTP/1.1 200"));
+        CHECK(answer.size() < body.size());  // closed mid-body, not kept waiting
+    }
+    // The store still answers.
+    auto again = get_presigned(store, "big.bin", {{"Range", "bytes=0-9"}});
+    REQUIRE(again);
+    CHECK(again->status == 206);
 }

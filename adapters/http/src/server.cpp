@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "presign/http/server.hpp"
 
+#include <sys/sendfile.h>
+
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstring>
+#include <cerrno>
 #include <thread>
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
@@ -82,6 +86,8 @@ namespace {
 constexpr std::size_t body_buffer_size = 64 << 10;
 constexpr std::size_t large_body_buffer_size = 256 << 10;
 constexpr std::size_t source_buffer_size = 256 << 10;
+/// Bytes asked of one sendfile(2) call (it sends what the socket takes, then says EAGAIN).
+constexpr std::size_t max_sendfile_step = 8 << 20;
 /// After an answer that closes the connection, unread request bytes are read and dropped for
 /// this long (at most max_drained_body), so the client reads the answer instead of a reset.
 constexpr auto linger_time = std::chrono::seconds(2);
@@ -388,6 +394,9 @@ private:
         sent_ = 0;
         stream_.expires_after(limits_.write_timeout);
         const bool with_body = !no_body && !response_.head;
+        send_from_file_ = with_body && response_.file.fd >= 0;
+        // A file body follows the head, sent by the kernel (continue_source).
+        if (send_from_file_) return write_parts(asio::const_buffer{});
         if (with_body && response_.source) {
             if (response_.source_length == 0) return write_parts(asio::const_buffer{});
             if (source_buffer_.size() < source_buffer_size) source_buffer_.resize(source_buffer_size);
@@ -412,8 +421,10 @@ private:
     }
 
     void continue_source() {
+        if (send_from_file_ && sent_ < response_.source_length) return send_file();
         const bool streaming = response_.source && !response_.head && !bodyless_status(response_.status);
         if (streaming && sent_ < response_.source_length) {
+            if (source_buffer_.size() < source_buffer_size) source_buffer_.resize(source_buffer_size);
             const auto want = static_cast<std::size_t>(
                 std::min<std::uint64_t>(response_.source_length - sent_, source_buffer_.size()));
             const long got = response_.source(sent_, source_buffer_.data(), want);
@@ -428,6 +439,56 @@ private:
                                      });
         }
         after_response();
+    }
+
+    /// Sends the file body with sendfile(2) on the socket's own descriptor (the bytes go from
+    /// the page cache to the socket without a copy through this process) while the socket
+    /// takes them; waits (within the write deadline) when it is full.
+    void send_file() {
+        auto& socket = stream_.socket();
+        beast::error_code ec;
+        socket.native_non_blocking(true, ec);
+        if (ec) return close_now();
+        // A bounded number of steps, then the other work of this thread gets its turn.
+        for (int step = 0; step < 16; ++step) {
+            auto offset = static_cast<off_t>(response_.file.offset + sent_);
+            const auto want = static_cast<std::size_t>(
+                std::min<std::uint64_t>(response_.source_length - sent_, max_sendfile_step));
+            const ssize_t n = ::sendfile(socket.native_handle(), response_.file.fd, &offset, want);
+            if (n > 0) {
+                sent_ += static_cast<std::uint64_t>(n);
+                if (sent_ == response_.source_length) return after_response();
+                continue;
+            }
+            if (n == 0) return close_now();  // the file ended before the announced length
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) return wait_writable();
+            if ((errno == EINVAL || errno == ENOSYS) && sent_ == 0 && response_.source) {
+                send_from_file_ = false;  // a file the kernel cannot send from: read and write it
+                return continue_source();
+            }
+            return close_now();
+        }
+        auto self = shared_from_this();
+        asio::post(stream_.get_executor(), [self] { self->send_file(); });
+    }
+
+    /// Waits until the socket takes more bytes, at most the write deadline.
+    void wait_writable() {
+        if (!write_timer_) write_timer_.emplace(stream_.get_executor());
+        const std::uint64_t wait = ++write_waits_;
+        write_timer_->expires_after(limits_.write_timeout);
+        auto self = shared_from_this();
+        write_timer_->async_wait([self, wait](beast::error_code ec) {
+            if (ec || wait != self->write_waits_) return;  // the socket became writable in time
+            self->close_now();
+        });
+        stream_.socket().async_wait(tcp::socket::wait_write, [self](beast::error_code ec) {
+            ++self->write_waits_;
+            self->write_timer_->cancel();
+            if (ec) return self->close_now();
+            self->send_file();
+        });
     }
 
     void after_response() {
@@ -491,6 +552,7 @@ private:
 
     void close_now() {
         sink_.reset();
+        if (write_timer_) write_timer_->cancel();
         beast::error_code ignored;
         stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
         stream_.socket().close(ignored);
@@ -508,6 +570,11 @@ private:
     std::vector<char> chunk_;
     std::vector<char> source_buffer_;
     std::uint64_t sent_ = 0;
+    /// The current response's body goes out with sendfile(2) (send_file).
+    bool send_from_file_ = false;
+    /// The write deadline of a sendfile wait, and a count that tells a stale expiry apart.
+    std::optional<asio::steady_timer> write_timer_;
+    std::uint64_t write_waits_ = 0;
     std::size_t progress_ = 0;
     /// The current body has a declared length and is read past the parser (read_direct).
     bool direct_ = false;

@@ -725,6 +725,7 @@ struct s3_server::impl {
         res.source = [object, first](std::uint64_t offset, char* out, std::size_t size) {
             return object->read_at(first + offset, out, size);
         };
+        res.file = http::file_body{object->native_handle(), first, object};
         log(ex, status);
     }
 

@@ -51,6 +51,16 @@ struct request_head {
 /// returns the count, 0 only at the end, -1 on an error (the connection is then closed).
 using body_source = std::function<long(std::uint64_t offset, char* out, std::size_t size)>;
 
+/// A body sent from an open regular file with sendfile(2), without copying it through the
+/// process: `response::source_length` bytes from `offset`. The layer falls back to
+/// `response::source` when the kernel cannot send from this file (nothing sent yet), and closes
+/// the connection, as for a source, when the file ends before that length.
+struct file_body {
+    int fd = -1;              ///< readable, kept open by `owner` until the response is written
+    std::uint64_t offset = 0;
+    std::shared_ptr<const void> owner;  ///< holds the descriptor open (released after the write)
+};
+
 struct response {
     int status = 200;
     /// The handler's headers. The layer adds Content-Length and Connection itself (and drops
@@ -58,7 +68,8 @@ struct response {
     std::vector<sigv4::header> headers;
     std::string body;  ///< a body in memory, or:
     body_source source;              ///< a body streamed from `source` (a file), when set
-    std::uint64_t source_length = 0;  ///< its length
+    file_body file;                   ///< or sent from this file (fd >= 0), `source` its fallback
+    std::uint64_t source_length = 0;  ///< the length of a streamed or file body
     /// An answer to HEAD: Content-Length is the body's length, no body is sent.
     bool head = false;
     /// Close the connection after this response.
@@ -68,7 +79,7 @@ struct response {
     void set_header(std::string_view name, std::string_view value);
     void add_header(std::string_view name, std::string_view value);
     [[nodiscard]] std::uint64_t body_length() const noexcept {
-        return source ? source_length : body.size();
+        return source || file.fd >= 0 ? source_length : body.size();
     }
 };
 

@@ -60,6 +60,8 @@ public:
     [[nodiscard]] const object_info& info() const noexcept { return info_; }
     /// Reads up to `size` bytes at `offset`; returns the count (0 at the end), -1 on error.
     [[nodiscard]] long read_at(std::uint64_t offset, char* out, std::size_t size) const noexcept;
+    /// The open file's descriptor (for sendfile(2)); owned by this object, valid while it lives.
+    [[nodiscard]] int native_handle() const noexcept { return fd_; }
 
 private:
     int fd_ = -1;

@@ -109,6 +109,14 @@ void add_serve_command(CLI::App& app, int& exit_code) {
     command->add_option("--oidc-audience", o.oidc_audiences,
                         "With --oidc-issuer: accepted aud/client_id values; the first is the page's client id")
         ->delimiter(',');
+    command->add_option("--oidc-logout-endpoint", o.oidc_logout_endpoint,
+                        "With --oidc-issuer: the provider's logout URL for a provider whose discovery has no "
+                        "end_session_endpoint (Cognito: https://<domain>/logout); the page's sign-out goes there "
+                        "with client_id and logout_uri")
+        ->check([](const std::string& url) {
+            return url.starts_with("https://") || url.starts_with("http://") ? std::string()
+                                                                             : std::string("an http(s) URL");
+        });
     command->add_option("--profile", flags->profile, "With --endpoint: AWS profile for credentials");
     command->add_option("--head-timeout", flags->head_timeout,
                         "Seconds a client has to send a request's head (default 10)")
@@ -166,6 +174,11 @@ void add_serve_command(CLI::App& app, int& exit_code) {
         describe_presign_command(options);
         if (options.oidc_issuer.empty() != options.oidc_audiences.empty()) {
             std::fprintf(stderr, "presign serve: --oidc-issuer and --oidc-audience go together\n");
+            exit_code = exit_code::invalid_input;
+            return;
+        }
+        if (!options.oidc_logout_endpoint.empty() && options.oidc_issuer.empty()) {
+            std::fprintf(stderr, "presign serve: --oidc-logout-endpoint needs --oidc-issuer\n");
             exit_code = exit_code::invalid_input;
             return;
         }

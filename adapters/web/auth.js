@@ -5,7 +5,8 @@
 // Authorization header of each API call and tells it about a 401.
 //
 // Where the page signs in comes from the API's GET /config.json ({"issuer","clientId"}, optional
-// "scope" and "bearer": "id_token" (default) or "access_token"); {} means the API needs no sign-in.
+// "scope", "bearer": "id_token" (default) or "access_token", and "logoutEndpoint" for a provider whose
+// discovery names no end_session_endpoint); {} means the API needs no sign-in.
 // Tokens live in sessionStorage (this tab, until it closes) and memory, never in localStorage. The
 // token is renewed with the refresh token shortly before it expires; when that fails the page asks
 // the person to sign in again instead of showing a raw error.
@@ -31,6 +32,7 @@ window.presignAuth = (() => {
   class SignInNeeded extends Error {}
 
   let manager = null; // an oidc.UserManager once /config.json names a provider
+  let providerLogout = null; // where sign-out ends a provider session without end_session_endpoint
   let bearerKind = 'id_token';
   let signedIn = null; // the oidc.User, in memory
 
@@ -126,6 +128,7 @@ window.presignAuth = (() => {
       return;
     }
     bearerKind = config.bearer === 'access_token' ? 'access_token' : 'id_token';
+    providerLogout = logoutAddress(config.logoutEndpoint, config.clientId);
     const store = new window.oidc.WebStorageStateStore({ store: window.sessionStorage });
     manager = new window.oidc.UserManager({
       authority: config.issuer,
@@ -156,6 +159,25 @@ window.presignAuth = (() => {
     show(user && !user.expired ? user : null);
   }
 
+  /**
+   * Cognito's hosted UI logout (GET /logout?client_id&logout_uri): its discovery document names no
+   * end_session_endpoint, so /config.json gives it. Only https, or http on a loopback address.
+   */
+  function logoutAddress(endpoint, clientId) {
+    if (typeof endpoint !== 'string' || !endpoint) return null;
+    let url;
+    try {
+      url = new URL(endpoint);
+    } catch {
+      return null;
+    }
+    const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) return null;
+    url.searchParams.set('client_id', clientId);
+    url.searchParams.set('logout_uri', pageAddress());
+    return url.href;
+  }
+
   async function signIn() {
     if (!manager) return;
     await manager.signinRedirect({ state: { search: window.location.search } });
@@ -172,8 +194,12 @@ window.presignAuth = (() => {
     } catch {
       endSession = null;
     }
-    // Ends the provider's session too when it has an end-session endpoint (Cognito has none).
-    if (endSession && user) await manager.signoutRedirect({ id_token_hint: user.id_token });
+    // Ends the provider's session too, so the next sign-in on this device asks for the password
+    // again: RP-initiated logout where the provider has an end-session endpoint, else the logout
+    // address /config.json names (Cognito's hosted UI).
+    if (!user) return;
+    if (endSession) await manager.signoutRedirect({ id_token_hint: user.id_token });
+    else if (providerLogout) window.location.assign(providerLogout);
   }
 
   /** Renews the session with the refresh token; false when the person must sign in again. */

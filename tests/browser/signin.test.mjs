@@ -4,7 +4,8 @@
 // The page redirects to the provider, alice signs in, uploads and lists; bob, in a fresh context,
 // signs in and can neither see nor have alice's file signed (the API answers 403); an expired token
 // is renewed with the refresh token, or, without one, the page asks to sign in again; sign-out
-// clears the session; a foreign ?api= is only used after it is confirmed.
+// clears the session, and ends the provider's session (RP-initiated logout, or a Cognito-style
+// logout endpoint when discovery names none); a foreign ?api= is only used after it is confirmed.
 //
 // usage: node signin.test.mjs <path to presign>   (CHROMIUM=<path> overrides /usr/bin/chromium)
 import { existsSync } from 'node:fs';
@@ -113,8 +114,11 @@ async function main() {
   let server = null;
   let browser = null;
   try {
+    // The logout endpoint is only used for a provider whose discovery names no end_session_endpoint
+    // (Cognito); the test plays that provider below by hiding the endpoint from one context.
+    const cognitoLogout = `${provider.issuer}/cognito/logout`;
     server = await startServer(presignBinary, path.join(work, 'data'), ['--port', String(port),
-      '--oidc-issuer', provider.issuer, '--oidc-audience', CLIENT_ID]);
+      '--oidc-issuer', provider.issuer, '--oidc-audience', CLIENT_ID, '--oidc-logout-endpoint', cognitoLogout]);
     check(server.urls.api === pageUrl.slice(0, -1), `serve listening with sign-in (${server.urls.api})`);
     const file = path.join(work, FILE_NAME);
     await writeFile(file, 'alice wrote this\n');
@@ -206,6 +210,33 @@ async function main() {
     check(await a.page.locator('#sign-in-button').isVisible(), 'without a refresh token the page offers "Sign in" again');
     check((await a.page.locator('#files-error-text').textContent()).includes('Sign in'),
       'the list says to sign in (no raw error)');
+
+    // ---- sign-out with a provider without end_session_endpoint (Cognito): its logout URL -------
+    const d = await newPage();
+    await d.page.route(`${provider.issuer}/.well-known/openid-configuration`, async (route) => {
+      const response = await route.fetch();
+      const discovery = await response.json();
+      delete discovery.end_session_endpoint;
+      await route.fulfill({ response, json: discovery });
+    });
+    const logoutCalls = [];
+    await d.page.route(`${cognitoLogout}**`, (route) => {
+      logoutCalls.push(route.request().url());
+      return route.fulfill({ status: 302, headers: { Location: new URL(route.request().url()).searchParams.get('logout_uri') } });
+    });
+    await signIn(d.page, pageUrl, provider.issuer, 'bob');
+    const leaving = d.page.waitForRequest((request) => request.url().startsWith(cognitoLogout));
+    await d.page.click('#sign-out-button');
+    await leaving;
+    await d.page.waitForURL((url) => url.href === pageUrl);
+    await d.page.waitForLoadState('load');
+    await d.page.locator('#sign-in-button').waitFor({ state: 'visible' });
+    check(logoutCalls.length === 1, 'without end_session_endpoint, sign-out goes to the logout endpoint of /config.json',
+      JSON.stringify(logoutCalls));
+    const logoutQuery = new URL(logoutCalls[0]).searchParams;
+    check(logoutQuery.get('client_id') === CLIENT_ID && logoutQuery.get('logout_uri') === pageUrl,
+      "... with Cognito's client_id and logout_uri (the page)", logoutCalls[0]);
+    check(await storedUser(d.page) === null, '... and the session is cleared');
 
     // ---- a foreign ?api= is shown and used only when confirmed --------------------------------
     const c = await newPage();

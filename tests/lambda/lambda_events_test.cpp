@@ -690,4 +690,6 @@ TEST_CASE("events: with a page config, GET / and the page's files are the embedd
     CHECK(get("/files", config)["statusCode"] == 401);  // a private route: the service, unsigned in
     CHECK(presign::web::page_config("", "x") == "{}");
     CHECK(json::parse(presign::web::page_config("https://i", "c")) == json{{"issuer", "https://i"}, {"clientId", "c"}});
+    CHECK(json::parse(presign::web::page_config("https://i", "c", "https://d.auth.eu-west-1.amazoncognito.com/logout")) ==
+          json{{"issuer", "https://i"}, {"clientId", "c"}, {"logoutEndpoint", "https://d.auth.eu-west-1.amazoncognito.com/logout"}});
 }

@@ -158,6 +158,9 @@ def main():
     environment = resources["Function"]["Properties"]["Environment"]["Variables"]
     check(pool.value(environment["ALLOW_ANONYMOUS"]) == "false", "user pool mode: never anonymous")
     check(pool.value(environment["OIDC_CLIENT_ID"]) == {"Ref": "PageClient"}, "GET /config.json names the client")
+    check(pool.value(environment["OIDC_LOGOUT_ENDPOINT"]) ==
+          {"Fn::Sub": "https://${UserPoolDomain}.auth.${AWS::Region}.amazoncognito.com/logout"},
+          "GET /config.json names Cognito's hosted UI logout endpoint, so sign-out ends that session too")
     outputs = pool.outputs()
     for name in ("PageUrl", "ApiUrl", "OidcIssuer", "OidcClientId", "UserPoolId", "HostedUiUrl"):
         check(name in outputs, "user pool mode outputs " + name)
@@ -178,6 +181,8 @@ def main():
     check(external.value(jwt["Issuer"]) == "https://idp.example/" and external.value(jwt["Audience"]) == ["page-client"],
           "external provider: the authorizer trusts JwtIssuer for JwtAudience")
     check_authorized_routes(external, "external provider")
+    check(external.value(resources["Function"]["Properties"]["Environment"]["Variables"]["OIDC_LOGOUT_ENDPOINT"]) == "",
+          "external provider: no logout endpoint (its discovery names its end_session_endpoint, if any)")
     outputs = external.outputs()
     check("OidcIssuer" in outputs and "UserPoolId" not in outputs, "external provider: outputs the issuer, no pool")
 

@@ -138,6 +138,14 @@ def main():
         half = subprocess.run([binary, "serve", "--oidc-issuer", provider.issuer], capture_output=True, text=True,
                               timeout=60)
         check(half.returncode == 5, "--oidc-issuer without --oidc-audience is refused")
+        lone_logout = subprocess.run([binary, "serve", "--oidc-logout-endpoint", "https://d.example/logout"],
+                                     capture_output=True, text=True, timeout=60)
+        check(lone_logout.returncode == 5 and "--oidc-issuer" in lone_logout.stderr,
+              "--oidc-logout-endpoint without --oidc-issuer is refused")
+        not_url = subprocess.run([binary, "serve", "--oidc-issuer", provider.issuer, "--oidc-audience", AUDIENCE,
+                                  "--oidc-logout-endpoint", "javascript:alert(1)"], capture_output=True, text=True,
+                                 timeout=60)
+        check(not_url.returncode != 0 and "http" in not_url.stderr, "--oidc-logout-endpoint must be an http(s) URL")
 
         serve = Serve(binary, data_dir, "--oidc-issuer", provider.issuer, "--oidc-audience", AUDIENCE)
         try:

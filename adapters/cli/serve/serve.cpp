@@ -585,7 +585,8 @@ int run_serve(const serve_options& options) {
             return exit_config;
         }
         api.set_validator(std::move(validator));
-        api.set_page_config(web::page_config(options.oidc_issuer, options.oidc_audiences.front()));
+        api.set_page_config(
+            web::page_config(options.oidc_issuer, options.oidc_audiences.front(), options.oidc_logout_endpoint));
     }
 
     // ---- tell the person, then serve -------------------------------------------------------

@@ -45,6 +45,9 @@ struct serve_options {
     /// client id (GET /config.json).
     std::string oidc_issuer;
     std::vector<std::string> oidc_audiences;
+    /// With an issuer whose discovery names no end_session_endpoint (Cognito): where the page's
+    /// sign-out ends the provider's session (GET /config.json's "logoutEndpoint"). Empty: none.
+    std::string oidc_logout_endpoint;
     /// Threads of the API listener (connections wait asynchronously; a request holds one only
     /// while the service signs).
     std::size_t api_threads = 2;

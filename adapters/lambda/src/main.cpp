@@ -46,7 +46,8 @@ int serve(presign::lambda::runtime_client& client) {
                                   [creds = std::move(*creds)]() -> sigv4::result<sigv4::credentials> { return creds; });
     // The page is served on the API's own origin; it signs in where the template says.
     const std::string page_config = presign::web::page_config(environment("OIDC_ISSUER").value_or(""),
-                                                              environment("OIDC_CLIENT_ID").value_or(""));
+                                                              environment("OIDC_CLIENT_ID").value_or(""),
+                                                              environment("OIDC_LOGOUT_ENDPOINT").value_or(""));
     return presign::lambda::run(client, [&svc, &page_config](const presign::lambda::invocation& inv) {
         return presign::lambda::handle_event(svc, inv.payload, inv.request_id, page_config);
     });

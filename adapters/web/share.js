@@ -42,26 +42,8 @@
   // The header is at most 21 + 255 bytes (FORMAT.md): one small Range GET reads the name and size.
   const HEADER_BYTES = 21 + 255;
 
-  function formatBytes(bytes) {
-    if (!Number.isFinite(bytes) || bytes < 0) return '';
-    if (bytes < 1000) return `${bytes} byte${bytes === 1 ? '' : 's'}`;
-    const units = ['KB', 'MB', 'GB', 'TB'];
-    let value = bytes;
-    let unit = -1;
-    do {
-      value /= 1000;
-      unit += 1;
-    } while (value >= 1000 && unit < units.length - 1);
-    return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]} (${bytes.toLocaleString()} bytes)`;
-  }
-
-  function formatTime(ms) {
-    try {
-      return new Date(ms).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-    } catch {
-      return new Date(ms).toISOString();
-    }
-  }
+  const formatBytes = (bytes) => window.presignFormat.bytes(bytes, { exact: true });
+  const formatTime = window.presignFormat.time;
 
   function showError(text) {
     ui.error.textContent = text;

@@ -247,6 +247,9 @@ TEST_CASE("the recipient page's files are served beside the links; nothing else 
     CHECK(script.status == 200);
     CHECK(header(script, "Content-Type") == "text/javascript; charset=utf-8");
     CHECK(script.body.find("use strict") != std::string::npos);
+    auto format = s.call("GET", "/s/format.js", {}, {}, std::nullopt);  // shared with the main page
+    CHECK(format.status == 200);
+    CHECK(format.body.find("presignFormat") != std::string::npos);
     auto style = s.call("GET", "/s/style.css", {}, {}, std::nullopt);
     CHECK(style.status == 200);
     CHECK(header(style, "Content-Type") == "text/css; charset=utf-8");

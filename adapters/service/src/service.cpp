@@ -994,7 +994,7 @@ private:
 
     outcome share_asset(std::string_view name) const {
         // Only what the recipient page loads; the main page is served by its own host.
-        if (req_.method != "GET" || (name != "share.js" && name != "e2e.js" && name != "style.css")) {
+        if (req_.method != "GET" || (name != "share.js" && name != "e2e.js" && name != "format.js" && name != "style.css")) {
             return share_failure(representation::redirect, 404, "not_found", "no such file");
         }
         auto data = web::find("/" + std::string(name));

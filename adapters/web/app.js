@@ -93,18 +93,8 @@
   // ---------------------------------------------------------------------------------------------
   // Formatting
 
-  function formatBytes(bytes) {
-    if (!Number.isFinite(bytes) || bytes < 0) return '';
-    if (bytes < 1000) return `${bytes} byte${bytes === 1 ? '' : 's'}`;
-    const units = ['KB', 'MB', 'GB', 'TB'];
-    let value = bytes;
-    let unit = -1;
-    do {
-      value /= 1000;
-      unit += 1;
-    } while (value >= 1000 && unit < units.length - 1);
-    return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
-  }
+  // Sizes and times as the recipient page shows them (format.js).
+  const { bytes: formatBytes, time: formatTime } = window.presignFormat;
 
   function formatDuration(totalSeconds) {
     const s = Math.max(0, Math.ceil(totalSeconds));
@@ -123,18 +113,6 @@
     if (s % 3600 === 0 && s >= 3600) return `${s / 3600} hour${s === 3600 ? '' : 's'}`;
     if (s % 60 === 0 && s >= 60) return `${s / 60} minute${s === 60 ? '' : 's'}`;
     return `${s} second${s === 1 ? '' : 's'}`;
-  }
-
-  // One formatter for every row: toLocaleString would build a new one per call (a list of a
-  // thousand files spent most of its rendering there).
-  let dateFormat = null;
-  function formatTime(ms) {
-    try {
-      dateFormat = dateFormat || new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-      return dateFormat.format(new Date(ms));
-    } catch {
-      return new Date(ms).toISOString();
-    }
   }
 
   /** True for names and addresses that reach only this machine (127.0.0.0/8, ::1, localhost). */

@@ -5,6 +5,8 @@
 'use strict';
 
 (function (global) {
+  // One formatter for every call: toLocaleString would build a new one each time (a list of a
+  // thousand files spent most of its rendering there).
   let dateFormat = null;
 
   /** "12 bytes", "1.2 MB"; with { exact: true } also the byte count: "1.2 MB (1,234,567 bytes)". */

@@ -89,10 +89,11 @@ class object_store;
 /// A PUT in progress: bytes go to a temporary file (hashed as they arrive) and become visible
 /// only on commit(). Destroying an uncommitted upload removes the temporary file.
 ///
-/// Once an upload outgrows one buffer, MD5 (the ETag) and the file writes run on a worker
-/// thread fed through a small ring of buffers, while the thread receiving the body copies into
-/// the ring and computes the SHA-256 (when one is checked); smaller uploads stay on the
-/// caller's thread.
+/// Once an upload outgrows one buffer, MD5 (the ETag) and the file writes run on two worker
+/// threads of their own (one each, so that uploads in parallel hash on every core and a write
+/// waiting on the disk does not hold the hash back), fed through a small ring of buffers, while
+/// the thread receiving the body copies into the ring and computes the SHA-256 (when one is
+/// checked); smaller uploads stay on the caller's thread.
 class pending_upload {
 public:
     pending_upload(pending_upload&& other) noexcept;
@@ -102,7 +103,7 @@ public:
     ~pending_upload();
 
     /// Appends bytes (buffered). Fails with InternalError on a disk error (possibly one met by
-    /// the worker on earlier bytes).
+    /// the writing worker on earlier bytes).
     [[nodiscard]] store_result<void> write(const char* data, std::size_t size);
     [[nodiscard]] std::uint64_t received() const noexcept { return received_; }
     /// Whether to compute the body's SHA-256 (on by default; off when nothing will check it).
@@ -126,7 +127,7 @@ private:
     int part_number_ = 0;
     std::filesystem::path temp_path_;
     std::uint64_t received_ = 0;
-    /// The file, digests and buffer ring; on the heap so a worker keeps a stable address.
+    /// The file, digests and buffer ring; on the heap so the workers keep a stable address.
     struct state;
     std::unique_ptr<state> state_;
 };

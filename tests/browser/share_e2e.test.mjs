@@ -218,6 +218,8 @@ async function main() {
     const header = 21 + body[20];
     const cases = [
       { what: 'a flipped header (salt) byte', change: (b) => { b[3] ^= 1; return b; }, early: /key in the link is wrong, or the file was changed/ },
+      { what: 'a flipped record size (rs) byte', change: (b) => { b[19] ^= 1; return b; }, late: /changed.*Nothing was saved/ },
+      { what: 'a flipped idlen byte', change: (b) => { b[20] ^= 1; return b; }, early: /key in the link is wrong, or the file was changed/ },
       { what: 'a flipped keyid byte', change: (b) => { b[25] ^= 1; return b; }, early: /key in the link is wrong, or the file was changed/ },
       { what: 'a flipped record byte', change: (b) => { b[header + RECORD + 7] ^= 0x80; return b; }, late: /changed.*Nothing was saved/ },
       { what: 'the last byte flipped', change: (b) => { b[b.length - 1] ^= 1; return b; }, late: /changed.*Nothing was saved/ },

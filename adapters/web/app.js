@@ -645,11 +645,14 @@
     };
     const meter = createSpeedMeter();
     const onProgress = (loaded, total) => showProgress(loaded, total, meter(loaded));
+    // A part as a Blob: Chromium's XMLHttpRequest sends a Blob body many times faster than the same
+    // bytes as an ArrayBuffer (measured: a 320 MiB upload took 98 s instead of 4).
+    const encryptedPart = async (start, end) => new Blob([await encryptor.range(start, end)]);
 
     if (parts && ticket.multipart === true) {
       try {
         await parts.upload({ base, file, plan: ticket, context, callApi, storageError, isForbiddenHeader, FriendlyError,
-          CancelledError, setStatus, onProgress, variant: E2E_VARIANT, size: encryptor.size, body: encryptor.range });
+          CancelledError, setStatus, onProgress, variant: E2E_VARIANT, size: encryptor.size, body: encryptedPart });
       } catch (error) {
         if (error instanceof CancelledError && cancelRequested) await keys.remove(ticket.key).catch(() => {});
         throw error; // anything else: the plan and the key stay, so that the upload can resume

@@ -16,6 +16,7 @@
   const RETRY_DELAYS_S = [0, 1, 3, 5, 10];
   const SIGN_BATCH = 20;
   const URL_MARGIN_MS = 30_000; // re-sign a part URL this long before it expires
+  const MADE_AHEAD = 2; // part bodies made before a worker takes them (an encrypted part is encrypted then)
 
   const storageKey = (file, base, variant = '') =>
     `${STORAGE_PREFIX}${base}|${file.name}|${file.size}|${file.lastModified}${variant ? `|${variant}` : ''}`;
@@ -68,7 +69,8 @@
 
   /**
    * Uploads `file` by `plan` (POST /uploads' multipart answer, or saved()). Resolves when complete.
-   * options.size and options.body(start, end) -> Promise<Blob> replace the file's bytes when set.
+   * options.size and options.body(start, end) -> Promise<Blob or Uint8Array> replace the file's
+   * bytes when set; the bodies of the next parts are made ahead while parts are on the wire.
    */
   async function upload(options) {
     const { base, file, plan, context, callApi, storageError, isForbiddenHeader, FriendlyError, CancelledError,
@@ -203,14 +205,24 @@
         await signing;
         return urls.get(n) && urls.get(n).deadline - Date.now() > URL_MARGIN_MS ? urls.get(n) : urlFor(n);
       };
+      const ahead = new Map(); // part number -> its body in the making
+      const bodyFor = (n) => {
+        if (!ahead.has(n)) {
+          const start = (n - 1) * plan.partSize;
+          const making = bodyOf(start, start + partBytes(n));
+          making.catch(() => {}); // a failure is seen (and retried) when the part is sent
+          ahead.set(n, making);
+        }
+        return ahead.get(n);
+      };
       const sendPart = async (n) => {
         let body = null; // made once, kept for the retries
         for (let attempt = 0; ; attempt += 1) {
           await checkpoint();
           try {
-            const start = (n - 1) * plan.partSize;
-            // The body is made while the URL is signed (an encrypted part is encrypted then).
-            const [signed, bytes] = await Promise.all([urlFor(n), body || bodyOf(start, start + partBytes(n))]);
+            // The body is made while the URL is signed.
+            const [signed, bytes] = await Promise.all([urlFor(n), body || bodyFor(n)]);
+            ahead.delete(n);
             body = bytes;
             await checkpoint();
             const xhr = await send('PUT', signed.url, signed.headers, body, (loaded) => {
@@ -227,6 +239,7 @@
             report();
             return;
           } catch (error) {
+            ahead.delete(n);
             loadedOf.delete(n);
             report();
             if (state.cancelled || state.stopped) throw error instanceof CancelledError ? error : new CancelledError('cancelled');
@@ -246,6 +259,7 @@
         while (next < missing.length) {
           const n = missing[next];
           next += 1;
+          for (const m of missing.slice(next, next + MADE_AHEAD)) bodyFor(m);
           await sendPart(n);
         }
       };

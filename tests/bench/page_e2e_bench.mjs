@@ -67,7 +67,7 @@ async function main() {
   const sizes = argument('--sizes-mib', '48,320').split(',').map((mib) => Math.round(Number(mib) * MIB));
   const rounds = Number(argument('--rounds', '3'));
   const requireFromBrowserTests = createRequire(path.join(here, '..', 'browser', 'package.json'));
-  const { chromium } = await import(requireFromBrowserTests.resolve('playwright-core'));
+  const { chromium } = requireFromBrowserTests('playwright-core');
   const work = await mkdtemp(path.join(tmpdir(), 'presign-page-e2e-bench-'));
   let server = null;
   let browser = null;

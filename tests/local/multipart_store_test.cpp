@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -314,4 +316,25 @@ TEST_CASE("sweep: uploads initiated before the cutoff are aborted, younger ones 
     REQUIRE(lines.size() == 1);
     CHECK(lines[0].find("swept 2 multipart upload(s)") == 0);
     CHECK(sweeper.sweep_once() == 0);
+}
+
+TEST_CASE("sweep: the sweeper sweeps again every interval, not only at start") {
+    scratch s;
+    std::mutex mutex;
+    std::vector<std::string> lines;
+    local::upload_sweeper sweeper(*s.store, std::chrono::seconds(1), std::chrono::seconds(1),
+                                  [&](std::string_view line) {
+                                      std::lock_guard lock(mutex);
+                                      lines.emplace_back(line);
+                                  });
+    auto late = s.create("late");  // after the sweep at start
+    REQUIRE(s.store->list_parts(bucket, "late", late));
+    bool gone = false;
+    for (int i = 0; i < 100 && !gone; ++i) {  // at most 10 s; it goes after about 2 s
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        gone = !s.store->list_parts(bucket, "late", late);
+    }
+    CHECK(gone);
+    std::lock_guard lock(mutex);
+    CHECK(lines.size() == 1);
 }

@@ -93,7 +93,10 @@ TEST_CASE("link_host: on a wildcard address, links are for the address the clien
              {"192.168.1.20", "localhost:8080", std::nullopt},
              {"192.168.1.20", "192.168.1.20:8080", std::nullopt},
              {"0.0.0.0", "", std::nullopt},
-             {"0.0.0.0", ":8080", std::nullopt}}) {
+             {"0.0.0.0", ":8080", std::nullopt},
+             // Only the name is taken: a port part cannot smuggle another authority into a link.
+             {"0.0.0.0", "10.0.0.7:1@evil.example", "10.0.0.7"},
+             {"0.0.0.0", "10.0.0.7:80/../x", "10.0.0.7"}}) {
         CAPTURE(r.listen);
         CAPTURE(r.host);
         CHECK(link_host(r.listen, r.host) == r.link);

@@ -416,6 +416,11 @@ def protocol(serve):
                                    dict(ticket.get("headers", {}), Host=link_host))
         check(link_host == "%s:%d" % (host, s3_port) and put_status == 200,
               "API reached as %s: link signed for %s, PUT %s" % (host, link_host, put_status))
+        # A share link names the API under that host too (with --host 0.0.0.0: the LAN address).
+        status, share_bytes, _ = request("POST", serve.api + "/shares", json.dumps({"key": ticket.get("key")}).encode(),
+                                         {"Content-Type": "application/json", "Host": "%s:%d" % (host, port)})
+        share_host = urllib.parse.urlsplit(json.loads(share_bytes).get("url", "") if status == 200 else "").netloc
+        check(share_host == "%s:%d" % (host, port), "API reached as %s: share link under %s" % (host, share_host))
 
     # A malformed Range does not beat the signature check.
     status, _, _ = request("GET", serve.s3 + "/presign/a", headers={"Range": "bytes=5-2"})

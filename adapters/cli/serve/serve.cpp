@@ -195,8 +195,14 @@ public:
     void set_page_config(std::string json) { page_config_ = std::move(json); }
     /// Host names (besides IP literals and localhost) the API answers to.
     void set_host_names(std::vector<std::string> names) { host_names_ = std::move(names); }
-    /// The API's own address: share links are <base_url>/s/<token>.
-    void set_base_url(std::string url) { base_url_ = std::move(url); }
+    /// The API's own address: share links are <base_url>/s/<token>. Listening on `listen_host`,
+    /// a client that reached the API under another name (see link_host) gets links under that
+    /// name and `port` instead.
+    void set_base_url(std::string url, std::string listen_host, int port) {
+        base_url_ = std::move(url);
+        listen_host_ = std::move(listen_host);
+        port_ = port;
+    }
 
 private:
     /// A bigger body is refused with 413 (the API's requests are small JSON documents).
@@ -270,6 +276,10 @@ private:
         request.identity = std::string(local_identity);
         request.request_id = ids_.next();
         request.base_url = base_url_;
+        // Only the name is taken from Host (a port part such as ":1@evil.example" is not).
+        if (const std::string* host = req.find("Host")) {
+            if (auto name = link_host(listen_host_, *host)) request.base_url = "http://" + *name + ":" + std::to_string(port_);
+        }
         return request;
     }
 
@@ -363,6 +373,8 @@ private:
     std::unique_ptr<oidc::token_validator> validator_;
     std::string page_config_ = "{}";
     std::string base_url_;
+    std::string listen_host_;
+    int port_ = 0;
     request_counter ids_;
     http::server server_;  ///< last: stopped and destroyed before what its handler uses
 };
@@ -552,7 +564,7 @@ int run_serve(const serve_options& options) {
         complain("invalid setting: " + name_flags(config.error().message));
         return exit_config;
     }
-    api.set_base_url(api_url);
+    api.set_base_url(api_url, options.host, api_port);
     const service::log_sink log_line = [&access_log](std::string_view line) { access_log.add(line); };
     api.set_service(std::make_unique<service::service>(std::move(*config), signing_credentials, log_line));
     if (embedded) {

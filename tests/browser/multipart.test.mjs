@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromiumArgs, plainUploads, startServer, stopServer } from './serve_helpers.mjs';
+import { chromiumArgs, downloadSha256, plainUploads, startServer, stopServer } from './serve_helpers.mjs';
 
 const MIB = 1 << 20;
 const SIZE = 200 * MIB + 4321;
@@ -43,13 +43,6 @@ async function writeRandomFile(file, size) {
 /** Successful UploadPart requests in the store's log (a part PUT is logged as "PUT <key> 200"). */
 function storedPartLines(log, name) {
   return log.split('\n').filter((line) => /\bPUT\b/.test(line) && line.includes(name) && /\b200\b/.test(line));
-}
-
-async function downloadSha256(api, key) {
-  const signed = await (await fetch(`${api}/downloads?key=${encodeURIComponent(key)}`)).json();
-  const response = await fetch(signed.url);
-  if (response.status !== 200) return `status ${response.status}`;
-  return createHash('sha256').update(Buffer.from(await response.arrayBuffer())).digest('hex');
 }
 
 async function main() {

@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromiumArgs, runTest, startServer, stopServer } from './serve_helpers.mjs';
+import { chromiumArgs, downloadSha256, plainUploads, runTest, startServer, stopServer, tapSteps } from './serve_helpers.mjs';
 
 const MIB = 1 << 20;
 const SIZE = 17 * MIB + 5;
@@ -20,25 +20,13 @@ const PARTS = 3;
 
 const presignBinary = process.argv[2] || process.env.PRESIGN_BIN;
 const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
-let step = 0;
-const ok = (what) => console.log(`ok ${++step} - ${what}`);
-function check(condition, what, detail = '') {
-  if (!condition) throw new Error(`${what}${detail ? `: ${detail}` : ''}`);
-  ok(what);
-}
+const { ok, check, passed } = tapSteps();
 
 /** Successful UploadPart requests for `name` in the store's log ("PUT <key> 200"). */
 function storedParts(log, name) {
   const encoded = name.replace(/ /g, '%20');
   return log.split('\n').filter((line) => /\bPUT\b/.test(line) && (line.includes(name) || line.includes(encoded))
     && /\b200\b/.test(line)).length;
-}
-
-async function downloadSha256(api, key) {
-  const signed = await (await fetch(`${api}/downloads?key=${encodeURIComponent(key)}`)).json();
-  const response = await fetch(signed.url);
-  if (response.status !== 200) return `status ${response.status}`;
-  return createHash('sha256').update(Buffer.from(await response.arrayBuffer())).digest('hex');
 }
 
 async function main() {
@@ -59,6 +47,7 @@ async function main() {
 
     browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: chromiumArgs });
     const context = await browser.newContext({ viewport: { width: 900, height: 820 }, locale: 'en-GB' });
+    await plainUploads(context); // this test is about the parts, not the page's encryption
     const page = await context.newPage();
     page.setDefaultTimeout(60_000);
     page.on('pageerror', (error) => pageErrors.push(String(error)));
@@ -139,4 +128,4 @@ async function main() {
   }
 }
 
-runTest(main, { name: 'browser multipart retry test', timeoutMs: 200_000, passed: () => step });
+runTest(main, { name: 'browser multipart retry test', timeoutMs: 200_000, passed });

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Shared by the browser tests: starting and stopping the real `presign serve` on free ports.
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 
 /** Starts `presign serve` on free ports and resolves with its two base URLs from the stdout line. */
@@ -91,4 +92,12 @@ export function tapSteps() {
     ok(what);
   };
   return { ok, check, passed: () => step };
+}
+
+/** The SHA-256 (hex) of the caller's file `key` as downloaded through the API's signed link, or "status N". */
+export async function downloadSha256(api, key) {
+  const signed = await (await fetch(`${api}/downloads?key=${encodeURIComponent(key)}`)).json();
+  const response = await fetch(signed.url);
+  if (response.status !== 200) return `status ${response.status}`;
+  return createHash('sha256').update(Buffer.from(await response.arrayBuffer())).digest('hex');
 }

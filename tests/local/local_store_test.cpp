@@ -204,8 +204,8 @@ std::size_t temp_count(const running_store& store) {
     return count;
 }
 
-/// Sends raw bytes on a fresh connection and returns whatever comes back before close.
-std::string raw_exchange(int port, const std::string& request, bool half_close = true) {
+/// A connection to 127.0.0.1:port whose reads give up after `timeout_s` seconds.
+int connect_loopback(int port, int timeout_s = 10) {
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     REQUIRE(fd >= 0);
     sockaddr_in address{};
@@ -213,24 +213,35 @@ std::string raw_exchange(int port, const std::string& request, bool half_close =
     address.sin_port = htons(static_cast<std::uint16_t>(port));
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-    timeval timeout{10, 0};
+    timeval timeout{timeout_s, 0};
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    std::size_t sent = 0;
-    while (sent < request.size()) {
-        const ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-        if (n <= 0) break;
-        sent += static_cast<std::size_t>(n);
+    return fd;
+}
+
+/// Sends all of `bytes` (or as much as the peer takes before it closes).
+void send_all(int fd, std::string_view bytes) {
+    while (!bytes.empty()) {
+        const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+        if (n <= 0) return;
+        bytes.remove_prefix(static_cast<std::size_t>(n));
     }
-    if (half_close) ::shutdown(fd, SHUT_WR);
+}
+
+/// Everything the peer sends until it closes (or the read timeout), then closes `fd`.
+std::string read_until_close(int fd) {
     std::string answer;
     char buffer[4096];
-    for (;;) {
-        const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
-        if (n <= 0) break;
-        answer.append(buffer, static_cast<std::size_t>(n));
-    }
+    for (ssize_t n; (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0;) answer.append(buffer, static_cast<std::size_t>(n));
     ::close(fd);
     return answer;
+}
+
+/// Sends raw bytes on a fresh connection and returns whatever comes back before close.
+std::string raw_exchange(int port, const std::string& request, bool half_close = true) {
+    const int fd = connect_loopback(port);
+    send_all(fd, request);
+    if (half_close) ::shutdown(fd, SHUT_WR);
+    return read_until_close(fd);
 }
 
 /// A header-signed request (Authorization), as the SDKs send it.
@@ -915,43 +926,22 @@ std::vector<std::string> racing_puts(const running_store& store, std::string_vie
         bodies.push_back(std::string(64 << 10, static_cast<char>('A' + i)));
         options.content_length = bodies.back().size();
         const auto presigned = presign_url(store, "PUT", key, options);
-        const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-        REQUIRE(fd >= 0);
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_port = htons(static_cast<std::uint16_t>(store.port()));
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-        timeval timeout{20, 0};
-        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+        const int fd = connect_loopback(store.port(), 20);
         const std::string head = "PUT " + target_of(presigned.url) + " HTTP/1.1\r\nHost: 127.0.0.1:" +
                                  std::to_string(store.port()) + "\r\nContent-Length: " +
                                  std::to_string(bodies.back().size()) + "\r\n" + extra_headers +
                                  "Connection: close\r\n\r\n";
-        REQUIRE(::send(fd, head.data(), head.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(head.size()));
+        send_all(fd, head);
         sockets.push_back(fd);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     std::vector<std::thread> senders;
     for (int i = 0; i < count; ++i) {
-        senders.emplace_back([fd = sockets[i], &body = bodies[i]] {
-            std::size_t sent = 0;
-            while (sent < body.size()) {
-                const ssize_t n = ::send(fd, body.data() + sent, body.size() - sent, MSG_NOSIGNAL);
-                if (n <= 0) return;
-                sent += static_cast<std::size_t>(n);
-            }
-        });
+        senders.emplace_back([fd = sockets[i], &body = bodies[i]] { send_all(fd, body); });
     }
     for (auto& sender : senders) sender.join();
     std::vector<std::string> answers;
-    for (const int fd : sockets) {
-        std::string answer;
-        char buffer[4096];
-        for (ssize_t n; (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0;) answer.append(buffer, static_cast<std::size_t>(n));
-        ::close(fd);
-        answers.push_back(std::move(answer));
-    }
+    for (const int fd : sockets) answers.push_back(read_until_close(fd));
     return answers;
 }
 
@@ -1122,23 +1112,12 @@ TEST_CASE("an aborted large upload leaves no temporary file and its workers exit
     options.content_length = 8u << 20;
     options.content_type = "application/octet-stream";
     const auto presigned = presign_url(store, "PUT", "aborted", options);
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    REQUIRE(fd >= 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(static_cast<std::uint16_t>(store.port()));
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    const int fd = connect_loopback(store.port());
     const std::string request = "PUT " + target_of(presigned.url) + " HTTP/1.1\r\nHost: 127.0.0.1:" +
                                 std::to_string(store.port()) +
                                 "\r\nContent-Type: application/octet-stream\r\nContent-Length: " +
                                 std::to_string(8u << 20) + "\r\n\r\n" + random_bytes(3u << 20, 9);
-    std::size_t sent = 0;
-    while (sent < request.size()) {
-        const ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-        REQUIRE(n > 0);
-        sent += static_cast<std::size_t>(n);
-    }
+    send_all(fd, request);
     // The worker has started once the temporary file holds more than one buffer.
     CHECK(eventually([&] {
         for (const auto& entry : fs::directory_iterator(store.data() / "buckets" / bucket / "tmp")) {

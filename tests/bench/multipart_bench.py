@@ -11,6 +11,7 @@ usage: multipart_bench.py PRESIGN_BINARY [--size-mib N] [--in-flight N]
 """
 import argparse
 import os
+import resource
 import shutil
 import sys
 import tempfile
@@ -52,12 +53,32 @@ def cp_fsync(path, target):
         os.close(fd)
 
 
-def timed(what, action, size):
+def cpu_seconds(pid):
+    """User + system CPU seconds of process `pid` (all its threads) so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds():
+    """CPU seconds of this client and the processes it waited for."""
+    usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    return sum(u.ru_utime + u.ru_stime for u in usage)
+
+
+def timed(what, action, size, serve_pid=None):
+    """Runs `action`; prints its rate and the CPU seconds serve and this client spent on it (on
+    2 cores, their sum over the wall time says whether the CPU was the bound)."""
+    serve_before = cpu_seconds(serve_pid) if serve_pid else 0.0
+    client_before = own_cpu_seconds()
     started = time.perf_counter()
     action()
     seconds = time.perf_counter() - started
+    serve_cpu = cpu_seconds(serve_pid) - serve_before if serve_pid else float("nan")
+    client_cpu = own_cpu_seconds() - client_before
     rate = size / seconds / 1e6
-    print("%-28s %8.2f s %9.1f MB/s" % (what, seconds, rate), flush=True)
+    print("%-28s %8.2f s %9.1f MB/s   CPU s: serve %.2f, client %.2f" % (what, seconds, rate, serve_cpu, client_cpu),
+          flush=True)
     return rate
 
 
@@ -81,10 +102,12 @@ def main():
             upload.send_parts(in_flight=args.in_flight)
             upload.complete()
 
-        parts_rate = timed("multipart through the API", multipart, size)
-        single_rate = timed("single pre-signed PUT", lambda: single_put(serve, source, size), size)
+        pid = serve.proc.pid
+        parts_rate = timed("multipart through the API", multipart, size, pid)
+        single_rate = timed("single pre-signed PUT", lambda: single_put(serve, source, size), size, pid)
         cp_rate = timed("cp + fsync", lambda: cp_fsync(source, os.path.join(scratch, "copy.bin")), size)
         ratio = parts_rate / single_rate
+        print("load average: %s (%d cores)" % (" ".join("%.2f" % x for x in os.getloadavg()), os.cpu_count()))
         print("multipart / single PUT: %.2fx (goal >= %.1fx: %s); multipart / cp+fsync: %.2fx"
               % (ratio, GOAL_RATIO, "met" if ratio >= GOAL_RATIO else "NOT met", parts_rate / cp_rate))
     finally:

@@ -93,7 +93,8 @@ PUBLIC_ROUTES = {"GET /", "GET /{file}"}
 # A share link's recipient has no account: routes under /s/ are public by design (their token is
 # the capability): GET opens the link, POST sends its password.
 SHARE_ROUTE_PREFIXES = ("GET /s/", "POST /s/")
-PRIVATE_ROUTES = {"POST /uploads", "GET /downloads", "GET /files", "DELETE /files", "POST /shares"}
+PRIVATE_ROUTES = {"POST /uploads", "GET /downloads", "GET /files", "DELETE /files", "POST /shares",
+                  "POST /uploads/parts", "GET /uploads/parts", "POST /uploads/complete", "POST /uploads/abort"}
 
 
 def check_authorized_routes(renderer, mode):
@@ -106,6 +107,33 @@ def check_authorized_routes(renderer, mode):
         check(renderer.value(route.get("AuthorizationType")) == "JWT" and
               renderer.value(route.get("AuthorizerId")) == {"Ref": "JwtAuthorizer"},
               mode + ": " + key + " carries the JWT authorizer")
+
+
+def check_multipart(renderer, resources, cors_rules):
+    """Issue 15: what pre-signed multipart uploads need from the stack, and no more."""
+    statements = [st for policy in resources["Function"]["Properties"]["Policies"] for st in policy["Statement"]]
+    objects = [st for st in statements if st.get("Sid") == "PresignObjectsUnderThePrefix"]
+    check(len(objects) == 1 and set(objects[0]["Action"]) == {
+        "s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"},
+          "the role may sign object requests, AbortMultipartUpload and ListParts (PutObject covers create, part, "
+          "complete), nothing else")
+    check(objects and renderer.value(objects[0]["Resource"]) ==
+          {"Fn::Sub": "arn:${AWS::Partition}:s3:::${Bucket}/${KeyPrefix}*"}, "... only under the key prefix")
+    page_rules = [rule for rule in cors_rules if rule.get("AllowedOrigins") != ["*"]]
+    check(len(page_rules) == 1 and "POST" in page_rules[0]["AllowedMethods"] and
+          "ETag" in page_rules[0].get("ExposedHeaders", []),
+          "the page's CORS rule allows POST (create, complete) and exposes ETag (each part's)")
+    buckets = [r for r in resources.values() if r.get("Type") == "AWS::S3::Bucket"]
+    lifecycle = [rule for b in buckets for rule in b["Properties"].get("LifecycleConfiguration", {}).get("Rules", [])]
+    check(any(rule.get("AbortIncompleteMultipartUpload", {}).get("DaysAfterInitiation") == 1 for rule in lifecycle),
+          "incomplete multipart uploads are aborted after a day")
+    parameters = renderer.template["Parameters"]
+    check(parameters["MaxUploadBytes"]["MaxValue"] == 5 * 2 ** 40, "MaxUploadBytes may go up to 5 TiB")
+    check(parameters["MultipartThreshold"]["MaxValue"] == 5 * 2 ** 30, "MultipartThreshold is at most 5 GiB")
+    environment = resources["Function"]["Properties"]["Environment"]["Variables"]
+    check(environment.get("MULTIPART_THRESHOLD") == {"Ref": "MultipartThreshold"} and
+          environment.get("MAX_UPLOAD_BYTES") == {"Ref": "MaxUploadBytes"} and "LINK_SECRET" in environment,
+          "the function gets MULTIPART_THRESHOLD, MAX_UPLOAD_BYTES and the LINK_SECRET plan tokens are sealed with")
 
 
 def main():
@@ -155,6 +183,7 @@ def main():
     check(readers and "Range" in readers[0].get("AllowedHeaders", []) and
           {"Content-Length", "Content-Range", "Content-Type"} <= set(readers[0].get("ExposedHeaders", [])),
           "the recipient page may send Range and read Content-Range/Content-Length (encrypted shares)")
+    check_multipart(pool, resources, rules)
     environment = resources["Function"]["Properties"]["Environment"]["Variables"]
     check(pool.value(environment["ALLOW_ANONYMOUS"]) == "false", "user pool mode: never anonymous")
     check(pool.value(environment["OIDC_CLIENT_ID"]) == {"Ref": "PageClient"}, "GET /config.json names the client")

@@ -72,6 +72,10 @@ def main():
         print("300 MiB in parts: %.1f s" % (time.time() - started))
         check(etag.endswith('-38"'), "final ETag names 38 parts: " + etag)
         check(download_sha256(serve, plan["key"]) == expected, "download of 300 MiB has the same SHA-256")
+        # Parts go straight to disk and Complete concatenates on disk: nothing near 300 MiB in memory.
+        peak = serve.peak_rss_kib()
+        check(peak is not None and peak < 128 * 1024,
+              "serve's memory stays flat through 300 MiB in parts (peak RSS %s KiB < 128 MiB)" % peak)
 
         # ---- bodies that differ from the signed length are refused ------------------------
         small = os.path.join(scratch, "small.bin")

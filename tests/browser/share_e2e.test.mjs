@@ -174,6 +174,12 @@ async function main() {
       await page.close();
     }
 
+    // ---- where the page may connect: its own origin and the store's, nothing else ----
+    const cspPage = await open(`${(await share(api, await upload(api, 'c0ffee', Buffer.alloc(30)), { encrypted: true })).url}#${keys[0]}`);
+    const csp = await cspPage.evaluate(() => document.querySelector('meta[http-equiv="Content-Security-Policy"]').content);
+    check(csp.includes(`connect-src 'self' ${server.urls.s3};`), 'the page may connect only to its origin and the store', csp);
+    await cspPage.close();
+
     // ---- the link without its fragment, and with a wrong key ----
     const plain = randomBytes(3 * FULL + 12345);
     const secretName = 'Kontoauszug März.pdf';

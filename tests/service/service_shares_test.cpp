@@ -230,6 +230,8 @@ TEST_CASE("GET /s/<token>: redirect for curl, JSON when asked, the recipient pag
     CHECK(page.body.find("data-head-url=\"https://files-bucket.s3.eu-west-1.amazonaws.com/uploads/users/alice/") !=
           std::string::npos);
     CHECK(page.body.find("script-src 'self'; style-src 'self'") != std::string::npos);
+    // The page may connect to its own origin and the store's only (where the key could go).
+    CHECK(page.body.find("connect-src 'self' https://files-bucket.s3.eu-west-1.amazonaws.com;") != std::string::npos);
     CHECK(page.body.find("{{") == std::string::npos);
 
     // A POST without a password on a link without one downloads too (the page uses it).
@@ -307,6 +309,7 @@ TEST_CASE("every bad token is the same 404: tampered, truncated, padded, expired
     CHECK(body_of(s.call("GET", "/s/" + bad.front(), {}, "application/json"))["error"]["code"] == "not_found");
     CHECK(pages.begin()->find("This link has expired or does not exist.") != std::string::npos);
     CHECK(pages.begin()->find("data-state=\"missing\"") != std::string::npos);
+    CHECK(pages.begin()->find("connect-src 'self' ;") != std::string::npos);  // no link: no store either
 }
 
 TEST_CASE("passwords: required, wrong is 403 (page again), right downloads; never logged") {

@@ -949,17 +949,21 @@ private:
                                      std::string(message.empty() ? "the recipient page is not built in" : message));
             return out;
         }
-        std::string filename, expires_at, head_url;
+        std::string filename, expires_at, head_url, store_origin;
         if (link) {
             filename = file_name_of(link->payload);
             if (auto text = expiry_text(link->expires_at)) expires_at = *text;
             if (auto head = presign_object(link->payload, &sigv4::s3::presign_head)) head_url = std::move(head->url);
+            store_origin = origin_of(head_url);
         }
         const std::pair<std::string_view, std::string_view> fields[] = {
             {"{{state}}", state},
             {"{{filename}}", filename},
             {"{{expires_at}}", expires_at},
             {"{{head_url}}", head_url},
+            // The page's CSP lets it connect only to its own origin and the store's: the key of an
+            // encrypted share, which the page holds, has nowhere else to go.
+            {"{{store_origin}}", store_origin},
             {"{{password}}", link && link->needs_password() ? "required" : "none"},
             {"{{encrypted}}", link && link->encrypted ? "true" : "false"},
             {"{{message}}", message},
@@ -990,6 +994,14 @@ private:
         if (link) out.key = link->payload;
         if (status >= 400) out.error_code = status == 403 ? "wrong_password" : "not_found";
         return out;
+    }
+
+    // "scheme://host[:port]" of an absolute URL; empty for anything else.
+    static std::string origin_of(std::string_view url) {
+        const auto scheme_end = url.find("://");
+        if (scheme_end == std::string_view::npos) return {};
+        const auto path = url.find_first_of("/?#", scheme_end + 3);
+        return std::string(url.substr(0, path));
     }
 
     outcome share_asset(std::string_view name) const {

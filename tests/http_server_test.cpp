@@ -475,3 +475,36 @@ TEST_CASE("deadlines close slow and idle connections (tiny limits)") {
     REQUIRE(res);
     CHECK(res->body == "GET /alive");
 }
+
+TEST_CASE("Expect: 100-continue: the interim answer only when the handler reads the body") {
+    running_server server(route);
+    connection c(server.port());
+    SUBCASE("a body the handler reads: 100 Continue, then the answer") {
+        c.send("POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
+        auto interim = c.read(true);
+        REQUIRE(interim);
+        CHECK(interim->status == 100);
+        c.send("hello");
+        auto res = c.read();
+        REQUIRE(res);
+        CHECK(res->status == 200);
+        CHECK(res->body == "hello");
+    }
+    SUBCASE("a declared length over the limit: the refusal at once, no 100, then closed") {
+        c.send("POST /small HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 100000\r\n\r\n");
+        auto res = c.read();
+        REQUIRE(res);
+        CHECK(res->status == 413);
+        CHECK(*res->header("connection") == "close");
+        CHECK(c.closed_within(5s));
+    }
+    SUBCASE("answered from the head: no 100, the body is never asked for, closed") {
+        c.send("PUT /answered HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
+        auto res = c.read();
+        REQUIRE(res);
+        CHECK(res->status == 200);
+        CHECK(res->body == "PUT /answered");
+        CHECK(*res->header("connection") == "close");
+        CHECK(c.closed_within(5s));
+    }
+}

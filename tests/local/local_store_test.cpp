@@ -362,13 +362,7 @@ TEST_CASE("bodies in pieces and pipelined after each other are read exactly (the
         CHECK(last_body == small);
     }
     SUBCASE("sent in uneven pieces with pauses") {
-        const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-        REQUIRE(fd >= 0);
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_port = htons(static_cast<std::uint16_t>(store.port()));
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+        const int fd = connect_loopback(store.port());
         std::size_t sent = 0;
         std::size_t piece = 1;
         while (sent < requests.size()) {
@@ -380,14 +374,7 @@ TEST_CASE("bodies in pieces and pipelined after each other are read exactly (the
             if (piece > (300u << 10)) piece = 4093;
             if (sent < 4096 || sent % 5 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
         }
-        std::string answers;
-        char buffer[4096];
-        for (;;) {
-            const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
-            if (n <= 0) break;
-            answers.append(buffer, static_cast<std::size_t>(n));
-        }
-        ::close(fd);
+        const std::string answers = read_until_close(fd);
         std::string last_body;
         CHECK(response_statuses(answers, &last_body) == "200 200 403 200");
         CHECK(last_body == small);
@@ -1179,36 +1166,21 @@ TEST_CASE("an object survives a restart of the store") {
 
 namespace {
 
-/// A connected socket to 127.0.0.1:port with a receive timeout of `timeout_s`.
-int connect_to(int port, int timeout_s = 10) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    REQUIRE(fd >= 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(static_cast<std::uint16_t>(port));
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-    timeval timeout{timeout_s, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    return fd;
-}
-
 std::string raw_get(const running_store& store, std::string_view key, std::string_view extra = "") {
     return "GET " + target_of(presign_url(store, "GET", key).url) + " HTTP/1.1\r\nHost: 127.0.0.1:" +
            std::to_string(store.port()) + "\r\n" + std::string(extra) + "\r\n";
 }
 
-/// Reads from `fd` until the connection ends (or its receive timeout), pausing `pause` after
-/// each read of at most `block` bytes.
-std::string read_until_closed(int fd, std::size_t block, std::chrono::milliseconds pause) {
+/// Reads from `fd` in reads of at most `block` bytes, pausing after each, until the connection
+/// ends (or the read timeout); closes `fd`.
+std::string read_slowly_until_close(int fd, std::size_t block, std::chrono::milliseconds pause) {
     std::string answer;
     std::vector<char> buffer(block);
-    for (;;) {
-        const ssize_t n = ::recv(fd, buffer.data(), buffer.size(), 0);
-        if (n <= 0) break;
+    for (ssize_t n; (n = ::recv(fd, buffer.data(), buffer.size(), 0)) > 0;) {
         answer.append(buffer.data(), static_cast<std::size_t>(n));
-        if (pause.count() > 0) std::this_thread::sleep_for(pause);
+        std::this_thread::sleep_for(pause);
     }
+    ::close(fd);
     return answer;
 }
 
@@ -1264,12 +1236,10 @@ TEST_CASE("GET bodies sent from the file (sendfile): ranges, pipelined, slow rea
         CHECK(at == answers.size());
     }
     SUBCASE("a slow reader gets every byte") {
-        const int fd = connect_to(store.port());
-        const std::string request = raw_get(store, "big.bin", "Connection: close\r\n");
-        REQUIRE(::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size()));
+        const int fd = connect_loopback(store.port());
+        send_all(fd, raw_get(store, "big.bin", "Connection: close\r\n"));
         // Small reads with pauses: the socket fills and the server waits for it many times.
-        const std::string answer = read_until_closed(fd, 256u << 10, std::chrono::milliseconds(2));
-        ::close(fd);
+        const std::string answer = read_slowly_until_close(fd, 256u << 10, std::chrono::milliseconds(2));
         REQUIRE(answer.size() > body.size());
         CHECK(answer.compare(answer.size() - body.size(), body.size(), body) == 0);
     }
@@ -1284,14 +1254,12 @@ TEST_CASE("GET bodies sent from the file (sendfile): ranges, pipelined, slow rea
         CHECK(answer.compare(head_end + 4, 4u << 20, body, 0, 4u << 20) == 0);
     }
     SUBCASE("a reader that stops reading is dropped after the write deadline") {
-        const int fd = connect_to(store.port());
-        const std::string request = raw_get(store, "big.bin");
-        REQUIRE(::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size()));
+        const int fd = connect_loopback(store.port());
+        send_all(fd, raw_get(store, "big.bin"));
         int small_buffer = 64 << 10;
         ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small_buffer, sizeof small_buffer);
         std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // > write_timeout
-        const std::string answer = read_until_closed(fd, 1u << 20, std::chrono::milliseconds(0));
-        ::close(fd);
+        const std::string answer = read_until_close(fd);
         CHECK(answer.starts_with("HTTP/1.1 200"));
         CHECK(answer.size() < body.size());  // closed mid-body, not kept waiting
     }

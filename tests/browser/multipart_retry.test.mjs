@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-// Browser test of what goes wrong during an upload in parts, against the real `presign serve`
-// (threshold lowered so a 17 MiB file goes in 3 parts): a part refused once with 500 and a part
-// whose connection is reset twice are retried after the documented back-off (0, 1, 3 s...) and the
-// upload completes with each part stored once; a CompleteMultipartUpload answered 200 OK with an
-// <Error> in its body is an error (the file is not listed, the upload stays resumable); Complete
-// carries the signed If-None-Match: *.
+// Browser test of uploads in parts against the real `presign serve` (threshold lowered to 1 MiB):
+// a part refused once with 500 and a part whose connection is reset twice are retried after the
+// documented back-off (0, 1, 3 s...) and the upload completes with each part stored once; 7 parts
+// go 4 in flight with their URLs signed in batches of at most 20; a CompleteMultipartUpload
+// answered 200 OK with an <Error> in its body is an error (the file is not listed, the upload stays
+// resumable); Complete carries the signed If-None-Match: *.
 //
 // usage: node multipart_retry.test.mjs <path to presign>   (or PRESIGN_BIN=<path>); CHROMIUM overrides /usr/bin/chromium.
 import { createHash, randomBytes } from 'node:crypto';
@@ -58,9 +58,29 @@ async function main() {
     const attempts = new Map(); // part number -> [ms]
     const completes = [];
     let fakeCompleteError = false;
+    // Parts in flight at once (slowed down while `slowParts`), and the part numbers each
+    // POST /uploads/parts asks to sign.
+    let slowParts = false;
+    let inFlight = 0;
+    let mostInFlight = 0;
+    const signBatches = [];
+    const isPartPut = (request) => request.method() === 'PUT' && new URL(request.url()).searchParams.has('partNumber');
+    const partDone = (request) => { if (isPartPut(request)) inFlight -= 1; };
+    context.on('requestfinished', partDone);
+    context.on('requestfailed', partDone);
+    context.on('request', (request) => {
+      if (request.method() === 'POST' && new URL(request.url()).pathname === '/uploads/parts') {
+        signBatches.push(JSON.parse(request.postData() || '{}').partNumbers || []);
+      }
+    });
     await context.route(`${server.urls.s3}/**`, async (route) => {
       const request = route.request();
       const url = new URL(request.url());
+      if (isPartPut(request)) {
+        inFlight += 1;
+        mostInFlight = Math.max(mostInFlight, inFlight);
+        if (slowParts) await new Promise((done) => { setTimeout(done, 400); });
+      }
       if (request.method() === 'PUT' && url.searchParams.has('partNumber')) {
         const n = Number(url.searchParams.get('partNumber'));
         const times = attempts.get(n) || [];
@@ -105,6 +125,22 @@ async function main() {
     const key = await page.evaluate((fileName) => JSON.parse(localStorage.getItem('presign.uploads.v1'))
       .find((e) => e.name === fileName).key, name);
     check(await downloadSha256(server.urls.api, key) === expected, 'the download equals the upload (SHA-256)');
+
+    // ---- 4 parts in flight, URLs signed in batches just before use ----------------------------
+    slowParts = true;
+    mostInFlight = 0;
+    signBatches.length = 0;
+    const many = 'seven parts.bin';
+    const manyBytes = randomBytes(48 * MIB + 1);
+    await writeFile(path.join(work, many), manyBytes);
+    await page.setInputFiles('#file-input', path.join(work, many));
+    await page.locator('.upload-item', { hasText: many }).waitFor({ timeout: 120_000 });
+    slowParts = false;
+    check(mostInFlight === 4, 'parts go 4 in flight', String(mostInFlight));
+    check(signBatches.length >= 1 && signBatches.every((batch) => batch.length >= 1 && batch.length <= 20)
+      && new Set(signBatches.flat()).size === 7, 'part URLs are signed in batches of at most 20, every part once',
+    JSON.stringify(signBatches));
+    check(storedParts(server.log(), many) === 7, 'the store holds the 7 parts once');
 
     // ---- 200 OK with an <Error> from Complete is an error -------------------------------------
     fakeCompleteError = true;

@@ -125,6 +125,25 @@ def main():
         leftovers = [os.path.join(root, name) for root, _, names in os.walk(data_dir) for name in names
                      if os.sep + "multipart" + os.sep in root + os.sep]
         check(leftovers == [], "completed and aborted uploads leave no part on disk: %r" % leftovers[:3])
+
+        # ---- --abandoned-uploads-after: an upload older than that is aborted at start ---------
+        abandoned = Upload(serve.api, small)
+        abandoned.start()
+        abandoned.send_parts(numbers=[1])
+        check(serve.stop() == 0, "serve stops cleanly with an upload in progress")
+        serve = Serve(binary, data_dir)  # the default (24 h) keeps it
+        abandoned.api_url = serve.api
+        check([n for n, _ in abandoned.stored_parts()] == [1], "restarted with the default age: the upload is kept")
+        serve.stop()
+        time.sleep(2.2)  # initiation times are whole seconds
+        serve = Serve(binary, data_dir, "--abandoned-uploads-after", "1s")
+        abandoned.api_url = serve.api
+        try:
+            abandoned.stored_parts()
+            swept = False
+        except RuntimeError as error:
+            swept = "NoSuchUpload" in str(error)
+        check(swept, "restarted with --abandoned-uploads-after 1s: the 2-s-old upload was aborted (NoSuchUpload)")
     finally:
         serve.stop()
         shutil.rmtree(scratch, ignore_errors=True)

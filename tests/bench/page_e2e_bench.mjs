@@ -10,13 +10,12 @@
 // Needs tests/browser's node_modules (npm ci --prefix tests/browser) and /usr/bin/chromium
 // (CHROMIUM overrides).
 import { createRequire } from 'node:module';
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromiumArgs, startServer, stopServer } from '../browser/serve_helpers.mjs';
+import { chromiumArgs, startServer, stopServer, writeRandomFile } from '../browser/serve_helpers.mjs';
 
 const GOAL_RATIO = 0.7;
 const MIB = 1 << 20;
@@ -25,16 +24,6 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 function argument(name, fallback) {
   const at = process.argv.indexOf(name);
   return at > 0 && process.argv[at + 1] ? process.argv[at + 1] : fallback;
-}
-
-async function writeRandomFile(file, size) {
-  const handle = await open(file, 'w');
-  for (let left = size; left > 0;) {
-    const block = randomBytes(Math.min(left, 4 * MIB));
-    await handle.write(block);
-    left -= block.length;
-  }
-  await handle.close();
 }
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];

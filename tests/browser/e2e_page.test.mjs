@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { chromiumArgs, runTest, startServer, stopServer } from './serve_helpers.mjs';
+import { chromiumArgs, pageWatcher, runTest, startServer, stopServer, tapSteps, writeRandomFile } from './serve_helpers.mjs';
 
 const MIB = 1 << 20;
 const FULL = 65536 - 17; // plaintext bytes in one full record
@@ -30,26 +30,8 @@ const ENCRYPTED_NAME = 'encrypted.aes128gcm';
 const presignArgument = process.argv[2] || process.env.PRESIGN_BIN;
 const presignBinary = presignArgument && path.resolve(presignArgument); // the CLI also runs in other directories
 const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
-let step = 0;
-const ok = (what) => console.log(`ok ${++step} - ${what}`);
-function check(condition, what, detail = '') {
-  if (!condition) throw new Error(`${what}${detail ? `: ${detail}` : ''}`);
-  ok(what);
-}
+const { ok, check, passed } = tapSteps();
 const sleep = (ms) => new Promise((done) => { setTimeout(done, ms); });
-
-async function writeRandomFile(file, size) {
-  const hash = createHash('sha256');
-  const handle = await open(file, 'w');
-  for (let left = size; left > 0;) {
-    const block = randomBytes(Math.min(left, 4 * MIB));
-    hash.update(block);
-    await handle.write(block);
-    left -= block.length;
-  }
-  await handle.close();
-  return hash.digest('hex');
-}
 
 async function sha256File(file) {
   const hash = createHash('sha256');
@@ -91,7 +73,6 @@ async function shareLink(page, name) {
   return field.inputValue();
 }
 
-let passed = 0;
 async function main() {
   if (!presignBinary || !existsSync(presignBinary)) throw new Error(`presign binary not found: ${presignBinary}`);
   const { chromium } = await import('playwright-core');
@@ -101,14 +82,7 @@ async function main() {
   let server = null;
   let browser = null;
   const pageErrors = [];
-  const watch = (page) => {
-    page.setDefaultTimeout(60_000);
-    page.on('pageerror', (error) => pageErrors.push(String(error)));
-    page.on('console', (message) => {
-      if (message.type() === 'error' && !/Failed to load resource/.test(message.text())) pageErrors.push(message.text());
-    });
-    return page;
-  };
+  const watch = pageWatcher(pageErrors, 60_000);
   try {
     server = await startServer(presignBinary, dataDir);
     ok(`serve listening (api ${server.urls.api}, s3 ${server.urls.s3})`);
@@ -285,4 +259,4 @@ async function main() {
   }
 }
 
-runTest(main, { name: 'browser e2e page test', timeoutMs: 420_000, passed: () => step + passed });
+runTest(main, { name: 'browser e2e page test', timeoutMs: 420_000, passed });

@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromiumArgs, plainUploads, runTest, startServer, stopServer } from './serve_helpers.mjs';
+import { chromiumArgs, pageWatcher, plainUploads, runTest, startServer, stopServer } from './serve_helpers.mjs';
 
 const NAMES = ['first a+b 100%.txt', 'second été ☃.txt', 'third & last.txt'];
 const BULK_FILES = 1200;
@@ -57,14 +57,7 @@ async function main() {
   let server = null;
   let browser = null;
   const pageErrors = [];
-  const watch = (page) => {
-    page.setDefaultTimeout(30_000);
-    page.on('pageerror', (error) => pageErrors.push(String(error)));
-    page.on('console', (message) => {
-      if (message.type() === 'error' && !/Failed to load resource/.test(message.text())) pageErrors.push(message.text());
-    });
-    return page;
-  };
+  const watch = pageWatcher(pageErrors, 30_000);
   try {
     server = await startServer(presignBinary, path.join(work, 'data'));
     ok(`serve listening (api ${server.urls.api}, s3 ${server.urls.s3})`);

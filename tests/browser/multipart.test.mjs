@@ -5,12 +5,11 @@
 // download equals the upload. Pause stops the traffic and Resume finishes; Cancel aborts in the store.
 //
 // usage: node multipart.test.mjs <path to presign>   (or PRESIGN_BIN=<path>); CHROMIUM overrides /usr/bin/chromium.
-import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromiumArgs, downloadSha256, plainUploads, startServer, stopServer } from './serve_helpers.mjs';
+import { chromiumArgs, downloadSha256, plainUploads, startServer, stopServer, writeRandomFile } from './serve_helpers.mjs';
 
 const MIB = 1 << 20;
 const SIZE = 200 * MIB + 4321;
@@ -26,19 +25,6 @@ function check(condition, what, detail = '') {
   ok(what);
 }
 const sleep = (ms) => new Promise((done) => { setTimeout(done, ms); });
-
-async function writeRandomFile(file, size) {
-  const hash = createHash('sha256');
-  const handle = await open(file, 'w');
-  for (let left = size; left > 0;) {
-    const block = randomBytes(Math.min(left, 4 * MIB));
-    hash.update(block);
-    await handle.write(block);
-    left -= block.length;
-  }
-  await handle.close();
-  return hash.digest('hex');
-}
 
 /** Successful UploadPart requests in the store's log (a part PUT is logged as "PUT <key> 200"). */
 function storedPartLines(log, name) {

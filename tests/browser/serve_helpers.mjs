@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // Shared by the browser tests: starting and stopping the real `presign serve` on free ports.
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { open } from 'node:fs/promises';
 
 /** Starts `presign serve` on free ports and resolves with its two base URLs from the stdout line. */
 export async function startServer(presignBinary, dataDir, extraArgs = []) {
@@ -55,6 +56,38 @@ export async function plainUploads(context) {
       // an opaque origin has no storage, and no page to upload from
     }
   });
+}
+
+/** Writes `size` random bytes to `file` 4 MiB at a time; resolves to their SHA-256 (hex). */
+export async function writeRandomFile(file, size) {
+  const hash = createHash('sha256');
+  const handle = await open(file, 'w');
+  try {
+    for (let left = size; left > 0;) {
+      const block = randomBytes(Math.min(left, 4 << 20));
+      hash.update(block);
+      await handle.write(block);
+      left -= block.length;
+    }
+  } finally {
+    await handle.close();
+  }
+  return hash.digest('hex');
+}
+
+/**
+ * A function that sets a page's default timeout and collects its script errors and console errors
+ * (CSP violations among them; a refused request's own log line is expected) into `errors`.
+ */
+export function pageWatcher(errors, timeoutMs) {
+  return (page) => {
+    page.setDefaultTimeout(timeoutMs);
+    page.on('pageerror', (error) => errors.push(String(error)));
+    page.on('console', (message) => {
+      if (message.type() === 'error' && !/Failed to load resource/.test(message.text())) errors.push(message.text());
+    });
+    return page;
+  };
 }
 
 /** Headless Debian Chromium's launch options shared by the tests. */

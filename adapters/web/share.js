@@ -241,7 +241,8 @@
       ui.share.dataset.result = 'refused';
       return;
     }
-    const name = result.metadata ? e2e.safeFileName(result.metadata.name) : ui.fileName.textContent || 'file';
+    // A body from another RFC 8188 encoder may carry no name (idlen 0): then "file", as the CLI does.
+    const name = result.metadata ? e2e.safeFileName(result.metadata.name) : 'file';
     save(result.blob, name);
     ui.share.dataset.result = 'saved';
     ui.status.textContent = 'Decrypted and saved. Check your downloads.';

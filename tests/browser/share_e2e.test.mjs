@@ -263,6 +263,16 @@ async function main() {
     check(noKey.status !== 0 && /key is missing/.test(noKey.stderr) && !existsSync(path.join(out, 'x')),
       'presign fetch without the fragment refuses in words');
 
+    // ---- RFC 8188 section 3.1 (another encoder's body: rs 4096, no keyid, so no name) ----
+    const rfcKey = 'yqdlZ-tYemfogSmv7Ws5PQ';
+    const rfcBody = Buffer.from('I1BsxtFttlv3u_Oo94xnmwAAEAAA-NAVub2qFgBEuQKRapoZu-IxkIva3MEB1PD-ly8Thjg', 'base64url');
+    keys.push(rfcKey);
+    const rfcPage = await open(`${(await share(api, await upload(api, 'rfc8188', rfcBody), { encrypted: true })).url}#${rfcKey}`);
+    const walrus = await downloadFrom(rfcPage, work);
+    check(walrus.bytes.toString() === 'I am the walrus' && walrus.name === 'file',
+      'the RFC 8188 example decrypts in the page, saved as "file" (it carries no name)', `${walrus.name}: ${walrus.bytes}`);
+    await rfcPage.close();
+
     // ---- a plain link with a stray fragment downloads as before ----
     const plainBytes = randomBytes(5000);
     const plainKey = await upload(api, 'notes.txt', plainBytes);

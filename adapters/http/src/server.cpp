@@ -228,15 +228,21 @@ private:
 
     // ---- reading a body into the handler's sink -----------------------------------------
 
-    void read_body() {
-        if (chunk_.size() < body_buffer_size) chunk_.resize(body_buffer_size);
-        if (direct_) return read_direct(&session::on_direct_body);
+    /// Points the parser's buffer body at chunk_ for the next read (of a body read or drained
+    /// through the parser, chunked or of unknown length).
+    void aim_parser_at_chunk() {
         // The parser reads as much as buffer_'s free capacity; give it the chunk's size.
         buffer_.reserve(chunk_.size());
         auto& body = parser_->get().body();
         body.data = chunk_.data();
         body.size = chunk_.size();
         body.more = true;
+    }
+
+    void read_body() {
+        if (chunk_.size() < body_buffer_size) chunk_.resize(body_buffer_size);
+        if (direct_) return read_direct(&session::on_direct_body);
+        aim_parser_at_chunk();
         auto self = shared_from_this();
         bhttp::async_read_some(stream_, buffer_, *parser_, [self](beast::error_code ec, std::size_t) {
             self->on_body(ec);
@@ -392,6 +398,8 @@ private:
         text += "\r\n";
 
         sent_ = 0;
+        segment_ = 0;
+        segment_start_ = 0;
         stream_.expires_after(limits_.write_timeout);
         const bool with_body = !no_body && !response_.head;
         send_from_file_ = with_body && response_.file.fd >= 0;
@@ -451,10 +459,24 @@ private:
         if (ec) return close_now();
         // A bounded number of steps, then the other work of this thread gets its turn.
         for (int step = 0; step < 16; ++step) {
+            int fd = response_.file.fd;
             auto offset = static_cast<off_t>(response_.file.offset + sent_);
-            const auto want = static_cast<std::size_t>(
-                std::min<std::uint64_t>(response_.source_length - sent_, max_sendfile_step));
-            const ssize_t n = ::sendfile(socket.native_handle(), response_.file.fd, &offset, want);
+            std::uint64_t left = response_.source_length - sent_;
+            if (!response_.file.segments.empty()) {
+                const auto& segments = response_.file.segments;
+                // sent_ only grows: move on from the segment the last step was in.
+                while (segment_ < segments.size() && sent_ >= segment_start_ + segments[segment_].length) {
+                    segment_start_ += segments[segment_].length;
+                    ++segment_;
+                }
+                if (segment_ == segments.size()) return close_now();  // shorter than announced
+                const auto& segment = segments[segment_];
+                fd = segment.fd;
+                offset = static_cast<off_t>(segment.offset + (sent_ - segment_start_));
+                left = std::min(left, segment.length - (sent_ - segment_start_));
+            }
+            const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(left, max_sendfile_step));
+            const ssize_t n = ::sendfile(socket.native_handle(), fd, &offset, want);
             if (n > 0) {
                 sent_ += static_cast<std::uint64_t>(n);
                 if (sent_ == response_.source_length) return after_response();
@@ -506,11 +528,7 @@ private:
         stream_.expires_after(limits_.body_progress_window);
         if (direct_) return read_direct(&session::on_drained);
         parser_->body_limit(boost::none);
-        buffer_.reserve(chunk_.size());
-        auto& body = parser_->get().body();
-        body.data = chunk_.data();
-        body.size = chunk_.size();
-        body.more = true;
+        aim_parser_at_chunk();
         auto self = shared_from_this();
         bhttp::async_read_some(stream_, buffer_, *parser_, [self](beast::error_code ec, std::size_t) {
             if (ec == bhttp::error::need_buffer) ec = {};
@@ -570,6 +588,8 @@ private:
     std::vector<char> chunk_;
     std::vector<char> source_buffer_;
     std::uint64_t sent_ = 0;
+    std::size_t segment_ = 0;           ///< the file segment sent_ is in (segmented file bodies)
+    std::uint64_t segment_start_ = 0;   ///< where that segment starts in the body
     /// The current response's body goes out with sendfile(2) (send_file).
     bool send_from_file_ = false;
     /// The write deadline of a sendfile wait, and a count that tells a stale expiry apart.

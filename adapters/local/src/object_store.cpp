@@ -98,7 +98,7 @@ std::optional<std::string> read_small_file(const fs::path& path) {
 nlohmann::json to_json(const object_info& info) {
     nlohmann::json headers = nlohmann::json::array();
     for (const auto& h : info.stored_headers) headers.push_back({h.name, h.value});
-    return {{"key", info.key},
+    nlohmann::json json = {{"key", info.key},
             {"size", info.size},
             {"etag", info.etag},
             {"content_type", info.content_type},
@@ -106,6 +106,12 @@ nlohmann::json to_json(const object_info& info) {
             {"last_modified", info.last_modified},
             {"headers", headers},
             {"data", info.data_file}};
+    if (!info.part_files.empty()) {
+        nlohmann::json parts = nlohmann::json::array();
+        for (const auto& part : info.part_files) parts.push_back({part.file, part.size});
+        json["parts"] = std::move(parts);
+    }
+    return json;
 }
 
 std::optional<object_info> from_json(std::string_view text) {
@@ -123,10 +129,18 @@ std::optional<object_info> from_json(std::string_view text) {
             info.stored_headers.push_back({h.at(0).get<std::string>(), h.at(1).get<std::string>()});
         }
         info.data_file = json.at("data").get<std::string>();
+        if (const auto parts = json.find("parts"); parts != json.end()) {
+            std::uint64_t total = 0;
+            for (const auto& part : *parts) {
+                info.part_files.push_back({part.at(0).get<std::string>(), part.at(1).get<std::uint64_t>()});
+                total += info.part_files.back().size;
+            }
+            // One or the other, and the parts hold exactly the object's bytes.
+            if (info.part_files.empty() || !info.data_file.empty() || total != info.size) return std::nullopt;
+        }
         // Data file names are ours ("<hex>.<hex>.data"); refuse anything else found on disk.
-        if (info.data_file.find('/') != std::string::npos || info.data_file.empty() ||
-            info.data_file[0] == '.') {
-            return std::nullopt;
+        for (const auto& file : info.files()) {
+            if (file.find('/') != std::string::npos || file.empty() || file[0] == '.') return std::nullopt;
         }
         return info;
     } catch (const nlohmann::json::exception&) {
@@ -149,30 +163,51 @@ std::string random_hex(std::size_t bytes) {
     return sigv4::hex_encode(buffer);
 }
 
-// ---- open_object ---------------------------------------------------------------------------
+// ---- object_info, open_object -------------------------------------------------------------
+
+std::vector<std::string> object_info::files() const {
+    if (part_files.empty()) return {data_file};
+    std::vector<std::string> names;
+    names.reserve(part_files.size());
+    for (const auto& part : part_files) names.push_back(part.file);
+    return names;
+}
 
 open_object::open_object(open_object&& other) noexcept
-    : fd_(std::exchange(other.fd_, -1)), info_(std::move(other.info_)) {}
+    : pieces_(std::exchange(other.pieces_, {})), info_(std::move(other.info_)) {}
 
 open_object& open_object::operator=(open_object&& other) noexcept {
     if (this != &other) {
-        if (fd_ >= 0) ::close(fd_);
-        fd_ = std::exchange(other.fd_, -1);
+        close_all();
+        pieces_ = std::exchange(other.pieces_, {});
         info_ = std::move(other.info_);
     }
     return *this;
 }
 
-open_object::~open_object() {
-    if (fd_ >= 0) ::close(fd_);
+open_object::~open_object() { close_all(); }
+
+void open_object::close_all() noexcept {
+    for (const auto& open_piece : pieces_) {
+        if (open_piece.fd >= 0) ::close(open_piece.fd);
+    }
+    pieces_.clear();
 }
 
 long open_object::read_at(std::uint64_t offset, char* out, std::size_t size) const noexcept {
-    for (;;) {
-        const ssize_t n = ::pread(fd_, out, size, static_cast<off_t>(offset));
-        if (n < 0 && errno == EINTR) continue;
-        return static_cast<long>(n);
+    for (const auto& open_piece : pieces_) {
+        if (offset >= open_piece.size) {
+            offset -= open_piece.size;
+            continue;
+        }
+        size = static_cast<std::size_t>(std::min<std::uint64_t>(size, open_piece.size - offset));
+        for (;;) {
+            const ssize_t n = ::pread(open_piece.fd, out, size, static_cast<off_t>(offset));
+            if (n < 0 && errno == EINTR) continue;
+            return static_cast<long>(n);
+        }
     }
+    return 0;
 }
 
 // ---- pending_upload ------------------------------------------------------------------------
@@ -484,7 +519,7 @@ store_result<object_info> pending_upload::commit(const upload_expectations& expe
     info_.last_modified = std::chrono::duration_cast<std::chrono::seconds>(
                               std::chrono::system_clock::now().time_since_epoch())
                               .count();
-    auto committed = store_->commit(bucket_, std::move(info_), temp_path_, expect.precondition);
+    auto committed = store_->commit(bucket_, std::move(info_), {temp_path_}, expect.precondition);
     if (committed) temp_path_.clear();  // renamed into place: nothing left to remove
     discard();
     return committed;
@@ -600,33 +635,50 @@ store_result<pending_upload> object_store::begin_upload(std::string_view bucket,
 }
 
 store_result<object_info> object_store::commit(const std::string& bucket, object_info info,
-                                               const fs::path& temp_path, const write_precondition& precondition) {
+                                               const std::vector<fs::path>& sources,
+                                               const write_precondition& precondition) {
     const fs::path dir = bucket_dir(bucket);
     const std::string hash = key_hash(info.key);
-    info.data_file = hash + "." + random_hex(8) + ".data";
-    const fs::path objects = dir / "objects";
-    if (::rename(temp_path.c_str(), (objects / info.data_file).c_str()) != 0) {
-        return sigv4::unexpected{internal_error("cannot move the object into place")};
+    const std::string stem = hash + "." + random_hex(8);
+    // One file: the object's data file; several: a multipart object's parts, each named for its
+    // place (they already are on disk, fsynced, in the same file system: only renamed).
+    if (sources.size() == 1) {
+        info.data_file = stem + ".data";
+    } else {
+        info.data_file.clear();
+        if (info.part_files.size() != sources.size()) return sigv4::unexpected{internal_error("parts miscounted")};
+        for (std::size_t i = 0; i < sources.size(); ++i) info.part_files[i].file = stem + "." + std::to_string(i + 1) + ".data";
     }
+    const std::vector<std::string> names = info.files();
+    const fs::path objects = dir / "objects";
+
     std::lock_guard lock(key_mutex(hash));
     auto previous = read_meta(dir, hash);
     // A conditional write is decided here, under the key's lock, so that two "create only" PUTs
-    // racing for one key cannot both pass a check made before either committed.
+    // racing for one key cannot both pass a check made before either committed. It is decided
+    // before anything moves, so a refused Complete leaves its upload as it was.
     if (precondition) {
         const bool current = previous && previous->key == info.key;
-        if (auto refused = precondition(current ? &*previous : nullptr)) {
-            ::unlink((objects / info.data_file).c_str());
-            return sigv4::unexpected{std::move(*refused)};
+        if (auto refused = precondition(current ? &*previous : nullptr)) return sigv4::unexpected{std::move(*refused)};
+    }
+    std::size_t moved = 0;
+    const auto move_back = [&] {
+        for (std::size_t i = 0; i < moved; ++i) ::rename((objects / names[i]).c_str(), sources[i].c_str());
+    };
+    for (; moved < sources.size(); ++moved) {
+        if (::rename(sources[moved].c_str(), (objects / names[moved]).c_str()) != 0) {
+            move_back();
+            return sigv4::unexpected{internal_error("cannot move the object into place")};
         }
     }
     // The metadata file is the commit point: once renamed, readers see the new bytes.
     if (!write_file_atomically(objects / (hash + std::string(meta_suffix)), to_json(info).dump())) {
-        ::unlink((objects / info.data_file).c_str());
+        move_back();
         return sigv4::unexpected{internal_error("cannot write the object's metadata")};
     }
     fsync_dir(objects);
-    if (previous && previous->data_file != info.data_file) {
-        ::unlink((objects / previous->data_file).c_str());
+    if (previous) {
+        for (const auto& file : previous->files()) ::unlink((objects / file).c_str());
     }
     return info;
 }
@@ -655,13 +707,22 @@ store_result<open_object> object_store::open(std::string_view bucket, std::strin
     for (int attempt = 0; attempt < 5; ++attempt) {
         auto info = stat(bucket, key);
         if (!info) return sigv4::unexpected{info.error()};
-        const fs::path path = bucket_dir(bucket) / "objects" / info->data_file;
-        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd >= 0) {
+        const fs::path objects = bucket_dir(bucket) / "objects";
+        std::vector<open_object::piece> pieces;
+        const auto names = info->files();
+        int failure = 0;
+        for (std::size_t i = 0; i < names.size(); ++i) {
+            const int fd = ::open((objects / names[i]).c_str(), O_RDONLY | O_CLOEXEC);
+            if (fd < 0) {
+                failure = errno;
+                break;
+            }
             ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);  // a GET reads it front to back
-            return open_object(fd, std::move(*info));
+            pieces.push_back({fd, info->part_files.empty() ? info->size : info->part_files[i].size});
         }
-        if (errno != ENOENT) break;
+        if (failure == 0) return open_object(std::move(pieces), std::move(*info));
+        open_object closes(std::move(pieces), {});
+        if (failure != ENOENT) break;
     }
     return sigv4::unexpected{internal_error("cannot open the object")};
 }
@@ -675,7 +736,7 @@ store_result<void> object_store::remove(std::string_view bucket, std::string_vie
     auto info = read_meta(dir, hash);
     if (!info) return {};
     ::unlink((dir / "objects" / (hash + std::string(meta_suffix))).c_str());
-    ::unlink((dir / "objects" / info->data_file).c_str());
+    for (const auto& file : info->files()) ::unlink((dir / "objects" / file).c_str());
     fsync_dir(dir / "objects");
     return {};
 }
@@ -801,6 +862,7 @@ store_result<object_info> object_store::complete_multipart(std::string_view buck
                                 "entity tag."};
     // Check every part before writing anything.
     std::vector<fs::path> files;
+    std::vector<data_piece> pieces;
     std::string md5s;
     int previous = 0;
     for (std::size_t i = 0; i < parts.size(); ++i) {
@@ -827,47 +889,18 @@ store_result<object_info> object_store::complete_multipart(std::string_view buck
             md5s += static_cast<char>(std::stoi(hex.substr(at, 2), nullptr, 16));
         }
         files.push_back(file);
+        pieces.push_back({"", size});
     }
     auto text = read_small_file(*dir / "upload.meta");
     auto meta = text ? from_json(*text) : std::nullopt;
     if (!meta) return sigv4::unexpected{no_such_upload()};
 
-    // A precondition that already fails refuses before the parts are copied (commit checks again).
-    if (precondition) {
-        auto current = stat(bucket, key);
-        if (auto refused = precondition(current ? &*current : nullptr)) return sigv4::unexpected{std::move(*refused)};
-    }
-
-    // Concatenate into one temporary file in the bucket, then commit like a PUT.
-    const fs::path temp = bucket_dir(bucket) / "tmp" / ("complete-" + random_hex(16));
-    const int out = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (out < 0) return sigv4::unexpected{internal_error("cannot create a temporary file")};
-    std::uint64_t total = 0;
-    bool ok = true;
-    for (const auto& file : files) {
-        const int in = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-        if (in < 0) {
-            ok = false;
-            break;
-        }
-        for (;;) {
-            const ssize_t n = ::copy_file_range(in, nullptr, out, nullptr, 64 << 20, 0);
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0) ok = false;
-            if (n <= 0) break;
-            total += static_cast<std::uint64_t>(n);
-        }
-        ::close(in);
-        if (!ok) break;
-    }
-    ok = ok && ::fsync(out) == 0;
-    ok = (::close(out) == 0) && ok;
-    if (!ok) {
-        ::unlink(temp.c_str());
-        return sigv4::unexpected{internal_error("cannot assemble the object")};
-    }
+    // The parts become the object as they are (fsynced when each was stored): nothing is copied.
     object_info info = std::move(*meta);
-    info.size = total;
+    info.size = 0;
+    for (const auto& piece : pieces) info.size += piece.size;
+    info.data_file.clear();
+    if (pieces.size() > 1) info.part_files = std::move(pieces);
     unsigned char md5[EVP_MAX_MD_SIZE];
     unsigned int md5_size = 0;
     EVP_Digest(md5s.data(), md5s.size(), md5, &md5_size, EVP_md5(), nullptr);
@@ -877,11 +910,8 @@ store_result<object_info> object_store::complete_multipart(std::string_view buck
     info.last_modified = std::chrono::duration_cast<std::chrono::seconds>(
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();
-    auto committed = commit(std::string(bucket), std::move(info), temp, precondition);
-    if (!committed) {
-        ::unlink(temp.c_str());
-        return committed;
-    }
+    auto committed = commit(std::string(bucket), std::move(info), files, precondition);
+    if (!committed) return committed;
     std::error_code error;
     fs::remove_all(*dir, error);
     return committed;

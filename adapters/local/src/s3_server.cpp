@@ -263,6 +263,32 @@ void read_small_body(exchange& ex, std::size_t limit, std::function<void(exchang
         [body, then = std::move(then)](exchange& answer, http::body_end end) { then(answer, *body, end); });
 }
 
+/// The bytes [first, first + length) of an object as a file body for sendfile(2): one file, or
+/// the pieces of a multipart object's part files that the range covers.
+http::file_body file_body_of(const open_object& object, std::uint64_t first, std::uint64_t length) {
+    const auto& pieces = object.pieces();
+    http::file_body body;
+    if (pieces.empty()) return body;
+    body.fd = pieces.front().fd;
+    if (pieces.size() == 1) {
+        body.offset = first;
+        return body;
+    }
+    std::uint64_t start = 0;  // where the current piece starts in the object
+    for (const auto& piece : pieces) {
+        if (length == 0) break;
+        if (first < start + piece.size) {
+            const std::uint64_t offset = first - start;
+            const std::uint64_t take = std::min(length, piece.size - offset);
+            body.segments.push_back({piece.fd, offset, take});
+            first += take;
+            length -= take;
+        }
+        start += piece.size;
+    }
+    return body;
+}
+
 }  // namespace
 
 struct s3_server::impl {
@@ -725,7 +751,8 @@ struct s3_server::impl {
         res.source = [object, first](std::uint64_t offset, char* out, std::size_t size) {
             return object->read_at(first + offset, out, size);
         };
-        res.file = http::file_body{object->native_handle(), first, object};
+        res.file = file_body_of(*object, first, range.length);
+        res.file.owner = object;
         log(ex, status);
     }
 

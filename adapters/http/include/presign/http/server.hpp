@@ -58,7 +58,17 @@ using body_source = std::function<long(std::uint64_t offset, char* out, std::siz
 struct file_body {
     int fd = -1;              ///< readable, kept open by `owner` until the response is written
     std::uint64_t offset = 0;
-    std::shared_ptr<const void> owner;  ///< holds the descriptor open (released after the write)
+    std::shared_ptr<const void> owner;  ///< holds the descriptor(s) open (released after the write)
+    /// One piece of a body kept in several files.
+    struct segment {
+        int fd = -1;
+        std::uint64_t offset = 0;
+        std::uint64_t length = 0;
+    };
+    /// When not empty, the body is these pieces one after the other (a multipart object's parts;
+    /// their lengths add up to `response::source_length`) and `fd`, the first one's, only says
+    /// that a file body is there: `offset` is then unused.
+    std::vector<segment> segments;
 };
 
 struct response {

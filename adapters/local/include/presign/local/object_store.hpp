@@ -32,6 +32,12 @@ struct s3_error {
 template <class T>
 using store_result = sigv4::result<T, s3_error>;
 
+/// One file of an object's bytes, inside the bucket.
+struct data_piece {
+    std::string file;  ///< file name (no directory)
+    std::uint64_t size = 0;
+};
+
 /// What is kept beside an object.
 struct object_info {
     std::string key;
@@ -44,13 +50,28 @@ struct object_info {
     /// x-amz-meta-*, ...).
     std::vector<sigv4::header> stored_headers;
     std::string data_file;  ///< file name (no directory) of the bytes, inside the bucket
+    /// A completed multipart upload's bytes instead: its parts' files, in order (data_file is
+    /// then empty). Completing keeps each part's file where it was stored, as S3 keeps a
+    /// multipart object as its parts, so that completing a 5 TiB upload copies nothing.
+    std::vector<data_piece> part_files;
+
+    /// Every file holding the bytes: data_file, or the part files.
+    [[nodiscard]] std::vector<std::string> files() const;
 };
 
-/// An object opened for reading: the file stays readable even if replaced or deleted meanwhile.
+/// An object opened for reading: its files stay readable even if replaced or deleted meanwhile
+/// (every file of a multipart object is opened at once, one descriptor per part).
 class open_object {
 public:
+    /// An open file of the object and how many of the object's bytes it holds.
+    struct piece {
+        int fd = -1;
+        std::uint64_t size = 0;
+    };
+
     open_object() = default;
-    open_object(int fd, object_info info) : fd_(fd), info_(std::move(info)) {}
+    /// Takes ownership of the descriptors.
+    open_object(std::vector<piece> pieces, object_info info) : pieces_(std::move(pieces)), info_(std::move(info)) {}
     open_object(open_object&& other) noexcept;
     open_object& operator=(open_object&& other) noexcept;
     open_object(const open_object&) = delete;
@@ -58,13 +79,16 @@ public:
     ~open_object();
 
     [[nodiscard]] const object_info& info() const noexcept { return info_; }
-    /// Reads up to `size` bytes at `offset`; returns the count (0 at the end), -1 on error.
+    /// Reads up to `size` bytes at `offset` (within one piece); returns the count (0 at the
+    /// end), -1 on error.
     [[nodiscard]] long read_at(std::uint64_t offset, char* out, std::size_t size) const noexcept;
-    /// The open file's descriptor (for sendfile(2)); owned by this object, valid while it lives.
-    [[nodiscard]] int native_handle() const noexcept { return fd_; }
+    /// The open files in order (for sendfile(2)); owned by this object, valid while it lives.
+    [[nodiscard]] const std::vector<piece>& pieces() const noexcept { return pieces_; }
 
 private:
-    int fd_ = -1;
+    void close_all() noexcept;
+
+    std::vector<piece> pieces_;
     object_info info_;
 };
 
@@ -235,8 +259,11 @@ private:
     std::mutex& key_mutex(std::string_view hash) const;
     store_result<object_info> read_meta(const std::filesystem::path& bucket_path,
                                         const std::string& hash) const;
+    /// Moves `sources` (one file for a PUT, or a multipart upload's parts, whose sizes are in
+    /// info.part_files) into the bucket and writes the metadata, the commit point; the
+    /// precondition is checked first, under the key's lock. On an error nothing has moved.
     store_result<object_info> commit(const std::string& bucket, object_info info,
-                                     const std::filesystem::path& temp_path,
+                                     const std::vector<std::filesystem::path>& sources,
                                      const write_precondition& precondition);
 
     std::filesystem::path root_;

@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { chromiumArgs, pageWatcher, runTest, startServer, stopServer, tapSteps, writeRandomFile } from './serve_helpers.mjs';
+import { chromiumArgs, logAfterComplete, pageWatcher, runTest, startServer, stopServer, tapSteps, writeRandomFile } from './serve_helpers.mjs';
 
 const MIB = 1 << 20;
 const FULL = 65536 - 17; // plaintext bytes in one full record
@@ -169,7 +169,7 @@ async function main() {
     await rowOf(pageA, largeName).waitFor({ timeout: 300_000 });
     const largeKey = await rowOf(pageA, largeName).getAttribute('data-key');
     // The store logs each part it stored as "s3 PUT /<bucket>/<key> 200" (a cut one is not stored).
-    const stored = server.log().split('\n').filter((line) => /^s3 PUT /.test(line) && line.includes(`/${largeKey} `)
+    const stored = (await logAfterComplete(server, `/${largeKey}`)).split('\n').filter((line) => /^s3 PUT /.test(line) && line.includes(`/${largeKey} `)
       && /\b200$/.test(line.trim())).length;
     console.log(`# part PUTs sent before the reload: ${before}, in all: ${partPuts.length}, stored: ${stored} of ${partCount}`);
     check(before > 0 && before < partCount && partPuts.length - before < partCount, 'the reload came in the middle of the upload',

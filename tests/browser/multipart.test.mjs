@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromiumArgs, downloadSha256, plainUploads, startServer, stopServer, writeRandomFile } from './serve_helpers.mjs';
+import { chromiumArgs, downloadSha256, logAfterComplete, plainUploads, startServer, stopServer, writeRandomFile } from './serve_helpers.mjs';
 
 const MIB = 1 << 20;
 const SIZE = 200 * MIB + 4321;
@@ -74,7 +74,7 @@ async function main() {
     // ---- second visit: the same file again; only the missing parts go -------------------------
     await page.setInputFiles('#file-input', file);
     await page.locator('.upload-item', { hasText: name }).waitFor({ timeout: 300_000 });
-    const log = server.log();
+    const log = await logAfterComplete(server, name);
     const stored = storedPartLines(log, name).length || storedPartLines(log, name.replace(/ /g, '%20')).length;
     console.log(`parts stored before the reload: ${beforeResume}, in all: ${stored} of ${PARTS}`);
     check(beforeResume > 0 && beforeResume < PARTS, 'the reload came in the middle of the upload', String(beforeResume));

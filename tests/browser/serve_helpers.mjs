@@ -34,6 +34,34 @@ export async function startServer(presignBinary, dataDir, extraArgs = []) {
   return { child, urls, log: () => output };
 }
 
+/**
+ * Waits until serve's output holds `count` lines for which `matches(line)` is true and resolves
+ * with the whole output. serve writes its access log in batches (at most 100 ms late) and in
+ * order, so once an upload's CompleteMultipartUpload line is there, every line of its parts is too.
+ */
+export async function logWithLines(server, matches, count, timeoutMs = 5_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const output = server.log();
+    if (output.split('\n').filter((line) => matches(line.trim())).length >= count) return output;
+    if (Date.now() > deadline) throw new Error(`serve did not log ${count} such lines in time`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
+ * Whether `line` is the store's log of a successful POST to a key containing `name`: an upload in
+ * parts has two, its CreateMultipartUpload and its CompleteMultipartUpload (the log has no query).
+ */
+export function isPostLine(line, name) {
+  return /^s3 POST /.test(line) && (line.includes(name) || line.includes(name.replace(/ /g, '%20'))) && / 200$/.test(line);
+}
+
+/** serve's output once an upload in parts to a key containing `name` has been completed. */
+export function logAfterComplete(server, name) {
+  return logWithLines(server, (line) => isPostLine(line, name), 2);
+}
+
 export async function stopServer(server) {
   if (!server || server.child.exitCode !== null || server.child.signalCode !== null) return;
   const exited = once(server.child, 'exit');

@@ -14,7 +14,12 @@
 Goals: RSS <= 64 MiB, PUT >= 0.8x cp+fsync and >= 1.3x RGW, GET >= 3x RGW, >= 26,000 requests/s
 (2x the 13k measured with cpp-httplib).
 
-usage: serve_bench.py PRESIGN_BINARY [--size-mib N] [--skip-wrk] [--rgw | --rgw-env FILE]
+The side-by-side figures (cp + fsync, store PUT and GET, RGW PUT and GET) are taken in --rounds
+rounds that alternate them (on this VM the CPU time of the same work varies up to 2x from minute
+to minute, so one pass compares different machines); each is the median of its rounds, and each
+round's ratios are printed as they come.
+
+usage: serve_bench.py PRESIGN_BINARY [--size-mib N] [--rounds N] [--skip-wrk] [--rgw | --rgw-env FILE]
 """
 import hashlib
 import argparse
@@ -22,6 +27,7 @@ import http.client
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -124,7 +130,7 @@ def read_env(path):
     return values
 
 
-def rgw_transfer(env, source, size, scratch):
+def rgw_transfer(env, source, size):
     """(PUT seconds, GET seconds, same bytes) through pre-signed URLs against RGW."""
     import boto3
     from botocore.config import Config
@@ -149,6 +155,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("binary")
     parser.add_argument("--size-mib", type=int, default=1024)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--skip-wrk", action="store_true")
     parser.add_argument("--rgw", action="store_true", help="start the tests/rgw cluster for the run (root)")
     parser.add_argument("--rgw-env", help="the env file of a running tests/rgw cluster")
@@ -171,11 +178,8 @@ def main():
         os.remove(os.path.join(scratch, "copy.bin"))
         cp_rate = size / cp_seconds / 1e6
         copy = os.path.join(scratch, "copy.bin")
-        cp_fsync_seconds = timed(["sh", "-c", 'cp "$1" "$2" && sync "$2"', "sh", source, copy])
-        os.remove(copy)
-        cp_fsync_rate = size / cp_fsync_seconds / 1e6
         md5 = md5_rate(source, size)
-        rgw = None
+        rgw_env = None
         if args.rgw or args.rgw_env:
             env_path = args.rgw_env
             if args.rgw:
@@ -186,21 +190,55 @@ def main():
                 if env_path is None:
                     print("RGW not started: " + (started.stdout + started.stderr).strip()[-300:])
             if env_path:
-                rgw = rgw_transfer(read_env(env_path), source, size, scratch)
+                rgw_env = read_env(env_path)
 
         proc, api, s3 = start_serve(args.binary, os.path.join(scratch, "data"), os.path.join(scratch, "serve.log"))
         try:
-            ticket = post_json(api + "/uploads", {"filename": "big.bin", "contentType": "application/octet-stream",
-                                                  "size": size,
-                                                  "multipart": False})  # one PUT, whatever the threshold
-            headers = []
-            for name, value in ticket["headers"].items():
-                if name.lower() != "content-length":
-                    headers += ["-H", "%s: %s" % (name, value)]
-            put_seconds = timed(["curl", "-sS", "--fail", "-X", "PUT", "-T", source, *headers,
+            def store_put(name):
+                ticket = post_json(api + "/uploads", {"filename": name, "contentType": "application/octet-stream",
+                                                      "size": size,
+                                                      "multipart": False})  # one PUT, whatever the threshold
+                headers = []
+                for header, value in ticket["headers"].items():
+                    if header.lower() != "content-length":
+                        headers += ["-H", "%s: %s" % (header, value)]
+                seconds = timed(["curl", "-sS", "--fail", "-X", "PUT", "-T", source, *headers,
                                  "-H", "Expect:", "-o", "/dev/null", ticket["url"]])
+                return seconds, ticket["key"]
+
+            # The side-by-side rounds.
+            rounds = {"cp_fsync": [], "put": [], "discard": [], "rgw_put": [], "rgw_get": []}
+            rgw_same = True
+            discarded_all = True
+            key = None
+            for round_number in range(1, args.rounds + 1):
+                cp_fsync_seconds = timed(["sh", "-c", 'cp "$1" "$2" && sync "$2"', "sh", source, copy])
+                os.remove(copy)
+                rounds["cp_fsync"].append(size / cp_fsync_seconds / 1e6)
+                put_seconds, key = store_put("big-%d.bin" % round_number)
+                rounds["put"].append(size / put_seconds / 1e6)
+                round_link = json.loads(urllib.request.urlopen(
+                    api + "/downloads?key=" + urllib.parse.quote(key, safe="")).read())["url"]
+                discard_seconds, discarded = get_in_blocks(round_link, os.devnull)
+                discarded_all = discarded_all and discarded == size
+                rounds["discard"].append(size / discard_seconds / 1e6)
+                line = "round %d: cp+fsync %.0f MB/s, store PUT %.0f MB/s (%.2fx cp+fsync), store GET %.0f MB/s" % (
+                    round_number, rounds["cp_fsync"][-1], rounds["put"][-1], rounds["put"][-1] / rounds["cp_fsync"][-1],
+                    rounds["discard"][-1])
+                if rgw_env is not None:
+                    rgw_put, rgw_get, same_rgw = rgw_transfer(rgw_env, source, size)
+                    rgw_same = rgw_same and same_rgw
+                    rounds["rgw_put"].append(size / rgw_put / 1e6)
+                    rounds["rgw_get"].append(size / rgw_get / 1e6)
+                    line += "; RGW PUT %.0f MB/s (store %.2fx), RGW GET %.0f MB/s (store %.2fx)" % (
+                        rounds["rgw_put"][-1], rounds["put"][-1] / rounds["rgw_put"][-1],
+                        rounds["rgw_get"][-1], rounds["discard"][-1] / rounds["rgw_get"][-1])
+                print(line, flush=True)
+            cp_fsync_rate = statistics.median(rounds["cp_fsync"])
+            put_rate = statistics.median(rounds["put"])
+            discard_rate = statistics.median(rounds["discard"])
             link = json.loads(urllib.request.urlopen(
-                api + "/downloads?key=" + urllib.parse.quote(ticket["key"], safe="")).read())["url"]
+                api + "/downloads?key=" + urllib.parse.quote(key, safe="")).read())["url"]
             target = os.path.join(scratch, "download.bin")
             get_seconds = timed(["curl", "-sS", "--fail", "-o", target, link])
             same = subprocess.run(["cmp", source, target]).returncode == 0
@@ -208,7 +246,6 @@ def main():
             block_seconds, received = get_in_blocks(link, target)
             same_blocks = received == size and subprocess.run(["cmp", source, target]).returncode == 0
             os.remove(target)
-            discard_seconds, discarded = get_in_blocks(link, os.devnull)
             # What a client writing a new file meets on this file system, for reference: the
             # kernel time of such writes on ext4 here varies about 4x from one run to the next.
             dd_start = time.perf_counter()
@@ -217,33 +254,32 @@ def main():
             dd_seconds = time.perf_counter() - dd_start
             os.remove(target)
             rss_transfer = peak_rss_mib(proc.pid)
-            put_rate = size / put_seconds / 1e6
             get_rate = size / get_seconds / 1e6
+            median = "median of %d" % args.rounds
             results.append(("cp of %d MiB" % args.size_mib, "%.0f MB/s" % cp_rate, ""))
-            results.append(("cp + fsync of %d MiB" % args.size_mib, "%.0f MB/s" % cp_fsync_rate, ""))
+            results.append(("cp + fsync of %d MiB" % args.size_mib, "%.0f MB/s" % cp_fsync_rate, median))
             results.append(("MD5 of it on one core", "%.0f MB/s" % md5, "(PUT computes it for the ETag)"))
             results.append(("PUT through the store", "%.0f MB/s" % put_rate,
-                            "%.2fx cp+fsync (goal >= %.1f)" % (put_rate / cp_fsync_rate, GOAL_PUT_OVER_CP_FSYNC)))
+                            "%.2fx cp+fsync (goal >= %.1f); %s; MD5 alone bounds it at %.2fx"
+                            % (put_rate / cp_fsync_rate, GOAL_PUT_OVER_CP_FSYNC, median, md5 / cp_fsync_rate)))
             block_rate = size / block_seconds / 1e6
             results.append(("GET, curl -o file (8 KiB writes)", "%.0f MB/s" % get_rate,
                             "%.2fx cp (goal >= 0.5)%s" % (get_rate / cp_rate, "" if same else " BYTES DIFFER")))
             results.append(("GET, client writing 1 MiB blocks", "%.0f MB/s" % block_rate,
                             "%.2fx cp (goal >= 0.5)%s" % (block_rate / cp_rate,
                                                          "" if same_blocks else " BYTES DIFFER")))
-            discard_rate = size / discard_seconds / 1e6
             results.append(("GET, client discarding (the store's rate)", "%.0f MB/s" % discard_rate,
-                            "%.2fx cp%s" % (discard_rate / cp_rate, "" if discarded == size else " SHORT")))
+                            "%.2fx cp; %s%s" % (discard_rate / cp_rate, median, "" if discarded_all else " SHORT")))
             dd_rate = size / dd_seconds / 1e6
             results.append(("reference: dd bs=1M /dev/zero -> new file", "%.0f MB/s" % dd_rate,
                             "%.2fx cp (a new file on this file system; varies run to run)" % (dd_rate / cp_rate)))
-            if rgw is not None:
-                rgw_put, rgw_get, rgw_same = rgw
-                rgw_put_rate, rgw_get_rate = size / rgw_put / 1e6, size / rgw_get / 1e6
+            if rgw_env is not None:
+                rgw_put_rate, rgw_get_rate = statistics.median(rounds["rgw_put"]), statistics.median(rounds["rgw_get"])
                 results.append(("RGW PUT (pre-signed, curl)", "%.0f MB/s" % rgw_put_rate,
-                                 "store/RGW %.2fx (goal >= %.1f)" % (put_rate / rgw_put_rate, GOAL_PUT_OVER_RGW)))
+                                 "store/RGW %.2fx (goal >= %.1f); %s" % (put_rate / rgw_put_rate, GOAL_PUT_OVER_RGW, median)))
                 results.append(("RGW GET (pre-signed, discarding)", "%.0f MB/s" % rgw_get_rate,
-                                 "store/RGW %.2fx (goal >= %.1f)%s" % (discard_rate / rgw_get_rate, GOAL_GET_OVER_RGW,
-                                                                     "" if rgw_same else " SHORT")))
+                                 "store/RGW %.2fx (goal >= %.1f); %s%s" % (discard_rate / rgw_get_rate, GOAL_GET_OVER_RGW,
+                                                                         median, "" if rgw_same else " SHORT")))
             else:
                 results.append(("RGW PUT/GET", "skipped", "pass --rgw (root, Ceph packages) or --rgw-env"))
             results.append(("serve peak RSS after transfers", "%.1f MiB" % rss_transfer,

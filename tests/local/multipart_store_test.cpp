@@ -3,6 +3,8 @@
 // checks and atomicity, ListParts and ListMultipartUploads pages, and the sweep of abandoned uploads.
 #include <doctest/doctest.h>
 #include <openssl/evp.h>
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -14,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <presign/local/multipart_listing.hpp>
@@ -216,6 +219,41 @@ TEST_CASE("a completed upload is its parts (nothing copied): reads across parts,
     CHECK(read_all(*reopened, (5 << 20) - 2, 5, 4096) == "yyend");
     REQUIRE(s.store->remove(bucket, key));
     CHECK(data_files_in(bucket_dir) == 0);
+}
+
+TEST_CASE("a multipart object opened without enough file descriptors: 503 SlowDown, none leaked") {
+    scratch s;
+    auto id = s.create("k");
+    auto p1 = s.put_part("k", id, 1, std::string(5 << 20, 'a'));
+    auto p2 = s.put_part("k", id, 2, std::string(5 << 20, 'b'));
+    auto p3 = s.put_part("k", id, 3, "c");
+    REQUIRE((p1 && p2 && p3));
+    REQUIRE(s.store->complete_multipart(bucket, "k", id, {{1, p1->etag}, {2, p2->etag}, {3, p3->etag}}));
+    // The two lowest free descriptor numbers: with the soft limit just above the second, the
+    // process can open exactly two more files, and the object needs three.
+    const auto two_lowest_free = [] {
+        const int a = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        const int b = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        REQUIRE((a >= 0 && b > a));
+        ::close(a);
+        ::close(b);
+        return std::pair{a, b};
+    };
+    rlimit saved{};
+    REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved) == 0);
+    const auto free_before = two_lowest_free();
+    rlimit tight = saved;
+    tight.rlim_cur = static_cast<rlim_t>(free_before.second) + 1;
+    REQUIRE(::setrlimit(RLIMIT_NOFILE, &tight) == 0);
+    auto opened = s.store->open(bucket, "k");
+    REQUIRE(::setrlimit(RLIMIT_NOFILE, &saved) == 0);
+    REQUIRE_FALSE(opened);
+    CHECK(opened.error().status == 503);
+    CHECK(opened.error().code == "SlowDown");
+    CHECK(two_lowest_free() == free_before);  // the parts opened before the failure were closed
+    auto again = s.store->open(bucket, "k");
+    REQUIRE(again);
+    CHECK(again->pieces().size() == 3);
 }
 
 TEST_CASE("a multipart object's metadata whose parts do not add up to its size is refused as damaged") {

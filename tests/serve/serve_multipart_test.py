@@ -6,6 +6,7 @@ part, restart, resume (only the missing parts sent), complete, bytes equal; the 
 until Complete.  usage: serve_multipart_test.py PRESIGN_BINARY"""
 import hashlib
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -72,7 +73,12 @@ def main():
         print("300 MiB in parts: %.1f s" % (time.time() - started))
         check(etag.endswith('-38"'), "final ETag names 38 parts: " + etag)
         check(download_sha256(serve, plan["key"]) == expected, "download of 300 MiB has the same SHA-256")
-        # Parts go straight to disk and Complete concatenates on disk: nothing near 300 MiB in memory.
+        objects = os.path.join(data_dir, "buckets", "presign", "objects")
+        data_files = [name for name in os.listdir(objects) if name.endswith(".data")]
+        check(len(data_files) == 38 and all(os.path.getsize(os.path.join(objects, name)) == 8 * MIB or
+                                            name.endswith(".38.data") for name in data_files),
+              "the object is its 38 part files, moved into place, not a copy of them (%d data files)" % len(data_files))
+        # Parts go straight to disk and Complete renames them: nothing near 300 MiB in memory.
         peak = serve.peak_rss_kib()
         check(peak is not None and peak < 128 * 1024,
               "serve's memory stays flat through 300 MiB in parts (peak RSS %s KiB < 128 MiB)" % peak)
@@ -136,7 +142,18 @@ def main():
         check([n for n, _ in abandoned.stored_parts()] == [1], "restarted with the default age: the upload is kept")
         serve.stop()
         time.sleep(2.2)  # initiation times are whole seconds
-        serve = Serve(binary, data_dir, "--abandoned-uploads-after", "1s")
+        # Started with a soft limit of 40 open files (below what a GET of 38 parts needs beside
+        # serve's own), which serve raises to the hard limit.
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(40, hard), hard))
+        try:
+            serve = Serve(binary, data_dir, "--abandoned-uploads-after", "1s")
+        finally:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        with open("/proc/%d/limits" % serve.proc.pid) as f:
+            limits = next(line.split()[3:5] for line in f if line.startswith("Max open files"))
+        check(int(limits[0]) == min(hard, 1 << 20), "serve takes the hard limit on open files: %r (hard %d)" % (limits, hard))
+        check(download_sha256(serve, plan["key"]) == expected, "the 38-part object downloads after the restart")
         abandoned.api_url = serve.api
         try:
             abandoned.stored_parts()

@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -384,6 +385,17 @@ struct listener_thread {
     std::atomic<bool> done{false};
 };
 
+/// Takes the hard limit on open files as the soft one (Debian's soft default is 1,024): a GET of
+/// a multipart object holds one descriptor per part, up to 10,000, besides every connection's.
+void raise_descriptor_limit() noexcept {
+    rlimit files{};
+    if (::getrlimit(RLIMIT_NOFILE, &files) != 0) return;
+    const rlim_t wanted = std::min<rlim_t>(files.rlim_max, rlim_t{1} << 20);
+    if (files.rlim_cur >= wanted) return;
+    files.rlim_cur = wanted;
+    ::setrlimit(RLIMIT_NOFILE, &files);
+}
+
 }  // namespace
 
 int run_serve(const serve_options& options) {
@@ -397,6 +409,7 @@ int run_serve(const serve_options& options) {
     sigset_t previous_mask;
     pthread_sigmask(SIG_BLOCK, &stop_signals, &previous_mask);
     std::signal(SIGPIPE, SIG_IGN);
+    raise_descriptor_limit();
     struct restore_mask {
         sigset_t mask;
         ~restore_mask() { pthread_sigmask(SIG_SETMASK, &mask, nullptr); }

@@ -722,6 +722,11 @@ store_result<open_object> object_store::open(std::string_view bucket, std::strin
         }
         if (failure == 0) return open_object(std::move(pieces), std::move(*info));
         open_object closes(std::move(pieces), {});
+        if (failure == EMFILE || failure == ENFILE) {
+            // Out of descriptors (a multipart object takes one per part): S3's answer to a
+            // request it cannot take now, which clients retry with back-off.
+            return sigv4::unexpected{s3_error{503, "SlowDown", "Please reduce your request rate."}};
+        }
         if (failure != ENOENT) break;
     }
     return sigv4::unexpected{internal_error("cannot open the object")};

@@ -185,6 +185,8 @@ public:
                                                            std::vector<sigv4::header> stored_headers);
     /// Errors: NoSuchBucket, NoSuchKey.
     [[nodiscard]] store_result<object_info> stat(std::string_view bucket, std::string_view key) const;
+    /// Opens every file of the object. Errors: NoSuchBucket, NoSuchKey, SlowDown (503: out of
+    /// file descriptors, as a multipart object takes one per part), InternalError.
     [[nodiscard]] store_result<open_object> open(std::string_view bucket, std::string_view key) const;
     /// Deleting a missing key succeeds (S3 semantics). Errors: NoSuchBucket.
     [[nodiscard]] store_result<void> remove(std::string_view bucket, std::string_view key);

@@ -212,7 +212,8 @@ public:
         int part_number = 0;
         std::string etag;  ///< as the client sent it (quotes optional)
     };
-    /// Concatenates the listed parts into the object. Errors: NoSuchUpload, InvalidPart,
+    /// Makes the listed parts the object: their files are renamed into place and kept as its
+    /// pieces (object_info::part_files), so nothing is copied. Errors: NoSuchUpload, InvalidPart,
     /// InvalidPartOrder, EntityTooSmall (a part other than the last under 5 MiB), and the error of
     /// `precondition` (checked atomically with the commit); a refused completion keeps the upload
     /// and its parts, as S3 does.

@@ -19,7 +19,9 @@ namespace {
 constexpr std::string_view secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 constexpr std::string_view token = "FQoGZXIvYXdzE//token+with/slashes=";
 
-sigv4::sys_seconds t0() { return *sigv4::parse_amz_date("20261128T120000Z"); }
+sigv4::sys_seconds t0() {
+    return *sigv4::parse_amz_date("20261128T120000Z");
+}
 
 // Presigns a GET and verifies it on this thread, filling every cache.
 void presign_and_verify(const sigv4::credentials& creds) {
@@ -30,9 +32,11 @@ void presign_and_verify(const sigv4::credentials& creds) {
     REQUIRE(get);
     const std::size_t host_start = get->url.find("://") + 3;
     const std::size_t path_start = get->url.find('/', host_start);
-    sigv4::received_request request{"GET", get->url.substr(path_start),
-                                    {{"Host", get->url.substr(host_start, path_start - host_start)}},
-                                    sigv4::payload::from_hash({})};
+    sigv4::received_request request{
+        "GET",
+        get->url.substr(path_start),
+        {{"Host", get->url.substr(host_start, path_start - host_start)}},
+        sigv4::payload::from_hash({})};
     const sigv4::known_key key{creds.secret, creds.session_token};
     const sigv4::key_lookup keys = [&](std::string_view) { return &key; };
     sigv4::verify_options verify_options;
@@ -51,10 +55,12 @@ void presign_and_verify(const sigv4::credentials& creds) {
 
 }  // namespace
 
-TEST_CASE("clear_thread_caches drops every derived key and token of this thread; signing works after") {
+TEST_CASE(
+    "clear_thread_caches drops every derived key and token of this thread; signing works after") {
     for (bool with_token : {false, true}) {
         CAPTURE(with_token);
-        const auto creds = *sigv4::credentials::make("AKIAIOSFODNN7EXAMPLE", secret, with_token ? token : "");
+        const auto creds =
+            *sigv4::credentials::make("AKIAIOSFODNN7EXAMPLE", secret, with_token ? token : "");
         const auto other = *sigv4::secret_key::from("another-secret-of-forty-bytes-000000000000");
         presign_and_verify(creds);
         CHECK(sigv4::detail::thread_caches_hold(creds.secret));

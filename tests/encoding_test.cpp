@@ -27,8 +27,9 @@ TEST_CASE("uri_encode matches a byte-at-a-time reference at every length and pos
         std::string out;
         for (char c : in) {
             auto u = static_cast<unsigned char>(c);
-            bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                         c == '-' || c == '.' || c == '_' || c == '~' || (keep_slash && c == '/');
+            bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                         (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~' ||
+                         (keep_slash && c == '/');
             if (plain) {
                 out.push_back(c);
             } else {
@@ -75,8 +76,13 @@ TEST_CASE("percent_decode decodes escapes of either case and refuses malformed o
 
 TEST_CASE("hex and base64 round-trip, including RFC 4648 vectors") {
     CHECK(sigv4::hex_encode(bytes("\x01\xab\xff")) == "01abff");
-    const char* vectors[][2] = {{"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"},
-                                {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}};
+    const char* vectors[][2] = {{"", ""},
+                                {"f", "Zg=="},
+                                {"fo", "Zm8="},
+                                {"foo", "Zm9v"},
+                                {"foob", "Zm9vYg=="},
+                                {"fooba", "Zm9vYmE="},
+                                {"foobar", "Zm9vYmFy"}};
     for (auto& v : vectors) {
         CAPTURE(v[0]);
         CHECK(sigv4::base64_encode(bytes(v[0])) == v[1]);

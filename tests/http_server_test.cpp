@@ -29,8 +29,9 @@ namespace {
 
 /// A server on a free port of 127.0.0.1, running on its own threads until destroyed.
 class running_server {
-public:
-    running_server(http::handler handle, http::limits limits = {}, http::error_renderer render = {}) {
+  public:
+    running_server(http::handler handle, http::limits limits = {},
+                   http::error_renderer render = {}) {
         ::signal(SIGPIPE, SIG_IGN);
         http::server_options options;
         options.threads = 2;
@@ -52,7 +53,7 @@ public:
     running_server& operator=(const running_server&) = delete;
     [[nodiscard]] int port() const { return port_; }
 
-private:
+  private:
     std::unique_ptr<http::server> server_;
     std::thread thread_;
     int port_ = 0;
@@ -73,7 +74,7 @@ struct parsed_response {
 
 /// One client connection with a read buffer, so pipelined answers are read one by one.
 class connection {
-public:
+  public:
     explicit connection(int port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
         REQUIRE(fd_ >= 0);
         sockaddr_in address{};
@@ -111,11 +112,13 @@ public:
         while (line_end != std::string::npos) {
             const std::size_t start = line_end + 2;
             line_end = out.head.find("\r\n", start);
-            const std::string line = out.head.substr(start, line_end == std::string::npos ? std::string::npos : line_end - start);
+            const std::string line = out.head.substr(
+                start, line_end == std::string::npos ? std::string::npos : line_end - start);
             const auto colon = line.find(':');
             if (colon == std::string::npos) continue;
             std::string name = line.substr(0, colon);
-            std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+            std::transform(name.begin(), name.end(), name.begin(),
+                           [](unsigned char c) { return std::tolower(c); });
             std::string value = line.substr(colon + 1);
             value.erase(0, value.find_first_not_of(' '));
             out.headers.emplace_back(std::move(name), std::move(value));
@@ -136,7 +139,8 @@ public:
     bool closed_within(std::chrono::milliseconds limit) {
         const auto deadline = std::chrono::steady_clock::now() + limit;
         for (;;) {
-            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                deadline - std::chrono::steady_clock::now());
             if (left.count() <= 0) return false;
             pollfd wanted{fd_, POLLIN, 0};
             if (::poll(&wanted, 1, static_cast<int>(left.count())) <= 0) return false;
@@ -149,7 +153,7 @@ public:
 
     [[nodiscard]] const std::string& unread() const { return buffer_; }
 
-private:
+  private:
     bool fill(std::chrono::milliseconds limit) {
         pollfd wanted{fd_, POLLIN, 0};
         if (::poll(&wanted, 1, static_cast<int>(limit.count())) <= 0) return false;
@@ -166,7 +170,7 @@ private:
 
 /// Collects a body and answers 200 with it, the way it ended in X-End, and the head's framing.
 class echo_sink final : public http::body_sink {
-public:
+  public:
     explicit echo_sink(const http::request_head& head) : head_(head) {}
     bool write(const char* data, std::size_t size) override {
         body_.append(data, size);
@@ -183,7 +187,7 @@ public:
         return res;
     }
 
-private:
+  private:
     const http::request_head& head_;
     std::string body_;
 };
@@ -199,7 +203,8 @@ http::response text(int status, std::string body) {
 /// The routes the tests speak to.
 http::decision route(const http::request_head& head) {
     const std::string_view path = head.raw_path();
-    if (path == "/echo") return http::decision::read_body(std::make_unique<echo_sink>(head), 1 << 20);
+    if (path == "/echo")
+        return http::decision::read_body(std::make_unique<echo_sink>(head), 1 << 20);
     if (path == "/small") return http::decision::read_body(std::make_unique<echo_sink>(head), 16);
     if (path == "/throw") throw std::runtime_error("a handler bug");
     if (path == "/204") return http::decision::respond(text(204, "dropped"));
@@ -214,7 +219,8 @@ http::decision route(const http::request_head& head) {
         http::response res;
         res.source_length = 300000;
         res.source = [](std::uint64_t offset, char* out, std::size_t size) {
-            for (std::size_t i = 0; i < size; ++i) out[i] = static_cast<char>('a' + (offset + i) % 26);
+            for (std::size_t i = 0; i < size; ++i)
+                out[i] = static_cast<char>('a' + (offset + i) % 26);
             return static_cast<long>(size);
         };
         return http::decision::respond(std::move(res));
@@ -241,7 +247,8 @@ std::string get(std::string_view target, std::string_view extra = {}) {
 TEST_CASE("pipelined requests are answered in order on one connection") {
     running_server server(route);
     connection c(server.port());
-    c.send(get("/a") + get("/b?x=1") + "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc" + get("/c"));
+    c.send(get("/a") + get("/b?x=1") +
+           "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc" + get("/c"));
     for (const std::string expected : {"GET /a", "GET /b?x=1", "abc", "GET /c"}) {
         auto res = c.read();
         REQUIRE(res);
@@ -254,8 +261,10 @@ TEST_CASE("bodies reach the handler exactly as sent") {
     running_server server(route);
     SUBCASE("chunked framing is removed, nothing else") {
         connection c(server.port());
-        c.send("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-               "5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nTrailer: x\r\n\r\n" + get("/after"));
+        c.send(
+            "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+            "5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nTrailer: x\r\n\r\n" +
+            get("/after"));
         auto res = c.read();
         REQUIRE(res);
         CHECK(res->body == "hello world");
@@ -266,9 +275,9 @@ TEST_CASE("bodies reach the handler exactly as sent") {
         CHECK(after->body == "GET /after");
     }
     SUBCASE("Content-Encoding is never decoded, and not added to the answer") {
-        static const unsigned char gzipped[] = {0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff,
-                                                0xcb, 0x48, 0xcd, 0xc9, 0xc9, 0x57, 0xc8, 0x40, 0x90, 0x00,
-                                                0x80, 0x88, 0xf9, 0xe5, 0x11, 0x00, 0x00, 0x00};
+        static const unsigned char gzipped[] = {
+            0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xcb, 0x48, 0xcd, 0xc9,
+            0xc9, 0x57, 0xc8, 0x40, 0x90, 0x00, 0x80, 0x88, 0xf9, 0xe5, 0x11, 0x00, 0x00, 0x00};
         const std::string body(reinterpret_cast<const char*>(gzipped), sizeof gzipped);
         for (const char* encoding : {"gzip", "br", "deflate"}) {
             connection c(server.port());
@@ -302,8 +311,9 @@ TEST_CASE("a body over the handler's limit ends as too_large") {
     }
     SUBCASE("counted on the bytes of a chunked body") {
         connection c(server.port());
-        c.send("POST /small HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-               "a\r\n0123456789\r\na\r\n0123456789\r\n0\r\n\r\n");
+        c.send(
+            "POST /small HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+            "a\r\n0123456789\r\na\r\n0123456789\r\n0\r\n\r\n");
         auto res = c.read();
         REQUIRE(res);
         CHECK(*res->header("x-end") == "too_large");
@@ -328,9 +338,10 @@ TEST_CASE("requests the layer refuses itself: 431, 400, 500, through the error r
         CHECK(c.closed_within(5s));
     }
     SUBCASE("malformed heads: 400, closed") {
-        for (const char* bad : {"GARBAGE\r\n\r\n", "GET / HTTP/1.1\r\nNo colon here\r\n\r\n",
-                                "GET / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
-                                "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"}) {
+        for (const char* bad :
+             {"GARBAGE\r\n\r\n", "GET / HTTP/1.1\r\nNo colon here\r\n\r\n",
+              "GET / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+              "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"}) {
             connection c(server.port());
             c.send(bad);
             auto res = c.read();
@@ -480,7 +491,8 @@ TEST_CASE("Expect: 100-continue: the interim answer only when the handler reads 
     running_server server(route);
     connection c(server.port());
     SUBCASE("a body the handler reads: 100 Continue, then the answer") {
-        c.send("POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
+        c.send(
+            "POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
         auto interim = c.read(true);
         REQUIRE(interim);
         CHECK(interim->status == 100);
@@ -491,7 +503,9 @@ TEST_CASE("Expect: 100-continue: the interim answer only when the handler reads 
         CHECK(res->body == "hello");
     }
     SUBCASE("a declared length over the limit: the refusal at once, no 100, then closed") {
-        c.send("POST /small HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 100000\r\n\r\n");
+        c.send(
+            "POST /small HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: "
+            "100000\r\n\r\n");
         auto res = c.read();
         REQUIRE(res);
         CHECK(res->status == 413);
@@ -499,7 +513,9 @@ TEST_CASE("Expect: 100-continue: the interim answer only when the handler reads 
         CHECK(c.closed_within(5s));
     }
     SUBCASE("answered from the head: no 100, the body is never asked for, closed") {
-        c.send("PUT /answered HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
+        c.send(
+            "PUT /answered HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: "
+            "5\r\n\r\n");
         auto res = c.read();
         REQUIRE(res);
         CHECK(res->status == 200);

@@ -8,7 +8,9 @@
 using namespace std::chrono_literals;
 
 namespace {
-sigv4::credentials creds() { return *sigv4::credentials::make("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"); }
+sigv4::credentials creds() {
+    return *sigv4::credentials::make("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
+}
 sigv4::signing_options options() {
     auto o = sigv4::signing_options::for_service("us-east-1", "service");
     o.signing_time = *sigv4::parse_amz_date("20150830T123600Z");
@@ -99,5 +101,6 @@ TEST_CASE("only the chosen headers are signed; host always is") {
     CHECK(p->headers[0].name == "Content-Type");
     auto s = sigv4::sign(creds(), r, o);
     REQUIRE(s);
-    CHECK(s->headers.back().value.find("SignedHeaders=content-type;host;x-amz-date,") != std::string::npos);
+    CHECK(s->headers.back().value.find("SignedHeaders=content-type;host;x-amz-date,") !=
+          std::string::npos);
 }

@@ -37,14 +37,15 @@ TEST_CASE("result works with move-only values and custom error types") {
     REQUIRE(owned);
     std::unique_ptr<int> taken = std::move(owned).value();
     CHECK(*taken == 7);
-    sigv4::result<int, sigv4::verify_error> failed =
-        sigv4::unexpected{sigv4::verify_error{sigv4::errc::request_expired, "Request has expired", {}, {}}};
+    sigv4::result<int, sigv4::verify_error> failed = sigv4::unexpected{
+        sigv4::verify_error{sigv4::errc::request_expired, "Request has expired", {}, {}}};
     CHECK(failed.error().code == sigv4::errc::request_expired);
 }
 
 TEST_CASE("every code has a distinct name; verification codes map onto S3") {
     std::set<std::string_view> names;
-    for (int c = static_cast<int>(sigv4::errc::empty_access_key_id); c <= static_cast<int>(sigv4::errc::crypto_failure); ++c) {
+    for (int c = static_cast<int>(sigv4::errc::empty_access_key_id);
+         c <= static_cast<int>(sigv4::errc::crypto_failure); ++c) {
         auto name = sigv4::to_string(static_cast<sigv4::errc>(c));
         CHECK(name != "unknown");
         CHECK(names.insert(name).second);
@@ -52,7 +53,8 @@ TEST_CASE("every code has a distinct name; verification codes map onto S3") {
     CHECK(sigv4::s3_error_code(sigv4::errc::signature_does_not_match) == "SignatureDoesNotMatch");
     CHECK(sigv4::http_status(sigv4::errc::signature_does_not_match) == 403);
     CHECK(sigv4::s3_error_code(sigv4::errc::request_expired) == "AccessDenied");
-    CHECK(sigv4::s3_error_code(sigv4::errc::authorization_query_parameters_error) == "AuthorizationQueryParametersError");
+    CHECK(sigv4::s3_error_code(sigv4::errc::authorization_query_parameters_error) ==
+          "AuthorizationQueryParametersError");
     CHECK(sigv4::http_status(sigv4::errc::authorization_query_parameters_error) == 400);
     CHECK(sigv4::s3_error_code(sigv4::errc::invalid_access_key_id) == "InvalidAccessKeyId");
     CHECK(sigv4::http_status(sigv4::errc::invalid_access_key_id) == 403);

@@ -27,19 +27,22 @@ TEST_CASE("AWS SigV4 suite: header and query variants, byte for byte") {
 
         auto header_signed = sigv4::sign(creds, tc.request, options);
         REQUIRE(header_signed);
-        CHECK(header_signed->artifacts.canonical_request == tc.expected("header-canonical-request.txt"));
+        CHECK(header_signed->artifacts.canonical_request ==
+              tc.expected("header-canonical-request.txt"));
         CHECK(header_signed->artifacts.string_to_sign == tc.expected("header-string-to-sign.txt"));
         CHECK(header_signed->artifacts.signature == tc.expected("header-signature.txt"));
         std::string target = tc.raw_path + (tc.raw_query.empty() ? "" : "?" + tc.raw_query);
-        CHECK(suite::render(tc, target, header_signed->headers) == tc.expected("header-signed-request.txt"));
+        CHECK(suite::render(tc, target, header_signed->headers) ==
+              tc.expected("header-signed-request.txt"));
 
         auto presigned = sigv4::presign(creds, tc.request, options);
         REQUIRE(presigned);
         CHECK(presigned->artifacts.canonical_request == tc.expected("query-canonical-request.txt"));
         CHECK(presigned->artifacts.string_to_sign == tc.expected("query-string-to-sign.txt"));
         CHECK(presigned->artifacts.signature == tc.expected("query-signature.txt"));
-        std::string query_target =
-            tc.raw_path + "?" + (tc.raw_query.empty() ? "" : tc.raw_query + "&") + std::string(presigned->auth_query());
+        std::string query_target = tc.raw_path + "?" +
+                                   (tc.raw_query.empty() ? "" : tc.raw_query + "&") +
+                                   std::string(presigned->auth_query());
         CHECK(suite::render(tc, query_target, {}) == tc.expected("query-signed-request.txt"));
         ++ran;
     }

@@ -75,14 +75,16 @@ std::vector<raw_part> split_query(std::string_view raw) {
         if (eq == std::string_view::npos) {
             parts.push_back({std::string(part), {}, false});
         } else {
-            parts.push_back({std::string(part.substr(0, eq)), std::string(part.substr(eq + 1)), true});
+            parts.push_back(
+                {std::string(part.substr(0, eq)), std::string(part.substr(eq + 1)), true});
         }
     }
     return parts;
 }
 
 /// Splits "https://host/path?query" into path and query parts.
-wire_request from_url(std::string_view method, std::string_view url, std::vector<sigv4::header> headers) {
+wire_request from_url(std::string_view method, std::string_view url,
+                      std::vector<sigv4::header> headers) {
     std::size_t path_start = url.find('/', url.find("://") + 3);
     std::string_view target = url.substr(path_start);
     std::size_t question = target.find('?');
@@ -134,9 +136,12 @@ std::vector<std::string> forbidden_in_errors;
 
 void check_no_secret(const sigv4::verify_error& e) {
     for (const auto& secret : forbidden_in_errors) {
-        CHECK_MESSAGE(e.message.find(secret) == std::string::npos, "secret in message: " << e.message);
-        CHECK_MESSAGE(e.canonical_request.find(secret) == std::string::npos, "secret in canonical request");
-        CHECK_MESSAGE(e.string_to_sign.find(secret) == std::string::npos, "secret in string to sign");
+        CHECK_MESSAGE(e.message.find(secret) == std::string::npos,
+                      "secret in message: " << e.message);
+        CHECK_MESSAGE(e.canonical_request.find(secret) == std::string::npos,
+                      "secret in canonical request");
+        CHECK_MESSAGE(e.string_to_sign.find(secret) == std::string::npos,
+                      "secret in string to sign");
     }
 }
 
@@ -172,7 +177,9 @@ char substitute(char c) {
     return 'x';
 }
 
-bool decodes(std::string_view raw) { return sigv4::percent_decode(raw).has_value(); }
+bool decodes(std::string_view raw) {
+    return sigv4::percent_decode(raw).has_value();
+}
 
 /// The verifier's rules for SignedHeaders, written independently: lowercase tokens, sorted, unique.
 bool valid_list(std::string_view list, std::vector<std::string>& names) {
@@ -185,24 +192,27 @@ bool valid_list(std::string_view list, std::vector<std::string>& names) {
         pos = end + 1;
         if (name.empty()) return false;
         for (char c : name) {
-            bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+            bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                      std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
             if (!ok) return false;
         }
         names.push_back(name);
     }
-    return std::is_sorted(names.begin(), names.end()) && std::adjacent_find(names.begin(), names.end()) == names.end();
+    return std::is_sorted(names.begin(), names.end()) &&
+           std::adjacent_find(names.begin(), names.end()) == names.end();
 }
 
 /// What a changed SignedHeaders list must give.
-errc expected_for_signed_headers(std::string_view list, const std::vector<sigv4::header>& headers, bool query,
-                                 errc malformed) {
+errc expected_for_signed_headers(std::string_view list, const std::vector<sigv4::header>& headers,
+                                 bool query, errc malformed) {
     std::vector<std::string> names;
     if (!valid_list(list, names)) return malformed;
     if (std::find(names.begin(), names.end(), "host") == names.end()) return malformed;
     for (const auto& h : headers) {
         std::string name = lower(h.name);
         if (name.starts_with("x-amz-") && name != "x-amz-security-token" &&
-            !(query && name == "x-amz-content-sha256") && std::find(names.begin(), names.end(), name) == names.end()) {
+            !(query && name == "x-amz-content-sha256") &&
+            std::find(names.begin(), names.end(), name) == names.end()) {
             return errc::headers_not_signed;
         }
     }
@@ -216,10 +226,14 @@ struct mutation_stats {
 };
 
 class suite_checker {
-public:
+  public:
     suite_checker(const suite::test_case& tc, bool query)
-        : tc_(tc), query_(query), creds_(tc.credentials()), signing_(tc.options()),
-          verify_options_(suite_verify_options(tc)), keys_(keys_for(creds_)) {
+        : tc_(tc),
+          query_(query),
+          creds_(tc.credentials()),
+          signing_(tc.options()),
+          verify_options_(suite_verify_options(tc)),
+          keys_(keys_for(creds_)) {
         now_ = *verify_options_.now;
         expires_ = signing_.expires;
     }
@@ -229,13 +243,16 @@ public:
         auto signature = signature_of(tc_.request);
         if (!signature) return false;
         original_signature_ = *signature;
-        wire_ = build(tc_.request.method, tc_.raw_path, split_query(tc_.raw_query), tc_.request.headers);
+        wire_ = build(tc_.request.method, tc_.raw_path, split_query(tc_.raw_query),
+                      tc_.request.headers);
         return true;
     }
 
     const wire_request& wire() const { return wire_; }
 
-    auto verify(const wire_request& w) const { return sigv4::verify(w.received(), keys_, verify_options_); }
+    auto verify(const wire_request& w) const {
+        return sigv4::verify(w.received(), keys_, verify_options_);
+    }
 
     /// Every single-byte change of method, path, query values and header values.
     void mutate_all(mutation_stats& stats) {
@@ -265,7 +282,7 @@ public:
         }
     }
 
-private:
+  private:
     // The signature the signer gives a request (the oracle of what the canonical request covers).
     std::optional<std::string> signature_of(const sigv4::http_request& request) const {
         if (query_) {
@@ -292,7 +309,8 @@ private:
             auto added = split_query(last_added_query_);
             w.query.insert(w.query.end(), added.begin(), added.end());
         } else {
-            w.headers.insert(w.headers.end(), last_added_headers_.begin(), last_added_headers_.end());
+            w.headers.insert(w.headers.end(), last_added_headers_.begin(),
+                             last_added_headers_.end());
         }
         return w;
     }
@@ -313,9 +331,11 @@ private:
         request.path = w.path;
         request.query.clear();
         for (std::size_t i = 0; i < original_query_count(); ++i) {
-            request.query.push_back({*sigv4::percent_decode(w.query[i].name), *sigv4::percent_decode(w.query[i].value)});
+            request.query.push_back({*sigv4::percent_decode(w.query[i].name),
+                                     *sigv4::percent_decode(w.query[i].value)});
         }
-        request.headers.assign(w.headers.begin(), w.headers.begin() + static_cast<std::ptrdiff_t>(original_header_count()));
+        request.headers.assign(w.headers.begin(), w.headers.begin() + static_cast<std::ptrdiff_t>(
+                                                                          original_header_count()));
         for (const auto& h : request.headers) {
             if (lower(h.name) == "host") request.host = h.value;
         }
@@ -341,10 +361,12 @@ private:
 
     /// The credential "id/date/region/service/aws4_request": a change in the id is an unknown key,
     /// anything else a malformed scope.
-    outcome expected_for_credential(std::string_view decoded, std::string_view original, errc malformed) const {
+    outcome expected_for_credential(std::string_view decoded, std::string_view original,
+                                    errc malformed) const {
         std::size_t slash = decoded.find('/');
         std::size_t original_slash = original.find('/');
-        if (slash != std::string_view::npos && decoded.substr(slash) == original.substr(original_slash) && slash > 0) {
+        if (slash != std::string_view::npos &&
+            decoded.substr(slash) == original.substr(original_slash) && slash > 0) {
             return {errc::invalid_access_key_id};
         }
         return {malformed};
@@ -365,7 +387,8 @@ private:
         if (part.name == "X-Amz-Expires") {
             long long seconds = 0;
             auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
-            if (ec != std::errc{} || end != value.data() + value.size() || seconds < 1 || seconds > 604800) {
+            if (ec != std::errc{} || end != value.data() + value.size() || seconds < 1 ||
+                seconds > 604800) {
                 return {malformed};
             }
             if (now_ >= now_ + std::chrono::seconds{seconds}) return {errc::request_expired};
@@ -385,12 +408,14 @@ private:
         const errc malformed = errc::authorization_header_malformed;
         const sigv4::header& h = w.headers[index];
         std::string name = lower(h.name);
-        if (name == "x-amz-date") return expected_for_date(h.value, malformed, errc::missing_security_header);
+        if (name == "x-amz-date")
+            return expected_for_date(h.value, malformed, errc::missing_security_header);
         if (name == "x-amz-security-token") return {errc::invalid_token};
         if (name == "x-amz-content-sha256") {
-            bool hex = h.value.size() == 64 && std::all_of(h.value.begin(), h.value.end(), [](char c) {
-                           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-                       });
+            bool hex =
+                h.value.size() == 64 && std::all_of(h.value.begin(), h.value.end(), [](char c) {
+                    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+                });
             return {hex ? errc::signature_does_not_match : errc::invalid_argument};
         }
         if (name == "authorization") {
@@ -402,13 +427,15 @@ private:
             std::size_t list_end = original.find(',', list);
             std::size_t signature = original.find("Signature=") + 10;
             if (byte >= credential && byte < credential_end) {
-                return expected_for_credential(std::string_view(h.value).substr(credential, credential_end - credential),
-                                               std::string_view(original).substr(credential, credential_end - credential),
-                                               malformed);
+                return expected_for_credential(
+                    std::string_view(h.value).substr(credential, credential_end - credential),
+                    std::string_view(original).substr(credential, credential_end - credential),
+                    malformed);
             }
             if (byte >= list && byte < list_end) {
-                return {expected_for_signed_headers(std::string_view(h.value).substr(list, list_end - list), w.headers,
-                                                    false, malformed)};
+                return {expected_for_signed_headers(
+                    std::string_view(h.value).substr(list, list_end - list), w.headers, false,
+                    malformed)};
             }
             if (byte >= signature) return {errc::signature_does_not_match};
             return {malformed};
@@ -417,7 +444,8 @@ private:
         return {};
     }
 
-    void run(const wire_request& w, const outcome& expected, const std::string& where, mutation_stats& stats) const {
+    void run(const wire_request& w, const outcome& expected, const std::string& where,
+             mutation_stats& stats) const {
         auto verified = verify(w);
         CAPTURE(where);
         CAPTURE(w.target());
@@ -457,7 +485,8 @@ TEST_CASE("AWS SigV4 suite: every case verifies, every single-byte change is rej
     std::size_t verified_count = 0;
     for (const auto& name : names) {
         auto tc = suite::load(name);
-        forbidden_in_errors = {tc.context.at("credentials").at("secret_access_key").get<std::string>()};
+        forbidden_in_errors = {
+            tc.context.at("credentials").at("secret_access_key").get<std::string>()};
         for (bool query : {false, true}) {
             CAPTURE(name);
             CAPTURE(query);
@@ -468,18 +497,22 @@ TEST_CASE("AWS SigV4 suite: every case verifies, every single-byte change is rej
             CAPTURE(describe(verified));
             REQUIRE(verified);
             ++verified_count;
-            CHECK(verified->kind == (query ? sigv4::verified_request::auth::query : sigv4::verified_request::auth::header));
-            CHECK(verified->access_key_id == tc.context.at("credentials").at("access_key_id").get<std::string>());
-            CHECK(verified->signed_at == *sigv4::parse_iso8601(tc.context.at("timestamp").get<std::string>()));
-            CHECK(std::find(verified->signed_headers.begin(), verified->signed_headers.end(), "host") !=
-                  verified->signed_headers.end());
+            CHECK(verified->kind == (query ? sigv4::verified_request::auth::query
+                                           : sigv4::verified_request::auth::header));
+            CHECK(verified->access_key_id ==
+                  tc.context.at("credentials").at("access_key_id").get<std::string>());
+            CHECK(verified->signed_at ==
+                  *sigv4::parse_iso8601(tc.context.at("timestamp").get<std::string>()));
+            CHECK(std::find(verified->signed_headers.begin(), verified->signed_headers.end(),
+                            "host") != verified->signed_headers.end());
             checker.mutate_all(stats);
         }
         ++stats.cases;
     }
-    MESSAGE("AWS SigV4 suite: " << stats.cases << " cases, " << verified_count << " signed requests verified, "
-                                << stats.mutations << " single-byte mutations (" << stats.neutral
-                                << " invisible to SigV4 and accepted, the rest rejected with the expected code)");
+    MESSAGE("AWS SigV4 suite: "
+            << stats.cases << " cases, " << verified_count << " signed requests verified, "
+            << stats.mutations << " single-byte mutations (" << stats.neutral
+            << " invisible to SigV4 and accepted, the rest rejected with the expected code)");
     CHECK(stats.cases >= suite_case_count);
     CHECK(verified_count == 2 * stats.cases);
     CHECK(stats.mutations > 10000);
@@ -493,16 +526,21 @@ namespace {
 constexpr std::string_view s3_secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 constexpr std::string_view s3_token = "FQoGZXIvYXdzE//token+with/slashes=";
 
-sigv4::sys_seconds t0() { return *sigv4::parse_amz_date("20130524T000000Z"); }
+sigv4::sys_seconds t0() {
+    return *sigv4::parse_amz_date("20130524T000000Z");
+}
 
 sigv4::credentials s3_credentials(bool with_token = false) {
-    return *sigv4::credentials::make("AKIAIOSFODNN7EXAMPLE", s3_secret, with_token ? s3_token : std::string_view{});
+    return *sigv4::credentials::make("AKIAIOSFODNN7EXAMPLE", s3_secret,
+                                     with_token ? s3_token : std::string_view{});
 }
 
 /// Knows AKIAIOSFODNN7EXAMPLE (with `token` as its session token) and nothing else.
 sigv4::key_lookup s3_keys(std::string token = {}) {
     return [key = sigv4::known_key{*sigv4::secret_key::from(s3_secret), std::move(token)}](
-               std::string_view id) -> const sigv4::known_key* { return id == "AKIAIOSFODNN7EXAMPLE" ? &key : nullptr; };
+               std::string_view id) -> const sigv4::known_key* {
+        return id == "AKIAIOSFODNN7EXAMPLE" ? &key : nullptr;
+    };
 }
 
 sigv4::verify_options s3_options(sigv4::sys_seconds now) {
@@ -522,7 +560,8 @@ wire_request presigned_get(std::chrono::seconds expires = 3600s, bool with_token
     sigv4::s3::object_options options;
     options.signing_time = t0();
     options.expires = expires;
-    auto presigned = sigv4::s3::presign_get(s3_credentials(with_token), "bkt", key, s3_endpoint, options);
+    auto presigned =
+        sigv4::s3::presign_get(s3_credentials(with_token), "bkt", key, s3_endpoint, options);
     REQUIRE(presigned);
     auto headers = presigned->headers;
     headers.push_back({"Host", host_of(presigned->url)});
@@ -538,13 +577,15 @@ wire_request header_signed_put(std::string body = "hello", bool with_token = fal
     request.headers.push_back({"Host", request.host});
     request.headers.push_back({"Content-Type", "text/plain"});
     request.body = sigv4::payload::from_body(body);
-    auto signed_request = sigv4::s3::sign_request(s3_credentials(with_token), request, "us-east-1", t0());
+    auto signed_request =
+        sigv4::s3::sign_request(s3_credentials(with_token), request, "us-east-1", t0());
     REQUIRE(signed_request);
     wire_request wire;
     wire.method = "PUT";
     wire.path = request.path;
     wire.headers = request.headers;
-    wire.headers.insert(wire.headers.end(), signed_request->headers.begin(), signed_request->headers.end());
+    wire.headers.insert(wire.headers.end(), signed_request->headers.begin(),
+                        signed_request->headers.end());
     wire.body = std::move(body);
     return wire;
 }
@@ -555,8 +596,8 @@ struct expectation {
     int status;
 };
 
-void check_rejected(const wire_request& wire, const sigv4::key_lookup& keys, const sigv4::verify_options& options,
-                    const expectation& expected) {
+void check_rejected(const wire_request& wire, const sigv4::key_lookup& keys,
+                    const sigv4::verify_options& options, const expectation& expected) {
     auto verified = sigv4::verify(wire.received(), keys, options);
     CAPTURE(wire.target());
     CAPTURE(describe(verified));
@@ -571,8 +612,10 @@ void check_rejected(const wire_request& wire, const sigv4::key_lookup& keys, con
     CHECK(verified.error().string_to_sign.find(s3_secret) == std::string::npos);
 }
 
-const expectation query_error{errc::authorization_query_parameters_error, "AuthorizationQueryParametersError", 400};
-const expectation header_malformed{errc::authorization_header_malformed, "AuthorizationHeaderMalformed", 400};
+const expectation query_error{errc::authorization_query_parameters_error,
+                              "AuthorizationQueryParametersError", 400};
+const expectation header_malformed{errc::authorization_header_malformed,
+                                   "AuthorizationHeaderMalformed", 400};
 const expectation signature_mismatch{errc::signature_does_not_match, "SignatureDoesNotMatch", 403};
 const expectation expired{errc::request_expired, "AccessDenied", 403};
 const expectation not_yet_valid{errc::request_not_yet_valid, "AccessDenied", 403};
@@ -585,7 +628,8 @@ const expectation invalid_argument{errc::invalid_argument, "InvalidArgument", 40
 
 }  // namespace
 
-TEST_CASE("presigned URL time boundaries: expiry, not yet valid (15 minutes), no skew rule in the past") {
+TEST_CASE(
+    "presigned URL time boundaries: expiry, not yet valid (15 minutes), no skew rule in the past") {
     auto wire = presigned_get(3600s);
     auto keys = s3_keys();
     struct row {
@@ -593,14 +637,9 @@ TEST_CASE("presigned URL time boundaries: expiry, not yet valid (15 minutes), no
         std::optional<expectation> expected;
     };
     const row rows[] = {
-        {0s, std::nullopt},
-        {3599s, std::nullopt},
-        {3600s, expired},
-        {3601s, expired},
-        {-899s, std::nullopt},
-        {-900s, std::nullopt},
-        {-901s, not_yet_valid},
-        {-86400s, not_yet_valid},
+        {0s, std::nullopt},     {3599s, std::nullopt},    {3600s, expired},
+        {3601s, expired},       {-899s, std::nullopt},    {-900s, std::nullopt},
+        {-901s, not_yet_valid}, {-86400s, not_yet_valid},
     };
     for (const auto& r : rows) {
         CAPTURE(r.now_offset.count());
@@ -652,8 +691,8 @@ TEST_CASE("query auth error table: missing, repeated and malformed X-Amz-* param
     const auto base = presigned_get();
     REQUIRE(sigv4::verify(base.received(), keys, options));
 
-    for (std::string_view name : {"X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders",
-                                  "X-Amz-Signature"}) {
+    for (std::string_view name : {"X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires",
+                                  "X-Amz-SignedHeaders", "X-Amz-Signature"}) {
         CAPTURE(name);
         auto missing = base;
         remove_part(missing, name);
@@ -682,14 +721,20 @@ TEST_CASE("query auth error table: missing, repeated and malformed X-Amz-* param
         {"X-Amz-Algorithm", "AWS4-ECDSA-P256-SHA256", query_error},
         {"X-Amz-Algorithm", "", query_error},
         {"X-Amz-Credential", "AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3", query_error},
-        {"X-Amz-Credential", "AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request%2Fx", query_error},
-        {"X-Amz-Credential", "AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws5_request", query_error},
+        {"X-Amz-Credential", "AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request%2Fx",
+         query_error},
+        {"X-Amz-Credential", "AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws5_request",
+         query_error},
         {"X-Amz-Credential", "AKIAIOSFODNN7EXAMPLE%2F20130524%2F%2Fs3%2Faws4_request", query_error},
         {"X-Amz-Credential", "%2F20130524%2Fus-east-1%2Fs3%2Faws4_request", query_error},
-        {"X-Amz-Credential", "AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-west-2%2Fs3%2Faws4_request", query_error},
-        {"X-Amz-Credential", "AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fsqs%2Faws4_request", query_error},
-        {"X-Amz-Credential", "AKIAIOSFODNN7EXAMPLE%2F20130525%2Fus-east-1%2Fs3%2Faws4_request", query_error},
-        {"X-Amz-Credential", "AKIAIOSFODNN7EXAMPLE%2F2013-05-24%2Fus-east-1%2Fs3%2Faws4_request", query_error},
+        {"X-Amz-Credential", "AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-west-2%2Fs3%2Faws4_request",
+         query_error},
+        {"X-Amz-Credential", "AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fsqs%2Faws4_request",
+         query_error},
+        {"X-Amz-Credential", "AKIAIOSFODNN7EXAMPLE%2F20130525%2Fus-east-1%2Fs3%2Faws4_request",
+         query_error},
+        {"X-Amz-Credential", "AKIAIOSFODNN7EXAMPLE%2F2013-05-24%2Fus-east-1%2Fs3%2Faws4_request",
+         query_error},
         {"X-Amz-Credential", "AKIAIOSFODNN7EXAMPLE", query_error},
         {"X-Amz-Credential", "AKIDUNKNOWN%2F20130524%2Fus-east-1%2Fs3%2Faws4_request", unknown_key},
         {"X-Amz-Date", "20130524T000000", query_error},
@@ -711,11 +756,12 @@ TEST_CASE("query auth error table: missing, repeated and malformed X-Amz-* param
         {"X-Amz-Expires", "604800", signature_mismatch},
         {"X-Amz-SignedHeaders", "", query_error},
         {"X-Amz-SignedHeaders", "Host", query_error},
-        {"X-Amz-SignedHeaders", "x-amz-date", query_error},          // host unsigned
-        {"X-Amz-SignedHeaders", "range%3Bhost", query_error},        // not sorted
-        {"X-Amz-SignedHeaders", "host%3Bhost", query_error},         // repeated
-        {"X-Amz-SignedHeaders", "host%3B", query_error},             // empty name
-        {"X-Amz-SignedHeaders", "host%3Brange", signature_mismatch},  // a signed header that is absent
+        {"X-Amz-SignedHeaders", "x-amz-date", query_error},    // host unsigned
+        {"X-Amz-SignedHeaders", "range%3Bhost", query_error},  // not sorted
+        {"X-Amz-SignedHeaders", "host%3Bhost", query_error},   // repeated
+        {"X-Amz-SignedHeaders", "host%3B", query_error},       // empty name
+        {"X-Amz-SignedHeaders", "host%3Brange",
+         signature_mismatch},  // a signed header that is absent
         {"X-Amz-Signature", "", signature_mismatch},
         {"X-Amz-Signature", std::string(64, '0'), signature_mismatch},
         {"X-Amz-Signature", std::string(65, 'a'), signature_mismatch},
@@ -730,7 +776,8 @@ TEST_CASE("query auth error table: missing, repeated and malformed X-Amz-* param
     }
     // A signature in uppercase hex is not the signature.
     auto upper = base;
-    for (auto& c : find_part(upper, "X-Amz-Signature")->value) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    for (auto& c : find_part(upper, "X-Amz-Signature")->value)
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     check_rejected(upper, keys, options, signature_mismatch);
     // Parameter names are case-sensitive: x-amz-date is not X-Amz-Date.
     auto lower_name = base;
@@ -749,8 +796,9 @@ TEST_CASE("keys and session tokens: unknown key, missing, wrong and unexpected t
     CHECK(sigv4::verify(with_token.received(), s3_keys(std::string(s3_token)), options));
     CHECK(sigv4::verify(without_token.received(), s3_keys(), options));
 
-    check_rejected(without_token, [](std::string_view) -> const sigv4::known_key* { return nullptr; }, options,
-                   unknown_key);
+    check_rejected(
+        without_token, [](std::string_view) -> const sigv4::known_key* { return nullptr; }, options,
+        unknown_key);
     check_rejected(without_token, sigv4::key_lookup{}, options, unknown_key);
     // The key requires a token the URL lacks.
     check_rejected(without_token, s3_keys(std::string(s3_token)), options, invalid_token);
@@ -783,7 +831,9 @@ TEST_CASE("keys and session tokens: unknown key, missing, wrong and unexpected t
     check_rejected(header_with_token, s3_keys(other), options, invalid_token);
 }
 
-TEST_CASE("signed headers: host must be signed, every x-amz-* header must be signed, signed ones present") {
+TEST_CASE(
+    "signed headers: host must be signed, every x-amz-* header must be signed, signed ones "
+    "present") {
     auto keys = s3_keys();
     auto options = s3_options(t0());
     auto base = presigned_get();
@@ -822,7 +872,8 @@ TEST_CASE("signed headers: host must be signed, every x-amz-* header must be sig
     find_header(wrong_type.headers, "content-type")->value = "text/html";
     check_rejected(wrong_type, keys, options, signature_mismatch);
     auto missing_meta = put_wire;
-    std::erase_if(missing_meta.headers, [](const sigv4::header& h) { return lower(h.name) == "x-amz-meta-owner"; });
+    std::erase_if(missing_meta.headers,
+                  [](const sigv4::header& h) { return lower(h.name) == "x-amz-meta-owner"; });
     check_rejected(missing_meta, keys, options, signature_mismatch);
     // Header auth: host not signed; an x-amz header unsigned.
     auto header_auth = header_signed_put();
@@ -837,19 +888,23 @@ TEST_CASE("signed headers: host must be signed, every x-amz-* header must be sig
     check_rejected(unsigned_amz, keys, options, access_denied_unsigned);
 }
 
-TEST_CASE("header auth: x-amz-content-sha256 required for S3, checked against the body, UNSIGNED-PAYLOAD") {
+TEST_CASE(
+    "header auth: x-amz-content-sha256 required for S3, checked against the body, "
+    "UNSIGNED-PAYLOAD") {
     auto keys = s3_keys();
     auto options = s3_options(t0());
     auto wire = header_signed_put("hello");
     auto verified = sigv4::verify(wire.received(), keys, options);
     REQUIRE(verified);
     CHECK(verified->path == "/dir/file.txt");
-    CHECK(verified->signed_headers == std::vector<std::string>{"content-type", "host", "x-amz-content-sha256", "x-amz-date"});
+    CHECK(verified->signed_headers ==
+          std::vector<std::string>{"content-type", "host", "x-amz-content-sha256", "x-amz-date"});
 
     // The body differs from the signed hash: the signature holds, the payload does not.
     auto tampered = wire;
     tampered.body = "hellO";
-    check_rejected(tampered, keys, options, {errc::content_sha256_mismatch, "XAmzContentSHA256Mismatch", 400});
+    check_rejected(tampered, keys, options,
+                   {errc::content_sha256_mismatch, "XAmzContentSHA256Mismatch", 400});
     // A streaming server checks the body itself: kind::hash trusts the header.
     auto received = tampered.received();
     received.body = sigv4::payload::from_hash({});
@@ -871,7 +926,8 @@ TEST_CASE("header auth: x-amz-content-sha256 required for S3, checked against th
     bare.method = "GET";
     bare.path = "/k";
     bare.headers = request.headers;
-    bare.headers.insert(bare.headers.end(), signed_request->headers.begin(), signed_request->headers.end());
+    bare.headers.insert(bare.headers.end(), signed_request->headers.begin(),
+                        signed_request->headers.end());
     check_rejected(bare, keys, options, {errc::missing_content_sha256, "InvalidRequest", 400});
     // ...while a generic service hashes the body it got.
     auto generic = options;
@@ -881,7 +937,8 @@ TEST_CASE("header auth: x-amz-content-sha256 required for S3, checked against th
     auto generic_signed = sigv4::sign(s3_credentials(), request, signing);
     REQUIRE(generic_signed);
     bare.headers = request.headers;
-    bare.headers.insert(bare.headers.end(), generic_signed->headers.begin(), generic_signed->headers.end());
+    bare.headers.insert(bare.headers.end(), generic_signed->headers.begin(),
+                        generic_signed->headers.end());
     CHECK(sigv4::verify(bare.received(), keys, generic));
 
     // UNSIGNED-PAYLOAD: any body.
@@ -957,7 +1014,8 @@ TEST_CASE("authentication mechanisms: both at once, neither, malformed Authoriza
     twice.headers.push_back(*find_header(header.headers, "authorization"));
     check_rejected(twice, keys, options, header_malformed);
     auto no_date = header;
-    std::erase_if(no_date.headers, [](const sigv4::header& h) { return lower(h.name) == "x-amz-date"; });
+    std::erase_if(no_date.headers,
+                  [](const sigv4::header& h) { return lower(h.name) == "x-amz-date"; });
     check_rejected(no_date, keys, options, no_auth);
     auto bad_date = header;
     find_header(bad_date.headers, "x-amz-date")->value = "Fri, 24 May 2013 00:00:00 GMT";
@@ -971,11 +1029,13 @@ TEST_CASE("authentication mechanisms: both at once, neither, malformed Authoriza
     check_rejected(bad_target, keys, options, invalid_argument);
 }
 
-TEST_CASE("SignatureDoesNotMatch carries the canonical request and string to sign, never the secret") {
+TEST_CASE(
+    "SignatureDoesNotMatch carries the canonical request and string to sign, never the secret") {
     sigv4::s3::object_options object_options;
     object_options.signing_time = t0();
     object_options.capture_artifacts = true;
-    auto presigned = sigv4::s3::presign_get(s3_credentials(true), "bkt", "a b.txt", s3_endpoint, object_options);
+    auto presigned =
+        sigv4::s3::presign_get(s3_credentials(true), "bkt", "a b.txt", s3_endpoint, object_options);
     REQUIRE(presigned);
     auto headers = presigned->headers;
     headers.push_back({"Host", host_of(presigned->url)});
@@ -996,7 +1056,8 @@ TEST_CASE("SignatureDoesNotMatch carries the canonical request and string to sig
     auto changed = wire;
     auto& signature = find_part(changed, "X-Amz-Signature")->value;
     signature[0] = signature[0] == '0' ? '1' : '0';
-    auto mismatch = sigv4::verify(changed.received(), s3_keys(std::string(s3_token)), s3_options(t0()));
+    auto mismatch =
+        sigv4::verify(changed.received(), s3_keys(std::string(s3_token)), s3_options(t0()));
     REQUIRE_FALSE(mismatch);
     CHECK(mismatch.error().code == errc::signature_does_not_match);
     CHECK(mismatch.error().canonical_request == presigned->artifacts.canonical_request);
@@ -1005,8 +1066,13 @@ TEST_CASE("SignatureDoesNotMatch carries the canonical request and string to sig
 
 TEST_CASE("S3 presigned URLs from presign_get/put verify with s3 rules, with the facts") {
     auto options = s3_options(t0());
-    const char* keys_to_try[] = {"a", "dir/sub/file.txt", "a b+c%d~e*f=g&h?i#j", "//double//slash/", "caf\xc3\xa9 \xe2\x98\x83.txt",
-                                 "./dot/../segments/.", "semi;colon,comma'quote\"(paren)!"};
+    const char* keys_to_try[] = {"a",
+                                 "dir/sub/file.txt",
+                                 "a b+c%d~e*f=g&h?i#j",
+                                 "//double//slash/",
+                                 "caf\xc3\xa9 \xe2\x98\x83.txt",
+                                 "./dot/../segments/.",
+                                 "semi;colon,comma'quote\"(paren)!"};
     for (bool with_token : {false, true}) {
         for (auto style : {sigv4::s3::addressing::path, sigv4::s3::addressing::virtual_hosted}) {
             for (const char* key : keys_to_try) {
@@ -1018,7 +1084,8 @@ TEST_CASE("S3 presigned URLs from presign_get/put verify with s3 rules, with the
                 get_options.expires = 600s;
                 get_options.download_filename = "r\xc3\xa9sum\xc3\xa9 1.pdf";
                 get_options.response_content_type = "application/pdf";
-                auto get = sigv4::s3::presign_get(s3_credentials(with_token), "bkt", key, where, get_options);
+                auto get = sigv4::s3::presign_get(s3_credentials(with_token), "bkt", key, where,
+                                                  get_options);
                 REQUIRE(get);
                 auto headers = get->headers;
                 headers.push_back({"Host", host_of(get->url)});
@@ -1030,13 +1097,16 @@ TEST_CASE("S3 presigned URLs from presign_get/put verify with s3 rules, with the
                 CAPTURE(describe(verified));
                 REQUIRE(verified);
                 CHECK(verified->access_key_id == "AKIAIOSFODNN7EXAMPLE");
-                CHECK(verified->path == (style == sigv4::s3::addressing::path ? "/bkt/" : "/") + std::string(key));
+                CHECK(verified->path ==
+                      (style == sigv4::s3::addressing::path ? "/bkt/" : "/") + std::string(key));
                 CHECK(verified->expires_at == t0() + 600s);
                 CHECK(verified->signed_headers == std::vector<std::string>{"host"});
                 REQUIRE(verified->query.size() == 2);
                 CHECK(verified->query[0].name == "response-content-disposition");
-                CHECK(verified->query[0].value == sigv4::s3::attachment_disposition("r\xc3\xa9sum\xc3\xa9 1.pdf"));
-                CHECK(verified->query[1] == sigv4::query_param{"response-content-type", "application/pdf"});
+                CHECK(verified->query[0].value ==
+                      sigv4::s3::attachment_disposition("r\xc3\xa9sum\xc3\xa9 1.pdf"));
+                CHECK(verified->query[1] ==
+                      sigv4::query_param{"response-content-type", "application/pdf"});
                 // Another key with the same signature fails.
                 auto other = wire;
                 other.path += "x";
@@ -1052,7 +1122,8 @@ TEST_CASE("S3 presigned URLs from presign_get/put verify with s3 rules, with the
                 put_options.metadata.push_back({"owner", "Zoe  spaced "});
                 put_options.extra_headers.push_back({"Cache-Control", "no-cache"});
                 put_options.extra_headers.push_back({"x-amz-tagging", "a=b&c=d"});
-                auto put = sigv4::s3::presign_put(s3_credentials(with_token), "bkt", key, where, put_options);
+                auto put = sigv4::s3::presign_put(s3_credentials(with_token), "bkt", key, where,
+                                                  put_options);
                 CAPTURE((put ? std::string() : put.error().message));
                 REQUIRE(put);
                 auto put_headers = put->headers;
@@ -1060,7 +1131,8 @@ TEST_CASE("S3 presigned URLs from presign_get/put verify with s3 rules, with the
                 put_headers.push_back({"User-Agent", "browser"});
                 auto put_wire = from_url("PUT", put->url, put_headers);
                 put_wire.body = "the body is not signed by a presigned URL";
-                auto put_verified = sigv4::verify(put_wire.received(), s3_keys(token), verify_options);
+                auto put_verified =
+                    sigv4::verify(put_wire.received(), s3_keys(token), verify_options);
                 CAPTURE(describe(put_verified));
                 REQUIRE(put_verified);
                 CHECK(put_verified->signed_headers.size() == 9);
@@ -1081,7 +1153,9 @@ TEST_CASE("S3 presigned URLs from presign_get/put verify with s3 rules, with the
     }
 }
 
-TEST_CASE("differential: presigned URLs made by botocore verify at their signing time, not after expiry") {
+TEST_CASE(
+    "differential: presigned URLs made by botocore verify at their signing time, not after "
+    "expiry") {
     if (std::system("python3 -c 'import botocore' >/dev/null 2>&1") != 0) {
         MESSAGE("skipped: python3 cannot import botocore");
         return;
@@ -1110,7 +1184,8 @@ TEST_CASE("differential: presigned URLs made by botocore verify at their signing
         CAPTURE(url);
         CAPTURE(key);
         std::vector<sigv4::header> headers;
-        for (const auto& [name, value] : line.at("headers").items()) headers.push_back({name, value.get<std::string>()});
+        for (const auto& [name, value] : line.at("headers").items())
+            headers.push_back({name, value.get<std::string>()});
         with_extra_headers += headers.empty() ? 0 : 1;
         with_token += token.empty() ? 0 : 1;
         headers.push_back({"Host", host_of(url)});
@@ -1136,8 +1211,9 @@ TEST_CASE("differential: presigned URLs made by botocore verify at their signing
         }
         ++urls;
     }
-    MESSAGE("botocore differential: " << urls << " presigned URLs (" << with_token << " with session tokens, "
-                                      << with_extra_headers << " with extra signed headers) verified");
+    MESSAGE("botocore differential: " << urls << " presigned URLs (" << with_token
+                                      << " with session tokens, " << with_extra_headers
+                                      << " with extra signed headers) verified");
     CHECK(urls >= 100);
     CHECK(with_token > 0);
     CHECK(with_extra_headers > 0);
@@ -1148,7 +1224,8 @@ TEST_CASE("error messages quote client text at most 64 bytes, without control or
     auto options = s3_options(t0());
     auto header = header_signed_put();
     auto& authorization = find_header(header.headers, "authorization")->value;
-    authorization.replace(authorization.find("SignedHeaders="), 0, std::string(500, 'A') + "\r\nX-Forged: 1\xff=x, ");
+    authorization.replace(authorization.find("SignedHeaders="), 0,
+                          std::string(500, 'A') + "\r\nX-Forged: 1\xff=x, ");
     auto verified = sigv4::verify(header.received(), keys, options);
     REQUIRE_FALSE(verified);
     CHECK(verified.error().code == errc::authorization_header_malformed);
@@ -1156,14 +1233,17 @@ TEST_CASE("error messages quote client text at most 64 bytes, without control or
     CHECK(verified.error().message.find(std::string(64, 'A') + "...") != std::string::npos);
 
     auto region = presigned_get();
-    find_part(region, "X-Amz-Credential")->value = "AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus%0D%0Aeast%FF%2Fs3%2Faws4_request";
+    find_part(region, "X-Amz-Credential")->value =
+        "AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus%0D%0Aeast%FF%2Fs3%2Faws4_request";
     verified = sigv4::verify(region.received(), keys, options);
     REQUIRE_FALSE(verified);
     CHECK(verified.error().code == errc::authorization_query_parameters_error);
     CHECK(verified.error().message.find("'us??east?'") != std::string::npos);
 }
 
-TEST_CASE("S3 presigned URLs: every single-byte change of the target or host is rejected; the direct and full paths agree") {
+TEST_CASE(
+    "S3 presigned URLs: every single-byte change of the target or host is rejected; the direct and "
+    "full paths agree") {
     // verify() proves well-formed presigned S3 URLs on a direct path and leaves everything else to
     // the full verifier; this pins the direct path to the full one.
     auto options = s3_options(t0());
@@ -1174,9 +1254,9 @@ TEST_CASE("S3 presigned URLs: every single-byte change of the target or host is 
         get_options.signing_time = t0();
         get_options.download_filename = "report 2026.pdf";
         get_options.version_id = "v1";
-        auto get = sigv4::s3::presign_get(s3_credentials(with_token), "bkt", "photos/caf\xc3\xa9 1.jpg",
-                                          sigv4::s3::endpoint{"eu-west-1", "", sigv4::s3::addressing::automatic},
-                                          get_options);
+        auto get = sigv4::s3::presign_get(
+            s3_credentials(with_token), "bkt", "photos/caf\xc3\xa9 1.jpg",
+            sigv4::s3::endpoint{"eu-west-1", "", sigv4::s3::addressing::automatic}, get_options);
         REQUIRE(get);
         const std::vector<sigv4::header> headers = {{"Host", host_of(get->url)}, {"Accept", "*/*"}};
         const auto wire = from_url("GET", get->url, headers);
@@ -1204,13 +1284,16 @@ TEST_CASE("S3 presigned URLs: every single-byte change of the target or host is 
         CHECK(full->payload_hash == direct->payload_hash);
         CHECK(direct->path == "/photos/caf\xc3\xa9 1.jpg");
         CHECK(direct->query == std::vector<sigv4::query_param>{
-                                   {"response-content-disposition", sigv4::s3::attachment_disposition("report 2026.pdf")},
+                                   {"response-content-disposition",
+                                    sigv4::s3::attachment_disposition("report 2026.pdf")},
                                    {"versionId", "v1"}});
 
         // Each byte of the target changed to a byte that changes its meaning.
         auto changed_byte = [](char c) {
-            if (c == 'z' || c == 'Z' || c == '9' || c == 'F' || c == 'f') return static_cast<char>(c - 1);
-            if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return static_cast<char>(c + 1);
+            if (c == 'z' || c == 'Z' || c == '9' || c == 'F' || c == 'f')
+                return static_cast<char>(c - 1);
+            if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+                return static_cast<char>(c + 1);
             return 'Q';
         };
         int rejected = 0;
@@ -1241,7 +1324,9 @@ TEST_CASE("S3 presigned URLs: every single-byte change of the target or host is 
     }
 }
 
-TEST_CASE("S3 presigned URLs verify in any parameter order; facts keep the request's order; reused facts") {
+TEST_CASE(
+    "S3 presigned URLs verify in any parameter order; facts keep the request's order; reused "
+    "facts") {
     auto options = s3_options(t0());
     options.region = "eu-west-1";
     sigv4::s3::object_options get_options;
@@ -1249,7 +1334,8 @@ TEST_CASE("S3 presigned URLs verify in any parameter order; facts keep the reque
     get_options.download_filename = "report 2026.pdf";
     get_options.version_id = "v1";
     const sigv4::s3::endpoint where{"eu-west-1", "", sigv4::s3::addressing::automatic};
-    auto get = sigv4::s3::presign_get(s3_credentials(true), "bkt", "photos/a b.jpg", where, get_options);
+    auto get =
+        sigv4::s3::presign_get(s3_credentials(true), "bkt", "photos/a b.jpg", where, get_options);
     REQUIRE(get);
     const auto wire = from_url("GET", get->url, {{"Host", host_of(get->url)}});
     REQUIRE(wire.query.size() == 9);  // 2 of the user's, 7 X-Amz-*
@@ -1267,8 +1353,8 @@ TEST_CASE("S3 presigned URLs verify in any parameter order; facts keep the reque
         for (const auto& part : shuffled.query) {
             if (part.name == "versionId") user_params.push_back({"versionId", "v1"});
             if (part.name == "response-content-disposition") {
-                user_params.push_back(
-                    {"response-content-disposition", sigv4::s3::attachment_disposition("report 2026.pdf")});
+                user_params.push_back({"response-content-disposition",
+                                       sigv4::s3::attachment_disposition("report 2026.pdf")});
             }
         }
         auto verified = sigv4::verify(shuffled.received(), keys, options);
@@ -1303,8 +1389,8 @@ TEST_CASE("S3 presigned URLs verify in any parameter order; facts keep the reque
     plain.signing_time = t0();
     auto other = sigv4::s3::presign_get(s3_credentials(true), "bkt", "other.txt", where, plain);
     REQUIRE(other);
-    REQUIRE(sigv4::verify(from_url("GET", other->url, {{"Host", host_of(other->url)}}).received(), keys, options,
-                          reused));
+    REQUIRE(sigv4::verify(from_url("GET", other->url, {{"Host", host_of(other->url)}}).received(),
+                          keys, options, reused));
     CHECK(reused.query.empty());
     CHECK(reused.path == "/other.txt");
 
@@ -1353,7 +1439,8 @@ TEST_CASE("an unsigned (appended) session token may stand anywhere in the query"
     CHECK(signed_mode.error().code == errc::signature_does_not_match);
 }
 
-TEST_CASE("the key lookup runs once for a good presigned URL and may run twice for a rejected one") {
+TEST_CASE(
+    "the key lookup runs once for a good presigned URL and may run twice for a rejected one") {
     const auto creds = s3_credentials(false);
     const sigv4::known_key key{creds.secret, {}};
     int lookups = 0;
@@ -1363,7 +1450,8 @@ TEST_CASE("the key lookup runs once for a good presigned URL and may run twice f
     };
     sigv4::s3::object_options object;
     object.signing_time = t0();
-    auto get = sigv4::s3::presign_get(creds, "bkt", "k.txt", {"us-east-1", "", sigv4::s3::addressing::path}, object);
+    auto get = sigv4::s3::presign_get(creds, "bkt", "k.txt",
+                                      {"us-east-1", "", sigv4::s3::addressing::path}, object);
     REQUIRE(get);
     auto wire = from_url("GET", get->url, {{"Host", host_of(get->url)}});
     sigv4::verified_request facts;

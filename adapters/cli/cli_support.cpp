@@ -69,10 +69,12 @@ int exit_code_for(sigv4::errc code, bool settings_from_command_line) noexcept {
 }
 
 sigv4::result<std::chrono::seconds, std::string> parse_expires(std::string_view text) {
-    return parse_duration(text, "--expires", sigv4::max_expiry, "S3's maximum of 7 days (604800 s)");
+    return parse_duration(text, "--expires", sigv4::max_expiry,
+                          "S3's maximum of 7 days (604800 s)");
 }
 
-sigv4::result<std::chrono::seconds, std::string> parse_duration(std::string_view text, std::string_view flag,
+sigv4::result<std::chrono::seconds, std::string> parse_duration(std::string_view text,
+                                                                std::string_view flag,
                                                                 std::chrono::seconds max,
                                                                 std::string_view max_words) {
     const std::string shown(text);
@@ -111,7 +113,8 @@ sigv4::result<std::chrono::seconds, std::string> parse_duration(std::string_view
     if (seconds < 1)
         return sigv4::unexpected{std::string(flag) + " " + shown + " is too short (at least 1 s)"};
     if (seconds > max.count()) {
-        return sigv4::unexpected{std::string(flag) + " " + shown + " is longer than " + std::string(max_words)};
+        return sigv4::unexpected{std::string(flag) + " " + shown + " is longer than " +
+                                 std::string(max_words)};
     }
     return std::chrono::seconds{seconds};
 }
@@ -123,14 +126,20 @@ sigv4::result<std::uint64_t, std::string> parse_byte_size(std::string_view text,
                                  "' is not a size (bytes, or a number with KB, MB, GB, KiB, MiB "
                                  "or GiB)"};
     };
-    const auto digits_end = std::find_if(text.begin(), text.end(), [](char c) { return c < '0' || c > '9'; });
+    const auto digits_end =
+        std::find_if(text.begin(), text.end(), [](char c) { return c < '0' || c > '9'; });
     const std::string_view digits(text.begin(), digits_end);
     std::string unit(trim(std::string_view(digits_end, text.end())));
     std::transform(unit.begin(), unit.end(), unit.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     static constexpr std::pair<std::string_view, std::uint64_t> units[] = {
-        {"", 1},          {"b", 1},          {"kb", 1000ull},      {"mb", 1000ull * 1000},
-        {"gb", 1000ull * 1000 * 1000},       {"kib", 1ull << 10},  {"mib", 1ull << 20},
+        {"", 1},
+        {"b", 1},
+        {"kb", 1000ull},
+        {"mb", 1000ull * 1000},
+        {"gb", 1000ull * 1000 * 1000},
+        {"kib", 1ull << 10},
+        {"mib", 1ull << 20},
         {"gib", 1ull << 30}};
     const auto found = std::find_if(std::begin(units), std::end(units),
                                     [&](const auto& u) { return u.first == unit; });
@@ -143,22 +152,43 @@ sigv4::result<std::uint64_t, std::string> parse_byte_size(std::string_view text,
 
 std::string_view media_type_for_file_name(std::string_view name) noexcept {
     static constexpr std::pair<std::string_view, std::string_view> types[] = {
-        {"txt", "text/plain"},        {"md", "text/markdown"},       {"csv", "text/csv"},
-        {"html", "text/html"},        {"htm", "text/html"},          {"css", "text/css"},
-        {"js", "text/javascript"},    {"json", "application/json"},  {"xml", "application/xml"},
-        {"pdf", "application/pdf"},   {"zip", "application/zip"},    {"gz", "application/gzip"},
-        {"tar", "application/x-tar"}, {"7z", "application/x-7z-compressed"},
+        {"txt", "text/plain"},
+        {"md", "text/markdown"},
+        {"csv", "text/csv"},
+        {"html", "text/html"},
+        {"htm", "text/html"},
+        {"css", "text/css"},
+        {"js", "text/javascript"},
+        {"json", "application/json"},
+        {"xml", "application/xml"},
+        {"pdf", "application/pdf"},
+        {"zip", "application/zip"},
+        {"gz", "application/gzip"},
+        {"tar", "application/x-tar"},
+        {"7z", "application/x-7z-compressed"},
         {"doc", "application/msword"},
         {"docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
         {"xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
         {"pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation"},
         {"odt", "application/vnd.oasis.opendocument.text"},
-        {"png", "image/png"},         {"jpg", "image/jpeg"},         {"jpeg", "image/jpeg"},
-        {"gif", "image/gif"},         {"webp", "image/webp"},        {"svg", "image/svg+xml"},
-        {"heic", "image/heic"},       {"avif", "image/avif"},        {"ico", "image/x-icon"},
-        {"mp3", "audio/mpeg"},        {"m4a", "audio/mp4"},          {"wav", "audio/wav"},
-        {"ogg", "audio/ogg"},         {"flac", "audio/flac"},        {"mp4", "video/mp4"},
-        {"mov", "video/quicktime"},   {"webm", "video/webm"},        {"mkv", "video/x-matroska"}};
+        {"png", "image/png"},
+        {"jpg", "image/jpeg"},
+        {"jpeg", "image/jpeg"},
+        {"gif", "image/gif"},
+        {"webp", "image/webp"},
+        {"svg", "image/svg+xml"},
+        {"heic", "image/heic"},
+        {"avif", "image/avif"},
+        {"ico", "image/x-icon"},
+        {"mp3", "audio/mpeg"},
+        {"m4a", "audio/mp4"},
+        {"wav", "audio/wav"},
+        {"ogg", "audio/ogg"},
+        {"flac", "audio/flac"},
+        {"mp4", "video/mp4"},
+        {"mov", "video/quicktime"},
+        {"webm", "video/webm"},
+        {"mkv", "video/x-matroska"}};
     const auto slash = name.find_last_of('/');
     const auto base = slash == std::string_view::npos ? name : name.substr(slash + 1);
     const auto dot = base.rfind('.');

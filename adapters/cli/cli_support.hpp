@@ -51,10 +51,9 @@ class cli_error : public std::runtime_error {
 [[nodiscard]] sigv4::result<std::chrono::seconds, std::string> parse_expires(std::string_view text);
 /// A duration flag's value ("90", "90s", "15m", "12h", "7d") in 1 s..max; errors name `flag` and
 /// say the maximum as `max_words`.
-[[nodiscard]] sigv4::result<std::chrono::seconds, std::string> parse_duration(std::string_view text,
-                                                                              std::string_view flag,
-                                                                              std::chrono::seconds max,
-                                                                              std::string_view max_words);
+[[nodiscard]] sigv4::result<std::chrono::seconds, std::string> parse_duration(
+    std::string_view text, std::string_view flag, std::chrono::seconds max,
+    std::string_view max_words);
 
 /// A byte count: "10485760", or a number with a unit KB, MB, GB (powers of 1000) or KiB, MiB, GiB
 /// (powers of 1024), case-insensitive, e.g. "10MB", "5 GiB". The error names `flag` and the units.

@@ -19,12 +19,13 @@ namespace presign::cli {
 
 /// The command a mistyped or familiar-from-elsewhere word most likely meant, or empty: known
 /// synonyms first (upload -> put), else a command within two edits (gte -> get).
-inline std::string suggest_command(std::string_view word, const std::vector<std::string>& commands) {
+inline std::string suggest_command(std::string_view word,
+                                   const std::vector<std::string>& commands) {
     static constexpr std::pair<std::string_view, std::string_view> synonyms[] = {
-        {"upload", "put"},   {"download", "get"}, {"fetch", "get"},  {"sign", "get"},
-        {"url", "get"},      {"rm", "delete"},    {"remove", "delete"}, {"del", "delete"},
-        {"stat", "head"},    {"info", "head"},    {"check", "verify"},  {"server", "serve"},
-        {"start", "serve"},  {"run", "serve"},    {"debug", "explain"}};
+        {"upload", "put"},  {"download", "get"}, {"fetch", "get"},     {"sign", "get"},
+        {"url", "get"},     {"rm", "delete"},    {"remove", "delete"}, {"del", "delete"},
+        {"stat", "head"},   {"info", "head"},    {"check", "verify"},  {"server", "serve"},
+        {"start", "serve"}, {"run", "serve"},    {"debug", "explain"}};
     std::string lower(word);
     std::transform(lower.begin(), lower.end(), lower.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -107,17 +108,19 @@ inline std::optional<int> parse_command_line(CLI::App& app, int argc, char** arg
         if (!selected.empty()) {
             const std::string name = selected.front()->get_name();
             std::string command_help(help_command);
-            if (command_help.find(" " + name + " ") == std::string::npos && command_help.ends_with(" --help")) {
+            if (command_help.find(" " + name + " ") == std::string::npos &&
+                command_help.ends_with(" --help")) {
                 command_help.insert(command_help.size() - 7, " " + name);
             }
             const auto* extras = dynamic_cast<const CLI::ExtrasError*>(&error);
             std::string unknown;
             for (const auto& word : selected.front()->remaining()) {
-                if (extras != nullptr && word.starts_with("--") && unknown.empty()) unknown = word.substr(0, word.find('='));
+                if (extras != nullptr && word.starts_with("--") && unknown.empty())
+                    unknown = word.substr(0, word.find('='));
             }
             const std::string message = unknown.empty()
-                ? lower_first(error.what())
-                : unknown + " is not an option of '" + name + "'";
+                                            ? lower_first(error.what())
+                                            : unknown + " is not an option of '" + name + "'";
             write_stderr_line(message + " (see " + command_help + ")");
             return exit_code::usage;
         }

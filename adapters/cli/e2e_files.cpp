@@ -5,12 +5,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
-#include <openssl/crypto.h>
 
 #include "cli_support.hpp"
 #include "commands.hpp"
@@ -25,7 +25,8 @@ constexpr std::size_t block_size = 1 << 20;
 }
 
 [[noreturn]] void fail_decrypt(const e2e::error& error) {
-    throw cli_error(exit_code::decrypt_failed, "cannot decrypt (" + std::string(e2e::to_string(error.code)) +
+    throw cli_error(exit_code::decrypt_failed, "cannot decrypt (" +
+                                                   std::string(e2e::to_string(error.code)) +
                                                    "): " + error.message + "; nothing was saved");
 }
 
@@ -70,7 +71,8 @@ e2e::decryptor make_decryptor(const e2e::secret& key) {
 
 // ---- output_file ------------------------------------------------------------------------------
 
-output_file::output_file(std::string path, bool overwrite) : path_(std::move(path)), overwrite_(overwrite) {
+output_file::output_file(std::string path, bool overwrite)
+    : path_(std::move(path)), overwrite_(overwrite) {
     std::string pattern = directory_of(path_) + "/.presign-XXXXXX.part";
     fd_ = ::mkstemps(pattern.data(), 5);
     if (fd_ < 0) fail_io("cannot create a file in " + directory_of(path_));
@@ -100,11 +102,12 @@ void output_file::commit(const std::optional<std::string>& final_path) {
     }
     fd_ = -1;
     const int renamed = overwrite_ ? ::rename(temporary_.c_str(), target.c_str())
-                                   : ::renameat2(AT_FDCWD, temporary_.c_str(), AT_FDCWD, target.c_str(),
-                                                 RENAME_NOREPLACE);
+                                   : ::renameat2(AT_FDCWD, temporary_.c_str(), AT_FDCWD,
+                                                 target.c_str(), RENAME_NOREPLACE);
     if (renamed != 0) {
         if (errno == EEXIST) {
-            throw cli_error(exit_code::io, target + " exists; name the output with -o to replace it");
+            throw cli_error(exit_code::io,
+                            target + " exists; name the output with -o to replace it");
         }
         fail_io("cannot rename the output to " + target);
     }
@@ -159,13 +162,14 @@ std::string decrypting_writer::finish() {
     file_.write(plaintext_);
     OPENSSL_cleanse(plaintext_.data(), plaintext_.size());
     if (metadata_ && metadata_->size != file_.written()) {
-        fail_decrypt({e2e::errc::size_mismatch, "the file decrypts to " + std::to_string(file_.written()) +
-                                                    " bytes, its metadata says " +
-                                                    std::to_string(metadata_->size)});
+        fail_decrypt({e2e::errc::size_mismatch,
+                      "the file decrypts to " + std::to_string(file_.written()) +
+                          " bytes, its metadata says " + std::to_string(metadata_->size)});
     }
-    std::string path = output_ ? *output_
-                               : directory_ + "/" + (metadata_ ? e2e::safe_file_name(metadata_->name)
-                                                               : fallback_name_);
+    std::string path =
+        output_ ? *output_
+                : directory_ + "/" +
+                      (metadata_ ? e2e::safe_file_name(metadata_->name) : fallback_name_);
     file_.commit(path);
     return path;
 }
@@ -186,14 +190,17 @@ e2e::secret parse_secret_option(const std::string& given) {
 }
 
 int run_encrypt(const encrypt_options& options) {
-    struct stat info{};
+    struct stat info {};
     if (::stat(options.file.c_str(), &info) != 0) fail_io("cannot read " + options.file);
-    if (!S_ISREG(info.st_mode)) throw cli_error(exit_code::invalid_input, options.file + " is not a regular file");
+    if (!S_ISREG(info.st_mode))
+        throw cli_error(exit_code::invalid_input, options.file + " is not a regular file");
     const auto plaintext_size = static_cast<std::uint64_t>(info.st_size);
 
     e2e::file_metadata metadata;
-    metadata.name = options.name ? *options.name : std::filesystem::path(options.file).filename().string();
-    metadata.type = options.type ? *options.type : std::string(media_type_for_file_name(metadata.name));
+    metadata.name =
+        options.name ? *options.name : std::filesystem::path(options.file).filename().string();
+    metadata.type =
+        options.type ? *options.type : std::string(media_type_for_file_name(metadata.name));
     metadata.size = plaintext_size;
     metadata = e2e::fit_metadata(std::move(metadata));
 
@@ -204,7 +211,8 @@ int run_encrypt(const encrypt_options& options) {
     if (!keyid) throw cli_error(exit_code::internal, keyid.error().message);
     auto encryptor = e2e::encryptor::make(*key, *salt, *keyid);
     if (!encryptor) throw cli_error(exit_code::internal, encryptor.error().message);
-    const auto expected = e2e::encrypted_size(plaintext_size, e2e::default_record_size, keyid->size());
+    const auto expected =
+        e2e::encrypted_size(plaintext_size, e2e::default_record_size, keyid->size());
 
     output_file out(options.output, true);
     e2e::bytes ciphertext;
@@ -213,7 +221,8 @@ int run_encrypt(const encrypt_options& options) {
     read_blocks(options.file, [&](std::span<const std::uint8_t> block) {
         read_total += block.size();
         ciphertext.clear();
-        if (!encryptor->update(block, ciphertext)) throw cli_error(exit_code::internal, "encryption failed");
+        if (!encryptor->update(block, ciphertext))
+            throw cli_error(exit_code::internal, "encryption failed");
         out.write(ciphertext);
     });
     ciphertext.clear();

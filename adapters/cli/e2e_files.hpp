@@ -17,7 +17,7 @@ namespace presign::cli {
 /// `commit`; destroyed uncommitted (any failure), the temporary file is removed, so no partial
 /// output is ever left behind. Not thread-safe. Throws cli_error(io) on I/O failures.
 class output_file {
-public:
+  public:
     /// `overwrite` false: commit refuses (cli_error io) when `path` exists.
     output_file(std::string path, bool overwrite);
     output_file(const output_file&) = delete;
@@ -29,7 +29,7 @@ public:
     void commit(const std::optional<std::string>& final_path = std::nullopt);
     [[nodiscard]] std::uint64_t written() const noexcept { return written_; }
 
-private:
+  private:
     std::string path_;
     std::string temporary_;
     bool overwrite_;
@@ -41,7 +41,7 @@ private:
 /// checks the last record and the metadata's size and commits. Decryption failures throw
 /// cli_error(decrypt_failed) with the library's message; the temporary file is then removed.
 class decrypting_writer {
-public:
+  public:
     /// `output` empty: the file is named after the decrypted metadata (safe_file_name) in
     /// `directory`, else `fallback_name`; such a derived name never overwrites.
     decrypting_writer(const e2e::secret& key, std::optional<std::string> output,
@@ -50,9 +50,11 @@ public:
     /// Returns the path written.
     std::string finish();
     /// The decrypted metadata, once the header has been read (empty for a keyid-less body).
-    [[nodiscard]] const std::optional<e2e::file_metadata>& metadata() const noexcept { return metadata_; }
+    [[nodiscard]] const std::optional<e2e::file_metadata>& metadata() const noexcept {
+        return metadata_;
+    }
 
-private:
+  private:
     void check_header();
     e2e::secret key_;
     e2e::decryptor decryptor_;

@@ -10,8 +10,8 @@
 #include <string>
 
 #include <httplib.h>
-#include <nlohmann/json.hpp>
 #include <openssl/crypto.h>
+#include <nlohmann/json.hpp>
 
 #include "cli_support.hpp"
 #include "commands.hpp"
@@ -49,9 +49,11 @@ std::unique_ptr<httplib::Client> client_for(const parsed_url& url, int timeout_s
 std::string describe_refusal(int status, const std::string& body) {
     std::string text = "HTTP " + std::to_string(status);
     const auto json = nlohmann::json::parse(body, nullptr, false);
-    if (!json.is_discarded() && json.is_object() && json.contains("error") && json["error"].is_object()) {
+    if (!json.is_discarded() && json.is_object() && json.contains("error") &&
+        json["error"].is_object()) {
         const auto& error = json["error"];
-        if (error.contains("code") && error["code"].is_string()) text += " " + error["code"].get<std::string>();
+        if (error.contains("code") && error["code"].is_string())
+            text += " " + error["code"].get<std::string>();
         if (error.contains("message") && error["message"].is_string()) {
             text += ": " + error["message"].get<std::string>();
         }
@@ -81,33 +83,40 @@ int run_fetch(const fetch_options& options) {
     const bool key_given = options.key.has_value();
 
     if (link.starts_with("s3://")) {
-        throw cli_error(exit_code::invalid_input,
-                        "fetch takes a share link (http:// or https://); for s3:// use presign get");
+        throw cli_error(
+            exit_code::invalid_input,
+            "fetch takes a share link (http:// or https://); for s3:// use presign get");
     }
     const parsed_url share = parse_or_throw(link, "the share link");
     auto api = client_for(share, options.timeout_seconds);
     auto answer = api->Get(share.target, httplib::Headers{{"Accept", "application/json"}});
     if (!answer) {
-        throw cli_error(exit_code::io, "cannot reach " + share.host + ": " + httplib::to_string(answer.error()));
+        throw cli_error(exit_code::io,
+                        "cannot reach " + share.host + ": " + httplib::to_string(answer.error()));
     }
     if (answer->status != 200) {
-        throw cli_error(exit_code::invalid_input,
-                        "the share link was refused (" + describe_refusal(answer->status, answer->body) + ")");
+        throw cli_error(
+            exit_code::invalid_input,
+            "the share link was refused (" + describe_refusal(answer->status, answer->body) + ")");
     }
     const auto json = nlohmann::json::parse(answer->body, nullptr, false);
-    if (json.is_discarded() || !json.is_object() || !json.contains("url") || !json["url"].is_string()) {
-        throw cli_error(exit_code::invalid_input, "the share link did not answer with {\"url\": ...}");
+    if (json.is_discarded() || !json.is_object() || !json.contains("url") ||
+        !json["url"].is_string()) {
+        throw cli_error(exit_code::invalid_input,
+                        "the share link did not answer with {\"url\": ...}");
     }
-    const std::string filename =
-        json.contains("filename") && json["filename"].is_string() ? json["filename"].get<std::string>() : "file";
+    const std::string filename = json.contains("filename") && json["filename"].is_string()
+                                     ? json["filename"].get<std::string>()
+                                     : "file";
     // The link says whether its object is encrypted (a server before issue 19 says nothing: then a
     // key, if any, decides). Ciphertext is never saved as if it were the file.
     const auto flag = json.find("encrypted");
     const bool says = flag != json.end() && flag->is_boolean();
     if (says && flag->get<bool>() && !key) {
-        throw cli_error(exit_code::invalid_input,
-                        "this link is encrypted end to end and its key is missing: use the whole link, "
-                        "ending in #<key>, or give the key with -k; nothing was saved");
+        throw cli_error(
+            exit_code::invalid_input,
+            "this link is encrypted end to end and its key is missing: use the whole link, "
+            "ending in #<key>, or give the key with -k; nothing was saved");
     }
     // A plain file behind a link with a stray #fragment downloads as it is, as in the page;
     // an explicit -k still decrypts.
@@ -136,7 +145,9 @@ int run_fetch(const fetch_options& options) {
         },
         [&](const char* data, std::size_t length) {
             if (status != 200) {
-                error_body.append(data, std::min(length, max_error_body - std::min(max_error_body, error_body.size())));
+                error_body.append(
+                    data,
+                    std::min(length, max_error_body - std::min(max_error_body, error_body.size())));
                 return true;
             }
             try {
@@ -154,12 +165,13 @@ int run_fetch(const fetch_options& options) {
         });
     if (failure) std::rethrow_exception(failure);
     if (!download) {
-        throw cli_error(exit_code::io, "the download from " + object.host + " failed: " +
-                                           httplib::to_string(download.error()) + "; nothing was saved");
+        throw cli_error(exit_code::io, "the download from " + object.host +
+                                           " failed: " + httplib::to_string(download.error()) +
+                                           "; nothing was saved");
     }
     if (status != 200) {
-        throw cli_error(exit_code::invalid_input,
-                        "the store refused the download (" + describe_refusal(status, error_body) + ")");
+        throw cli_error(exit_code::invalid_input, "the store refused the download (" +
+                                                      describe_refusal(status, error_body) + ")");
     }
     std::string saved;
     if (decrypting) {
@@ -179,11 +191,14 @@ void add_fetch_command(CLI::App& app, int& exit_code) {
     auto* command = app.add_subcommand(
         "fetch", "Download a share link, decrypting it when the link ends in #key");
     command->add_option("link", options->link, "The share link, <API>/s/<token>[#key]")->required();
-    command->add_option("-o,--output", options->output,
-                        "Where to save (default: the file's own name in this directory, never replaced)");
+    command->add_option(
+        "-o,--output", options->output,
+        "Where to save (default: the file's own name in this directory, never replaced)");
     command->add_option("-k,--key", options->key,
                         "The key when the link has none (22 base64url characters, or - for stdin)");
-    command->add_option("--timeout", options->timeout_seconds, "Network timeout in seconds (default 60)")
+    command
+        ->add_option("--timeout", options->timeout_seconds,
+                     "Network timeout in seconds (default 60)")
         ->check(CLI::Range(1, 3600));
     command->callback([options, &exit_code] {
         try {

@@ -97,7 +97,8 @@ std::string sigv2_explanation(std::string_view raw_query) {
         !query_value(raw_query, "Signature")) {
         return {};
     }
-    return "this is a legacy Signature Version 2 URL (AWSAccessKeyId, Signature, Expires), which S3 "
+    return "this is a legacy Signature Version 2 URL (AWSAccessKeyId, Signature, Expires), which "
+           "S3 "
            "refuses in every region opened since 2014 (400 InvalidRequest, 'Please use "
            "AWS4-HMAC-SHA256') and presign serve's store refuses everywhere: make the client sign "
            "with SigV4 ('signature_version = s3v4' under the profile's 's3 =' section, or "
@@ -115,15 +116,17 @@ std::string suggested_flags(const inspect_options& options, std::string_view raw
     for (std::string_view rest = signed_list; !rest.empty();) {
         const auto semicolon = rest.find(';');
         signed_headers.emplace_back(rest.substr(0, semicolon));
-        rest = semicolon == std::string_view::npos ? std::string_view{} : rest.substr(semicolon + 1);
+        rest =
+            semicolon == std::string_view::npos ? std::string_view{} : rest.substr(semicolon + 1);
     }
     const auto sent = [&](std::string_view name) {
-        return std::any_of(options.headers.begin(), options.headers.end(), [&](const std::string& h) {
-            return h.size() > name.size() && h[name.size()] == ':' &&
-                   std::equal(name.begin(), name.end(), h.begin(), [](char a, char b) {
-                       return a == std::tolower(static_cast<unsigned char>(b));
-                   });
-        });
+        return std::any_of(
+            options.headers.begin(), options.headers.end(), [&](const std::string& h) {
+                return h.size() > name.size() && h[name.size()] == ':' &&
+                       std::equal(name.begin(), name.end(), h.begin(), [](char a, char b) {
+                           return a == std::tolower(static_cast<unsigned char>(b));
+                       });
+            });
     };
     std::string method;
     std::vector<std::pair<std::string, std::string>> s3_headers;
@@ -135,15 +138,18 @@ std::string suggested_flags(const inspect_options& options, std::string_view raw
         std::getline(lines, line);
         while (std::getline(lines, line) && !line.empty()) {
             const auto colon = line.find(':');
-            if (colon != std::string::npos) s3_headers.emplace_back(line.substr(0, colon), line.substr(colon + 1));
+            if (colon != std::string::npos)
+                s3_headers.emplace_back(line.substr(0, colon), line.substr(colon + 1));
         }
     } else {
         // Headers only an upload signs: Content-Length, Content-Type, Content-MD5, checksums, SSE.
-        const bool upload = std::any_of(signed_headers.begin(), signed_headers.end(), [](const std::string& h) {
-            return h == "content-length" || h == "content-type" || h == "content-md5" ||
-                   h.starts_with("x-amz-checksum-") || h.starts_with("x-amz-server-side-encryption") ||
-                   h.starts_with("x-amz-meta-");
-        });
+        const bool upload =
+            std::any_of(signed_headers.begin(), signed_headers.end(), [](const std::string& h) {
+                return h == "content-length" || h == "content-type" || h == "content-md5" ||
+                       h.starts_with("x-amz-checksum-") ||
+                       h.starts_with("x-amz-server-side-encryption") ||
+                       h.starts_with("x-amz-meta-");
+            });
         if (upload) method = "PUT";
     }
     std::string flags;
@@ -179,7 +185,8 @@ int run_verify(const inspect_options& options) {
         }
     }
     const sigv4::known_key known{creds.secret, creds.session_token};
-    const sigv4::key_lookup keys = [&creds, &known](std::string_view id) -> const sigv4::known_key* {
+    const sigv4::key_lookup keys = [&creds,
+                                    &known](std::string_view id) -> const sigv4::known_key* {
         return id == creds.access_key_id ? &known : nullptr;
     };
     auto verified = sigv4::verify(prepared.request, keys, verify);
@@ -269,7 +276,9 @@ int run_explain(const inspect_options& options) {
     if (!placeholder) throw cli_error(exit_code::internal, placeholder.error().message);
     const std::string token = query_value(raw_query, "X-Amz-Security-Token").value_or("");
     const sigv4::known_key known{*placeholder, token};
-    const sigv4::key_lookup keys = [&known](std::string_view) -> const sigv4::known_key* { return &known; };
+    const sigv4::key_lookup keys = [&known](std::string_view) -> const sigv4::known_key* {
+        return &known;
+    };
     sigv4::verify_options verify;
     verify.region = scope->region;
     verify.service = scope->service;
@@ -291,9 +300,9 @@ int run_explain(const inspect_options& options) {
     auto result = sigv4::verify(prepared.request, keys, verify);
     if (result || result.error().canonical_request.empty()) {
         std::string message = result ? std::string("the URL verified against a placeholder key")
-                                      : "cannot explain this URL: " +
-                                            std::string(sigv4::s3_error_code(result.error().code)) +
-                                            ": " + result.error().message;
+                                     : "cannot explain this URL: " +
+                                           std::string(sigv4::s3_error_code(result.error().code)) +
+                                           ": " + result.error().message;
         if (!result && !flags.empty()) {
             message += "; explain it with the method and signed headers the client sends: " + flags;
         }
@@ -323,16 +332,19 @@ int run_explain(const inspect_options& options) {
         compare("String to sign", string_to_sign, s3_string_to_sign);
         if (code == exit_code::ok && s3_string_to_sign) {
             // Same string to sign (scope included), different signature: only the key differs.
-            out += "\nConclusion: S3 signed exactly this string, so the signatures differ only "
-                   "through the signing key: the secret access key that signed the URL is not "
-                   "the one S3 holds for access key id " + scope->access_key_id +
-                   " (or the signing key was derived for another date or region than " +
-                   scope->date + "/" + scope->region + ").\n";
+            out +=
+                "\nConclusion: S3 signed exactly this string, so the signatures differ only "
+                "through the signing key: the secret access key that signed the URL is not "
+                "the one S3 holds for access key id " +
+                scope->access_key_id +
+                " (or the signing key was derived for another date or region than " + scope->date +
+                "/" + scope->region + ").\n";
         }
     }
     write_all(STDOUT_FILENO, out);
     if (code != exit_code::ok) {
-        std::string note = "presign: presign and S3 canonicalized the request differently (see the diff)";
+        std::string note =
+            "presign: presign and S3 canonicalized the request differently (see the diff)";
         if (!flags.empty()) note += "; if S3 saw another method or headers, explain with: " + flags;
         note += "\n";
         std::fwrite(note.data(), 1, note.size(), stderr);

@@ -66,9 +66,9 @@ void add_presign_command(CLI::App& app, const std::string& name, const std::stri
                         "Fixed signing time, 2013-05-24T00:00:00Z or 20130524T000000Z");
     auto* json = command->add_flag("--json", options.json,
                                    "Print JSON: method, url, headers to send, expires_at");
-    auto* curl = command->add_flag(
-        "--curl", options.curl,
-        is_put ? "Print a curl command line that uploads --file" : "Print a ready curl command line");
+    auto* curl = command->add_flag("--curl", options.curl,
+                                   is_put ? "Print a curl command line that uploads --file"
+                                          : "Print a ready curl command line");
     json->excludes(curl);
     command->add_flag("--clamp-expiry", options.clamp_expiry,
                       "Shorten the link when the credentials expire first (default: refuse)");
@@ -133,19 +133,26 @@ int run(int argc, char** argv) {
     auto* encrypt_command = app.add_subcommand(
         "encrypt", "Encrypt FILE (RFC 8188 aes128gcm, name and type inside); print its key");
     encrypt_command->add_option("file", encrypt.file, "The file to encrypt")->required();
-    encrypt_command->add_option("-o,--output", encrypt.output, "The encrypted file to write")->required();
-    encrypt_command->add_option("--name", encrypt.name, "File name stored inside (default: FILE's)");
-    encrypt_command->add_option("--type", encrypt.type, "Media type stored inside (default: from the name)");
-    decrypt_options decrypt;
-    auto* decrypt_command = app.add_subcommand("decrypt", "Decrypt a file made by encrypt or the page");
-    decrypt_command->add_option("file", decrypt.file, "The encrypted file")->required();
-    decrypt_command->add_option("-k,--key", decrypt.key,
-                                "The key: 22 base64url characters, a share link with #key, or - for stdin")
+    encrypt_command->add_option("-o,--output", encrypt.output, "The encrypted file to write")
         ->required();
-    decrypt_command->add_option("-o,--output", decrypt.output,
-                                "Where to write (default: the stored name, in this directory; never replaced)");
+    encrypt_command->add_option("--name", encrypt.name,
+                                "File name stored inside (default: FILE's)");
+    encrypt_command->add_option("--type", encrypt.type,
+                                "Media type stored inside (default: from the name)");
+    decrypt_options decrypt;
+    auto* decrypt_command =
+        app.add_subcommand("decrypt", "Decrypt a file made by encrypt or the page");
+    decrypt_command->add_option("file", decrypt.file, "The encrypted file")->required();
+    decrypt_command
+        ->add_option("-k,--key", decrypt.key,
+                     "The key: 22 base64url characters, a share link with #key, or - for stdin")
+        ->required();
+    decrypt_command->add_option(
+        "-o,--output", decrypt.output,
+        "Where to write (default: the stored name, in this directory; never replaced)");
     auto* fetch_command = app.add_subcommand(
-        "fetch", "Download a share link (decrypting it when the link has a #key): fetch LINK [-o FILE]");
+        "fetch",
+        "Download a share link (decrypting it when the link has a #key): fetch LINK [-o FILE]");
     fetch_command->prefix_command();
     fetch_command->set_help_flag();
 

@@ -209,9 +209,11 @@ int run_presign(const presign_options& options) {
                                                (error ? error.message() : "not a regular file"));
         }
         const auto size = std::filesystem::file_size(*options.file, error);
-        if (error) throw cli_error(exit_code::io, "--file " + *options.file + ": " + error.message());
+        if (error)
+            throw cli_error(exit_code::io, "--file " + *options.file + ": " + error.message());
         if (options.content_length && *options.content_length != std::to_string(size)) {
-            throw cli_error(exit_code::invalid_input, "--content-length " + *options.content_length +
+            throw cli_error(exit_code::invalid_input, "--content-length " +
+                                                          *options.content_length +
                                                           " differs from the size of --file (" +
                                                           std::to_string(size) + " bytes)");
         }

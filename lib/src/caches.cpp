@@ -16,7 +16,8 @@ void clear_thread_caches() noexcept {
 namespace detail {
 
 bool thread_caches_hold(const secret_key& secret) noexcept {
-    return signing_key_cache_holds(secret) || presign_cache_holds(secret) || verify_cache_holds(secret);
+    return signing_key_cache_holds(secret) || presign_cache_holds(secret) ||
+           verify_cache_holds(secret);
 }
 
 }  // namespace detail

@@ -18,15 +18,34 @@ namespace {
 bool is_tchar(char c) noexcept {
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
     switch (c) {
-        case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-        case '-': case '.': case '^': case '_': case '`': case '|': case '~': return true;
-        default: return false;
+        case '!':
+        case '#':
+        case '$':
+        case '%':
+        case '&':
+        case '\'':
+        case '*':
+        case '+':
+        case '-':
+        case '.':
+        case '^':
+        case '_':
+        case '`':
+        case '|':
+        case '~':
+            return true;
+        default:
+            return false;
     }
 }
 
-char to_lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+char to_lower(char c) noexcept {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+}
 
-bool is_space(char c) noexcept { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+bool is_space(char c) noexcept {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
 bool has_control_byte(std::string_view text) noexcept {
     return std::any_of(text.begin(), text.end(), [](char c) {
@@ -94,8 +113,8 @@ bool is_scope_name(std::string_view text) noexcept {
 
 bool is_lower_hex64(std::string_view text) noexcept {
     return text.size() == 64 && std::all_of(text.begin(), text.end(), [](char c) {
-        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-    });
+               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+           });
 }
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
@@ -111,24 +130,29 @@ bool is_plain_header_value(std::string_view value) noexcept {
     std::size_t at = 0;
     char previous = 0;
 #if defined(__SSE2__)
-    // 16 bytes at a time: none below 0x20 or from 0x7f up (signed: negative), no two spaces in a row.
+    // 16 bytes at a time: none below 0x20 or from 0x7f up (signed: negative), no two spaces in a
+    // row.
     unsigned space_before = 0;  // bit 0: the byte before the block is a space
     auto plain_block = [](const char* block, unsigned& spaces) {
         const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block));
         const __m128i bad = _mm_or_si128(_mm_cmplt_epi8(bytes, _mm_set1_epi8(0x20)),
                                          _mm_cmpeq_epi8(bytes, _mm_set1_epi8(0x7f)));
-        spaces = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(bytes, _mm_set1_epi8(' '))));
+        spaces =
+            static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(bytes, _mm_set1_epi8(' '))));
         return _mm_movemask_epi8(bad) == 0;
     };
     for (; at + 16 <= value.size(); at += 16) {
         unsigned spaces = 0;
-        if (!plain_block(value.data() + at, spaces) || (spaces & ((spaces << 1) | space_before)) != 0) return false;
+        if (!plain_block(value.data() + at, spaces) ||
+            (spaces & ((spaces << 1) | space_before)) != 0)
+            return false;
         space_before = spaces >> 15;
     }
     if (at > 0 && at < value.size()) {
         // The rest as the value's last 16 bytes: every pair of neighbours not yet seen is inside.
         unsigned spaces = 0;
-        return plain_block(value.data() + value.size() - 16, spaces) && (spaces & (spaces << 1)) == 0;
+        return plain_block(value.data() + value.size() - 16, spaces) &&
+               (spaces & (spaces << 1)) == 0;
     }
     if (at > 0) previous = value[at - 1];
 #endif
@@ -146,7 +170,8 @@ void append_lower(std::string_view text, std::string& out) {
 
 result<void> validate_request(const http_request& request) {
     if (!is_token(request.method)) {
-        return fail(errc::invalid_method, "the HTTP method '" + request.method + "' is not a token");
+        return fail(errc::invalid_method,
+                    "the HTTP method '" + request.method + "' is not a token");
     }
     bool host_header = std::any_of(request.headers.begin(), request.headers.end(),
                                    [](const header& h) { return iequals(h.name, "host"); });
@@ -173,16 +198,17 @@ result<void> validate_request(const http_request& request) {
     }
     for (const auto& h : request.headers) {
         if (!is_token(h.name)) {
-            return fail(errc::invalid_header_name, "the header name '" + h.name + "' is not a token");
+            return fail(errc::invalid_header_name,
+                        "the header name '" + h.name + "' is not a token");
         }
         // Folded lines (CRLF followed by whitespace) are tolerated as in AWS's suite; bare CR/LF
         // or NUL would let a value smuggle another header.
         for (std::size_t i = 0; i < h.value.size(); ++i) {
             char c = h.value[i];
-            if (c == '\0' || ((c == '\r' || c == '\n') &&
-                              (i + 1 >= h.value.size() ||
-                               !(h.value[i + 1] == ' ' || h.value[i + 1] == '\t' ||
-                                 (c == '\r' && h.value[i + 1] == '\n'))))) {
+            if (c == '\0' ||
+                ((c == '\r' || c == '\n') &&
+                 (i + 1 >= h.value.size() || !(h.value[i + 1] == ' ' || h.value[i + 1] == '\t' ||
+                                               (c == '\r' && h.value[i + 1] == '\n'))))) {
                 return fail(errc::invalid_header_value,
                             "the value of header '" + h.name + "' contains CR, LF or NUL");
             }
@@ -269,11 +295,13 @@ void collect_canonical_headers(std::span<const header> headers, std::span<const 
         lower.clear();
         append_lower(h.name, lower);
         if (lower == "authorization") return;
-        if (!only.empty() && lower != "host" && std::find(only.begin(), only.end(), lower) == only.end()) {
+        if (!only.empty() && lower != "host" &&
+            std::find(only.begin(), only.end(), lower) == only.end()) {
             return;
         }
         auto end = out.begin() + static_cast<std::ptrdiff_t>(used);
-        auto it = std::find_if(out.begin(), end, [&](const canonical_header& c) { return c.name == lower; });
+        auto it = std::find_if(out.begin(), end,
+                               [&](const canonical_header& c) { return c.name == lower; });
         if (it == end) {
             canonical_header& slot = next_slot();
             slot.name = lower;
@@ -286,7 +314,8 @@ void collect_canonical_headers(std::span<const header> headers, std::span<const 
     for (const auto& h : headers) add(h);
     for (const auto& h : extra) add(h);
     auto end = out.begin() + static_cast<std::ptrdiff_t>(used);
-    bool has_host = std::any_of(out.begin(), end, [](const canonical_header& c) { return c.name == "host"; });
+    bool has_host =
+        std::any_of(out.begin(), end, [](const canonical_header& c) { return c.name == "host"; });
     if (!has_host && !host_fallback.empty()) {
         canonical_header& slot = next_slot();
         slot.name = "host";
@@ -323,7 +352,8 @@ void append_scope(std::string_view scope_date, std::string_view region, std::str
     out.append("/aws4_request");
 }
 
-void append_string_to_sign_head(std::string_view amz_date, std::string_view scope, std::string& out) {
+void append_string_to_sign_head(std::string_view amz_date, std::string_view scope,
+                                std::string& out) {
     out.append(algorithm);
     out.push_back('\n');
     out.append(amz_date);

@@ -12,8 +12,8 @@ namespace sigv4 {
 result<secret_key> secret_key::from(std::string_view secret) {
     if (secret.empty()) return fail(errc::invalid_secret_key, "the secret access key is empty");
     if (secret.size() > max_size) {
-        return fail(errc::invalid_secret_key, "the secret access key is longer than " +
-                                                  std::to_string(max_size) + " bytes");
+        return fail(errc::invalid_secret_key,
+                    "the secret access key is longer than " + std::to_string(max_size) + " bytes");
     }
     secret_key key;
     std::memcpy(key.bytes_.data(), secret.data(), secret.size());
@@ -21,7 +21,8 @@ result<secret_key> secret_key::from(std::string_view secret) {
     return key;
 }
 
-secret_key::secret_key(const secret_key& other) noexcept : bytes_(other.bytes_), size_(other.size_) {}
+secret_key::secret_key(const secret_key& other) noexcept
+    : bytes_(other.bytes_), size_(other.size_) {}
 
 secret_key& secret_key::operator=(const secret_key& other) noexcept {
     if (this != &other) {
@@ -32,15 +33,18 @@ secret_key& secret_key::operator=(const secret_key& other) noexcept {
     return *this;
 }
 
-secret_key::~secret_key() { OPENSSL_cleanse(bytes_.data(), bytes_.size()); }
+secret_key::~secret_key() {
+    OPENSSL_cleanse(bytes_.data(), bytes_.size());
+}
 
 bool secret_key::equals(const secret_key& other) const noexcept {
     // The length of a secret is not secret (AWS's are all 40 bytes); its bytes are compared in
     // constant time. The bytes past size_ are zero in every secret_key, so the whole buffer is
     // compared.
-    return (size_ == other.size_) & detail::constant_time_equals(reinterpret_cast<const char*>(bytes_.data()),
-                                                                 reinterpret_cast<const char*>(other.bytes_.data()),
-                                                                 max_size);
+    return (size_ == other.size_) &
+           detail::constant_time_equals(reinterpret_cast<const char*>(bytes_.data()),
+                                        reinterpret_cast<const char*>(other.bytes_.data()),
+                                        max_size);
 }
 
 result<credentials> credentials::make(std::string_view access_key_id,
@@ -60,7 +64,8 @@ result<credentials> credentials::make(std::string_view access_key_id,
     for (char c : session_token) {
         auto u = static_cast<unsigned char>(c);
         if (u < 0x20 || u == 0x7f) {
-            return fail(errc::invalid_session_token, "the session token contains control characters");
+            return fail(errc::invalid_session_token,
+                        "the session token contains control characters");
         }
     }
     credentials creds;

@@ -26,7 +26,8 @@ int hex_value(char c) noexcept {
     return -1;
 }
 
-constexpr char base64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+constexpr char base64_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 #if defined(__SSE2__)
 using detail::unreserved_bytes;
@@ -41,7 +42,8 @@ bool all_unreserved(__m128i bytes, bool keep_slash) noexcept {
 
 namespace detail {
 
-char* percent_encode(std::string_view in, bool keep_slash, char* out, bool& saw_non_ascii) noexcept {
+char* percent_encode(std::string_view in, bool keep_slash, char* out,
+                     bool& saw_non_ascii) noexcept {
     // The hot path of every presign: 16 unreserved bytes at a time are copied as they are.
     const auto& safe = keep_slash ? unreserved_or_slash : unreserved;
     const char* p = in.data();
@@ -61,19 +63,22 @@ char* percent_encode(std::string_view in, bool keep_slash, char* out, bool& saw_
             // The tail: the input's last 16 bytes (overlapping bytes already seen, which is fine
             // when they were unreserved too; otherwise the byte loop below takes over).
             const auto rest = static_cast<std::size_t>(end - p);
-            if (all_unreserved(_mm_loadu_si128(reinterpret_cast<const __m128i*>(end - 16)), keep_slash)) {
+            if (all_unreserved(_mm_loadu_si128(reinterpret_cast<const __m128i*>(end - 16)),
+                               keep_slash)) {
                 std::memcpy(out, p, rest);
                 out += rest;
                 p = end;
                 continue;
             }
         } else {
-            // A short input, padded with an unreserved byte (reading past the input is not allowed).
+            // A short input, padded with an unreserved byte (reading past the input is not
+            // allowed).
             const auto rest = static_cast<std::size_t>(end - p);
             char padded[16];
             std::memset(padded, 'a', sizeof padded);
             std::memcpy(padded, p, rest);
-            if (all_unreserved(_mm_loadu_si128(reinterpret_cast<const __m128i*>(padded)), keep_slash)) {
+            if (all_unreserved(_mm_loadu_si128(reinterpret_cast<const __m128i*>(padded)),
+                               keep_slash)) {
                 std::memcpy(out, p, rest);
                 out += rest;
                 p = end;
@@ -150,7 +155,8 @@ std::string base64_encode(std::span<const unsigned char> bytes) {
     out.reserve((bytes.size() + 2) / 3 * 4);
     std::size_t i = 0;
     for (; i + 3 <= bytes.size(); i += 3) {
-        std::uint32_t v = (std::uint32_t{bytes[i]} << 16) | (std::uint32_t{bytes[i + 1]} << 8) | bytes[i + 2];
+        std::uint32_t v =
+            (std::uint32_t{bytes[i]} << 16) | (std::uint32_t{bytes[i + 1]} << 8) | bytes[i + 2];
         out.push_back(base64_alphabet[(v >> 18) & 63]);
         out.push_back(base64_alphabet[(v >> 12) & 63]);
         out.push_back(base64_alphabet[(v >> 6) & 63]);
@@ -243,7 +249,8 @@ bool is_valid_utf8(std::string_view text) noexcept {
             if ((cc & 0xc0) != 0x80) return false;
             cp = (cp << 6) | (cc & 0x3f);
         }
-        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000)) return false;
+        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000))
+            return false;
         if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
         i += len;
     }

@@ -12,12 +12,18 @@ namespace sigv4 {
 static_assert(sizeof(SHA256_CTX) <= 128, "sha256::state_ too small for SHA256_CTX");
 
 namespace {
-SHA256_CTX* ctx_of(unsigned char* state) noexcept { return std::launder(reinterpret_cast<SHA256_CTX*>(state)); }
+SHA256_CTX* ctx_of(unsigned char* state) noexcept {
+    return std::launder(reinterpret_cast<SHA256_CTX*>(state));
+}
 }  // namespace
 
-sha256::sha256() noexcept { SHA256_Init(new (state_) SHA256_CTX); }
+sha256::sha256() noexcept {
+    SHA256_Init(new (state_) SHA256_CTX);
+}
 
-void sha256::update(const void* data, std::size_t size) noexcept { SHA256_Update(ctx_of(state_), data, size); }
+void sha256::update(const void* data, std::size_t size) noexcept {
+    SHA256_Update(ctx_of(state_), data, size);
+}
 
 sha256_digest sha256::finish() noexcept {
     sha256_digest out;

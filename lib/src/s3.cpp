@@ -11,7 +11,9 @@ namespace sigv4::s3 {
 
 namespace {
 
-bool is_lower_alnum(char c) noexcept { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+bool is_lower_alnum(char c) noexcept {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
 
 bool looks_like_ipv4(std::string_view text) noexcept {
     int dots = 0;
@@ -25,10 +27,9 @@ bool looks_like_ipv4(std::string_view text) noexcept {
     return dots == 3;
 }
 
-
 struct parsed_endpoint {
     std::string scheme;
-    std::string host;  // with port
+    std::string host;      // with port
     std::string hostname;  // without port
 };
 
@@ -85,7 +86,8 @@ namespace {
 const char* strict_name_problem(std::string_view bucket) noexcept {
     if (bucket.size() < 3 || bucket.size() > 63) return "must be 3 to 63 characters long";
     for (char c : bucket) {
-        if (!is_lower_alnum(c) && c != '.' && c != '-') return "only lowercase letters, digits, '.' and '-' are allowed";
+        if (!is_lower_alnum(c) && c != '.' && c != '-')
+            return "only lowercase letters, digits, '.' and '-' are allowed";
     }
     if (!is_lower_alnum(bucket.front()) || !is_lower_alnum(bucket.back())) {
         return "must start and end with a letter or digit";
@@ -99,8 +101,10 @@ const char* strict_name_problem(std::string_view bucket) noexcept {
 
 // Legacy names (uppercase, underscores, up to 255 characters) still work with path style.
 bool legacy_name_ok(std::string_view bucket) noexcept {
-    return bucket.size() >= 3 && bucket.size() <= 255 && std::all_of(bucket.begin(), bucket.end(), [](char c) {
-               return is_lower_alnum(c) || (c >= 'A' && c <= 'Z') || c == '.' || c == '-' || c == '_';
+    return bucket.size() >= 3 && bucket.size() <= 255 &&
+           std::all_of(bucket.begin(), bucket.end(), [](char c) {
+               return is_lower_alnum(c) || (c >= 'A' && c <= 'Z') || c == '.' || c == '-' ||
+                      c == '_';
            });
 }
 
@@ -109,30 +113,38 @@ bool legacy_name_ok(std::string_view bucket) noexcept {
 result<void> validate_bucket_name(std::string_view bucket, bool allow_legacy) {
     const char* problem = strict_name_problem(bucket);
     if (!problem || (allow_legacy && legacy_name_ok(bucket))) return {};
-    return fail(errc::invalid_bucket_name, "invalid bucket name '" + std::string(bucket) + "': " + problem);
+    return fail(errc::invalid_bucket_name,
+                "invalid bucket name '" + std::string(bucket) + "': " + problem);
 }
 
 result<void> validate_object_key(std::string_view key) {
     if (key.empty()) return fail(errc::invalid_object_key, "the object key is empty");
-    if (key.size() > 1024) return fail(errc::invalid_object_key, "the object key is longer than 1024 bytes");
-    if (!is_valid_utf8(key)) return fail(errc::invalid_object_key, "the object key is not valid UTF-8");
+    if (key.size() > 1024)
+        return fail(errc::invalid_object_key, "the object key is longer than 1024 bytes");
+    if (!is_valid_utf8(key))
+        return fail(errc::invalid_object_key, "the object key is not valid UTF-8");
     return {};
 }
 
-std::string encode_key(std::string_view key) { return uri_encode(key, true); }
+std::string encode_key(std::string_view key) {
+    return uri_encode(key, true);
+}
 
 }  // namespace sigv4::s3
 
 namespace sigv4::detail {
 
-result<void> resolve_bucket_target(std::string_view bucket, const s3::endpoint& where, bucket_target& out) {
+result<void> resolve_bucket_target(std::string_view bucket, const s3::endpoint& where,
+                                   bucket_target& out) {
     using s3::addressing;
     if (!is_scope_name(where.region)) {
         return fail(errc::invalid_region, "the region '" + where.region + "' is not [a-z0-9-]+");
     }
     const bool dns_compatible = s3::strict_name_problem(bucket) == nullptr;
     if (!dns_compatible) {
-        if (auto ok = s3::validate_bucket_name(bucket, where.style != addressing::virtual_hosted); !ok) return ok;
+        if (auto ok = s3::validate_bucket_name(bucket, where.style != addressing::virtual_hosted);
+            !ok)
+            return ok;
     }
 
     std::string custom_host;
@@ -147,14 +159,18 @@ result<void> resolve_bucket_target(std::string_view bucket, const s3::endpoint& 
         ip_or_local = s3::looks_like_ipv4(parsed->hostname) || parsed->hostname.front() == '[' ||
                       parsed->hostname == "localhost";
     }
-    const bool dotted_over_https = out.scheme == "https" && bucket.find('.') != std::string_view::npos;
+    const bool dotted_over_https =
+        out.scheme == "https" && bucket.find('.') != std::string_view::npos;
 
     bool virtual_hosted = false;
     switch (where.style) {
-        case addressing::path: virtual_hosted = false; break;
+        case addressing::path:
+            virtual_hosted = false;
+            break;
         case addressing::virtual_hosted:
             if (ip_or_local) {
-                return fail(errc::invalid_endpoint, "virtual-hosted addressing needs a DNS name, not an IP address");
+                return fail(errc::invalid_endpoint,
+                            "virtual-hosted addressing needs a DNS name, not an IP address");
             }
             if (dotted_over_https) {
                 return fail(errc::invalid_bucket_name,
@@ -163,7 +179,9 @@ result<void> resolve_bucket_target(std::string_view bucket, const s3::endpoint& 
             }
             virtual_hosted = true;
             break;
-        case addressing::automatic: virtual_hosted = !ip_or_local && dns_compatible && !dotted_over_https; break;
+        case addressing::automatic:
+            virtual_hosted = !ip_or_local && dns_compatible && !dotted_over_https;
+            break;
     }
 
     out.host.clear();
@@ -185,13 +203,15 @@ result<void> resolve_bucket_target(std::string_view bucket, const s3::endpoint& 
 
 namespace sigv4::s3 {
 
-result<object_location> locate(std::string_view bucket, std::string_view key, const endpoint& where) {
+result<object_location> locate(std::string_view bucket, std::string_view key,
+                               const endpoint& where) {
     if (!detail::is_scope_name(where.region)) {
         return fail(errc::invalid_region, "the region '" + where.region + "' is not [a-z0-9-]+");
     }
     if (auto ok = validate_object_key(key); !ok) return unexpected{ok.error()};
     detail::bucket_target target;
-    if (auto ok = detail::resolve_bucket_target(bucket, where, target); !ok) return unexpected{ok.error()};
+    if (auto ok = detail::resolve_bucket_target(bucket, where, target); !ok)
+        return unexpected{ok.error()};
     object_location out;
     out.scheme = std::move(target.scheme);
     out.host = std::move(target.host);
@@ -210,10 +230,12 @@ std::string attachment_disposition(std::string_view filename) {
             // One '_' per code point (skip continuation bytes).
             fallback.push_back('_');
             ++i;
-            while (i < filename.size() && (static_cast<unsigned char>(filename[i]) & 0xc0) == 0x80) ++i;
+            while (i < filename.size() && (static_cast<unsigned char>(filename[i]) & 0xc0) == 0x80)
+                ++i;
             continue;
         }
-        fallback.push_back((c < 0x20 || c == 0x7f || c == '"' || c == '\\') ? '_' : static_cast<char>(c));
+        fallback.push_back((c < 0x20 || c == 0x7f || c == '"' || c == '\\') ? '_'
+                                                                            : static_cast<char>(c));
         ++i;
     }
     std::string out = "attachment; filename=\"" + fallback + "\"; filename*=UTF-8''";
@@ -222,7 +244,8 @@ std::string attachment_disposition(std::string_view filename) {
 }
 
 result<signed_request> sign_request(const credentials& creds, const http_request& request,
-                                    std::string_view region, std::optional<sys_seconds> signing_time) {
+                                    std::string_view region,
+                                    std::optional<sys_seconds> signing_time) {
     signing_options signing = signing_options::for_s3(std::string(region));
     signing.signing_time = signing_time;
     return sign(creds, request, signing);

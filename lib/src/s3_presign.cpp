@@ -12,8 +12,8 @@
 #include <cstring>
 #include <span>
 
-#include "detail/canonical.hpp"
 #include "detail/caches.hpp"
+#include "detail/canonical.hpp"
 #include "detail/crypto.hpp"
 #include "detail/s3_target.hpp"
 #include "detail/signing.hpp"
@@ -43,24 +43,30 @@ result<void> validate_object_options(const object_options& options) {
     }
     for (const auto& meta : options.metadata) {
         if (!detail::is_token(meta.name)) {
-            return fail(errc::invalid_option, "the metadata name '" + meta.name + "' is not a token");
+            return fail(errc::invalid_option,
+                        "the metadata name '" + meta.name + "' is not a token");
         }
         if (std::any_of(meta.value.begin(), meta.value.end(),
                         [](char c) { return static_cast<unsigned char>(c) >= 0x80; })) {
-            return fail(errc::invalid_option, "S3 metadata values can only contain ASCII characters");
+            return fail(errc::invalid_option,
+                        "S3 metadata values can only contain ASCII characters");
         }
     }
     if (!options.download_filename.empty() && !options.response_content_disposition.empty()) {
-        return fail(errc::invalid_option, "give either a download file name or a content disposition, not both");
+        return fail(errc::invalid_option,
+                    "give either a download file name or a content disposition, not both");
     }
     return {};
 }
 
 std::string_view sse_name(server_side_encryption sse) noexcept {
     switch (sse) {
-        case server_side_encryption::aes256: return "AES256";
-        case server_side_encryption::kms: return "aws:kms";
-        case server_side_encryption::none: break;
+        case server_side_encryption::aes256:
+            return "AES256";
+        case server_side_encryption::kms:
+            return "aws:kms";
+        case server_side_encryption::none:
+            break;
     }
     return {};
 }
@@ -87,9 +93,11 @@ result<presigned_request> presign_generic(const credentials& creds, std::string_
         request.headers.push_back({std::move(name), std::move(value)});
     };
     if (!options.content_type.empty()) add_header("Content-Type", options.content_type);
-    if (options.content_length) add_header("Content-Length", std::to_string(*options.content_length));
+    if (options.content_length)
+        add_header("Content-Length", std::to_string(*options.content_length));
     if (options.if_none_match_any) add_header("If-None-Match", "*");
-    if (!options.checksum_sha256.empty()) add_header("x-amz-checksum-sha256", options.checksum_sha256);
+    if (!options.checksum_sha256.empty())
+        add_header("x-amz-checksum-sha256", options.checksum_sha256);
     if (options.sse != server_side_encryption::none) {
         add_header("x-amz-server-side-encryption", std::string(sse_name(options.sse)));
     }
@@ -104,9 +112,11 @@ result<presigned_request> presign_generic(const credentials& creds, std::string_
     for (const auto& h : options.extra_headers) request.headers.push_back(h);
 
     if (!options.download_filename.empty()) {
-        request.query.push_back({"response-content-disposition", attachment_disposition(options.download_filename)});
+        request.query.push_back(
+            {"response-content-disposition", attachment_disposition(options.download_filename)});
     } else if (!options.response_content_disposition.empty()) {
-        request.query.push_back({"response-content-disposition", options.response_content_disposition});
+        request.query.push_back(
+            {"response-content-disposition", options.response_content_disposition});
     }
     if (!options.response_content_type.empty()) {
         request.query.push_back({"response-content-type", options.response_content_type});
@@ -152,7 +162,7 @@ struct cached_scope {
     sys_seconds at{};
     std::string access_key_id;
     std::string region;
-    secret_key secret;            // wiped with the cache
+    secret_key secret;  // wiped with the cache
     // "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=...&X-Amz-Date=..."
     std::string query_head;
     // "AWS4-HMAC-SHA256\nYYYYMMDDTHHMMSSZ\nYYYYMMDD/region/s3/aws4_request\n"
@@ -176,7 +186,8 @@ struct request_tail {
     std::string canonical_after_path;
     // "?[option parameters&]X-Amz-Algorithm=...&X-Amz-Signature="
     std::string url_query_before_signature;
-    std::size_t auth_query_offset = 0;  // where X-Amz-Algorithm starts in url_query_before_signature
+    std::size_t auth_query_offset =
+        0;  // where X-Amz-Algorithm starts in url_query_before_signature
 };
 
 // For the commonest shape (no signed header but host, no option query parameter) the tail
@@ -195,7 +206,8 @@ struct direct_state {
     cached_token token;
     cached_tail plain_tail;
     request_tail other_tail;  // rewritten on every call of another shape
-    std::string user_query;  // the object options' query parameters, encoded, in URL (= sorted) order
+    std::string
+        user_query;  // the object options' query parameters, encoded, in URL (= sorted) order
     std::string canonical;
 };
 
@@ -204,14 +216,17 @@ direct_state& thread_state() noexcept {
     return state;
 }
 
-bool target_is_cached(const cached_target& cache, std::string_view bucket, const endpoint& where) noexcept {
-    return cache.valid && cache.bucket == bucket && cache.region == where.region && cache.endpoint_url == where.url &&
-           cache.style == where.style;
+bool target_is_cached(const cached_target& cache, std::string_view bucket,
+                      const endpoint& where) noexcept {
+    return cache.valid && cache.bucket == bucket && cache.region == where.region &&
+           cache.endpoint_url == where.url && cache.style == where.style;
 }
 
-result<const cached_target*> fill_target(cached_target& cache, std::string_view bucket, const endpoint& where) {
+result<const cached_target*> fill_target(cached_target& cache, std::string_view bucket,
+                                         const endpoint& where) {
     cache.valid = false;
-    if (auto ok = detail::resolve_bucket_target(bucket, where, cache.target); !ok) return unexpected{ok.error()};
+    if (auto ok = detail::resolve_bucket_target(bucket, where, cache.target); !ok)
+        return unexpected{ok.error()};
     cache.bucket.assign(bucket);
     cache.region.assign(where.region);
     cache.endpoint_url.assign(where.url);
@@ -229,19 +244,23 @@ bool scope_is_cached(const cached_scope& cache, const credentials& creds, std::s
            cache.region == region && cache.secret.equals(creds.secret);
 }
 
-result<void> fill_scope(cached_scope& cache, const credentials& creds, std::string_view region, sys_seconds signed_at) {
+result<void> fill_scope(cached_scope& cache, const credentials& creds, std::string_view region,
+                        sys_seconds signed_at) {
     cache.valid = false;
     auto dates = detail::dates_for(signed_at);
     if (!dates) return unexpected{dates.error()};
     std::string scope;
     detail::append_scope((*dates)->scope_date(), region, "s3", scope);
     std::string credential = creds.access_key_id + "/" + scope;
-    cache.query_head.assign("X-Amz-Algorithm=").append(detail::algorithm).append("&X-Amz-Credential=");
+    cache.query_head.assign("X-Amz-Algorithm=")
+        .append(detail::algorithm)
+        .append("&X-Amz-Credential=");
     uri_encode(credential, false, cache.query_head);
     cache.query_head.append("&X-Amz-Date=").append((*dates)->amz());
     cache.to_sign_head.clear();
     detail::append_string_to_sign_head((*dates)->amz(), scope, cache.to_sign_head);
-    cache.key_after_head.assign(detail::signing_key(creds.secret, (*dates)->scope_date(), region, "s3"));
+    cache.key_after_head.assign(
+        detail::signing_key(creds.secret, (*dates)->scope_date(), region, "s3"));
     cache.key_after_head.absorb(cache.to_sign_head.data(), cache.to_sign_head.size());
     cache.secret = creds.secret;
     cache.at = signed_at;
@@ -265,7 +284,8 @@ const std::string& token_param_for(cached_token& cache, const std::string& token
 bool direct_path_fits(const object_options& options) noexcept {
     return options.metadata.empty() && options.extra_headers.empty() &&
            (options.content_type.empty() || detail::is_plain_header_value(options.content_type)) &&
-           (options.sse_kms_key_id.empty() || detail::is_plain_header_value(options.sse_kms_key_id));
+           (options.sse_kms_key_id.empty() ||
+            detail::is_plain_header_value(options.sse_kms_key_id));
 }
 
 // One signed header of the direct path. A trivial type, so the array of them is not zero-filled
@@ -278,18 +298,22 @@ struct direct_header {
     const char* value_at;
     std::size_t value_size;
 
-    static direct_header of(std::string_view canonical_name, std::string_view sent_name, std::string_view value) {
-        return {canonical_name.data(), canonical_name.size(), sent_name.data(), sent_name.size(), value.data(),
-                value.size()};
+    static direct_header of(std::string_view canonical_name, std::string_view sent_name,
+                            std::string_view value) {
+        return {canonical_name.data(), canonical_name.size(), sent_name.data(),
+                sent_name.size(),      value.data(),          value.size()};
     }
-    [[nodiscard]] std::string_view canonical_name() const { return {canonical_name_at, canonical_name_size}; }
+    [[nodiscard]] std::string_view canonical_name() const {
+        return {canonical_name_at, canonical_name_size};
+    }
     [[nodiscard]] std::string_view sent_name() const { return {sent_name_at, sent_name_size}; }
     [[nodiscard]] std::string_view value() const { return {value_at, value_size}; }
 };
 
 // The signed header names in order, host among them: "a;b;host;x" (or with %3B, encoded).
-std::string_view put_signed_names(const direct_header* headers, std::size_t before_host, std::size_t count,
-                                  std::string_view separator, char* out) noexcept {
+std::string_view put_signed_names(const direct_header* headers, std::size_t before_host,
+                                  std::size_t count, std::string_view separator,
+                                  char* out) noexcept {
     writer w{out};
     for (std::size_t i = 0; i < before_host; ++i) {
         w.put(headers[i].canonical_name());
@@ -316,19 +340,23 @@ void write_bounded(std::string& text, std::size_t bound, Write&& write) {
 // The canonical query sorts X-Amz-Expires < X-Amz-Security-Token < X-Amz-SignedHeaders, then the
 // lowercase option parameters (`user_query`); the URL lists the parameters in the order of the
 // generic signer (and AWS's test suite).
-void write_tail(const cached_scope& sc, const cached_target& where_to, std::string_view expires_text,
-                std::string_view token_param, std::string_view user_query, const direct_header* headers,
-                std::size_t before_host, std::size_t header_count, request_tail& out) {
+void write_tail(const cached_scope& sc, const cached_target& where_to,
+                std::string_view expires_text, std::string_view token_param,
+                std::string_view user_query, const direct_header* headers, std::size_t before_host,
+                std::size_t header_count, request_tail& out) {
     char encoded_text[160];  // the longest list, all six names with %3B, is 137 bytes
     char plain_text[160];
-    const std::string_view encoded_names = put_signed_names(headers, before_host, header_count, "%3B", encoded_text);
-    const std::string_view plain_names = put_signed_names(headers, before_host, header_count, ";", plain_text);
+    const std::string_view encoded_names =
+        put_signed_names(headers, before_host, header_count, "%3B", encoded_text);
+    const std::string_view plain_names =
+        put_signed_names(headers, before_host, header_count, ";", plain_text);
     std::size_t headers_size = where_to.host_line.size();
     for (std::size_t i = 0; i < header_count; ++i) {
         headers_size += headers[i].canonical_name().size() + headers[i].value().size() + 2;
     }
-    const std::size_t auth_size = sc.query_head.size() + expires_param.size() + expires_text.size() +
-                                  token_param.size() + signed_headers_param.size() + encoded_names.size();
+    const std::size_t auth_size = sc.query_head.size() + expires_param.size() +
+                                  expires_text.size() + token_param.size() +
+                                  signed_headers_param.size() + encoded_names.size();
 
     write_bounded(out.canonical_after_path,
                   auth_size + user_query.size() + headers_size + plain_names.size() +
@@ -354,15 +382,16 @@ void write_tail(const cached_scope& sc, const cached_target& where_to, std::stri
                       };
                       for (std::size_t i = 0; i < before_host; ++i) put_header(headers[i]);
                       w.put(where_to.host_line);
-                      for (std::size_t i = before_host; i < header_count; ++i) put_header(headers[i]);
+                      for (std::size_t i = before_host; i < header_count; ++i)
+                          put_header(headers[i]);
                       w.put('\n');
                       w.put(plain_names);
                       w.put('\n');
                       w.put(detail::unsigned_payload);
                   });
     out.auth_query_offset = user_query.empty() ? 1 : user_query.size() + 2;
-    write_bounded(out.url_query_before_signature, auth_size + user_query.size() + signature_param.size() + 2,
-                  [&](writer& w) {
+    write_bounded(out.url_query_before_signature,
+                  auth_size + user_query.size() + signature_param.size() + 2, [&](writer& w) {
                       w.put('?');
                       if (!user_query.empty()) {
                           w.put(user_query);
@@ -379,51 +408,64 @@ void write_tail(const cached_scope& sc, const cached_target& where_to, std::stri
 }
 
 result<void> write_direct(direct_state& state, const credentials& creds, std::string_view method,
-                          const cached_target& where_to, std::string_view key, const endpoint& where,
-                          const object_options& options, presigned_request& out) {
-    const bool usual_method = method == "GET" || method == "PUT" || method == "HEAD" || method == "DELETE";
+                          const cached_target& where_to, std::string_view key,
+                          const endpoint& where, const object_options& options,
+                          presigned_request& out) {
+    const bool usual_method =
+        method == "GET" || method == "PUT" || method == "HEAD" || method == "DELETE";
     if (!usual_method && !detail::is_token(method)) {
-        return fail(errc::invalid_method, "the HTTP method '" + std::string(method) + "' is not a token");
+        return fail(errc::invalid_method,
+                    "the HTTP method '" + std::string(method) + "' is not a token");
     }
-    if (creds.access_key_id.empty()) return fail(errc::empty_access_key_id, "the access key id is empty");
-    if (creds.secret.empty()) return fail(errc::invalid_secret_key, "the secret access key is empty");
+    if (creds.access_key_id.empty())
+        return fail(errc::empty_access_key_id, "the access key id is empty");
+    if (creds.secret.empty())
+        return fail(errc::invalid_secret_key, "the secret access key is empty");
     const sys_seconds signed_at = options.signing_time ? *options.signing_time : now();
     // Long-term credentials and an expiry in range need no further checks (the common case).
     std::chrono::seconds lifetime = options.expires;
     if (creds.expiration || lifetime < std::chrono::seconds{1} || lifetime > max_expiry) {
-        auto checked = detail::presign_lifetime(creds, signed_at, options.expires, options.clamp_expiry);
+        auto checked =
+            detail::presign_lifetime(creds, signed_at, options.expires, options.clamp_expiry);
         if (!checked) return unexpected{checked.error()};
         lifetime = *checked;
     }
     const cached_scope& sc = state.scope;
     if (!scope_is_cached(sc, creds, where.region, signed_at)) {
-        if (auto filled = fill_scope(state.scope, creds, where.region, signed_at); !filled) return filled;
+        if (auto filled = fill_scope(state.scope, creds, where.region, signed_at); !filled)
+            return filled;
     }
 
     // Signed headers, sorted by name: content-length < content-type < host < if-none-match <
-    // x-amz-checksum-sha256 < x-amz-server-side-encryption < x-amz-server-side-encryption-aws-kms-key-id.
+    // x-amz-checksum-sha256 < x-amz-server-side-encryption <
+    // x-amz-server-side-encryption-aws-kms-key-id.
     char length_text[24];
     std::string_view length_view;
     if (options.content_length) {
-        auto [end, ec] = std::to_chars(length_text, length_text + sizeof length_text, *options.content_length);
+        auto [end, ec] =
+            std::to_chars(length_text, length_text + sizeof length_text, *options.content_length);
         (void)ec;
         length_view = std::string_view(length_text, static_cast<std::size_t>(end - length_text));
     }
     direct_header headers[6];  // without host
     std::size_t header_count = 0;
-    if (options.content_length) headers[header_count++] = direct_header::of("content-length", "Content-Length", length_view);
+    if (options.content_length)
+        headers[header_count++] =
+            direct_header::of("content-length", "Content-Length", length_view);
     if (!options.content_type.empty()) {
-        headers[header_count++] = direct_header::of("content-type", "Content-Type", options.content_type);
+        headers[header_count++] =
+            direct_header::of("content-type", "Content-Type", options.content_type);
     }
     const std::size_t before_host = header_count;
-    if (options.if_none_match_any) headers[header_count++] = direct_header::of("if-none-match", "If-None-Match", "*");
+    if (options.if_none_match_any)
+        headers[header_count++] = direct_header::of("if-none-match", "If-None-Match", "*");
     if (!options.checksum_sha256.empty()) {
-        headers[header_count++] =
-            direct_header::of("x-amz-checksum-sha256", "x-amz-checksum-sha256", options.checksum_sha256);
+        headers[header_count++] = direct_header::of(
+            "x-amz-checksum-sha256", "x-amz-checksum-sha256", options.checksum_sha256);
     }
     if (options.sse != server_side_encryption::none) {
-        headers[header_count++] = direct_header::of("x-amz-server-side-encryption", "x-amz-server-side-encryption",
-                                                    sse_name(options.sse));
+        headers[header_count++] = direct_header::of(
+            "x-amz-server-side-encryption", "x-amz-server-side-encryption", sse_name(options.sse));
     }
     if (!options.sse_kms_key_id.empty()) {
         headers[header_count++] = direct_header::of("x-amz-server-side-encryption-aws-kms-key-id",
@@ -439,19 +481,25 @@ result<void> write_direct(direct_state& state, const credentials& creds, std::st
         uri_encode(value, false, state.user_query);
     };
     if (!options.download_filename.empty()) {
-        add_query("response-content-disposition", attachment_disposition(options.download_filename));
+        add_query("response-content-disposition",
+                  attachment_disposition(options.download_filename));
     } else if (!options.response_content_disposition.empty()) {
         add_query("response-content-disposition", options.response_content_disposition);
     }
-    if (!options.response_content_type.empty()) add_query("response-content-type", options.response_content_type);
+    if (!options.response_content_type.empty())
+        add_query("response-content-type", options.response_content_type);
     if (!options.version_id.empty()) add_query("versionId", options.version_id);
 
     char expires_text[24];
-    auto [expires_end, expires_ec] = std::to_chars(expires_text, expires_text + sizeof expires_text, lifetime.count());
+    auto [expires_end, expires_ec] =
+        std::to_chars(expires_text, expires_text + sizeof expires_text, lifetime.count());
     (void)expires_ec;
-    const std::string_view expires_view(expires_text, static_cast<std::size_t>(expires_end - expires_text));
+    const std::string_view expires_view(expires_text,
+                                        static_cast<std::size_t>(expires_end - expires_text));
     const std::string_view token_param =
-        creds.session_token.empty() ? std::string_view{} : std::string_view(token_param_for(state.token, creds.session_token));
+        creds.session_token.empty()
+            ? std::string_view{}
+            : std::string_view(token_param_for(state.token, creds.session_token));
 
     // The commonest shape (host the only signed header, no option query parameter) takes its tail
     // from the cache.
@@ -459,7 +507,8 @@ result<void> write_direct(direct_state& state, const credentials& creds, std::st
     if (header_count == 0 && state.user_query.empty()) {
         cached_tail& cached = state.plain_tail;
         const std::uint64_t token_generation = token_param.empty() ? 0 : state.token.generation;
-        if (cached.target_generation != where_to.generation || cached.scope_generation != sc.generation ||
+        if (cached.target_generation != where_to.generation ||
+            cached.scope_generation != sc.generation ||
             cached.token_generation != token_generation || cached.lifetime != lifetime.count()) {
             cached.target_generation = 0;  // invalid until written
             write_tail(sc, where_to, expires_view, token_param, {}, headers, 0, 0, cached.text);
@@ -470,12 +519,12 @@ result<void> write_direct(direct_state& state, const credentials& creds, std::st
         }
         tail = &cached.text;
     } else {
-        write_tail(sc, where_to, expires_view, token_param, state.user_query, headers, before_host, header_count,
-                   state.other_tail);
+        write_tail(sc, where_to, expires_view, token_param, state.user_query, headers, before_host,
+                   header_count, state.other_tail);
     }
 
-    const std::size_t bound =
-        method.size() + 1 + where_to.target.path_prefix.size() + 3 * key.size() + tail->canonical_after_path.size();
+    const std::size_t bound = method.size() + 1 + where_to.target.path_prefix.size() +
+                              3 * key.size() + tail->canonical_after_path.size();
     if (state.canonical.size() < bound) state.canonical.resize(bound);
     writer w{state.canonical.data()};
     w.put(method);
@@ -487,9 +536,11 @@ result<void> write_direct(direct_state& state, const credentials& creds, std::st
     }
     const std::string_view encoded_path(path_at, static_cast<std::size_t>(w.at - path_at));
     w.put(tail->canonical_after_path);
-    const std::string_view canonical(state.canonical.data(), static_cast<std::size_t>(w.at - state.canonical.data()));
+    const std::string_view canonical(state.canonical.data(),
+                                     static_cast<std::size_t>(w.at - state.canonical.data()));
 
-    // String to sign = cached head + hex(SHA-256(canonical request)); the key has absorbed the head.
+    // String to sign = cached head + hex(SHA-256(canonical request)); the key has absorbed the
+    // head.
     unsigned char digest[32];
     SHA256_CTX ctx;
     SHA256_Init(&ctx);
@@ -504,7 +555,8 @@ result<void> write_direct(direct_state& state, const credentials& creds, std::st
     detail::hex32(mac, signature);
 
     out.method.assign(method);
-    out.url.resize(where_to.url_prefix.size() + encoded_path.size() + tail->url_query_before_signature.size() + 64);
+    out.url.resize(where_to.url_prefix.size() + encoded_path.size() +
+                   tail->url_query_before_signature.size() + 64);
     writer u{out.url.data()};
     u.put(where_to.url_prefix);
     u.put(encoded_path);
@@ -515,10 +567,13 @@ result<void> write_direct(direct_state& state, const credentials& creds, std::st
     // The headers the client must send, in the generic path's order.
     if (header_count) {
         out.headers.reserve(header_count);
-        if (!options.content_type.empty()) out.headers.push_back({"Content-Type", options.content_type});
-        if (options.content_length) out.headers.push_back({"Content-Length", std::string(length_view)});
+        if (!options.content_type.empty())
+            out.headers.push_back({"Content-Type", options.content_type});
+        if (options.content_length)
+            out.headers.push_back({"Content-Length", std::string(length_view)});
         for (std::size_t i = before_host; i < header_count; ++i) {
-            out.headers.push_back({std::string(headers[i].sent_name()), std::string(headers[i].value())});
+            out.headers.push_back(
+                {std::string(headers[i].sent_name()), std::string(headers[i].value())});
         }
     }
     out.signed_at = signed_at;
@@ -527,24 +582,26 @@ result<void> write_direct(direct_state& state, const credentials& creds, std::st
     out.artifacts.signature = signature_hex(std::string_view(signature, 64));
     if (options.capture_artifacts) {
         out.artifacts.canonical_request.assign(canonical);
-        out.artifacts.string_to_sign.assign(sc.to_sign_head).append(canonical_hash, sizeof canonical_hash);
+        out.artifacts.string_to_sign.assign(sc.to_sign_head)
+            .append(canonical_hash, sizeof canonical_hash);
     }
     return {};
 }
 
 // One return of one named object, so the result is built in the caller's slot (no move).
-result<presigned_request> presign_direct(direct_state& state, const credentials& creds, std::string_view method,
-                                         const cached_target& where_to, std::string_view key,
-                                         const endpoint& where, const object_options& options) {
+result<presigned_request> presign_direct(direct_state& state, const credentials& creds,
+                                         std::string_view method, const cached_target& where_to,
+                                         std::string_view key, const endpoint& where,
+                                         const object_options& options) {
     result<presigned_request> produced{std::in_place};
-    if (auto ok = write_direct(state, creds, method, where_to, key, where, options, *produced); !ok) {
+    if (auto ok = write_direct(state, creds, method, where_to, key, where, options, *produced);
+        !ok) {
         produced = unexpected{ok.error()};
     }
     return produced;
 }
 
 }  // namespace
-
 
 result<presigned_request> presign_object(const credentials& creds, std::string_view method,
                                          std::string_view bucket, std::string_view key,
@@ -557,27 +614,33 @@ result<presigned_request> presign_object(const credentials& creds, std::string_v
         return fail(errc::invalid_region, "the region '" + where.region + "' is not [a-z0-9-]+");
     }
     if (key.empty()) return fail(errc::invalid_object_key, "the object key is empty");
-    if (key.size() > 1024) return fail(errc::invalid_object_key, "the object key is longer than 1024 bytes");
+    if (key.size() > 1024)
+        return fail(errc::invalid_object_key, "the object key is longer than 1024 bytes");
     result<const cached_target*> target{&state.target};
     if (!target_hit) {
         target = fill_target(state.target, bucket, where);
         if (!target) return unexpected{target.error()};
     }
-    const bool options_need_checks = !options.checksum_sha256.empty() || !options.sse_kms_key_id.empty() ||
-                                     !options.metadata.empty() || !options.download_filename.empty();
+    const bool options_need_checks = !options.checksum_sha256.empty() ||
+                                     !options.sse_kms_key_id.empty() || !options.metadata.empty() ||
+                                     !options.download_filename.empty();
     if (options_need_checks) {
         if (auto ok = validate_object_options(options); !ok) return unexpected{ok.error()};
     }
-    if (direct_path_fits(options)) return presign_direct(state, creds, method, **target, key, where, options);
-    if (!is_valid_utf8(key)) return fail(errc::invalid_object_key, "the object key is not valid UTF-8");
+    if (direct_path_fits(options))
+        return presign_direct(state, creds, method, **target, key, where, options);
+    if (!is_valid_utf8(key))
+        return fail(errc::invalid_object_key, "the object key is not valid UTF-8");
     return presign_generic(creds, method, (*target)->target, key, where, options);
 }
 
 result<presigned_request> presign_object_request(const credentials& creds, std::string_view method,
                                                  std::string_view bucket, std::string_view key,
-                                                 const endpoint& where, std::span<const query_param> query,
+                                                 const endpoint& where,
+                                                 std::span<const query_param> query,
                                                  const object_options& options) {
-    // Always the generic path: the direct path's caches and tail stay exactly as presign_object uses them.
+    // Always the generic path: the direct path's caches and tail stay exactly as presign_object
+    // uses them.
     if (!detail::is_scope_name(where.region)) {
         return fail(errc::invalid_region, "the region '" + where.region + "' is not [a-z0-9-]+");
     }
@@ -586,14 +649,16 @@ result<presigned_request> presign_object_request(const credentials& creds, std::
         if (param.name.empty()) return fail(errc::invalid_query, "a query parameter name is empty");
     }
     detail::bucket_target target;
-    if (auto ok = detail::resolve_bucket_target(bucket, where, target); !ok) return unexpected{ok.error()};
+    if (auto ok = detail::resolve_bucket_target(bucket, where, target); !ok)
+        return unexpected{ok.error()};
     if (auto ok = validate_object_options(options); !ok) return unexpected{ok.error()};
     return presign_generic(creds, method, target, key, where, options, query);
 }
 
 result<presigned_request> presign_bucket_request(const credentials& creds, std::string_view method,
                                                  std::string_view bucket, const endpoint& where,
-                                                 std::span<const query_param> query, const object_options& options) {
+                                                 std::span<const query_param> query,
+                                                 const object_options& options) {
     if (!detail::is_scope_name(where.region)) {
         return fail(errc::invalid_region, "the region '" + where.region + "' is not [a-z0-9-]+");
     }
@@ -601,7 +666,8 @@ result<presigned_request> presign_bucket_request(const credentials& creds, std::
         if (param.name.empty()) return fail(errc::invalid_query, "a query parameter name is empty");
     }
     detail::bucket_target target;
-    if (auto ok = detail::resolve_bucket_target(bucket, where, target); !ok) return unexpected{ok.error()};
+    if (auto ok = detail::resolve_bucket_target(bucket, where, target); !ok)
+        return unexpected{ok.error()};
     if (auto ok = validate_object_options(options); !ok) return unexpected{ok.error()};
     // The bucket itself: "/" virtual-hosted, "/bucket/" path style (S3 reads it as "/bucket").
     return presign_generic(creds, method, target, {}, where, options, query);

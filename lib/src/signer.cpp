@@ -34,27 +34,31 @@ signing_options signing_options::for_s3(std::string region) {
 
 namespace {
 
-using std::chrono::seconds;
 using detail::check_not_expired;
 using detail::date_strings;
 using detail::dates_for;
+using std::chrono::seconds;
 
 result<void> validate_common(const credentials& creds, const http_request& request,
                              const signing_options& options) {
-    if (creds.access_key_id.empty()) return fail(errc::empty_access_key_id, "the access key id is empty");
-    if (creds.secret.empty()) return fail(errc::invalid_secret_key, "the secret access key is empty");
+    if (creds.access_key_id.empty())
+        return fail(errc::empty_access_key_id, "the access key id is empty");
+    if (creds.secret.empty())
+        return fail(errc::invalid_secret_key, "the secret access key is empty");
     if (!detail::is_scope_name(options.region)) {
         return fail(errc::invalid_region, "the region '" + options.region + "' is not [a-z0-9-]+");
     }
     if (!detail::is_scope_name(options.service)) {
-        return fail(errc::invalid_service, "the service '" + options.service + "' is not [a-z0-9-]+");
+        return fail(errc::invalid_service,
+                    "the service '" + options.service + "' is not [a-z0-9-]+");
     }
     if (request.body.how == payload::kind::hash && !detail::is_lower_hex64(request.body.value)) {
         return fail(errc::invalid_payload_hash, "the payload hash is not 64 lowercase hex digits");
     }
     for (const auto& name : options.signed_headers) {
         if (!detail::is_token(name)) {
-            return fail(errc::invalid_header_name, "the signed header name '" + name + "' is not a token");
+            return fail(errc::invalid_header_name,
+                        "the signed header name '" + name + "' is not a token");
         }
     }
     return detail::validate_request(request);
@@ -62,8 +66,12 @@ result<void> validate_common(const credentials& creds, const http_request& reque
 
 void append_payload_hash(const payload& body, std::string& out) {
     switch (body.how) {
-        case payload::kind::unsigned_payload: out.append(detail::unsigned_payload); break;
-        case payload::kind::hash: out.append(body.value); break;
+        case payload::kind::unsigned_payload:
+            out.append(detail::unsigned_payload);
+            break;
+        case payload::kind::hash:
+            out.append(body.value);
+            break;
         case payload::kind::body: {
             auto digest = sha256_of(body.value);
             char hex[64];
@@ -93,8 +101,12 @@ struct scratch {
     };
     std::vector<encoded_param> params;
     std::vector<std::size_t> order;
-    [[nodiscard]] std::string_view name_of(const encoded_param& p) const { return std::string_view(encoded).substr(p.name_at, p.name_size); }
-    [[nodiscard]] std::string_view value_of(const encoded_param& p) const { return std::string_view(encoded).substr(p.value_at, p.value_size); }
+    [[nodiscard]] std::string_view name_of(const encoded_param& p) const {
+        return std::string_view(encoded).substr(p.name_at, p.name_size);
+    }
+    [[nodiscard]] std::string_view value_of(const encoded_param& p) const {
+        return std::string_view(encoded).substr(p.value_at, p.value_size);
+    }
     void add_param(std::string_view name, std::string_view value, bool name_is_plain = false,
                    bool value_is_plain = false) {
         encoded_param p{};
@@ -141,16 +153,18 @@ scratch& thread_scratch() {
     return s;
 }
 
-void sign_string(const credentials& creds, const date_strings& dates, const signing_options& options,
-                 const scratch& s, char signature_hex[64]) {
-    const auto& key = detail::signing_key(creds.secret, dates.scope_date(), options.region, options.service);
+void sign_string(const credentials& creds, const date_strings& dates,
+                 const signing_options& options, const scratch& s, char signature_hex[64]) {
+    const auto& key =
+        detail::signing_key(creds.secret, dates.scope_date(), options.region, options.service);
     unsigned char mac[32];
     key.published_mac(s.string_to_sign.data(), s.string_to_sign.size(), mac);
     detail::hex32(mac, signature_hex);
 }
 
 void append_canonical_request(const http_request& request, const signing_options& options,
-                              const scratch& s, std::string_view canonical_query, std::string& out) {
+                              const scratch& s, std::string_view canonical_query,
+                              std::string& out) {
     out.append(request.method);
     out.push_back('\n');
     detail::append_canonical_uri(request.path, request.path_is_encoded, options.normalize_path,
@@ -165,21 +179,22 @@ void append_canonical_request(const http_request& request, const signing_options
     out.append(s.payload_hash);
 }
 
-
 }  // namespace
 
 result<presigned_request> presign(const credentials& creds, const http_request& request,
                                   const signing_options& options) {
     if (auto ok = validate_common(creds, request, options); !ok) return unexpected{ok.error()};
     const sys_seconds signed_at = (options.signing_time ? *options.signing_time : now());
-    auto lifetime = detail::presign_lifetime(creds, signed_at, options.expires, options.clamp_expiry);
+    auto lifetime =
+        detail::presign_lifetime(creds, signed_at, options.expires, options.clamp_expiry);
     if (!lifetime) return unexpected{lifetime.error()};
     const seconds expires = *lifetime;
     auto dates = dates_for(signed_at);
     if (!dates) return unexpected{dates.error()};
 
     scratch& s = thread_scratch();
-    detail::collect_canonical_headers(request.headers, {}, options.signed_headers, request.host, s.headers);
+    detail::collect_canonical_headers(request.headers, {}, options.signed_headers, request.host,
+                                      s.headers);
     detail::append_signed_header_names(s.headers, s.signed_names);
     detail::append_scope((*dates)->scope_date(), options.region, options.service, s.scope);
     s.credential.append(creds.access_key_id).push_back('/');
@@ -187,9 +202,11 @@ result<presigned_request> presign(const credentials& creds, const http_request& 
     append_payload_hash(request.body, s.payload_hash);
 
     char expires_text[24];
-    auto [expires_end, expires_ec] = std::to_chars(expires_text, expires_text + sizeof expires_text, expires.count());
+    auto [expires_end, expires_ec] =
+        std::to_chars(expires_text, expires_text + sizeof expires_text, expires.count());
     (void)expires_ec;
-    const std::string_view expires_view(expires_text, static_cast<std::size_t>(expires_end - expires_text));
+    const std::string_view expires_view(expires_text,
+                                        static_cast<std::size_t>(expires_end - expires_text));
     const bool has_token = !creds.session_token.empty();
     const bool sign_token = has_token && options.token_mode == session_token_mode::sign;
 
@@ -265,9 +282,11 @@ result<signed_request> sign(const credentials& creds, const http_request& reques
     append_payload_hash(request.body, s.payload_hash);
 
     signed_request out;
-    if (!creds.session_token.empty()) out.headers.push_back({"X-Amz-Security-Token", creds.session_token});
+    if (!creds.session_token.empty())
+        out.headers.push_back({"X-Amz-Security-Token", creds.session_token});
     out.headers.push_back({"X-Amz-Date", std::string((*dates)->amz())});
-    if (options.add_content_sha256_header) out.headers.push_back({"x-amz-content-sha256", s.payload_hash});
+    if (options.add_content_sha256_header)
+        out.headers.push_back({"x-amz-content-sha256", s.payload_hash});
 
     // The token is signed in sign mode; in append mode it is added but left out of the signature.
     std::span<const header> added = out.headers;
@@ -334,7 +353,8 @@ std::string time_text(sys_seconds t) {
 
 result<void> check_not_expired(const credentials& creds, sys_seconds at) {
     if (creds.expiration && *creds.expiration <= at) {
-        return fail(errc::credentials_expired, "the credentials expired at " + time_text(*creds.expiration) +
+        return fail(errc::credentials_expired, "the credentials expired at " +
+                                                   time_text(*creds.expiration) +
                                                    ", before the signing time " + time_text(at));
     }
     return {};

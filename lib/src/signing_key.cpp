@@ -15,7 +15,9 @@
 
 namespace sigv4::detail {
 
-hmac_sha256_key::~hmac_sha256_key() { wipe(); }
+hmac_sha256_key::~hmac_sha256_key() {
+    wipe();
+}
 
 void hmac_sha256_key::wipe() noexcept {
     OPENSSL_cleanse(&inner_, sizeof inner_);
@@ -44,7 +46,8 @@ void hmac_sha256_key::assign(const void* key, std::size_t size) noexcept {
     OPENSSL_cleanse(pad, sizeof pad);
 }
 
-void hmac_sha256_key::compute(const void* data, std::size_t size, unsigned char out[32], SHA256_CTX& ctx) const noexcept {
+void hmac_sha256_key::compute(const void* data, std::size_t size, unsigned char out[32],
+                              SHA256_CTX& ctx) const noexcept {
     ctx = inner_;
     SHA256_Update(&ctx, data, size);
     unsigned char inner_digest[32];
@@ -54,13 +57,15 @@ void hmac_sha256_key::compute(const void* data, std::size_t size, unsigned char 
     SHA256_Final(out, &ctx);
 }
 
-void hmac_sha256_key::mac(const void* data, std::size_t size, unsigned char out[32]) const noexcept {
+void hmac_sha256_key::mac(const void* data, std::size_t size,
+                          unsigned char out[32]) const noexcept {
     SHA256_CTX ctx;
     compute(data, size, out, ctx);
     OPENSSL_cleanse(&ctx, sizeof ctx);
 }
 
-void hmac_sha256_key::published_mac(const void* data, std::size_t size, unsigned char out[32]) const noexcept {
+void hmac_sha256_key::published_mac(const void* data, std::size_t size,
+                                    unsigned char out[32]) const noexcept {
     SHA256_CTX ctx;
     compute(data, size, out, ctx);
 }
@@ -84,14 +89,17 @@ void hex32(const unsigned char in[32], char out[64]) noexcept {
             std::memcpy(&w, at + 4 * i, 4);
             return _mm_cvtsi32_si128(static_cast<int>(w));
         };
-        return _mm_unpacklo_epi64(_mm_unpacklo_epi32(word(0), word(1)), _mm_unpacklo_epi32(word(2), word(3)));
+        return _mm_unpacklo_epi64(_mm_unpacklo_epi32(word(0), word(1)),
+                                  _mm_unpacklo_epi32(word(2), word(3)));
     };
     for (int half = 0; half < 2; ++half) {
         __m128i bytes = load_half(in + 16 * half);
         __m128i high = _mm_and_si128(_mm_srli_epi16(bytes, 4), low_nibbles);
         __m128i low = _mm_and_si128(bytes, low_nibbles);
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 32 * half), to_hex(_mm_unpacklo_epi8(high, low)));
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 32 * half + 16), to_hex(_mm_unpackhi_epi8(high, low)));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 32 * half),
+                         to_hex(_mm_unpacklo_epi8(high, low)));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 32 * half + 16),
+                         to_hex(_mm_unpackhi_epi8(high, low)));
     }
 #else
     static constexpr auto pairs = [] {
@@ -103,7 +111,8 @@ void hex32(const unsigned char in[32], char out[64]) noexcept {
         }
         return table;
     }();
-    for (int i = 0; i < 32; ++i) std::memcpy(out + 2 * i, &pairs[static_cast<std::size_t>(in[i]) * 2], 2);
+    for (int i = 0; i < 32; ++i)
+        std::memcpy(out + 2 * i, &pairs[static_cast<std::size_t>(in[i]) * 2], 2);
 #endif
 }
 
@@ -162,7 +171,8 @@ void clear_signing_key_cache() noexcept {
 
 bool signing_key_cache_holds(const secret_key& secret) noexcept {
     const auto& slots = thread_cache().slots;
-    return std::any_of(slots.begin(), slots.end(), [&](const auto& slot) { return slot && slot->secret.equals(secret); });
+    return std::any_of(slots.begin(), slots.end(),
+                       [&](const auto& slot) { return slot && slot->secret.equals(secret); });
 }
 
 const hmac_sha256_key& signing_key(const secret_key& secret, std::string_view scope_date,
@@ -170,7 +180,8 @@ const hmac_sha256_key& signing_key(const secret_key& secret, std::string_view sc
     signing_key_cache& cache = thread_cache();
     ++cache.clock;
     for (auto& slot : cache.slots) {
-        if (slot && std::memcmp(slot->scope_date, scope_date.data(), sizeof slot->scope_date) == 0 &&
+        if (slot &&
+            std::memcmp(slot->scope_date, scope_date.data(), sizeof slot->scope_date) == 0 &&
             slot->region == region && slot->service == service && slot->secret.equals(secret)) {
             slot->last_use = cache.clock;
             return slot->key;

@@ -101,10 +101,10 @@ result<std::string> format_iso8601(sys_seconds t) {
 
 result<sys_seconds> parse_amz_date(std::string_view text) {
     civil c{};
-    if (text.size() != 16 || text[8] != 'T' || text[15] != 'Z' || !read_digits(text, 0, 4, c.year) ||
-        !read_digits(text, 4, 2, c.month) || !read_digits(text, 6, 2, c.day) ||
-        !read_digits(text, 9, 2, c.hour) || !read_digits(text, 11, 2, c.minute) ||
-        !read_digits(text, 13, 2, c.second)) {
+    if (text.size() != 16 || text[8] != 'T' || text[15] != 'Z' ||
+        !read_digits(text, 0, 4, c.year) || !read_digits(text, 4, 2, c.month) ||
+        !read_digits(text, 6, 2, c.day) || !read_digits(text, 9, 2, c.hour) ||
+        !read_digits(text, 11, 2, c.minute) || !read_digits(text, 13, 2, c.second)) {
         return fail(errc::invalid_time, "expected a time like 20150830T123600Z");
     }
     return from_civil(c);
@@ -116,8 +116,9 @@ result<sys_seconds> parse_iso8601(std::string_view text) {
     auto bad = [] { return fail(errc::invalid_time, "expected a time like 2015-08-30T12:36:00Z"); };
     if (text.size() < 20 || !read_digits(text, 0, 4, c.year) || text[4] != '-' ||
         !read_digits(text, 5, 2, c.month) || text[7] != '-' || !read_digits(text, 8, 2, c.day) ||
-        (text[10] != 'T' && text[10] != 't' && text[10] != ' ') || !read_digits(text, 11, 2, c.hour) ||
-        text[13] != ':' || !read_digits(text, 14, 2, c.minute) || text[16] != ':' ||
+        (text[10] != 'T' && text[10] != 't' && text[10] != ' ') ||
+        !read_digits(text, 11, 2, c.hour) || text[13] != ':' ||
+        !read_digits(text, 14, 2, c.minute) || text[16] != ':' ||
         !read_digits(text, 17, 2, c.second)) {
         return bad();
     }
@@ -141,6 +142,8 @@ result<sys_seconds> parse_iso8601(std::string_view text) {
     return zone[0] == '+' ? *t - offset : *t + offset;
 }
 
-sys_seconds now() noexcept { return floor<seconds>(system_clock::now()); }
+sys_seconds now() noexcept {
+    return floor<seconds>(system_clock::now());
+}
 
 }  // namespace sigv4

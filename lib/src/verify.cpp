@@ -23,10 +23,10 @@ namespace sigv4 {
 
 namespace {
 
-using std::chrono::seconds;
 using detail::decode_into;
 using detail::decode_view;
 using detail::is_canonical_encoding;
+using std::chrono::seconds;
 
 // Client text quoted in a message: at most 64 bytes, control and non-ASCII bytes as '?', so an
 // error that ends up in a log can neither flood it nor forge lines.
@@ -73,13 +73,15 @@ result<std::vector<raw_param>, verify_error> parse_query(std::string_view query)
         param.raw_value = eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1);
         if (!decode_view(param.raw_name, param.name_storage, param.name) ||
             !decode_view(param.raw_value, param.value_storage, param.value)) {
-            return reject(errc::invalid_argument, "the query string has a malformed percent escape");
+            return reject(errc::invalid_argument,
+                          "the query string has a malformed percent escape");
         }
     }
     return params;
 }
 
-const header* find_header(const std::vector<header>& headers, std::string_view name, int* count = nullptr) {
+const header* find_header(const std::vector<header>& headers, std::string_view name,
+                          int* count = nullptr) {
     const header* found = nullptr;
     int n = 0;
     for (const auto& h : headers) {
@@ -111,8 +113,8 @@ struct auth_parts {
 };
 
 // The first x-amz-* header that is not among the signed names, or nullptr.
-const header* unsigned_amz_header(const std::vector<header>& headers, const std::vector<std::string>& signed_names,
-                                  bool query_auth) {
+const header* unsigned_amz_header(const std::vector<header>& headers,
+                                  const std::vector<std::string>& signed_names, bool query_auth) {
     for (const auto& h : headers) {
         if (detail::is_unsigned_amz_header(h.name, signed_names, query_auth)) return &h;
     }
@@ -146,14 +148,16 @@ struct parsed_target {
 };
 
 result<void, verify_error> parse_target(const received_request& request, parsed_target& target) {
-    if (!detail::is_token(request.method)) return reject(errc::invalid_argument, "the method is not a token");
+    if (!detail::is_token(request.method))
+        return reject(errc::invalid_argument, "the method is not a token");
     const std::string_view raw = request.target;
     if (raw.empty() || raw.front() != '/') {
         return reject(errc::invalid_argument, "the request target must start with '/'");
     }
     const std::size_t question = raw.find('?');
     target.raw_path = raw.substr(0, question);
-    target.raw_query = question == std::string_view::npos ? std::string_view{} : raw.substr(question + 1);
+    target.raw_query =
+        question == std::string_view::npos ? std::string_view{} : raw.substr(question + 1);
     if (!decode_into(target.raw_path, target.decoded_path)) {
         return reject(errc::invalid_argument, "the path has a malformed percent escape");
     }
@@ -169,18 +173,22 @@ constexpr errc malformed_query = errc::authorization_query_parameters_error;
 result<auth_parts, verify_error> read_query_auth(const parsed_target& target) {
     auth_parts auth;
     auth.query = true;
-    const char* required[] = {"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires",
-                              "X-Amz-SignedHeaders", "X-Amz-Signature"};
+    const char* required[] = {"X-Amz-Algorithm", "X-Amz-Credential",    "X-Amz-Date",
+                              "X-Amz-Expires",   "X-Amz-SignedHeaders", "X-Amz-Signature"};
     const raw_param* found[6];
     for (int i = 0; i < 6; ++i) {
         int n = target.count(required[i], &found[i]);
         if (n == 0) {
-            return reject(malformed_query, std::string("Query-string authentication version 4 requires the "
-                                                       "X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, "
-                                                       "X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires "
-                                                       "parameters; missing ") + required[i]);
+            return reject(malformed_query,
+                          std::string("Query-string authentication version 4 requires the "
+                                      "X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, "
+                                      "X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires "
+                                      "parameters; missing ") +
+                              required[i]);
         }
-        if (n > 1) return reject(malformed_query, std::string("the parameter ") + required[i] + " is repeated");
+        if (n > 1)
+            return reject(malformed_query,
+                          std::string("the parameter ") + required[i] + " is repeated");
     }
     if (found[0]->value != detail::algorithm) {
         return reject(malformed_query, "X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"");
@@ -189,16 +197,19 @@ result<auth_parts, verify_error> read_query_auth(const parsed_target& target) {
     auth.amz_date = found[2]->value;
     const auto expires = detail::decimal_number(found[3]->value);
     if (!expires) return reject(malformed_query, "X-Amz-Expires should be a number");
-    if (*expires < 1) return reject(malformed_query, "X-Amz-Expires must be non-negative and non-zero");
+    if (*expires < 1)
+        return reject(malformed_query, "X-Amz-Expires must be non-negative and non-zero");
     if (*expires > max_expiry.count()) {
-        return reject(malformed_query, "X-Amz-Expires must be less than a week (in seconds) that is 604800");
+        return reject(malformed_query,
+                      "X-Amz-Expires must be less than a week (in seconds) that is 604800");
     }
     auth.expires = seconds{*expires};
     auth.signed_headers = found[4]->value;
     auth.signature = found[5]->value;
     const raw_param* token = nullptr;
     int token_count = target.count("X-Amz-Security-Token", &token);
-    if (token_count > 1) return reject(malformed_query, "the parameter X-Amz-Security-Token is repeated");
+    if (token_count > 1)
+        return reject(malformed_query, "the parameter X-Amz-Security-Token is repeated");
     if (token) {
         auth.has_token = true;
         auth.token = token->value;
@@ -208,7 +219,8 @@ result<auth_parts, verify_error> read_query_auth(const parsed_target& target) {
 
 // Header auth: "AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…", x-amz-date and the
 // optional x-amz-security-token.
-result<auth_parts, verify_error> read_header_auth(const received_request& request, const header& authorization,
+result<auth_parts, verify_error> read_header_auth(const received_request& request,
+                                                  const header& authorization,
                                                   int authorization_count) {
     auth_parts auth;
     auth.query = false;
@@ -236,14 +248,20 @@ result<auth_parts, verify_error> read_header_auth(const received_request& reques
         }
         std::string_view key = part.substr(0, eq);
         std::string_view component = part.substr(eq + 1);
-        int index = key == "Credential" ? 0 : key == "SignedHeaders" ? 1 : key == "Signature" ? 2 : -1;
+        int index = key == "Credential"      ? 0
+                    : key == "SignedHeaders" ? 1
+                    : key == "Signature"     ? 2
+                                             : -1;
         if (index < 0 || have[index]) {
-            return reject(errc::authorization_header_malformed,
-                          "the authorization header is malformed; unexpected or repeated component '" +
-                              quoted(key) + "'");
+            return reject(
+                errc::authorization_header_malformed,
+                "the authorization header is malformed; unexpected or repeated component '" +
+                    quoted(key) + "'");
         }
         have[index] = true;
-        (index == 0 ? auth.credential : index == 1 ? auth.signed_headers : auth.signature) = component;
+        (index == 0   ? auth.credential
+         : index == 1 ? auth.signed_headers
+                      : auth.signature) = component;
     }
     if (!have[0] || !have[1] || !have[2]) {
         return reject(errc::authorization_header_malformed,
@@ -252,13 +270,15 @@ result<auth_parts, verify_error> read_header_auth(const received_request& reques
     int date_count = 0;
     const header* date = find_header(request.headers, "x-amz-date", &date_count);
     if (!date) {
-        return reject(errc::missing_security_header, "AWS authentication requires a valid Date or x-amz-date header");
+        return reject(errc::missing_security_header,
+                      "AWS authentication requires a valid Date or x-amz-date header");
     }
     if (date_count > 1) return reject(errc::invalid_argument, "the x-amz-date header is repeated");
     auth.amz_date = trim(date->value);
     int token_count = 0;
     const header* token = find_header(request.headers, "x-amz-security-token", &token_count);
-    if (token_count > 1) return reject(errc::invalid_token, "the x-amz-security-token header is repeated");
+    if (token_count > 1)
+        return reject(errc::invalid_token, "the x-amz-security-token header is repeated");
     if (token) {
         auth.has_token = true;
         auth.token = trim(token->value);
@@ -267,14 +287,17 @@ result<auth_parts, verify_error> read_header_auth(const received_request& reques
 }
 
 // Which mechanism the request uses (exactly one), and its parameters.
-result<auth_parts, verify_error> read_auth(const received_request& request, const parsed_target& target) {
+result<auth_parts, verify_error> read_auth(const received_request& request,
+                                           const parsed_target& target) {
     int authorization_count = 0;
-    const header* authorization = find_header(request.headers, "authorization", &authorization_count);
+    const header* authorization =
+        find_header(request.headers, "authorization", &authorization_count);
     const raw_param* algorithm_param = nullptr;
     const int algorithm_count = target.count("X-Amz-Algorithm", &algorithm_param);
     if (authorization && algorithm_count > 0) {
-        return reject(errc::invalid_argument, "only one auth mechanism allowed; only the X-Amz-Algorithm query "
-                                              "parameter or the Authorization header should be specified");
+        return reject(errc::invalid_argument,
+                      "only one auth mechanism allowed; only the X-Amz-Algorithm query "
+                      "parameter or the Authorization header should be specified");
     }
     if (!authorization && algorithm_count == 0) {
         return reject(errc::missing_security_header, "the request carries no SigV4 authentication");
@@ -290,17 +313,20 @@ struct checked_scope {
     std::vector<std::string> signed_names;
 };
 
-result<void, verify_error> check_scope(const auth_parts& auth, const verify_options& options, checked_scope& out) {
+result<void, verify_error> check_scope(const auth_parts& auth, const verify_options& options,
+                                       checked_scope& out) {
     const errc malformed = auth.query ? malformed_query : errc::authorization_header_malformed;
     const detail::scope_parts& scope = out.scope;
     if (!detail::split_scope(auth.credential, out.scope) || scope.terminator != "aws4_request") {
-        return reject(malformed, "error parsing the credential; it must be "
-                                 "<access key id>/<YYYYMMDD>/<region>/<service>/aws4_request");
+        return reject(malformed,
+                      "error parsing the credential; it must be "
+                      "<access key id>/<YYYYMMDD>/<region>/<service>/aws4_request");
     }
     auto signed_at = parse_amz_date(auth.amz_date);
     if (!signed_at) {
         if (auth.query) return reject(malformed, "X-Amz-Date must be in the ISO8601 long format");
-        return reject(errc::missing_security_header, "AWS authentication requires a valid Date or x-amz-date header");
+        return reject(errc::missing_security_header,
+                      "AWS authentication requires a valid Date or x-amz-date header");
     }
     out.signed_at = *signed_at;
     if (scope.date != auth.amz_date.substr(0, 8)) {
@@ -312,13 +338,15 @@ result<void, verify_error> check_scope(const auth_parts& auth, const verify_opti
                                      options.region + "'");
     }
     if (scope.service != options.service) {
-        return reject(malformed, "the service '" + quoted(scope.service) + "' is wrong; expecting '" +
-                                     options.service + "'");
+        return reject(malformed, "the service '" + quoted(scope.service) +
+                                     "' is wrong; expecting '" + options.service + "'");
     }
     if (!detail::valid_signed_header_list(auth.signed_headers, out.signed_names)) {
-        return reject(malformed, "SignedHeaders must be lowercase header names, sorted, separated by ';'");
+        return reject(malformed,
+                      "SignedHeaders must be lowercase header names, sorted, separated by ';'");
     }
-    if (std::find(out.signed_names.begin(), out.signed_names.end(), "host") == out.signed_names.end()) {
+    if (std::find(out.signed_names.begin(), out.signed_names.end(), "host") ==
+        out.signed_names.end()) {
         return reject(malformed, "the host header must be signed");
     }
     return {};
@@ -331,7 +359,8 @@ result<sys_seconds, verify_error> check_time(const auth_parts& auth, sys_seconds
     const sys_seconds now = options.now ? *options.now : sigv4::now();
     if (auth.query) {
         const sys_seconds expires_at = signed_at + auth.expires;
-        if (signed_at > now + options.max_skew) return reject(errc::request_not_yet_valid, "Request is not valid yet");
+        if (signed_at > now + options.max_skew)
+            return reject(errc::request_not_yet_valid, "Request is not valid yet");
         if (now >= expires_at) return reject(errc::request_expired, "Request has expired");
         return expires_at;
     }
@@ -345,12 +374,15 @@ result<sys_seconds, verify_error> check_time(const auth_parts& auth, sys_seconds
 
 // Every x-amz-* header must be signed (S3 refuses unsigned ones).
 result<void, verify_error> check_amz_headers_signed(const received_request& request,
-                                                   const std::vector<std::string>& signed_names, bool query_auth) {
-    if (const header* unsigned_header = unsigned_amz_header(request.headers, signed_names, query_auth)) {
+                                                    const std::vector<std::string>& signed_names,
+                                                    bool query_auth) {
+    if (const header* unsigned_header =
+            unsigned_amz_header(request.headers, signed_names, query_auth)) {
         std::string lower;
         detail::append_lower(unsigned_header->name, lower);
-        return reject(errc::headers_not_signed,
-                      "There were headers present in the request which were not signed: " + quoted(lower));
+        return reject(
+            errc::headers_not_signed,
+            "There were headers present in the request which were not signed: " + quoted(lower));
     }
     return {};
 }
@@ -358,8 +390,10 @@ result<void, verify_error> check_amz_headers_signed(const received_request& requ
 // The payload hash the signature covers: query auth, X-Amz-Content-Sha256 or (S3)
 // UNSIGNED-PAYLOAD; header auth, x-amz-content-sha256 (required by S3); generic services without
 // either, the body's hash when the request carries it.
-result<std::string, verify_error> payload_hash_of(const received_request& request, const parsed_target& target,
-                                                  const auth_parts& auth, const verify_options& options) {
+result<std::string, verify_error> payload_hash_of(const received_request& request,
+                                                  const parsed_target& target,
+                                                  const auth_parts& auth,
+                                                  const verify_options& options) {
     const payload& body = request.body;
     if (auth.query) {
         const raw_param* query_sha = nullptr;
@@ -374,13 +408,15 @@ result<std::string, verify_error> payload_hash_of(const received_request& reques
         std::string payload_hash(trim(content_sha->value));
         if (payload_hash != detail::unsigned_payload && !detail::is_lower_hex64(payload_hash) &&
             !is_streaming_payload(payload_hash)) {
-            return reject(errc::invalid_argument, "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-*, "
-                                                  "or a SHA-256 in lowercase hex");
+            return reject(errc::invalid_argument,
+                          "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-*, "
+                          "or a SHA-256 in lowercase hex");
         }
         return payload_hash;
     }
     if (options.s3) {
-        return reject(errc::missing_content_sha256, "Missing required header for this request: x-amz-content-sha256");
+        return reject(errc::missing_content_sha256,
+                      "Missing required header for this request: x-amz-content-sha256");
     }
     if (body.how == payload::kind::body) return sha256_hex(body.value);
     if (body.how == payload::kind::hash && detail::is_lower_hex64(body.value)) return body.value;
@@ -389,8 +425,8 @@ result<std::string, verify_error> payload_hash_of(const received_request& reques
 
 // The canonical query: every parameter but the signature (and an unsigned token), sorted, raw
 // text that is already canonically encoded going in as is.
-void append_canonical_query(const parsed_target& target, const auth_parts& auth, const verify_options& options,
-                            std::string& canonical) {
+void append_canonical_query(const parsed_target& target, const auth_parts& auth,
+                            const verify_options& options, std::string& canonical) {
     const std::vector<raw_param>& params = target.params;
     // Re-encoded names and values of the parameters whose raw text is not canonical (rare).
     // Reserved before the first one so the views into it stay valid.
@@ -404,8 +440,10 @@ void append_canonical_query(const parsed_target& target, const auth_parts& auth,
     };
     for (const auto& p : params) {
         if (auth.query && p.name == "X-Amz-Signature") continue;
-        if (auth.query && !options.session_token_signed && p.name == "X-Amz-Security-Token") continue;
-        canonical_params.emplace_back(canonical_form(p.raw_name, p.name), canonical_form(p.raw_value, p.value));
+        if (auth.query && !options.session_token_signed && p.name == "X-Amz-Security-Token")
+            continue;
+        canonical_params.emplace_back(canonical_form(p.raw_name, p.name),
+                                      canonical_form(p.raw_value, p.value));
     }
     std::sort(canonical_params.begin(), canonical_params.end());
     for (std::size_t i = 0; i < canonical_params.size(); ++i) {
@@ -416,14 +454,15 @@ void append_canonical_query(const parsed_target& target, const auth_parts& auth,
 }
 
 // The canonical request, built in place into `canonical`.
-result<void, verify_error> build_canonical_request(const received_request& request, const parsed_target& target,
-                                                   const auth_parts& auth, const verify_options& options,
-                                                   const std::vector<std::string>& signed_names,
-                                                   std::string_view payload_hash, std::string& canonical) {
+result<void, verify_error> build_canonical_request(
+    const received_request& request, const parsed_target& target, const auth_parts& auth,
+    const verify_options& options, const std::vector<std::string>& signed_names,
+    std::string_view payload_hash, std::string& canonical) {
     canonical.reserve(request.target.size() * 2 + 256);
     canonical.append(request.method).push_back('\n');
     if (!options.s3) {
-        detail::append_canonical_uri(target.raw_path, true, options.normalize_path, true, canonical);
+        detail::append_canonical_uri(target.raw_path, true, options.normalize_path, true,
+                                     canonical);
     } else if (is_canonical_encoding(target.raw_path, true)) {
         canonical.append(target.raw_path);
     } else {
@@ -458,24 +497,31 @@ result<void, verify_error> build_canonical_request(const received_request& reque
 }
 
 // The key for the credential's access key id, and the session token the key expects.
-result<const known_key*, verify_error> find_key(const key_lookup& keys, std::string_view access_key_id,
+result<const known_key*, verify_error> find_key(const key_lookup& keys,
+                                                std::string_view access_key_id,
                                                 const auth_parts& auth) {
     const known_key* key = keys ? keys(access_key_id) : nullptr;
     if (!key || key->secret.empty()) {
-        return reject(errc::invalid_access_key_id, "The AWS Access Key Id you provided does not exist in our records.");
+        return reject(errc::invalid_access_key_id,
+                      "The AWS Access Key Id you provided does not exist in our records.");
     }
     if (!key->session_token.empty() || auth.has_token) {
-        const bool equal = auth.has_token && key->session_token.size() == auth.token.size() &&
-                           CRYPTO_memcmp(key->session_token.data(), auth.token.data(), auth.token.size()) == 0;
-        if (!equal) return reject(errc::invalid_token, "The provided token is malformed or otherwise invalid.");
+        const bool equal =
+            auth.has_token && key->session_token.size() == auth.token.size() &&
+            CRYPTO_memcmp(key->session_token.data(), auth.token.data(), auth.token.size()) == 0;
+        if (!equal)
+            return reject(errc::invalid_token,
+                          "The provided token is malformed or otherwise invalid.");
     }
     return key;
 }
 
-// Whether the request's signature is the MAC of the string to sign (compared as hex, in constant time).
-bool signature_matches(const known_key& key, const detail::scope_parts& scope, std::string_view string_to_sign,
-                       std::string_view signature) {
-    const auto& signing_key = detail::signing_key(key.secret, scope.date, scope.region, scope.service);
+// Whether the request's signature is the MAC of the string to sign (compared as hex, in constant
+// time).
+bool signature_matches(const known_key& key, const detail::scope_parts& scope,
+                       std::string_view string_to_sign, std::string_view signature) {
+    const auto& signing_key =
+        detail::signing_key(key.secret, scope.date, scope.region, scope.service);
     unsigned char mac[32];
     signing_key.mac(string_to_sign.data(), string_to_sign.size(), mac);
     char expected[64];
@@ -487,13 +533,15 @@ bool signature_matches(const known_key& key, const detail::scope_parts& scope, s
 }
 
 // The request's decoded parameters without the X-Amz-* auth ones of query auth.
-void append_user_query(const parsed_target& target, bool query_auth, std::vector<query_param>& out) {
+void append_user_query(const parsed_target& target, bool query_auth,
+                       std::vector<query_param>& out) {
     static constexpr std::string_view auth_names[] = {
         "X-Amz-Algorithm",     "X-Amz-Credential", "X-Amz-Date",          "X-Amz-Expires",
         "X-Amz-SignedHeaders", "X-Amz-Signature",  "X-Amz-Security-Token"};
     for (const auto& p : target.params) {
         if (query_auth && p.name.starts_with("X-Amz-") &&
-            std::find(std::begin(auth_names), std::end(auth_names), p.name) != std::end(auth_names)) {
+            std::find(std::begin(auth_names), std::end(auth_names), p.name) !=
+                std::end(auth_names)) {
             continue;
         }
         out.push_back({std::string(p.name), std::string(p.value)});
@@ -504,18 +552,22 @@ void append_user_query(const parsed_target& target, bool query_auth, std::vector
 
 namespace detail {
 
-result<verified_request, verify_error> verify_fully(const received_request& request, const key_lookup& keys,
+result<verified_request, verify_error> verify_fully(const received_request& request,
+                                                    const key_lookup& keys,
                                                     const verify_options& options) {
     parsed_target target;
-    if (auto parsed = parse_target(request, target); !parsed) return unexpected{std::move(parsed).error()};
+    if (auto parsed = parse_target(request, target); !parsed)
+        return unexpected{std::move(parsed).error()};
     auto auth = read_auth(request, target);
     if (!auth) return unexpected{std::move(auth).error()};
     checked_scope checked;
-    if (auto scope = check_scope(*auth, options, checked); !scope) return unexpected{std::move(scope).error()};
+    if (auto scope = check_scope(*auth, options, checked); !scope)
+        return unexpected{std::move(scope).error()};
     const scope_parts& scope = checked.scope;
     auto expires_at = check_time(*auth, checked.signed_at, options);
     if (!expires_at) return unexpected{std::move(expires_at).error()};
-    if (auto all_signed = check_amz_headers_signed(request, checked.signed_names, auth->query); !all_signed) {
+    if (auto all_signed = check_amz_headers_signed(request, checked.signed_names, auth->query);
+        !all_signed) {
         return unexpected{std::move(all_signed).error()};
     }
     auto payload_hash = payload_hash_of(request, target, *auth, options);
@@ -523,14 +575,15 @@ result<verified_request, verify_error> verify_fully(const received_request& requ
 
     // What the server computed, kept for the error when the signature does not match.
     verify_error failure;
-    if (auto built = build_canonical_request(request, target, *auth, options, checked.signed_names, *payload_hash,
-                                             failure.canonical_request);
+    if (auto built = build_canonical_request(request, target, *auth, options, checked.signed_names,
+                                             *payload_hash, failure.canonical_request);
         !built) {
         return unexpected{std::move(built).error()};
     }
     std::string scope_text;
     append_scope(scope.date, scope.region, scope.service, scope_text);
-    append_string_to_sign(auth->amz_date, scope_text, failure.canonical_request, failure.string_to_sign);
+    append_string_to_sign(auth->amz_date, scope_text, failure.canonical_request,
+                          failure.string_to_sign);
 
     auto key = find_key(keys, scope.access_key_id, *auth);
     if (!key) return unexpected{std::move(key).error()};
@@ -543,8 +596,9 @@ result<verified_request, verify_error> verify_fully(const received_request& requ
     }
     if (!auth->query && request.body.how == payload::kind::body && is_lower_hex64(*payload_hash) &&
         sha256_hex(request.body.value) != *payload_hash) {
-        return reject(errc::content_sha256_mismatch,
-                      "The provided 'x-amz-content-sha256' header does not match what was computed.");
+        return reject(
+            errc::content_sha256_mismatch,
+            "The provided 'x-amz-content-sha256' header does not match what was computed.");
     }
 
     result<verified_request, verify_error> verified{std::in_place};
@@ -562,7 +616,8 @@ result<verified_request, verify_error> verify_fully(const received_request& requ
 
 }  // namespace detail
 
-result<verified_request, verify_error> verify(const received_request& request, const key_lookup& keys,
+result<verified_request, verify_error> verify(const received_request& request,
+                                              const key_lookup& keys,
                                               const verify_options& options) {
     // One return of one named object: built in the caller's slot.
     result<verified_request, verify_error> verified{std::in_place};

@@ -28,8 +28,16 @@ using std::chrono::seconds;
 
 // The X-Amz-* parameters of query auth, in the canonical query's order (X-Amz-Security-Token sorts
 // before X-Amz-SignedHeaders); the signature, never part of the canonical query, last.
-enum query_slot { algorithm_slot, credential_slot, date_slot, expires_slot, token_slot, signed_headers_slot,
-                  signature_slot, slot_count };
+enum query_slot {
+    algorithm_slot,
+    credential_slot,
+    date_slot,
+    expires_slot,
+    token_slot,
+    signed_headers_slot,
+    signature_slot,
+    slot_count
+};
 
 // Whether `rest` starts with `name` and '=' (memcmp of a constant length: a few loads, no call).
 template <std::size_t size_with_nul>
@@ -63,7 +71,8 @@ bool decode_signature(const char* hex, unsigned char out[32]) noexcept {
     for (int half = 0; half < 2; ++half) {
         __m128i bytes[2];
         for (int i = 0; i < 2; ++i) {
-            const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(hex + 32 * half + 16 * i));
+            const __m128i v =
+                _mm_loadu_si128(reinterpret_cast<const __m128i*>(hex + 32 * half + 16 * i));
             const __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
                                                 _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
             const __m128i letter = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('a' - 1)),
@@ -72,15 +81,20 @@ bool decode_signature(const char* hex, unsigned char out[32]) noexcept {
             const __m128i offset = _mm_or_si128(_mm_and_si128(digit, _mm_set1_epi8('0')),
                                                 _mm_andnot_si128(digit, _mm_set1_epi8('a' - 10)));
             const __m128i nibbles = _mm_sub_epi8(v, offset);
-            // Each 16-bit lane holds (high nibble, low nibble) in memory order: byte = high * 16 + low.
-            bytes[i] = _mm_or_si128(_mm_slli_epi16(_mm_and_si128(nibbles, _mm_set1_epi16(0x00ff)), 4),
-                                    _mm_srli_epi16(nibbles, 8));
+            // Each 16-bit lane holds (high nibble, low nibble) in memory order: byte = high * 16 +
+            // low.
+            bytes[i] =
+                _mm_or_si128(_mm_slli_epi16(_mm_and_si128(nibbles, _mm_set1_epi16(0x00ff)), 4),
+                             _mm_srli_epi16(nibbles, 8));
         }
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 16 * half), _mm_packus_epi16(bytes[0], bytes[1]));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 16 * half),
+                         _mm_packus_epi16(bytes[0], bytes[1]));
     }
     return true;
 #else
-    auto nibble = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; };
+    auto nibble = [](char c) {
+        return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    };
     for (int i = 0; i < 32; ++i) {
         const int high = nibble(hex[2 * i]);
         const int low = nibble(hex[2 * i + 1]);
@@ -109,7 +123,8 @@ struct scope_cache {
     secret_key secret;  // wiped with the cache
     hmac_sha256_key key_after_head;
 
-    [[nodiscard]] bool holds(std::string_view credential, std::string_view date, const verify_options& options) const {
+    [[nodiscard]] bool holds(std::string_view credential, std::string_view date,
+                             const verify_options& options) const {
         // The date first: 16 bytes compared inline, and what differs from one second to the next.
         return scope_valid && date.size() == 16 && raw_date.size() == 16 &&
                std::memcmp(raw_date.data(), date.data(), 16) == 0 && raw_credential == credential &&
@@ -117,8 +132,8 @@ struct scope_cache {
     }
 
     // Checks the raw credential and date against the options; fills the cache when they hold.
-    SIGV4_COLD bool fill(std::string_view credential, std::string_view date, const verify_options& options,
-              std::string& decode_storage) {
+    SIGV4_COLD bool fill(std::string_view credential, std::string_view date,
+                         const verify_options& options, std::string& decode_storage) {
         scope_valid = false;
         key_valid = false;
         std::string_view decoded_credential;
@@ -127,9 +142,10 @@ struct scope_cache {
             return false;
         }
         scope_parts scope;
-        if (!split_scope(decoded_credential, scope) || scope.terminator != "aws4_request") return false;
-        if (date.size() != 16 || scope.date != date.substr(0, 8) || scope.region != options.region ||
-            scope.service != options.service) {
+        if (!split_scope(decoded_credential, scope) || scope.terminator != "aws4_request")
+            return false;
+        if (date.size() != 16 || scope.date != date.substr(0, 8) ||
+            scope.region != options.region || scope.service != options.service) {
             return false;
         }
         auto parsed = parse_amz_date(date);
@@ -142,7 +158,7 @@ struct scope_cache {
         scope_date.assign(scope.date);
         to_sign_head.clear();
         append_string_to_sign_head(date, decoded_credential.substr(scope.access_key_id.size() + 1),
-                                           to_sign_head);
+                                   to_sign_head);
         signed_at = *parsed;
         scope_valid = true;
         return true;
@@ -173,7 +189,8 @@ struct signed_headers_cache {
         valid = false;
         list.clear();
         if (!is_canonical_encoding(raw_value, false) || !append_decoded(raw_value, list) ||
-            !valid_signed_header_list(list, names) || std::find(names.begin(), names.end(), "host") == names.end()) {
+            !valid_signed_header_list(list, names) ||
+            std::find(names.begin(), names.end(), "host") == names.end()) {
             return false;
         }
         raw.assign(raw_value);
@@ -214,7 +231,8 @@ using raw_params = std::vector<std::pair<std::string_view, std::string_view>>;
 SIGV4_COLD bool take_user_param(std::string_view part, raw_params& user) {
     const std::size_t equals = part.find('=');
     const std::string_view name = part.substr(0, equals);
-    const std::string_view value = equals == std::string_view::npos ? std::string_view{} : part.substr(equals + 1);
+    const std::string_view value =
+        equals == std::string_view::npos ? std::string_view{} : part.substr(equals + 1);
     if (!is_canonical_encoding(name, false) || !is_canonical_encoding(value, false)) return false;
     user.emplace_back(name, value);
     return true;
@@ -230,7 +248,8 @@ struct signed_parts {
 
 // Writes the signed X-Amz-* parameters in canonical order ('&' first unless `first`); adjacent
 // ones in the query are copied as one run ("A=1&B=2" in the query is "A=1&B=2" here).
-SIGV4_ALWAYS_INLINE inline void put_signed_parameters(const signed_parts& parts, writer& out, bool first) {
+SIGV4_ALWAYS_INLINE inline void put_signed_parameters(const signed_parts& parts, writer& out,
+                                                      bool first) {
     std::size_t run_begin = std::string_view::npos;
     std::size_t run_end = 0;
     auto put_run = [&]() SIGV4_ALWAYS_INLINE {
@@ -254,8 +273,9 @@ SIGV4_ALWAYS_INLINE inline void put_signed_parameters(const signed_parts& parts,
 // The canonical query when the request has parameters of its own: sorted by name, the user's
 // before "X-Amz-", the signed X-Amz-* ones (contiguous in sorted order: unknown X-Amz-* names
 // stepped aside), the user's after.
-SIGV4_COLD void put_query_with_user_parameters(const signed_parts& parts, const raw_params& user_in_order,
-                                               raw_params& sorted, writer& out) {
+SIGV4_COLD void put_query_with_user_parameters(const signed_parts& parts,
+                                               const raw_params& user_in_order, raw_params& sorted,
+                                               writer& out) {
     sorted.assign(user_in_order.begin(), user_in_order.end());  // facts keep the request's order
     std::sort(sorted.begin(), sorted.end());
     bool first = true;
@@ -299,7 +319,8 @@ direct_scratch& thread_scratch() noexcept {
 
 bool verify_presigned_directly(const received_request& request, const key_lookup& keys,
                                const verify_options& options, verified_request& facts) {
-    if (!options.s3 || !keys || request.target.empty() || request.target.front() != '/') return false;
+    if (!options.s3 || !keys || request.target.empty() || request.target.front() != '/')
+        return false;
     if (!is_token(request.method)) return false;
     const std::string_view target = request.target;
     const std::size_t question = target.find('?');
@@ -331,16 +352,18 @@ bool verify_presigned_directly(const received_request& request, const key_lookup
     const std::size_t query_size = raw_query.size();
     auto ampersand_from = [query, query_size](std::size_t from) SIGV4_ALWAYS_INLINE {
         const void* found = std::memchr(query + from, '&', query_size - from);
-        return found ? static_cast<std::size_t>(static_cast<const char*>(found) - query) : query_size;
+        return found ? static_cast<std::size_t>(static_cast<const char*>(found) - query)
+                     : query_size;
     };
     std::size_t part_begin[slot_count];
     std::size_t part_end[slot_count];
     for (std::size_t part_start = 0; part_start < query_size;) {
         const std::string_view rest(query + part_start, query_size - part_start);
         std::size_t name_size = 0;
-        const query_slot slot = rest.size() > 6 && std::memcmp(rest.data(), "X-Amz-", 6) == 0
-                                    ? known_assignment({rest.data() + 6, rest.size() - 6}, name_size)
-                                    : slot_count;
+        const query_slot slot =
+            rest.size() > 6 && std::memcmp(rest.data(), "X-Amz-", 6) == 0
+                ? known_assignment({rest.data() + 6, rest.size() - 6}, name_size)
+                : slot_count;
         std::size_t end;
         if (slot != slot_count) {
             if (present[slot]) return false;
@@ -350,9 +373,15 @@ bool verify_presigned_directly(const received_request& request, const key_lookup
             std::size_t expected = 0;
             switch (slot) {
                 case algorithm_slot:
-                case date_slot: expected = 16; break;
-                case signature_slot: expected = 64; break;
-                case credential_slot: expected = scratch.scope.scope_valid ? scratch.scope.raw_credential.size() : 0; break;
+                case date_slot:
+                    expected = 16;
+                    break;
+                case signature_slot:
+                    expected = 64;
+                    break;
+                case credential_slot:
+                    expected = scratch.scope.scope_valid ? scratch.scope.raw_credential.size() : 0;
+                    break;
                 case signed_headers_slot:
                     expected = scratch.signed_headers.valid ? scratch.signed_headers.raw.size() : 0;
                     break;
@@ -362,7 +391,8 @@ bool verify_presigned_directly(const received_request& request, const key_lookup
                         ++expected;
                     }
                     break;
-                default: break;
+                default:
+                    break;
             }
             end = expected != 0 && value_at + expected <= query_size &&
                           (value_at + expected == query_size || query[value_at + expected] == '&')
@@ -377,7 +407,8 @@ bool verify_presigned_directly(const received_request& request, const key_lookup
         } else {
             end = ampersand_from(part_start);
             // "&&" is an empty part, skipped as the parser does.
-            if (end != part_start && !take_user_param({query + part_start, end - part_start}, scratch.user)) {
+            if (end != part_start &&
+                !take_user_param({query + part_start, end - part_start}, scratch.user)) {
                 return false;
             }
         }
@@ -387,7 +418,8 @@ bool verify_presigned_directly(const received_request& request, const key_lookup
         if (!present[slot] && slot != token_slot) return false;
     }
     unsigned char given_signature[32];
-    if (slots[algorithm_slot].size != 16 || std::memcmp(slots[algorithm_slot].at, "AWS4-HMAC-SHA256", 16) != 0 ||
+    if (slots[algorithm_slot].size != 16 ||
+        std::memcmp(slots[algorithm_slot].at, "AWS4-HMAC-SHA256", 16) != 0 ||
         slots[signature_slot].size != 64 ||
         !decode_signature(slots[signature_slot].at, given_signature)) {
         return false;
@@ -408,7 +440,8 @@ bool verify_presigned_directly(const received_request& request, const key_lookup
 
     // Signed headers, and every x-amz-* header (but the token) among them.
     signed_headers_cache& signed_headers = scratch.signed_headers;
-    if (!signed_headers.holds(slots[signed_headers_slot]) && !signed_headers.fill(slots[signed_headers_slot])) {
+    if (!signed_headers.holds(slots[signed_headers_slot]) &&
+        !signed_headers.fill(slots[signed_headers_slot])) {
         return false;
     }
     const std::vector<std::string>& signed_names = signed_headers.names;
@@ -434,8 +467,8 @@ bool verify_presigned_directly(const received_request& request, const key_lookup
     // The canonical request.
     std::size_t headers_bound = 0;
     for (const auto& h : request.headers) headers_bound += h.name.size() + h.value.size() + 2;
-    const std::size_t bound = request.method.size() + raw_path.size() + raw_query.size() + headers_bound +
-                              2 * signed_headers.list.size() + scratch.user.size() +
+    const std::size_t bound = request.method.size() + raw_path.size() + raw_query.size() +
+                              headers_bound + 2 * signed_headers.list.size() + scratch.user.size() +
                               unsigned_payload.size() + 16;
     if (scratch.canonical.size() < bound) scratch.canonical.resize(bound);
     writer out{scratch.canonical.data()};
@@ -443,7 +476,8 @@ bool verify_presigned_directly(const received_request& request, const key_lookup
     out.put('\n');
     out.put(raw_path);
     out.put('\n');
-    const signed_parts parts{raw_query, part_begin, part_end, present[token_slot] && options.session_token_signed};
+    const signed_parts parts{raw_query, part_begin, part_end,
+                             present[token_slot] && options.session_token_signed};
     if (scratch.user.empty()) {
         put_signed_parameters(parts, out, true);
     } else {

@@ -29,10 +29,12 @@ void time_alternately(benchmark::State& state, const std::string& first_name, Fi
         second_time += end - middle;
     }
     const double runs = static_cast<double>(state.iterations()) * batch;
-    state.counters[first_name + "_ns"] = std::chrono::duration<double, std::nano>(first_time).count() / runs;
-    state.counters[second_name + "_ns"] = std::chrono::duration<double, std::nano>(second_time).count() / runs;
-    state.counters["ratio"] =
-        std::chrono::duration<double>(first_time).count() / std::chrono::duration<double>(second_time).count();
+    state.counters[first_name + "_ns"] =
+        std::chrono::duration<double, std::nano>(first_time).count() / runs;
+    state.counters[second_name + "_ns"] =
+        std::chrono::duration<double, std::nano>(second_time).count() / runs;
+    state.counters["ratio"] = std::chrono::duration<double>(first_time).count() /
+                              std::chrono::duration<double>(second_time).count();
 }
 
 }  // namespace presign_bench

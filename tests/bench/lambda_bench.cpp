@@ -19,14 +19,15 @@ namespace {
 namespace svc = presign::service;
 
 svc::service make_service() {
-    auto cfg = svc::config::from_environment([](std::string_view name) -> std::optional<std::string> {
-        if (name == "BUCKET_NAME") return "files-bucket";
-        if (name == "AWS_REGION") return "eu-west-1";
-        if (name == "KEY_PREFIX") return "uploads/";
-        if (name == "ALLOWED_ORIGINS") return "https://app.example.com";
-        if (name == "ALLOWED_CONTENT_TYPES") return "image/*,text/plain";
-        return std::nullopt;
-    });
+    auto cfg =
+        svc::config::from_environment([](std::string_view name) -> std::optional<std::string> {
+            if (name == "BUCKET_NAME") return "files-bucket";
+            if (name == "AWS_REGION") return "eu-west-1";
+            if (name == "KEY_PREFIX") return "uploads/";
+            if (name == "ALLOWED_ORIGINS") return "https://app.example.com";
+            if (name == "ALLOWED_CONTENT_TYPES") return "image/*,text/plain";
+            return std::nullopt;
+        });
     auto creds = sigv4::credentials::make("ASIAEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
                                           "IQoJb3JpZ2luX2VjEXAMPLETOKEN");
     // The log line is formatted as in production; writing it to stdout is left out of the figure.
@@ -35,7 +36,8 @@ svc::service make_service() {
         [](std::string_view line) { benchmark::DoNotOptimize(line.data()); });
 }
 
-const std::string upload_event = R"({"version":"2.0","routeKey":"$default","rawPath":"/uploads","rawQueryString":"",
+const std::string upload_event =
+    R"({"version":"2.0","routeKey":"$default","rawPath":"/uploads","rawQueryString":"",
  "headers":{"origin":"https://app.example.com","content-type":"application/json","user-agent":"Mozilla/5.0",
  "accept":"*/*","host":"abc.execute-api.eu-west-1.amazonaws.com","x-forwarded-for":"203.0.113.9"},
  "requestContext":{"accountId":"123456789012","apiId":"abc","domainName":"abc.execute-api.eu-west-1.amazonaws.com",
@@ -53,7 +55,8 @@ const std::string download_event = R"({"version":"2.0","routeKey":"$default","ra
 
 // A REST API (payload 1.0) event as API Gateway sends it through CloudFront (3.2 KB: the
 // aws-lambda-go sample retargeted at POST /uploads), with a Lambda authorizer.
-const std::string rest_upload_event = R"json({"resource":"/{proxy+}","path":"/uploads","httpMethod":"POST","headers":{"Accept":"*/*",
+const std::string rest_upload_event =
+    R"json({"resource":"/{proxy+}","path":"/uploads","httpMethod":"POST","headers":{"Accept":"*/*",
 "Accept-Encoding":"gzip, deflate","cache-control":"no-cache","CloudFront-Forwarded-Proto":"https",
 "CloudFront-Is-Desktop-Viewer":"true","CloudFront-Is-Mobile-Viewer":"false",
 "CloudFront-Is-SmartTV-Viewer":"false","CloudFront-Is-Tablet-Viewer":"false",
@@ -95,19 +98,22 @@ const std::string rest_upload_event = R"json({"resource":"/{proxy+}","path":"/up
 
 void BM_handler_upload(benchmark::State& state) {
     auto service = make_service();
-    for (auto _ : state) benchmark::DoNotOptimize(presign::lambda::handle_event(service, upload_event, "inv"));
+    for (auto _ : state)
+        benchmark::DoNotOptimize(presign::lambda::handle_event(service, upload_event, "inv"));
 }
 BENCHMARK(BM_handler_upload);
 
 void BM_handler_download(benchmark::State& state) {
     auto service = make_service();
-    for (auto _ : state) benchmark::DoNotOptimize(presign::lambda::handle_event(service, download_event, "inv"));
+    for (auto _ : state)
+        benchmark::DoNotOptimize(presign::lambda::handle_event(service, download_event, "inv"));
 }
 BENCHMARK(BM_handler_download);
 
 void BM_handler_rest_upload(benchmark::State& state) {
     auto service = make_service();
-    for (auto _ : state) benchmark::DoNotOptimize(presign::lambda::handle_event(service, rest_upload_event, "inv"));
+    for (auto _ : state)
+        benchmark::DoNotOptimize(presign::lambda::handle_event(service, rest_upload_event, "inv"));
 }
 BENCHMARK(BM_handler_rest_upload);
 
@@ -119,12 +125,14 @@ void BM_service_only_upload(benchmark::State& state) {
 BENCHMARK(BM_service_only_upload);
 
 void BM_event_translation_only(benchmark::State& state) {
-    for (auto _ : state) benchmark::DoNotOptimize(presign::lambda::translate_event(upload_event, "inv"));
+    for (auto _ : state)
+        benchmark::DoNotOptimize(presign::lambda::translate_event(upload_event, "inv"));
 }
 BENCHMARK(BM_event_translation_only);
 
 void BM_event_translation_only_rest(benchmark::State& state) {
-    for (auto _ : state) benchmark::DoNotOptimize(presign::lambda::translate_event(rest_upload_event, "inv"));
+    for (auto _ : state)
+        benchmark::DoNotOptimize(presign::lambda::translate_event(rest_upload_event, "inv"));
 }
 BENCHMARK(BM_event_translation_only_rest);
 
@@ -140,7 +148,8 @@ int run_loop(std::string_view which, long count) {
     }
     auto service = make_service();
     std::size_t bytes = 0;
-    for (long i = 0; i < count; ++i) bytes += presign::lambda::handle_event(service, *event, "inv").size();
+    for (long i = 0; i < count; ++i)
+        bytes += presign::lambda::handle_event(service, *event, "inv").size();
     std::printf("%ld invocations, %zu response bytes\n", count, bytes);
     return 0;
 }

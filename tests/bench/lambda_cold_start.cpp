@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Cold start of the packaged `bootstrap` against the in-test Runtime API on 127.0.0.1:
-// exec -> first /next and exec -> first response posted (median of 20), peak RSS after one and after
-// 1000 invocations, zip size; then the same figures for python3 + boto3 when installed.
-// Goals (issue 5): <= 2 ms, <= 3 ms, <= 8 MiB, zip <= 2 MiB.
+// exec -> first /next and exec -> first response posted (median of 20), peak RSS after one and
+// after 1000 invocations, zip size; then the same figures for python3 + boto3 when installed. Goals
+// (issue 5): <= 2 ms, <= 3 ms, <= 8 MiB, zip <= 2 MiB.
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -27,17 +27,18 @@ using clock_type = std::chrono::steady_clock;
 constexpr int runs = 20;
 
 std::string upload_event() {
-    return nlohmann::json{
-        {"version", "2.0"},
-        {"rawPath", "/uploads"},
-        {"headers", {{"origin", "https://app.example.com"}}},
-        {"requestContext",
-         {{"http", {{"method", "POST"}}}, {"authorizer", {{"jwt", {{"claims", {{"sub", "user-1"}}}}}}}}},
-        {"body", R"({"filename":"a.png","contentType":"image/png","size":1000})"}}
+    return nlohmann::json{{"version", "2.0"},
+                          {"rawPath", "/uploads"},
+                          {"headers", {{"origin", "https://app.example.com"}}},
+                          {"requestContext",
+                           {{"http", {{"method", "POST"}}},
+                            {"authorizer", {{"jwt", {{"claims", {{"sub", "user-1"}}}}}}}}},
+                          {"body", R"({"filename":"a.png","contentType":"image/png","size":1000})"}}
         .dump();
 }
 
-pid_t spawn(const std::vector<std::string>& argv_strings, const std::vector<std::string>& env_strings) {
+pid_t spawn(const std::vector<std::string>& argv_strings,
+            const std::vector<std::string>& env_strings) {
     std::vector<char*> argv;
     for (const auto& a : argv_strings) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
@@ -72,12 +73,18 @@ double median(std::vector<double> values) {
     return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
 }
 
-double ms(clock_type::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+double ms(clock_type::duration d) {
+    return std::chrono::duration<double, std::milli>(d).count();
+}
 
 std::vector<std::string> lambda_env(const fake_runtime_api& api) {
-    return {"AWS_LAMBDA_RUNTIME_API=" + api.address(), "BUCKET_NAME=files-bucket", "AWS_REGION=us-east-1",
-            "ALLOWED_ORIGINS=https://app.example.com", "ALLOWED_CONTENT_TYPES=image/*",
-            "AWS_ACCESS_KEY_ID=ASIAEXAMPLE", "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+    return {"AWS_LAMBDA_RUNTIME_API=" + api.address(),
+            "BUCKET_NAME=files-bucket",
+            "AWS_REGION=us-east-1",
+            "ALLOWED_ORIGINS=https://app.example.com",
+            "ALLOWED_CONTENT_TYPES=image/*",
+            "AWS_ACCESS_KEY_ID=ASIAEXAMPLE",
+            "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
             "AWS_SESSION_TOKEN=IQoJb3JpZ2luX2VjEXAMPLETOKEN"};
 }
 
@@ -113,28 +120,38 @@ void measure_bootstrap() {
     long rss_warm = kill_and_reap(pid);
 
     auto zip_size = std::filesystem::file_size(PRESIGN_LAMBDA_ZIP);
-    std::printf("presign bootstrap (static, packaged), %d cold starts against the local Runtime API:\n", runs);
-    std::printf("  exec -> first /next          median %.3f ms (min %.3f, max %.3f)   goal <= 2 ms\n",
-                median(to_next), *std::min_element(to_next.begin(), to_next.end()),
-                *std::max_element(to_next.begin(), to_next.end()));
-    std::printf("  exec -> first response       median %.3f ms (min %.3f, max %.3f)   goal <= 3 ms\n",
-                median(to_response), *std::min_element(to_response.begin(), to_response.end()),
-                *std::max_element(to_response.begin(), to_response.end()));
-    std::printf("  peak RSS, one invocation     %.2f MiB                             goal <= 8 MiB\n",
-                static_cast<double>(rss_one) / 1024);
-    std::printf("  peak RSS, %d invocations   %.2f MiB (%s, %.1f us per round trip incl. the test server)\n",
-                warm, static_cast<double>(rss_warm) / 1024, done ? "all answered" : "NOT all answered",
-                std::chrono::duration<double, std::micro>(elapsed).count() / warm);
+    std::printf(
+        "presign bootstrap (static, packaged), %d cold starts against the local Runtime API:\n",
+        runs);
+    std::printf(
+        "  exec -> first /next          median %.3f ms (min %.3f, max %.3f)   goal <= 2 ms\n",
+        median(to_next), *std::min_element(to_next.begin(), to_next.end()),
+        *std::max_element(to_next.begin(), to_next.end()));
+    std::printf(
+        "  exec -> first response       median %.3f ms (min %.3f, max %.3f)   goal <= 3 ms\n",
+        median(to_response), *std::min_element(to_response.begin(), to_response.end()),
+        *std::max_element(to_response.begin(), to_response.end()));
+    std::printf(
+        "  peak RSS, one invocation     %.2f MiB                             goal <= 8 MiB\n",
+        static_cast<double>(rss_one) / 1024);
+    std::printf(
+        "  peak RSS, %d invocations   %.2f MiB (%s, %.1f us per round trip incl. the test "
+        "server)\n",
+        warm, static_cast<double>(rss_warm) / 1024, done ? "all answered" : "NOT all answered",
+        std::chrono::duration<double, std::micro>(elapsed).count() / warm);
     std::printf("  presign-lambda.zip           %.2f MiB (%ju bytes)               goal <= 2 MiB\n",
-                static_cast<double>(zip_size) / (1024 * 1024), static_cast<std::uintmax_t>(zip_size));
+                static_cast<double>(zip_size) / (1024 * 1024),
+                static_cast<std::uintmax_t>(zip_size));
 }
 
 void measure_python() {
     const char* script =
         "import boto3\n"
         "s3 = boto3.client('s3', region_name='us-east-1', aws_access_key_id='ASIAEXAMPLE',\n"
-        "    aws_secret_access_key='wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', aws_session_token='T')\n"
-        "s3.generate_presigned_url('put_object', Params={'Bucket': 'files-bucket', 'Key': 'a.png',\n"
+        "    aws_secret_access_key='wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', "
+        "aws_session_token='T')\n"
+        "s3.generate_presigned_url('put_object', Params={'Bucket': 'files-bucket', 'Key': "
+        "'a.png',\n"
         "    'ContentType': 'image/png', 'ContentLength': 1000}, ExpiresIn=300)\n";
     std::vector<double> wall;
     long rss = 0;
@@ -142,7 +159,8 @@ void measure_python() {
         auto started = clock_type::now();
         std::vector<std::string> env;
         for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
-        pid_t pid = spawn({"/usr/bin/env", "python3", "-c", script}, env);  // ru_maxrss: python's own
+        pid_t pid =
+            spawn({"/usr/bin/env", "python3", "-c", script}, env);  // ru_maxrss: python's own
         if (pid < 0) return;
         int status = 0;
         rusage usage{};
@@ -154,7 +172,8 @@ void measure_python() {
         wall.push_back(ms(clock_type::now() - started));
         rss = std::max(rss, usage.ru_maxrss);
     }
-    std::printf("python3 + boto3, same presign (import boto3, client, one URL; no Runtime API), 5 runs:\n");
+    std::printf(
+        "python3 + boto3, same presign (import boto3, client, one URL; no Runtime API), 5 runs:\n");
     std::printf("  exec -> exit                 median %.1f ms\n", median(wall));
     std::printf("  peak RSS                     %.2f MiB\n", static_cast<double>(rss) / 1024);
 }

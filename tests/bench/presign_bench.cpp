@@ -15,14 +15,17 @@
 namespace {
 
 const sigv4::credentials& long_term() {
-    static const auto creds = *sigv4::credentials::make("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
+    static const auto creds = *sigv4::credentials::make("AKIAIOSFODNN7EXAMPLE",
+                                                        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
     return creds;
 }
 const sigv4::credentials& temporary() {
     static const auto creds = *sigv4::credentials::make(
         "ASIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-        "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQDexampletokenexampletokenexampletokenexampletoken"
-        "AiBexampletokenexampletokenexampletokenexampletokenKvQIIq///////////ARAAGgwxMjM0NTY3ODkwMTIiDexampletoken");
+        "IQoJb3JpZ2luX2VjEJr//////////"
+        "wEaCXVzLWVhc3QtMSJHMEUCIQDexampletokenexampletokenexampletokenexampletoken"
+        "AiBexampletokenexampletokenexampletokenexampletokenKvQIIq///////////"
+        "ARAAGgwxMjM0NTY3ODkwMTIiDexampletoken");
     return creds;
 }
 const std::string key_30 = "photos/2026/11/holiday-0001.jpg";  // 30 bytes
@@ -57,7 +60,7 @@ BENCHMARK(presign_put_token_content_type);
 // The hashing no implementation can avoid for the GET: SHA-256 of its canonical request and the
 // HMAC of its string to sign with the key's inner and outer states already computed.
 class floor_hasher {
-public:
+  public:
     floor_hasher() {
         auto options = fixed_time_options();
         options.capture_artifacts = true;
@@ -66,10 +69,12 @@ public:
         to_sign_ = sample.artifacts.string_to_sign;
         unsigned char key[32] = {1, 2, 3};
         unsigned char block[64];
-        for (int i = 0; i < 64; ++i) block[i] = static_cast<unsigned char>((i < 32 ? key[i] : 0) ^ 0x36);
+        for (int i = 0; i < 64; ++i)
+            block[i] = static_cast<unsigned char>((i < 32 ? key[i] : 0) ^ 0x36);
         SHA256_Init(&inner_);
         SHA256_Update(&inner_, block, 64);
-        for (int i = 0; i < 64; ++i) block[i] = static_cast<unsigned char>((i < 32 ? key[i] : 0) ^ 0x5c);
+        for (int i = 0; i < 64; ++i)
+            block[i] = static_cast<unsigned char>((i < 32 ? key[i] : 0) ^ 0x5c);
         SHA256_Init(&outer_);
         SHA256_Update(&outer_, block, 64);
     }
@@ -92,7 +97,7 @@ public:
     [[nodiscard]] std::size_t canonical_bytes() const { return canonical_.size(); }
     [[nodiscard]] std::size_t to_sign_bytes() const { return to_sign_.size(); }
 
-private:
+  private:
     std::string canonical_;
     std::string to_sign_;
     SHA256_CTX inner_{}, outer_{};

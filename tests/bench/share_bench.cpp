@@ -78,7 +78,8 @@ void token_check_over_presign(benchmark::State& state) {
     presign_bench::time_alternately(
         state, "token_check",
         [&] {
-            auto opened = presign::token::open(keys(), token, presign::token::purpose::share_link, at);
+            auto opened =
+                presign::token::open(keys(), token, presign::token::purpose::share_link, at);
             benchmark::DoNotOptimize(opened);
         },
         "presign",
@@ -92,15 +93,19 @@ BENCHMARK(token_check_over_presign)->MinTime(2.0);
 // GET /s/<token> through the service as curl sends it: token check, presign, 302, log line.
 void redeem_through_service(benchmark::State& state) {
     std::map<std::string, std::string, std::less<>> env = {
-        {"BUCKET_NAME", "my-bucket"}, {"AWS_REGION", "eu-west-1"}, {"KEY_PREFIX", "uploads/"},
+        {"BUCKET_NAME", "my-bucket"},
+        {"AWS_REGION", "eu-west-1"},
+        {"KEY_PREFIX", "uploads/"},
         {"LINK_SECRET", std::string(link_secret)}};
-    auto config = presign::service::config::from_environment([&](std::string_view name) -> std::optional<std::string> {
-        auto it = env.find(name);
-        if (it == env.end()) return std::nullopt;
-        return it->second;
-    });
+    auto config = presign::service::config::from_environment(
+        [&](std::string_view name) -> std::optional<std::string> {
+            auto it = env.find(name);
+            if (it == env.end()) return std::nullopt;
+            return it->second;
+        });
     presign::service::service svc(
-        *config, []() -> sigv4::result<sigv4::credentials> { return creds(); }, [](std::string_view) {});
+        *config, []() -> sigv4::result<sigv4::credentials> { return creds(); },
+        [](std::string_view) {});
     presign::service::request req;
     req.method = "GET";
     req.path = "/s/" + make_token();
@@ -120,9 +125,11 @@ BENCHMARK(redeem_through_service);
 // One password check: the KDF the lock costs a guesser (meant to take 20-50 ms).
 void password_check(benchmark::State& state) {
     const auto token = make_token("correct horse battery staple");
-    const auto opened = *presign::token::open(keys(), token, presign::token::purpose::share_link, now());
+    const auto opened =
+        *presign::token::open(keys(), token, presign::token::purpose::share_link, now());
     for (auto _ : state) {
-        auto checked = presign::token::check_password(keys(), opened, "correct horse battery staple");
+        auto checked =
+            presign::token::check_password(keys(), opened, "correct horse battery staple");
         benchmark::DoNotOptimize(checked);
     }
 }

@@ -14,12 +14,16 @@ namespace {
 
 constexpr std::string_view secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 constexpr std::string_view token =
-    "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQDexampletokenexampletokenexampletokenexampletoken"
-    "AiBexampletokenexampletokenexampletokenexampletokenKvQIIq///////////ARAAGgwxMjM0NTY3ODkwMTIiDexampletoken";
+    "IQoJb3JpZ2luX2VjEJr//////////"
+    "wEaCXVzLWVhc3QtMSJHMEUCIQDexampletokenexampletokenexampletokenexampletoken"
+    "AiBexampletokenexampletokenexampletokenexampletokenKvQIIq///////////"
+    "ARAAGgwxMjM0NTY3ODkwMTIiDexampletoken";
 const std::string key_30 = "photos/2026/11/holiday-0001.jpg";
 const sigv4::s3::endpoint where{"eu-west-1", "", sigv4::s3::addressing::automatic};
 
-sigv4::sys_seconds signing_time() { return *sigv4::parse_amz_date("20261128T120000Z"); }
+sigv4::sys_seconds signing_time() {
+    return *sigv4::parse_amz_date("20261128T120000Z");
+}
 
 const sigv4::credentials& creds(bool temporary) {
     static const auto long_term = *sigv4::credentials::make("AKIAIOSFODNN7EXAMPLE", secret);
@@ -37,7 +41,8 @@ sigv4::s3::object_options object_options(bool put) {
 // A server's key table: the lookup lends the stored key.
 const sigv4::key_lookup& keys(bool temporary) {
     static const sigv4::known_key long_term_key{*sigv4::secret_key::from(secret), {}};
-    static const sigv4::known_key temporary_key{*sigv4::secret_key::from(secret), std::string(token)};
+    static const sigv4::known_key temporary_key{*sigv4::secret_key::from(secret),
+                                                std::string(token)};
     static const sigv4::key_lookup long_term = [](std::string_view id) -> const sigv4::known_key* {
         return id == "AKIAIOSFODNN7EXAMPLE" ? &long_term_key : nullptr;
     };
@@ -64,7 +69,8 @@ sigv4::received_request received(const sigv4::presigned_request& presigned) {
 void presign(benchmark::State& state, bool put, bool temporary) {
     auto options = object_options(put);
     for (auto _ : state) {
-        auto url = sigv4::s3::presign_object(creds(temporary), put ? "PUT" : "GET", "my-bucket", key_30, where, options);
+        auto url = sigv4::s3::presign_object(creds(temporary), put ? "PUT" : "GET", "my-bucket",
+                                             key_30, where, options);
         benchmark::DoNotOptimize(url);
     }
 }
@@ -77,8 +83,8 @@ struct verify_case {
 
 verify_case fresh_case(bool put, bool temporary) {
     verify_case made;
-    made.request = received(*sigv4::s3::presign_object(creds(temporary), put ? "PUT" : "GET", "my-bucket", key_30,
-                                                       where, object_options(put)));
+    made.request = received(*sigv4::s3::presign_object(
+        creds(temporary), put ? "PUT" : "GET", "my-bucket", key_30, where, object_options(put)));
     made.options.region = "eu-west-1";
     made.options.now = signing_time() + std::chrono::seconds{60};
     return made;
@@ -99,10 +105,18 @@ void verify(benchmark::State& state, bool put, bool temporary) {
     }
 }
 
-void presign_get(benchmark::State& state) { presign(state, false, false); }
-void verify_presigned_get(benchmark::State& state) { verify(state, false, false); }
-void presign_put_token_content_type(benchmark::State& state) { presign(state, true, true); }
-void verify_presigned_put_token_content_type(benchmark::State& state) { verify(state, true, true); }
+void presign_get(benchmark::State& state) {
+    presign(state, false, false);
+}
+void verify_presigned_get(benchmark::State& state) {
+    verify(state, false, false);
+}
+void presign_put_token_content_type(benchmark::State& state) {
+    presign(state, true, true);
+}
+void verify_presigned_put_token_content_type(benchmark::State& state) {
+    verify(state, true, true);
+}
 // Warm-up: the first few hundred milliseconds of a process run slower on this VM (clock ramp).
 BENCHMARK(presign_get)->MinWarmUpTime(0.5);
 BENCHMARK(verify_presigned_get);
@@ -141,7 +155,8 @@ void verify_over_presign(benchmark::State& state) {
         },
         "presign",
         [&] {
-            auto url = sigv4::s3::presign_object(creds(false), "GET", "my-bucket", key_30, where, options);
+            auto url =
+                sigv4::s3::presign_object(creds(false), "GET", "my-bucket", key_30, where, options);
             benchmark::DoNotOptimize(url);
         });
 }
@@ -150,7 +165,8 @@ BENCHMARK(verify_over_presign)->MinTime(2.0);
 // The cost of a failure a server sees most: a tampered signature (full work, then the error with
 // canonical request and string to sign).
 void verify_presigned_get_bad_signature(benchmark::State& state) {
-    auto presigned = *sigv4::s3::presign_get(creds(false), "my-bucket", key_30, where, object_options(false));
+    auto presigned =
+        *sigv4::s3::presign_get(creds(false), "my-bucket", key_30, where, object_options(false));
     auto request = received(presigned);
     request.target.back() = request.target.back() == '0' ? '1' : '0';
     sigv4::verify_options options;

@@ -403,17 +403,26 @@ TEST_CASE("parse_expires") {
 }
 
 TEST_CASE("parse_byte_size: bytes, decimal and binary units, the flag named once") {
-    const std::pair<const char*, std::uint64_t> good[] = {
-        {"0", 0},           {"10485760", 10485760},  {"10MB", 10000000},  {"10mb", 10000000},
-        {"1KB", 1000},      {"2GB", 2000000000},     {"1KiB", 1024},      {"10MiB", 10485760},
-        {"5GiB", 5ull << 30}, {"5 GiB", 5ull << 30}, {"7B", 7},           {"17179869183GiB", 17179869183ull << 30}};
+    const std::pair<const char*, std::uint64_t> good[] = {{"0", 0},
+                                                          {"10485760", 10485760},
+                                                          {"10MB", 10000000},
+                                                          {"10mb", 10000000},
+                                                          {"1KB", 1000},
+                                                          {"2GB", 2000000000},
+                                                          {"1KiB", 1024},
+                                                          {"10MiB", 10485760},
+                                                          {"5GiB", 5ull << 30},
+                                                          {"5 GiB", 5ull << 30},
+                                                          {"7B", 7},
+                                                          {"17179869183GiB", 17179869183ull << 30}};
     for (const auto& [text, bytes] : good) {
         CAPTURE(text);
         const auto parsed = parse_byte_size(text, "--max-upload-bytes");
         REQUIRE(parsed.has_value());
         CHECK(*parsed == bytes);
     }
-    for (const char* bad : {"", "MB", "10XB", "10M", "1.5GB", "-1", "10 MB x", "1TB", "9999999999999", "17179869184GiB"}) {
+    for (const char* bad : {"", "MB", "10XB", "10M", "1.5GB", "-1", "10 MB x", "1TB",
+                            "9999999999999", "17179869184GiB"}) {
         CAPTURE(bad);
         const auto parsed = parse_byte_size(bad, "--max-upload-bytes");
         REQUIRE_FALSE(parsed.has_value());
@@ -440,7 +449,8 @@ TEST_CASE("media_type_for_file_name: by extension, case-insensitive, octet-strea
 }
 
 TEST_CASE("suggest_command: synonyms, typos, nothing for unrelated words") {
-    const std::vector<std::string> commands{"get", "put", "head", "delete", "verify", "explain", "serve"};
+    const std::vector<std::string> commands{"get",    "put",     "head", "delete",
+                                            "verify", "explain", "serve"};
     CHECK(suggest_command("upload", commands) == "put");
     CHECK(suggest_command("Download", commands) == "get");
     CHECK(suggest_command("rm", commands) == "delete");

@@ -42,7 +42,8 @@ TEST_CASE("host_name and origin_host: the name without port or scheme, IPv6 in b
     CHECK(origin_host("http://localhost") == "localhost");
 }
 
-TEST_CASE("host_allowed: IP literals, localhost and the configured names; any other name is refused") {
+TEST_CASE(
+    "host_allowed: IP literals, localhost and the configured names; any other name is refused") {
     const std::vector<std::string> names{"0.0.0.0", "files.example"};
     struct row {
         std::string host;
@@ -71,7 +72,9 @@ TEST_CASE("host_allowed: IP literals, localhost and the configured names; any ot
     }
 }
 
-TEST_CASE("link_host: on a wildcard address, links are for the address the client used, never 127.0.0.1") {
+TEST_CASE(
+    "link_host: on a wildcard address, links are for the address the client used, never "
+    "127.0.0.1") {
     struct row {
         std::string listen;
         std::string host;

@@ -26,7 +26,8 @@ constexpr std::string_view rfc_3_1_cek = "_wniytB-ofscZDh4tbSjHw";
 constexpr std::string_view rfc_3_1_nonce = "Bcs8gkIRKLI8GeI8";
 constexpr std::string_view rfc_3_2_ikm = "BO3ZVPxUlnLORbVGMpbT1Q";
 constexpr std::string_view rfc_3_2_body =
-    "uNCkWiNYzKTnBN9ji3-qWAAAABkCYTHOG8chz_gnvgOqdGYovxyjuqRyJFjEDyoF1Fvkj6hQPdPHI51OEUKEpgz3SsLWIqS_uA";
+    "uNCkWiNYzKTnBN9ji3-qWAAAABkCYTHOG8chz_"
+    "gnvgOqdGYovxyjuqRyJFjEDyoF1Fvkj6hQPdPHI51OEUKEpgz3SsLWIqS_uA";
 
 // One record sealed directly with EVP under §3.1's CEK and NONCE: lets a test build records the
 // encryptor never writes (no delimiter, wrong delimiter, padding).
@@ -49,7 +50,8 @@ bytes seal_record_with_rfc_keys(std::uint64_t sequence, const bytes& record_plai
 
 bytes rfc_3_1_header(std::uint32_t record_size) {
     bytes header = from_base64url("I1BsxtFttlv3u_Oo94xnmw");
-    for (int shift = 24; shift >= 0; shift -= 8) header.push_back(static_cast<std::uint8_t>(record_size >> shift));
+    for (int shift = 24; shift >= 0; shift -= 8)
+        header.push_back(static_cast<std::uint8_t>(record_size >> shift));
     header.push_back(0);
     return header;
 }
@@ -65,7 +67,8 @@ TEST_CASE("RFC 8188 section 3.1 and 3.2 decrypt byte for byte, in any piece size
     const vector_case cases[] = {{rfc_3_1_ikm, rfc_3_1_body, 4096, ""},
                                  {rfc_3_2_ikm, rfc_3_2_body, 25, "a1"}};
     for (const auto& c : cases) {
-        for (std::size_t piece : {std::size_t{1}, std::size_t{7}, std::size_t{25}, std::size_t{1 << 20}}) {
+        for (std::size_t piece :
+             {std::size_t{1}, std::size_t{7}, std::size_t{25}, std::size_t{1 << 20}}) {
             CAPTURE(c.record_size);
             CAPTURE(piece);
             const bytes body = from_base64url(c.body);
@@ -73,7 +76,10 @@ TEST_CASE("RFC 8188 section 3.1 and 3.2 decrypt byte for byte, in any piece size
             REQUIRE(decryptor.has_value());
             bytes plaintext;
             for (std::size_t at = 0; at < body.size(); at += piece) {
-                REQUIRE(decryptor->update(std::span(body).subspan(at, std::min(piece, body.size() - at)), plaintext).has_value());
+                REQUIRE(decryptor
+                            ->update(std::span(body).subspan(at, std::min(piece, body.size() - at)),
+                                     plaintext)
+                            .has_value());
             }
             REQUIRE(decryptor->finish(plaintext).has_value());
             CHECK(plaintext == from_text("I am the walrus"));
@@ -106,12 +112,18 @@ TEST_CASE("round trips at record edges, with the size known before encrypting") 
     };
     constexpr std::size_t full = default_record_size - record_overhead;
     const size_case cases[] = {
-        {default_record_size, 0, 1},          {default_record_size, 1, 1},
-        {default_record_size, full - 1, 1},   {default_record_size, full, 1},
-        {default_record_size, full + 1, 2},   {default_record_size, 3u << 20, 49},
-        {default_record_size, 2 * full, 2},   {18, 0, 1},
-        {18, 1, 1},                           {18, 5, 5},
-        {100, 83, 1},                         {100, 84, 2},
+        {default_record_size, 0, 1},
+        {default_record_size, 1, 1},
+        {default_record_size, full - 1, 1},
+        {default_record_size, full, 1},
+        {default_record_size, full + 1, 2},
+        {default_record_size, 3u << 20, 49},
+        {default_record_size, 2 * full, 2},
+        {18, 0, 1},
+        {18, 1, 1},
+        {18, 5, 5},
+        {100, 83, 1},
+        {100, 84, 2},
     };
     for (const auto& c : cases) {
         for (std::size_t piece : {std::size_t{1} << 20, std::size_t{4093}, std::size_t{1}}) {
@@ -146,7 +158,8 @@ TEST_CASE("the encryptor refuses bad record sizes and keyids, and use after fini
     const auto key = *secret::generate();
     const auto salt = *random_salt();
     CHECK(encryptor::make(key, salt, {}, 17).error().code == errc::invalid_record_size);
-    CHECK(encryptor::make(key, salt, {}, max_record_size + 1).error().code == errc::invalid_record_size);
+    CHECK(encryptor::make(key, salt, {}, max_record_size + 1).error().code ==
+          errc::invalid_record_size);
     const bytes keyid(256, 1);
     CHECK(encryptor::make(key, salt, keyid).error().code == errc::metadata_too_large);
     auto encryptor = encryptor::make(key, salt);
@@ -190,7 +203,8 @@ TEST_CASE("changed records, truncation, extension and a wrong key are refused") 
     const auto key = *secret::generate();
     constexpr std::uint32_t rs = 1024;
     constexpr std::size_t header = fixed_header_size;
-    const bytes plaintext = pattern(3 * (rs - record_overhead) + 28);  // 3 full records, a last of 45
+    const bytes plaintext =
+        pattern(3 * (rs - record_overhead) + 28);  // 3 full records, a last of 45
     const bytes body = encrypt_all(key, plaintext, rs);
     REQUIRE(body.size() == header + 3 * rs + 45);
 
@@ -200,27 +214,31 @@ TEST_CASE("changed records, truncation, extension and a wrong key are refused") 
         errc expected;
     };
     std::vector<change_case> cases;
-    for (std::size_t offset : {header, header + 500, header + rs - 1, header + rs, header + 3 * rs,
-                               body.size() - 1}) {
+    for (std::size_t offset :
+         {header, header + 500, header + rs - 1, header + rs, header + 3 * rs, body.size() - 1}) {
         bytes changed = body;
         changed[offset] ^= 0x80;
         cases.push_back({"record byte flipped", changed, errc::record_tampered});
     }
-    cases.push_back({"cut inside the header", bytes(body.begin(), body.begin() + 20), errc::header_truncated});
+    cases.push_back(
+        {"cut inside the header", bytes(body.begin(), body.begin() + 20), errc::header_truncated});
     cases.push_back({"empty", bytes{}, errc::header_truncated});
-    cases.push_back({"cut after the header", bytes(body.begin(), body.begin() + header), errc::truncated});
-    cases.push_back({"cut at a record boundary", bytes(body.begin(), body.begin() + header + 2 * rs),
-                     errc::truncated});
+    cases.push_back(
+        {"cut after the header", bytes(body.begin(), body.begin() + header), errc::truncated});
+    cases.push_back({"cut at a record boundary",
+                     bytes(body.begin(), body.begin() + header + 2 * rs), errc::truncated});
     cases.push_back({"cut inside a record", bytes(body.begin(), body.begin() + header + rs + 100),
                      errc::record_tampered});
-    cases.push_back({"cut inside the last tag", bytes(body.begin(), body.end() - 1), errc::record_tampered});
-    cases.push_back({"cut to a stub under 17 bytes", bytes(body.begin(), body.begin() + header + 3 * rs + 10),
-                     errc::truncated});
+    cases.push_back(
+        {"cut inside the last tag", bytes(body.begin(), body.end() - 1), errc::record_tampered});
+    cases.push_back({"cut to a stub under 17 bytes",
+                     bytes(body.begin(), body.begin() + header + 3 * rs + 10), errc::truncated});
     bytes extended = body;
     extended.push_back(0);
     cases.push_back({"one byte appended", extended, errc::record_tampered});
     bytes reordered = body;
-    std::swap_ranges(reordered.begin() + header, reordered.begin() + header + rs, reordered.begin() + header + rs);
+    std::swap_ranges(reordered.begin() + header, reordered.begin() + header + rs,
+                     reordered.begin() + header + rs);
     cases.push_back({"records swapped", reordered, errc::record_tampered});
     for (const auto& c : cases) {
         CAPTURE(std::string(c.what));
@@ -261,13 +279,19 @@ TEST_CASE("padding and delimiters as RFC 8188 section 2 requires") {
         {"last with padding", {text("hello", {2, 0, 0, 0})}, true, {}, "hello"},
         {"padding only", {text("", {2, 0})}, true, {}, ""},
         {"full record then padded last",
-         {text("0123456789012345678901", {1, 0}), text("ab", {2, 0, 0})}, true, {}, "0123456789012345678901ab"},
+         {text("0123456789012345678901", {1, 0}), text("ab", {2, 0, 0})},
+         true,
+         {},
+         "0123456789012345678901ab"},
         {"no delimiter, only zeros", {text("abc", {0, 0})}, false, errc::padding_invalid, ""},
         {"a bare tag, no delimiter", {bytes{}}, false, errc::truncated, ""},
         {"delimiter 3", {text("abc", {3})}, false, errc::padding_invalid, ""},
         {"last record with delimiter 1", {text("abc", {1})}, false, errc::truncated, ""},
         {"delimiter 2 before the last record",
-         {text("0123456789012345678901", {2, 0}), text("ab", {2})}, false, errc::trailing_data, ""},
+         {text("0123456789012345678901", {2, 0}), text("ab", {2})},
+         false,
+         errc::trailing_data,
+         ""},
     };
     for (const auto& c : cases) {
         CAPTURE(std::string(c.what));

@@ -23,7 +23,9 @@ inline bytes from_base64url(std::string_view text) {
     return bytes(decoded.begin(), decoded.end());
 }
 
-inline bytes from_text(std::string_view text) { return bytes(text.begin(), text.end()); }
+inline bytes from_text(std::string_view text) {
+    return bytes(text.begin(), text.end());
+}
 
 inline presign::e2e::secret make_secret(std::string_view base64url) {
     auto made = presign::e2e::secret::from_base64url(base64url);
@@ -57,7 +59,8 @@ inline decoded decrypt_all(const presign::e2e::secret& key, std::span<const std:
     auto decryptor = presign::e2e::decryptor::make(key);
     REQUIRE(decryptor.has_value());
     for (std::size_t at = 0; at < body.size(); at += piece) {
-        auto step = decryptor->update(body.subspan(at, std::min(piece, body.size() - at)), result.plaintext);
+        auto step = decryptor->update(body.subspan(at, std::min(piece, body.size() - at)),
+                                      result.plaintext);
         if (!step) {
             result.code = step.error().code;
             return result;
@@ -81,7 +84,9 @@ inline bytes encrypt_all(const presign::e2e::secret& key, std::span<const std::u
     REQUIRE(encryptor.has_value());
     bytes body;
     for (std::size_t at = 0; at < plaintext.size(); at += piece) {
-        REQUIRE(encryptor->update(plaintext.subspan(at, std::min(piece, plaintext.size() - at)), body).has_value());
+        REQUIRE(
+            encryptor->update(plaintext.subspan(at, std::min(piece, plaintext.size() - at)), body)
+                .has_value());
     }
     REQUIRE(encryptor->finish(body).has_value());
     return body;

@@ -33,7 +33,8 @@ TEST_CASE("metadata seals into a keyid and opens under the same secret and salt 
         CHECK(opened->type == metadata.type);
         CHECK(opened->size == metadata.size);
 
-        CHECK(open_metadata(*secret::generate(), salt, *sealed).error().code == errc::metadata_invalid);
+        CHECK(open_metadata(*secret::generate(), salt, *sealed).error().code ==
+              errc::metadata_invalid);
         auto other_salt = salt;
         other_salt[0] ^= 1;
         CHECK(open_metadata(key, other_salt, *sealed).error().code == errc::metadata_invalid);
@@ -84,9 +85,15 @@ TEST_CASE("metadata too long for the keyid is refused; fit_metadata shortens it"
 
 TEST_CASE("safe_file_name keeps a name creatable in one directory") {
     const std::pair<std::string, std::string> cases[] = {
-        {"report.pdf", "report.pdf"}, {"../../etc/passwd", "passwd"}, {"a\\b\\c.txt", "c.txt"},
-        {"", "file"},                 {".", "file"},                  {"..", "file"},
-        {"dir/", "file"},             {"a\nb\x01.txt", "ab.txt"},     {"ünï code.txt", "ünï code.txt"},
+        {"report.pdf", "report.pdf"},
+        {"../../etc/passwd", "passwd"},
+        {"a\\b\\c.txt", "c.txt"},
+        {"", "file"},
+        {".", "file"},
+        {"..", "file"},
+        {"dir/", "file"},
+        {"a\nb\x01.txt", "ab.txt"},
+        {"ünï code.txt", "ünï code.txt"},
     };
     for (const auto& [given, expected] : cases) {
         CAPTURE(given);

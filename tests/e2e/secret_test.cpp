@@ -16,12 +16,14 @@ TEST_CASE("a secret round-trips through its 22-character base64url form") {
         const std::string text = made->to_base64url();
         CHECK(text.size() == 22);
         CHECK(text.find_first_not_of(
-                  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == std::string::npos);
+                  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
+              std::string::npos);
         const auto back = secret::from_base64url(text);
         REQUIRE(back.has_value());
         CHECK(std::equal(back->bytes().begin(), back->bytes().end(), made->bytes().begin()));
     }
-    CHECK(secret::from_base64url("yqdlZ-tYemfogSmv7Ws5PQ")->to_base64url() == "yqdlZ-tYemfogSmv7Ws5PQ");
+    CHECK(secret::from_base64url("yqdlZ-tYemfogSmv7Ws5PQ")->to_base64url() ==
+          "yqdlZ-tYemfogSmv7Ws5PQ");
 }
 
 TEST_CASE("anything but strict base64url of 16 bytes is invalid_secret") {
@@ -32,7 +34,7 @@ TEST_CASE("anything but strict base64url of 16 bytes is invalid_secret") {
         "yqdlZ-tYemfogSmv7Ws5PQ==",  // padded
         "yqdlZ+tYemfogSmv7Ws5PQ",    // standard alphabet
         "yqdlZ/tYemfogSmv7Ws5PQ",
-        "yqdlZ-tYemfogSmv7Ws5PR",    // unused low bits set
+        "yqdlZ-tYemfogSmv7Ws5PR",  // unused low bits set
         "yqdlZ-tYemfogSmv7Ws5P ",
         "yqdlZ-tYemfogSmv7Ws5P\n",
     };
@@ -49,11 +51,12 @@ TEST_CASE("anything but strict base64url of 16 bytes is invalid_secret") {
 
 TEST_CASE("base64url encodes and strictly decodes every tail length") {
     const std::pair<std::string, std::string> cases[] = {
-        {"", ""}, {"f", "Zg"}, {"fo", "Zm8"}, {"foo", "Zm9v"}, {"foob", "Zm9vYg"},
-        {"\xfb\xff", "-_8"},
+        {"", ""},        {"f", "Zg"},        {"fo", "Zm8"},
+        {"foo", "Zm9v"}, {"foob", "Zm9vYg"}, {"\xfb\xff", "-_8"},
     };
     for (const auto& [plain, encoded] : cases) {
-        CHECK(base64url_encode(std::span(reinterpret_cast<const std::uint8_t*>(plain.data()), plain.size())) == encoded);
+        CHECK(base64url_encode(std::span(reinterpret_cast<const std::uint8_t*>(plain.data()),
+                                         plain.size())) == encoded);
         std::string decoded;
         CHECK(base64url_decode(encoded, decoded));
         CHECK(decoded == plain);

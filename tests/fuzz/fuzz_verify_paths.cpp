@@ -29,7 +29,6 @@ std::size_t fully_accepted = 0;
 constexpr std::string_view secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 constexpr std::string_view token = "FQoGZXIvYXdzE//token+with/slashes=";
 
-
 [[noreturn]] void fail(const char* what) {
     std::fprintf(stderr, "fuzz_verify_paths: %s\n", what);
     std::abort();
@@ -38,36 +37,41 @@ constexpr std::string_view token = "FQoGZXIvYXdzE//token+with/slashes=";
 bool same_facts(const sigv4::verified_request& a, const sigv4::verified_request& b) {
     if (a.query.size() != b.query.size()) return false;
     for (std::size_t i = 0; i < a.query.size(); ++i) {
-        if (a.query[i].name != b.query[i].name || a.query[i].value != b.query[i].value) return false;
+        if (a.query[i].name != b.query[i].name || a.query[i].value != b.query[i].value)
+            return false;
     }
-    return a.kind == b.kind && a.access_key_id == b.access_key_id && a.signed_headers == b.signed_headers &&
-           a.signed_at == b.signed_at && a.expires_at == b.expires_at && a.path == b.path &&
-           a.payload_hash == b.payload_hash;
+    return a.kind == b.kind && a.access_key_id == b.access_key_id &&
+           a.signed_headers == b.signed_headers && a.signed_at == b.signed_at &&
+           a.expires_at == b.expires_at && a.path == b.path && a.payload_hash == b.payload_hash;
 }
 
 // Runs both paths; aborts when the direct path accepts what the full verifier does not, or with
 // other facts. Returns the full verifier's answer.
-sigv4::result<sigv4::verified_request, sigv4::verify_error> check_paths(const sigv4::received_request& request,
-                                                                        const sigv4::key_lookup& keys,
-                                                                        const sigv4::verify_options& options) {
+sigv4::result<sigv4::verified_request, sigv4::verify_error> check_paths(
+    const sigv4::received_request& request, const sigv4::key_lookup& keys,
+    const sigv4::verify_options& options) {
     sigv4::verified_request direct;
-    const bool direct_accepts = sigv4::detail::verify_presigned_directly(request, keys, options, direct);
+    const bool direct_accepts =
+        sigv4::detail::verify_presigned_directly(request, keys, options, direct);
     auto full = sigv4::detail::verify_fully(request, keys, options);
     fully_accepted += full.has_value();
     if (direct_accepts) {
         ++direct_accepted;
         if (!full) fail("the direct path accepts a request the full verifier refuses");
-        if (!same_facts(direct, *full)) fail("the direct path and the full verifier establish different facts");
+        if (!same_facts(direct, *full))
+            fail("the direct path and the full verifier establish different facts");
     }
     // The public entry point is one of the two.
     sigv4::verified_request through_verify;
     const bool accepted = sigv4::verify(request, keys, options, through_verify).has_value();
     if (accepted != full.has_value()) fail("sigv4::verify disagrees with the full verifier");
-    if (accepted && !same_facts(through_verify, *full)) fail("sigv4::verify establishes other facts");
+    if (accepted && !same_facts(through_verify, *full))
+        fail("sigv4::verify establishes other facts");
     return full;
 }
 
-// The signature of the full verifier's string to sign ("ALGORITHM\nDATE\nDATE/REGION/SERVICE/aws4_request\nHASH").
+// The signature of the full verifier's string to sign
+// ("ALGORITHM\nDATE\nDATE/REGION/SERVICE/aws4_request\nHASH").
 std::string signature_of(std::string_view string_to_sign) {
     std::string_view rest = string_to_sign;
     fuzz_input::next_line(rest);
@@ -82,7 +86,8 @@ std::string signature_of(std::string_view string_to_sign) {
     }
     const auto key = *sigv4::secret_key::from(secret);
     unsigned char mac[32];
-    sigv4::detail::signing_key(key, parts[0], parts[1], parts[2]).mac(string_to_sign.data(), string_to_sign.size(), mac);
+    sigv4::detail::signing_key(key, parts[0], parts[1], parts[2])
+        .mac(string_to_sign.data(), string_to_sign.size(), mac);
     char hex[64];
     sigv4::detail::hex32(mac, hex);
     return std::string(hex, sizeof hex);
@@ -93,7 +98,8 @@ std::string signature_of(std::string_view string_to_sign) {
 std::string with_signature(std::string_view target, std::string_view signature) {
     constexpr std::string_view name = "X-Amz-Signature=";
     std::size_t found = std::string_view::npos;
-    for (std::size_t at = target.find(name); at != std::string_view::npos; at = target.find(name, at + 1)) {
+    for (std::size_t at = target.find(name); at != std::string_view::npos;
+         at = target.find(name, at + 1)) {
         if (at == 0 || (target[at - 1] != '?' && target[at - 1] != '&')) continue;
         if (found != std::string_view::npos) return {};
         found = at;
@@ -102,13 +108,15 @@ std::string with_signature(std::string_view target, std::string_view signature) 
     const std::size_t value_at = found + name.size();
     std::size_t end = target.find('&', value_at);
     if (end == std::string_view::npos) end = target.size();
-    return std::string(target.substr(0, value_at)) + std::string(signature) + std::string(target.substr(end));
+    return std::string(target.substr(0, value_at)) + std::string(signature) +
+           std::string(target.substr(end));
 }
 
 }  // namespace
 
 extern "C" int sigv4_fuzz_replay_check() {
-    std::printf("the direct path accepted %zu inputs, the full verifier %zu\n", direct_accepted, fully_accepted);
+    std::printf("the direct path accepted %zu inputs, the full verifier %zu\n", direct_accepted,
+                fully_accepted);
     return direct_accepted > 0 && fully_accepted > direct_accepted ? 0 : 1;
 }
 
@@ -116,7 +124,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto input = fuzz_input::parse({reinterpret_cast<const char*>(data), size});
     sigv4::received_request& request = input.request;
     const bool with_token = input.has('t');
-    const sigv4::known_key key{*sigv4::secret_key::from(secret), with_token ? std::string(token) : std::string{}};
+    const sigv4::known_key key{*sigv4::secret_key::from(secret),
+                               with_token ? std::string(token) : std::string{}};
     const sigv4::key_lookup keys = [&key](std::string_view id) -> const sigv4::known_key* {
         return id == "AKIAIOSFODNN7EXAMPLE" ? &key : nullptr;
     };
@@ -128,9 +137,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     options.now = *sigv4::parse_amz_date("20130524T000000Z");
 
     auto full = check_paths(request, keys, options);
-    if (!full && full.error().code == sigv4::errc::signature_does_not_match && !full.error().string_to_sign.empty()) {
+    if (!full && full.error().code == sigv4::errc::signature_does_not_match &&
+        !full.error().string_to_sign.empty()) {
         const std::string signature = signature_of(full.error().string_to_sign);
-        std::string target = signature.empty() ? std::string{} : with_signature(request.target, signature);
+        std::string target =
+            signature.empty() ? std::string{} : with_signature(request.target, signature);
         if (!target.empty()) {
             request.target = std::move(target);
             (void)check_paths(request, keys, options);

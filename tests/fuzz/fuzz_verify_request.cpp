@@ -25,14 +25,17 @@ constexpr std::string_view token = "FQoGZXIvYXdzE//token+with/slashes=";
 
 /// The canonical request up to the signed-header line, computed the slow, obvious way with the
 /// library's shared canonical pieces: the verifier's in-place fast path must agree with it.
-std::string reference_prefix(const sigv4::received_request& request, bool s3, std::string_view signed_list) {
+std::string reference_prefix(const sigv4::received_request& request, bool s3,
+                             std::string_view signed_list) {
     std::string_view target = request.target;
     std::size_t question = target.find('?');
     std::string_view raw_path = target.substr(0, question);
-    std::string_view raw_query = question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
+    std::string_view raw_query =
+        question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
     std::string out = request.method + "\n";
     if (s3) {
-        sigv4::detail::append_canonical_uri(*sigv4::percent_decode(raw_path), false, false, false, out);
+        sigv4::detail::append_canonical_uri(*sigv4::percent_decode(raw_path), false, false, false,
+                                            out);
     } else {
         sigv4::detail::append_canonical_uri(raw_path, true, true, true, out);
     }
@@ -50,12 +53,13 @@ std::string reference_prefix(const sigv4::received_request& request, bool s3, st
         if (part.empty()) continue;
         std::size_t eq = part.find('=');
         const auto& name = decoded.emplace_back(*sigv4::percent_decode(part.substr(0, eq)));
-        const auto& value =
-            decoded.emplace_back(*sigv4::percent_decode(eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1)));
+        const auto& value = decoded.emplace_back(*sigv4::percent_decode(
+            eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1)));
         if (name == "X-Amz-Algorithm") query_auth = true;
         params.push_back({name, value});
     }
-    if (query_auth) std::erase_if(params, [](const auto& p) { return p.name == "X-Amz-Signature"; });
+    if (query_auth)
+        std::erase_if(params, [](const auto& p) { return p.name == "X-Amz-Signature"; });
     sigv4::detail::append_canonical_query(params, out);
     out.push_back('\n');
     std::vector<std::string> names;
@@ -73,7 +77,6 @@ std::string reference_prefix(const sigv4::received_request& request, bool s3, st
     return out;
 }
 
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -81,7 +84,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string_view flags = input.flags;
     sigv4::received_request& request = input.request;
     const bool check_body = input.has('b');
-    request.body = check_body ? sigv4::payload::from_body(std::string(input.body)) : sigv4::payload::from_hash({});
+    request.body = check_body ? sigv4::payload::from_body(std::string(input.body))
+                              : sigv4::payload::from_hash({});
 
     const bool with_token = flags.find('t') != std::string_view::npos;
     sigv4::key_lookup keys;
@@ -107,7 +111,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const auto& e = verified.error();
         if (e.message.empty()) std::abort();
         // No secret ever leaves in an error (unless the client sent it: messages quote the input).
-        const bool sent = std::string_view(reinterpret_cast<const char*>(data), size).find(secret) != std::string_view::npos;
+        const bool sent =
+            std::string_view(reinterpret_cast<const char*>(data), size).find(secret) !=
+            std::string_view::npos;
         if (!sent && (e.message.find(secret) != std::string::npos ||
                       e.canonical_request.find(secret) != std::string::npos ||
                       e.string_to_sign.find(secret) != std::string::npos)) {
@@ -120,7 +126,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             std::size_t payload_line = canonical.rfind('\n');
             std::size_t list_line = canonical.rfind('\n', payload_line - 1) + 1;
             std::string_view list = canonical.substr(list_line, payload_line - list_line);
-            if (reference_prefix(request, options.s3, list) != canonical.substr(0, list_line)) std::abort();
+            if (reference_prefix(request, options.s3, list) != canonical.substr(0, list_line))
+                std::abort();
         }
         if (sigv4::http_status(e.code) != 400 && sigv4::http_status(e.code) != 403) std::abort();
     }

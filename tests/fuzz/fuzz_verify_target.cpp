@@ -13,7 +13,8 @@
 namespace {
 
 const sigv4::key_lookup& keys() {
-    static const sigv4::known_key key{*sigv4::secret_key::from("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"), {}};
+    static const sigv4::known_key key{
+        *sigv4::secret_key::from("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"), {}};
     static const sigv4::key_lookup lookup = [](std::string_view id) -> const sigv4::known_key* {
         return id == "AKIAIOSFODNN7EXAMPLE" ? &key : nullptr;
     };

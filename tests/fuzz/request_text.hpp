@@ -41,7 +41,8 @@ inline request_text parse(std::string_view text) {
         if (colon == std::string_view::npos) {
             out.request.headers.push_back({std::string(line), {}});
         } else {
-            out.request.headers.push_back({std::string(line.substr(0, colon)), std::string(line.substr(colon + 1))});
+            out.request.headers.push_back(
+                {std::string(line.substr(0, colon)), std::string(line.substr(colon + 1))});
         }
     }
     out.body = text;

@@ -18,7 +18,7 @@
 namespace presign::testing {
 
 class fake_runtime_api {
-public:
+  public:
     using clock = std::chrono::steady_clock;
 
     struct queued_invocation {
@@ -38,48 +38,62 @@ public:
     };
 
     /// How long /next waits for an invocation before answering 500 (bounds every test).
-    explicit fake_runtime_api(std::chrono::milliseconds next_wait = std::chrono::seconds(10)) : next_wait_(next_wait) {
-        server_.Get("/2018-06-01/runtime/invocation/next", [this](const httplib::Request&, httplib::Response& res) {
+    explicit fake_runtime_api(std::chrono::milliseconds next_wait = std::chrono::seconds(10))
+        : next_wait_(next_wait) {
+        server_.Get("/2018-06-01/runtime/invocation/next", [this](const httplib::Request&,
+                                                                  httplib::Response& res) {
             std::unique_lock lock(mutex_);
             next_requests_.push_back(clock::now());
             changed_.notify_all();
-            if (!changed_.wait_for(lock, next_wait_, [this] { return stopping_ || !queue_.empty(); }) || stopping_) {
+            if (!changed_.wait_for(lock, next_wait_,
+                                   [this] { return stopping_ || !queue_.empty(); }) ||
+                stopping_) {
                 res.status = 500;
-                res.set_content(R"({"errorMessage":"no invocation","errorType":"Test.Idle"})", "application/json");
+                res.set_content(R"({"errorMessage":"no invocation","errorType":"Test.Idle"})",
+                                "application/json");
                 return;
             }
             auto inv = std::move(queue_.front());
             queue_.pop_front();
             for (const auto& [name, value] : inv.headers) res.set_header(name, value);
-            if (!inv.request_id.empty()) res.set_header("Lambda-Runtime-Aws-Request-Id", inv.request_id);
+            if (!inv.request_id.empty())
+                res.set_header("Lambda-Runtime-Aws-Request-Id", inv.request_id);
             res.set_content(inv.payload, "application/json");
         });
-        server_.Post(R"(/2018-06-01/runtime/invocation/([^/]+)/(response|error))",
-                     [this](const httplib::Request& req, httplib::Response& res) {
-                         std::string id = req.matches[1];
-                         std::string kind = req.matches[2];
-                         std::lock_guard lock(mutex_);
-                         if (kind == "response" && too_large_.count(id) != 0) {
-                             too_large_.erase(id);
-                             res.status = 413;
-                             res.set_content(R"({"errorMessage":"Exceeded maximum allowed payload size (6291556 bytes).","errorType":"RequestEntityTooLarge"})",
-                                             "application/json");
-                             return;
-                         }
-                         record(kind, id, req);
-                         res.status = 202;
-                         res.set_content(R"({"status":"OK"})", "application/json");
-                     });
-        server_.Post("/2018-06-01/runtime/init/error", [this](const httplib::Request& req, httplib::Response& res) {
+        server_.Post(R"(/2018-06-01/runtime/invocation/([^/]+)/(response|error))", [this](
+                                                                                       const httplib::
+                                                                                           Request&
+                                                                                               req,
+                                                                                       httplib::
+                                                                                           Response&
+                                                                                               res) {
+            std::string id = req.matches[1];
+            std::string kind = req.matches[2];
             std::lock_guard lock(mutex_);
-            record("init_error", "", req);
+            if (kind == "response" && too_large_.count(id) != 0) {
+                too_large_.erase(id);
+                res.status = 413;
+                res.set_content(
+                    R"({"errorMessage":"Exceeded maximum allowed payload size (6291556 bytes).","errorType":"RequestEntityTooLarge"})",
+                    "application/json");
+                return;
+            }
+            record(kind, id, req);
             res.status = 202;
             res.set_content(R"({"status":"OK"})", "application/json");
         });
+        server_.Post("/2018-06-01/runtime/init/error",
+                     [this](const httplib::Request& req, httplib::Response& res) {
+                         std::lock_guard lock(mutex_);
+                         record("init_error", "", req);
+                         res.status = 202;
+                         res.set_content(R"({"status":"OK"})", "application/json");
+                     });
         server_.set_tcp_nodelay(true);  // as a real Runtime API: no Nagle delay on small answers
         port_ = server_.bind_to_any_port("127.0.0.1");
         thread_ = std::thread([this] { server_.listen_after_bind(); });
-        for (int i = 0; i < 500 && !server_.is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        for (int i = 0; i < 500 && !server_.is_running(); ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
 
     ~fake_runtime_api() {
@@ -111,13 +125,15 @@ public:
     }
 
     /// Waits until at least `count` posts arrived; false on timeout.
-    bool wait_for_posts(std::size_t count, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    bool wait_for_posts(std::size_t count,
+                        std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
         std::unique_lock lock(mutex_);
         return changed_.wait_for(lock, timeout, [&] { return posts_.size() >= count; });
     }
 
     /// Waits until /next was requested at least `count` times; false on timeout.
-    bool wait_for_next_requests(std::size_t count, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    bool wait_for_next_requests(std::size_t count,
+                                std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
         std::unique_lock lock(mutex_);
         return changed_.wait_for(lock, timeout, [&] { return next_requests_.size() >= count; });
     }
@@ -138,9 +154,10 @@ public:
         next_requests_.clear();
     }
 
-private:
+  private:
     void record(std::string kind, std::string id, const httplib::Request& req) {
-        posts_.push_back({std::move(kind), std::move(id), req.body, req.get_header_value("Lambda-Runtime-Function-Error-Type"),
+        posts_.push_back({std::move(kind), std::move(id), req.body,
+                          req.get_header_value("Lambda-Runtime-Function-Error-Type"),
                           req.get_header_value("Content-Type"), clock::now()});
         changed_.notify_all();
     }

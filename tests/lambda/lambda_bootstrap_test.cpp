@@ -33,27 +33,29 @@ std::vector<std::string> lambda_environment(const fake_runtime_api& api) {
 }
 
 std::vector<std::string> without(std::vector<std::string> env, std::string_view name) {
-    std::erase_if(env, [&](const std::string& entry) { return entry.starts_with(std::string(name) + "="); });
+    std::erase_if(
+        env, [&](const std::string& entry) { return entry.starts_with(std::string(name) + "="); });
     return env;
 }
 
 std::string output_file(const char* name) {
-    return (std::filesystem::temp_directory_path() / (std::string("presign-lambda-") + name + "-" +
-                                                       std::to_string(::getpid()) + ".log"))
+    return (std::filesystem::temp_directory_path() /
+            (std::string("presign-lambda-") + name + "-" + std::to_string(::getpid()) + ".log"))
         .string();
 }
 
 json upload_event(const std::string& sub) {
-    return {{"version", "2.0"},
-            {"rawPath", "/uploads"},
-            {"rawQueryString", ""},
-            {"headers", {{"origin", "https://app.example.com"}, {"content-type", "application/json"}}},
-            {"requestContext",
-             {{"http", {{"method", "POST"}, {"path", "/uploads"}}},
-              {"stage", "$default"},
-              {"authorizer", {{"jwt", {{"claims", {{"sub", sub}}}}}}}}},
-            {"body", R"({"filename":"cat.png","contentType":"image/png","size":4242})"},
-            {"isBase64Encoded", false}};
+    return {
+        {"version", "2.0"},
+        {"rawPath", "/uploads"},
+        {"rawQueryString", ""},
+        {"headers", {{"origin", "https://app.example.com"}, {"content-type", "application/json"}}},
+        {"requestContext",
+         {{"http", {{"method", "POST"}, {"path", "/uploads"}}},
+          {"stage", "$default"},
+          {"authorizer", {{"jwt", {{"claims", {{"sub", sub}}}}}}}}},
+        {"body", R"({"filename":"cat.png","contentType":"image/png","size":4242})"},
+        {"isBase64Encoded", false}};
 }
 
 }  // namespace
@@ -64,12 +66,15 @@ TEST_CASE("bootstrap: serves invocations, survives a malformed event, logs witho
     child_process child(PRESIGN_BOOTSTRAP_PATH, lambda_environment(api), log_path);
     REQUIRE(child.started());
 
-    api.push({"inv-1", upload_event("user-42").dump(), {{"Lambda-Runtime-Deadline-Ms", "9999999999999"}}});
+    api.push({"inv-1",
+              upload_event("user-42").dump(),
+              {{"Lambda-Runtime-Deadline-Ms", "9999999999999"}}});
     api.push({"inv-2", "this is not an event", {}});
     api.push({"inv-3",
               json{{"httpMethod", "GET"},
                    {"path", "/downloads"},
-                   {"multiValueQueryStringParameters", {{"file", {"uploads/users/user-42/abc/cat.png"}}}},
+                   {"multiValueQueryStringParameters",
+                    {{"file", {"uploads/users/user-42/abc/cat.png"}}}},
                    {"requestContext", {{"authorizer", {{"principalId", "user-42"}}}}},
                    {"body", nullptr}}
                   .dump(),
@@ -95,13 +100,14 @@ TEST_CASE("bootstrap: serves invocations, survives a malformed event, logs witho
     received.method = "PUT";
     received.target = url.substr(path_start);
     received.headers = {{"Host", url.substr(host_start, path_start - host_start)}};
-    for (const auto& [name, value] : body["headers"].items()) received.headers.push_back({name, value});
+    for (const auto& [name, value] : body["headers"].items())
+        received.headers.push_back({name, value});
     sigv4::verify_options options;
     options.region = "eu-west-1";
     auto verified = sigv4::verify(
         received,
-        [key = sigv4::known_key{*sigv4::secret_key::from(secret), token}](
-            std::string_view id) -> const sigv4::known_key* { return id == "ASIAEXAMPLE" ? &key : nullptr; },
+        [key = sigv4::known_key{*sigv4::secret_key::from(secret), token}](std::string_view id)
+            -> const sigv4::known_key* { return id == "ASIAEXAMPLE" ? &key : nullptr; },
         options);
     CHECK_MESSAGE(verified.has_value(), (verified ? "" : verified.error().message));
 
@@ -130,7 +136,8 @@ TEST_CASE("bootstrap: serves invocations, survives a malformed event, logs witho
     CHECK(output.find("X-Amz-Signature") == std::string::npos);
 }
 
-TEST_CASE("bootstrap: a missing or invalid setting is an init error naming it, then exit non-zero") {
+TEST_CASE(
+    "bootstrap: a missing or invalid setting is an init error naming it, then exit non-zero") {
     struct row {
         const char* name;
         const char* remove;
@@ -140,10 +147,14 @@ TEST_CASE("bootstrap: a missing or invalid setting is an init error naming it, t
     };
     const row rows[] = {
         {"no bucket", "BUCKET_NAME", nullptr, "Runtime.InvalidConfiguration", "BUCKET_NAME"},
-        {"bad expiry", nullptr, "URL_EXPIRES=forever", "Runtime.InvalidConfiguration", "URL_EXPIRES"},
-        {"bad origin", nullptr, "ALLOWED_ORIGINS=example.com/x", "Runtime.InvalidConfiguration", "ALLOWED_ORIGINS"},
-        {"no key id", "AWS_ACCESS_KEY_ID", nullptr, "Runtime.MissingCredentials", "AWS_ACCESS_KEY_ID"},
-        {"no secret", "AWS_SECRET_ACCESS_KEY", nullptr, "Runtime.MissingCredentials", "AWS_SECRET_ACCESS_KEY"},
+        {"bad expiry", nullptr, "URL_EXPIRES=forever", "Runtime.InvalidConfiguration",
+         "URL_EXPIRES"},
+        {"bad origin", nullptr, "ALLOWED_ORIGINS=example.com/x", "Runtime.InvalidConfiguration",
+         "ALLOWED_ORIGINS"},
+        {"no key id", "AWS_ACCESS_KEY_ID", nullptr, "Runtime.MissingCredentials",
+         "AWS_ACCESS_KEY_ID"},
+        {"no secret", "AWS_SECRET_ACCESS_KEY", nullptr, "Runtime.MissingCredentials",
+         "AWS_SECRET_ACCESS_KEY"},
     };
     for (const auto& r : rows) {
         CAPTURE(r.name);

@@ -5,15 +5,15 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <sstream>
 
 #include "presign/lambda/events.hpp"
+#include "presign/web/page.hpp"
 #include "support/query_table.hpp"
 #include "support/test_data.hpp"
-#include "presign/web/page.hpp"
 
 using nlohmann::json;
 namespace lambda = presign::lambda;
@@ -28,11 +28,12 @@ svc::config test_config(bool anonymous) {
         {"ALLOWED_ORIGINS", "https://app.example.com"},
         {"ALLOW_ANONYMOUS", anonymous ? "true" : "false"},
         {"LINK_SECRET", "the events test's token secret, 32 bytes or more"}};
-    auto cfg = svc::config::from_environment([&](std::string_view name) -> std::optional<std::string> {
-        auto it = env.find(name);
-        if (it == env.end()) return std::nullopt;
-        return it->second;
-    });
+    auto cfg =
+        svc::config::from_environment([&](std::string_view name) -> std::optional<std::string> {
+            auto it = env.find(name);
+            if (it == env.end()) return std::nullopt;
+            return it->second;
+        });
     REQUIRE(cfg.has_value());
     return *cfg;
 }
@@ -41,7 +42,8 @@ svc::service make_service(bool anonymous, std::vector<std::string>* log = nullpt
     return svc::service(
         test_config(anonymous),
         []() -> sigv4::result<sigv4::credentials> {
-            return sigv4::credentials::make("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "TOKEN123");
+            return sigv4::credentials::make("AKIDEXAMPLE",
+                                            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "TOKEN123");
         },
         [log](std::string_view line) {
             if (log) log->emplace_back(line);
@@ -68,7 +70,8 @@ json well_formed(const std::string& response) {
     CHECK(doc["headers"]["Content-Type"] == "application/json");
     CHECK(doc["isBase64Encoded"] == false);
     for (const auto& [name, value] : doc["headers"].items()) CHECK(value.is_string());
-    if (doc["statusCode"] != 204) CHECK_FALSE(json::parse(doc["body"].get<std::string>(), nullptr, false).is_discarded());
+    if (doc["statusCode"] != 204)
+        CHECK_FALSE(json::parse(doc["body"].get<std::string>(), nullptr, false).is_discarded());
     return doc;
 }
 
@@ -79,11 +82,13 @@ std::string read_file(const std::filesystem::path& path) {
     return out.str();
 }
 
-bool is_v2(const json& event) { return event.value("version", "") == "2.0"; }
+bool is_v2(const json& event) {
+    return event.value("version", "") == "2.0";
+}
 
 // Points an event at another route, keeping everything else (headers, authorizer, encoding).
-json retarget(json event, const std::string& method, const std::string& path, const std::string& query,
-              const std::optional<std::string>& body) {
+json retarget(json event, const std::string& method, const std::string& path,
+              const std::string& query, const std::optional<std::string>& body) {
     if (is_v2(event)) {
         event["rawPath"] = path;
         event["requestContext"]["http"]["method"] = method;
@@ -155,7 +160,10 @@ TEST_CASE("events: every sample event gives a well-formed response, 200 where th
                                R"({"filename":"notes.txt","contentType":"text/plain","size":12})");
         auto up = well_formed(lambda::handle_event(open, upload.dump(), "inv-2"));
         auto down = well_formed(lambda::handle_event(
-            open, retarget(event, "GET", "/downloads", "key=" + sigv4::uri_encode(prefix + "abc/notes.txt"), std::nullopt).dump(),
+            open,
+            retarget(event, "GET", "/downloads",
+                     "key=" + sigv4::uri_encode(prefix + "abc/notes.txt"), std::nullopt)
+                .dump(),
             "inv-3"));
         auto preflight = well_formed(lambda::handle_event(
             open, retarget(event, "OPTIONS", "/uploads", "", std::nullopt).dump(), "inv-4"));
@@ -176,7 +184,14 @@ TEST_CASE("events: every sample event gives a well-formed response, 200 where th
 TEST_CASE("events: malformed events are 4xx, never a crash") {
     auto service = make_service(true);
     const std::vector<std::string> events = {
-        "", "not json", "[]", "42", "null", "{}", R"({"version":"2.0"})", R"({"httpMethod":5})",
+        "",
+        "not json",
+        "[]",
+        "42",
+        "null",
+        "{}",
+        R"({"version":"2.0"})",
+        R"({"httpMethod":5})",
         R"({"httpMethod":"GET","path":null,"headers":null,"queryStringParameters":null,"body":null})",
         R"({"version":"2.0","requestContext":{"http":{"method":"POST"}},"rawPath":"/uploads","body":"%%%","isBase64Encoded":true})",
         R"({"version":"2.0","requestContext":{"http":{"method":"POST"}},"rawPath":"/uploads","body":"{\"size\":1}"})",
@@ -192,16 +207,18 @@ TEST_CASE("events: malformed events are 4xx, never a crash") {
 }
 
 TEST_CASE("events: REST v1 translation (multi-value query and headers, base64, null body)") {
-    json event = {{"resource", "/{proxy+}"},
-                  {"path", "/downloads"},
-                  {"httpMethod", "GET"},
-                  {"headers", {{"Origin", "https://app.example.com"}}},
-                  {"multiValueHeaders", {{"Origin", {"https://app.example.com"}}, {"X-Many", {"a", "b"}}}},
-                  {"queryStringParameters", {{"key", "last"}}},
-                  {"multiValueQueryStringParameters", {{"key", {"first", "last"}}, {"file", {"f+1 x"}}}},
-                  {"requestContext", {{"requestId", "abc"}, {"authorizer", {{"claims", {{"sub", "cognito-sub-1"}}}}}}},
-                  {"body", nullptr},
-                  {"isBase64Encoded", false}};
+    json event = {
+        {"resource", "/{proxy+}"},
+        {"path", "/downloads"},
+        {"httpMethod", "GET"},
+        {"headers", {{"Origin", "https://app.example.com"}}},
+        {"multiValueHeaders", {{"Origin", {"https://app.example.com"}}, {"X-Many", {"a", "b"}}}},
+        {"queryStringParameters", {{"key", "last"}}},
+        {"multiValueQueryStringParameters", {{"key", {"first", "last"}}, {"file", {"f+1 x"}}}},
+        {"requestContext",
+         {{"requestId", "abc"}, {"authorizer", {{"claims", {{"sub", "cognito-sub-1"}}}}}}},
+        {"body", nullptr},
+        {"isBase64Encoded", false}};
     auto t = lambda::translate_event(event.dump(), "inv-1");
     REQUIRE_FALSE(t.problem.has_value());
     CHECK(t.request.method == "GET");
@@ -209,7 +226,8 @@ TEST_CASE("events: REST v1 translation (multi-value query and headers, base64, n
     CHECK(t.request.request_id == "inv-1");
     CHECK(t.request.identity == "cognito-sub-1");
     CHECK(t.request.body.empty());
-    std::vector<sigv4::query_param> expected_query = {{"file", "f+1 x"}, {"key", "first"}, {"key", "last"}};
+    std::vector<sigv4::query_param> expected_query = {
+        {"file", "f+1 x"}, {"key", "first"}, {"key", "last"}};
     CHECK(t.request.query == expected_query);
     std::vector<sigv4::header> expected_headers = {
         {"Origin", "https://app.example.com"}, {"X-Many", "a"}, {"X-Many", "b"}};
@@ -232,18 +250,19 @@ TEST_CASE("events: REST v1 translation (multi-value query and headers, base64, n
 }
 
 TEST_CASE("events: HTTP API v2 and Function URL translation (raw query, stage, cookies ignored)") {
-    json event = {{"version", "2.0"},
-                  {"routeKey", "$default"},
-                  {"rawPath", "/prod/downloads"},
-                  {"rawQueryString", "key=users%2Fa%2Fmy+file%2B1.txt&x=1&x=2&flag"},
-                  {"cookies", {"a=b"}},
-                  {"headers", {{"origin", "https://app.example.com"}, {"x-multi", "a,b"}}},
-                  {"queryStringParameters", {{"x", "1,2"}}},
-                  {"requestContext",
-                   {{"stage", "prod"},
-                    {"http", {{"method", "GET"}, {"path", "/prod/downloads"}}},
-                    {"authorizer", {{"jwt", {{"claims", {{"sub", "jwt-sub-9"}}}, {"scopes", nullptr}}}}}}},
-                  {"isBase64Encoded", false}};
+    json event = {
+        {"version", "2.0"},
+        {"routeKey", "$default"},
+        {"rawPath", "/prod/downloads"},
+        {"rawQueryString", "key=users%2Fa%2Fmy+file%2B1.txt&x=1&x=2&flag"},
+        {"cookies", {"a=b"}},
+        {"headers", {{"origin", "https://app.example.com"}, {"x-multi", "a,b"}}},
+        {"queryStringParameters", {{"x", "1,2"}}},
+        {"requestContext",
+         {{"stage", "prod"},
+          {"http", {{"method", "GET"}, {"path", "/prod/downloads"}}},
+          {"authorizer", {{"jwt", {{"claims", {{"sub", "jwt-sub-9"}}}, {"scopes", nullptr}}}}}}},
+        {"isBase64Encoded", false}};
     auto t = lambda::translate_event(event.dump(), "inv-1");
     REQUIRE_FALSE(t.problem.has_value());
     CHECK(t.request.method == "GET");
@@ -268,20 +287,33 @@ TEST_CASE("events: identity from every kind of authorizer") {
         std::optional<std::string> identity;
     };
     const std::vector<row> rows = {
-        {"http api jwt", {{"authorizer", {{"jwt", {{"claims", {{"sub", "jwt-1"}, {"email", "e"}}}}}}}}, "jwt-1"},
-        {"jwt without sub", {{"authorizer", {{"jwt", {{"claims", {{"claim1", "value1"}}}}}}}}, std::nullopt},
-        {"cognito user pool", {{"authorizer", {{"claims", {{"sub", "cog-1"}, {"cognito:username", "u"}}}}}}, "cog-1"},
-        {"lambda authorizer", {{"authorizer", {{"principalId", "admin"}, {"clientId", 1}}}}, "admin"},
+        {"http api jwt",
+         {{"authorizer", {{"jwt", {{"claims", {{"sub", "jwt-1"}, {"email", "e"}}}}}}}},
+         "jwt-1"},
+        {"jwt without sub",
+         {{"authorizer", {{"jwt", {{"claims", {{"claim1", "value1"}}}}}}}},
+         std::nullopt},
+        {"cognito user pool",
+         {{"authorizer", {{"claims", {{"sub", "cog-1"}, {"cognito:username", "u"}}}}}},
+         "cog-1"},
+        {"lambda authorizer",
+         {{"authorizer", {{"principalId", "admin"}, {"clientId", 1}}}},
+         "admin"},
         {"iam function url",
-         {{"authorizer", {{"iam", {{"userArn", "arn:aws:iam::1:user/bob"}, {"accessKey", "AKIA"}}}}}},
+         {{"authorizer",
+           {{"iam", {{"userArn", "arn:aws:iam::1:user/bob"}, {"accessKey", "AKIA"}}}}}},
          "arn:aws:iam::1:user/bob"},
         {"iam cognito identity",
-         {{"authorizer", {{"iam", {{"cognitoIdentity", {{"identityId", "us-east-1:abc"}}}, {"userArn", "arn:x"}}}}}},
+         {{"authorizer",
+           {{"iam",
+             {{"cognitoIdentity", {{"identityId", "us-east-1:abc"}}}, {"userArn", "arn:x"}}}}}},
          "us-east-1:abc"},
         {"empty iam", {{"authorizer", {{"iam", json::object()}}}}, std::nullopt},
-        {"rest iam", {{"identity", {{"userArn", "arn:aws:iam::1:user/carol"}, {"cognitoIdentityId", nullptr}}}},
+        {"rest iam",
+         {{"identity", {{"userArn", "arn:aws:iam::1:user/carol"}, {"cognitoIdentityId", nullptr}}}},
          "arn:aws:iam::1:user/carol"},
-        {"rest cognito identity", {{"identity", {{"cognitoIdentityId", "eu-west-1:id"}, {"userArn", "arn:y"}}}},
+        {"rest cognito identity",
+         {{"identity", {{"cognitoIdentityId", "eu-west-1:id"}, {"userArn", "arn:y"}}}},
          "eu-west-1:id"},
         {"null claims", {{"authorizer", {{"claims", nullptr}, {"scopes", nullptr}}}}, std::nullopt},
         {"empty principal", {{"authorizer", {{"principalId", ""}}}}, std::nullopt},
@@ -303,7 +335,9 @@ TEST_CASE("events: the response document and the log line") {
     json event = {{"version", "2.0"},
                   {"rawPath", "/uploads"},
                   {"headers", {{"origin", "https://app.example.com"}}},
-                  {"requestContext", {{"http", {{"method", "POST"}}}, {"authorizer", {{"jwt", {{"claims", {{"sub", "u1"}}}}}}}}},
+                  {"requestContext",
+                   {{"http", {{"method", "POST"}}},
+                    {"authorizer", {{"jwt", {{"claims", {{"sub", "u1"}}}}}}}}},
                   {"body", R"({"filename":"a.txt","contentType":"text/plain","size":3})"}};
     auto doc = well_formed(lambda::handle_event(service, event.dump(), "lambda-req-7"));
     CHECK(doc["statusCode"] == 200);
@@ -318,7 +352,8 @@ TEST_CASE("events: the response document and the log line") {
     CHECK(log[0].find("TOKEN123") == std::string::npos);
     CHECK(log[0].find("Signature") == std::string::npos);
 
-    svc::response joined{418, {{"X-A", "1"}, {"X-A", "2"}, {"Content-Type", "application/json"}}, "{}"};
+    svc::response joined{
+        418, {{"X-A", "1"}, {"X-A", "2"}, {"Content-Type", "application/json"}}, "{}"};
     auto rendered = json::parse(lambda::to_api_response(joined));
     CHECK(rendered == json{{"statusCode", 418},
                            {"headers", {{"X-A", "1, 2"}, {"Content-Type", "application/json"}}},
@@ -328,7 +363,8 @@ TEST_CASE("events: the response document and the log line") {
 
 // The event is read without building a document (SAX); these pin down what a document would give.
 TEST_CASE("events: unknown members, nested objects and arrays are skipped wherever they sit") {
-    const std::string event = R"({"unknown":{"headers":{"x":"1"},"body":"no","a":[[{"httpMethod":"PUT"}],{}]},
+    const std::string event =
+        R"({"unknown":{"headers":{"x":"1"},"body":"no","a":[[{"httpMethod":"PUT"}],{}]},
         "version":"2.0","cookies":["a=b",{"c":[1,2,{"d":null}]}],"rawPath":"/uploads",
         "requestContext":{"deep":{"authorizer":{"principalId":"not-me"}},"http":{"method":"POST","x":[{"method":"GET"}]},
           "authorizer":{"jwt":{"scopes":[["s"]],"claims":{"nested":{"sub":"no"},"sub":"jwt-1"}}},"stage":"$default"},
@@ -349,52 +385,67 @@ TEST_CASE("events: unknown members, nested objects and arrays are skipped wherev
 TEST_CASE("events: a repeated member name keeps the last value, as a JSON document would") {
     SUBCASE("single values") {
         auto t = lambda::translate_event(
-            R"({"httpMethod":"GET","httpMethod":"POST","path":"/a","path":"/uploads","body":"x","body":"y"})", "inv");
+            R"({"httpMethod":"GET","httpMethod":"POST","path":"/a","path":"/uploads","body":"x","body":"y"})",
+            "inv");
         REQUIRE_FALSE(t.problem.has_value());
         CHECK(t.request.method == "POST");
         CHECK(t.request.path == "/uploads");
         CHECK(t.request.body == "y");
     }
     SUBCASE("a later value of another type removes the member") {
-        auto t = lambda::translate_event(R"({"httpMethod":"POST","path":"/uploads","body":"x","body":5})", "inv");
+        auto t = lambda::translate_event(
+            R"({"httpMethod":"POST","path":"/uploads","body":"x","body":5})", "inv");
         REQUIRE_FALSE(t.problem.has_value());
         CHECK(t.request.body.empty());
-        t = lambda::translate_event(R"({"httpMethod":"POST","body":"eyJhIjoxfQ==","isBase64Encoded":true,
-                                        "isBase64Encoded":"yes"})", "inv");
+        t = lambda::translate_event(
+            R"({"httpMethod":"POST","body":"eyJhIjoxfQ==","isBase64Encoded":true,
+                                        "isBase64Encoded":"yes"})",
+            "inv");
         CHECK(t.request.body == "eyJhIjoxfQ==");
     }
     SUBCASE("a repeated object replaces everything read from the first one") {
-        auto t = lambda::translate_event(R"({"version":"2.0","requestContext":{"http":{"method":"GET"},
-            "authorizer":{"jwt":{"claims":{"sub":"first"}}}},"requestContext":{"http":{"method":"POST"}}})", "inv");
+        auto t =
+            lambda::translate_event(R"({"version":"2.0","requestContext":{"http":{"method":"GET"},
+            "authorizer":{"jwt":{"claims":{"sub":"first"}}}},"requestContext":{"http":{"method":"POST"}}})",
+                                    "inv");
         REQUIRE_FALSE(t.problem.has_value());
         CHECK(t.request.method == "POST");
         CHECK_FALSE(t.request.identity.has_value());
-        t = lambda::translate_event(R"({"httpMethod":"POST","requestContext":{"authorizer":{"principalId":"p",
-            "claims":{"sub":"c"},"claims":null}}})", "inv");
+        t = lambda::translate_event(
+            R"({"httpMethod":"POST","requestContext":{"authorizer":{"principalId":"p",
+            "claims":{"sub":"c"},"claims":null}}})",
+            "inv");
         CHECK(t.request.identity == "p");
-        t = lambda::translate_event(R"({"version":"2.0","requestContext":{"http":{"method":"POST"},"http":[]}})", "inv");
+        t = lambda::translate_event(
+            R"({"version":"2.0","requestContext":{"http":{"method":"POST"},"http":[]}})", "inv");
         REQUIRE(t.problem.has_value());
         CHECK(t.problem->message == "the event has no HTTP method");
     }
     SUBCASE("header and query names") {
-        auto t = lambda::translate_event(R"({"httpMethod":"GET","headers":{"Origin":"a","X":"1","Origin":"b"},
+        auto t = lambda::translate_event(
+            R"({"httpMethod":"GET","headers":{"Origin":"a","X":"1","Origin":"b"},
             "multiValueQueryStringParameters":{"key":["k1","k2"],"file":["f"],"key":["k3"]},
-            "queryStringParameters":{"key":"ignored"}})", "inv");
+            "queryStringParameters":{"key":"ignored"}})",
+            "inv");
         REQUIRE_FALSE(t.problem.has_value());
         std::vector<sigv4::header> headers = {{"X", "1"}, {"Origin", "b"}};
         CHECK(t.request.headers == headers);
         std::vector<sigv4::query_param> query = {{"file", "f"}, {"key", "k3"}};
         CHECK(t.request.query == query);
         // A repeated list member replaces the whole list; "headers":null leaves none.
-        t = lambda::translate_event(R"({"httpMethod":"GET","headers":{"Origin":"a"},"headers":null})", "inv");
+        t = lambda::translate_event(
+            R"({"httpMethod":"GET","headers":{"Origin":"a"},"headers":null})", "inv");
         CHECK(t.request.headers.empty());
         t = lambda::translate_event(R"({"version":"2.0","requestContext":{"http":{"method":"GET"}},
-            "headers":{"a":"1"},"headers":{"b":"2"}})", "inv");
+            "headers":{"a":"1"},"headers":{"b":"2"}})",
+                                    "inv");
         CHECK(t.request.headers == std::vector<sigv4::header>{{"b", "2"}});
     }
     SUBCASE("multi-value lists win when they have any member, even one without a string") {
-        auto t = lambda::translate_event(R"({"httpMethod":"GET","multiValueHeaders":{"X":5},"headers":{"Origin":"a"},
-            "multiValueQueryStringParameters":{},"queryStringParameters":{"key":"k"}})", "inv");
+        auto t = lambda::translate_event(
+            R"({"httpMethod":"GET","multiValueHeaders":{"X":5},"headers":{"Origin":"a"},
+            "multiValueQueryStringParameters":{},"queryStringParameters":{"key":"k"}})",
+            "inv");
         CHECK(t.request.headers.empty());
         CHECK(t.request.query == std::vector<sigv4::query_param>{{"key", "k"}});
     }
@@ -411,10 +462,12 @@ TEST_CASE("events: null body, unicode escapes, numbers where strings belong") {
         }
     }
     SUBCASE("escapes in header values, query values, the path and the body are decoded") {
-        auto t = lambda::translate_event(R"({"version":"2.0","rawPath":"\/uploads","rawQueryString":"key=\u00e9%C3%A9",
+        auto t = lambda::translate_event(
+            R"({"version":"2.0","rawPath":"\/uploads","rawQueryString":"key=\u00e9%C3%A9",
             "requestContext":{"http":{"method":"P\u004fST"},"authorizer":{"jwt":{"claims":{"sub":"\ud83d\ude00"}}}},
             "headers":{"X-Name":"caf\u00e9 \"quoted\" \\ \t","Orig\u0069n":"https://app.example.com"},
-            "body":"{\"filename\":\"\u00e9t\u00e9.txt\"}\n"})", "inv");
+            "body":"{\"filename\":\"\u00e9t\u00e9.txt\"}\n"})",
+            "inv");
         REQUIRE_FALSE(t.problem.has_value());
         CHECK(t.request.method == "POST");
         CHECK(t.request.path == "/uploads");
@@ -438,7 +491,8 @@ TEST_CASE("events: null body, unicode escapes, numbers where strings belong") {
             "headers":{"Content-Length":12,"X-True":true,"Origin":"o"},
             "queryStringParameters":{"size":"12","n":12},
             "requestContext":{"stage":1,"authorizer":{"principalId":42,"claims":{"sub":{"id":"x"}}},
-              "identity":{"cognitoIdentityId":false,"userArn":"arn:aws:iam::1:user/u"}}})", "inv");
+              "identity":{"cognitoIdentityId":false,"userArn":"arn:aws:iam::1:user/u"}}})",
+                                         "inv");
         REQUIRE_FALSE(t.problem.has_value());
         CHECK(t.request.method == "GET");
         CHECK(t.request.path == "/");
@@ -447,22 +501,25 @@ TEST_CASE("events: null body, unicode escapes, numbers where strings belong") {
         CHECK(t.request.identity == "arn:aws:iam::1:user/u");
     }
     SUBCASE("trailing text, a second document or deep nesting") {
-        for (std::string event : {std::string(R"({"httpMethod":"GET"} {})"), std::string(R"({"httpMethod":"GET"},)"),
-                                  std::string(R"({"httpMethod":"GET")")}) {
+        for (std::string event :
+             {std::string(R"({"httpMethod":"GET"} {})"), std::string(R"({"httpMethod":"GET"},)"),
+              std::string(R"({"httpMethod":"GET")")}) {
             CAPTURE(event);
             auto t = lambda::translate_event(event, "inv");
             REQUIRE(t.problem.has_value());
             CHECK(t.problem->message == "the event is not a JSON object");
         }
-        std::string deep = R"({"httpMethod":"GET","path":"/uploads","junk":)" + std::string(10000, '[') +
-                           std::string(10000, ']') + "}";
+        std::string deep = R"({"httpMethod":"GET","path":"/uploads","junk":)" +
+                           std::string(10000, '[') + std::string(10000, ']') + "}";
         auto t = lambda::translate_event(deep, "inv");
         REQUIRE_FALSE(t.problem.has_value());
         CHECK(t.request.path == "/uploads");
     }
 }
 
-TEST_CASE("events: GET and DELETE /files through every event format (REST v1, HTTP API v2, Function URL)") {
+TEST_CASE(
+    "events: GET and DELETE /files through every event format (REST v1, HTTP API v2, Function "
+    "URL)") {
     const auto found = events_dir();
     if (!found) return;  // reported missing: the binary exits as skipped
     const std::filesystem::path& dir = *found;
@@ -476,33 +533,34 @@ TEST_CASE("events: GET and DELETE /files through every event format (REST v1, HT
         auto translated = lambda::translate_event(text, "inv-1");
         if (translated.problem) continue;  // the sample with a broken body (see above)
         auto event = json::parse(text);
-        formats.insert(!is_v2(event) ? "rest-v1" : event["requestContext"].contains("domainName") &&
-                                                           event["requestContext"]["domainName"]
-                                                                   .get<std::string>()
-                                                                   .find("lambda-url") != std::string::npos
-                                                       ? "function-url"
-                                                       : "http-api-v2");
+        formats.insert(!is_v2(event) ? "rest-v1"
+                       : event["requestContext"].contains("domainName") &&
+                               event["requestContext"]["domainName"].get<std::string>().find(
+                                   "lambda-url") != std::string::npos
+                           ? "function-url"
+                           : "http-api-v2");
         const auto prefix = svc::caller_prefix(service.settings(), translated.request.identity);
         auto call = [&](const std::string& method, const std::string& query) {
-            auto res = well_formed(lambda::handle_event(service, retarget(event, method, "/files", query,
-                                                                            std::nullopt).dump(), "inv-2"));
-            return std::make_pair(res["statusCode"].get<int>(),
-                                  res["statusCode"] == 204 ? json() : json::parse(res["body"].get<std::string>()));
+            auto res = well_formed(lambda::handle_event(
+                service, retarget(event, method, "/files", query, std::nullopt).dump(), "inv-2"));
+            return std::make_pair(
+                res["statusCode"].get<int>(),
+                res["statusCode"] == 204 ? json() : json::parse(res["body"].get<std::string>()));
         };
 
         auto [listed_status, listed] = call("GET", "");
         REQUIRE(listed_status == 200);
         CHECK(listed["method"] == "GET");
         CHECK(listed["prefix"] == prefix);
-        CHECK(listed["url"].get<std::string>().find("?list-type=2&prefix=" + sigv4::uri_encode(prefix) + "&") !=
-              std::string::npos);
+        CHECK(listed["url"].get<std::string>().find(
+                  "?list-type=2&prefix=" + sigv4::uri_encode(prefix) + "&") != std::string::npos);
 
         // The cursor arrives decoded whatever the format, and goes out re-encoded in the signature.
         const std::string cursor = "1ueGcxLPRx1Tr/XYEx+HnhbY=";
         auto [next_status, next] = call("GET", "cursor=" + sigv4::uri_encode(cursor));
         REQUIRE(next_status == 200);
-        CHECK(next["url"].get<std::string>().find("&continuation-token=" + sigv4::uri_encode(cursor) + "&") !=
-              std::string::npos);
+        CHECK(next["url"].get<std::string>().find(
+                  "&continuation-token=" + sigv4::uri_encode(cursor) + "&") != std::string::npos);
         auto [bad_status, bad] = call("GET", "cursor=" + sigv4::uri_encode("not a cursor"));
         CHECK(bad_status == 400);
         CHECK(bad["error"]["code"] == "invalid_cursor");
@@ -512,7 +570,8 @@ TEST_CASE("events: GET and DELETE /files through every event format (REST v1, HT
         REQUIRE(deleted_status == 200);
         CHECK(deleted["method"] == "DELETE");
         CHECK(deleted["key"] == key);
-        auto [foreign_status, foreign] = call("DELETE", "key=" + sigv4::uri_encode("users/someone-else/x/a.txt"));
+        auto [foreign_status, foreign] =
+            call("DELETE", "key=" + sigv4::uri_encode("users/someone-else/x/a.txt"));
         CHECK(foreign_status == 403);
         CHECK(foreign["error"]["code"] == "key_outside_prefix");
         auto [preflight_status, preflight] = call("OPTIONS", "");
@@ -545,7 +604,8 @@ TEST_CASE("events: an encrypted share link through every sample event format") {
             return changed;
         };
         const json share = {{"key", prefix + "0123abcd/9f86d081884c7d65"}, {"encrypted", true}};
-        auto made = well_formed(lambda::handle_event(service, retarget(event, "POST", "/shares", "", share.dump()).dump(), "inv"));
+        auto made = well_formed(lambda::handle_event(
+            service, retarget(event, "POST", "/shares", "", share.dump()).dump(), "inv"));
         REQUIRE_MESSAGE(made["statusCode"] == 200, made["body"]);
         auto answer = json::parse(made["body"].get<std::string>());
         CHECK(answer["encrypted"] == true);
@@ -553,26 +613,33 @@ TEST_CASE("events: an encrypted share link through every sample event format") {
         const auto path = url.substr(url.find("/s/"));
 
         auto redeemed = well_formed(lambda::handle_event(
-            service, asking(retarget(event, "GET", path, "", std::nullopt), "application/json").dump(), "inv"));
+            service,
+            asking(retarget(event, "GET", path, "", std::nullopt), "application/json").dump(),
+            "inv"));
         REQUIRE(redeemed["statusCode"] == 200);
         CHECK(json::parse(redeemed["body"].get<std::string>())["encrypted"] == true);
 
         auto page = json::parse(lambda::handle_event(
-            service, asking(retarget(event, "GET", path, "", std::nullopt), "text/html").dump(), "inv"));
+            service, asking(retarget(event, "GET", path, "", std::nullopt), "text/html").dump(),
+            "inv"));
         CHECK(page["statusCode"] == 200);
         CHECK(page["headers"]["Content-Type"] == "text/html; charset=utf-8");
         CHECK(page["headers"]["Referrer-Policy"] == "no-referrer");
         CHECK(page["body"].get<std::string>().find("data-encrypted=\"true\"") != std::string::npos);
-        auto script = json::parse(lambda::handle_event(service, retarget(event, "GET", "/s/e2e.js", "", std::nullopt).dump(), "inv"));
+        auto script = json::parse(lambda::handle_event(
+            service, retarget(event, "GET", "/s/e2e.js", "", std::nullopt).dump(), "inv"));
         CHECK(script["statusCode"] == 200);
         CHECK(script["body"].get<std::string>().find("presignE2E") != std::string::npos);
     }
     CHECK(files >= 3);
 }
 
-TEST_CASE("events: rawQueryString goes through the service's decoder, on the shared table (as presign serve)") {
+TEST_CASE(
+    "events: rawQueryString goes through the service's decoder, on the shared table (as presign "
+    "serve)") {
     auto service = make_service(false);
-    const auto rows = query_table::rows(svc::caller_prefix(service.settings(), std::string("alice")));
+    const auto rows =
+        query_table::rows(svc::caller_prefix(service.settings(), std::string("alice")));
     REQUIRE(rows.size() >= 10);
     for (const auto& r : rows) {
         CAPTURE(r.raw);
@@ -581,7 +648,8 @@ TEST_CASE("events: rawQueryString goes through the service's decoder, on the sha
                       {"rawQueryString", r.raw},
                       {"headers", {{"origin", "https://app.example.com"}}},
                       {"requestContext",
-                       {{"http", {{"method", "GET"}}}, {"authorizer", {{"jwt", {{"claims", {{"sub", "alice"}}}}}}}}}};
+                       {{"http", {{"method", "GET"}}},
+                        {"authorizer", {{"jwt", {{"claims", {{"sub", "alice"}}}}}}}}}};
         auto translated = lambda::translate_event(event.dump(), "inv");
         auto answer = well_formed(lambda::handle_event(service, event.dump(), "inv"));
         if (r.error) {
@@ -590,7 +658,8 @@ TEST_CASE("events: rawQueryString goes through the service's decoder, on the sha
             CHECK(translated.problem->code == "invalid_query");
             CHECK(translated.problem->message.find(*r.error) != std::string::npos);
             CHECK(answer["statusCode"] == 400);
-            CHECK(json::parse(answer["body"].get<std::string>())["error"]["code"] == "invalid_query");
+            CHECK(json::parse(answer["body"].get<std::string>())["error"]["code"] ==
+                  "invalid_query");
             // The refusal still carries CORS for the page.
             CHECK(answer["headers"]["Access-Control-Allow-Origin"] == "https://app.example.com");
         } else {
@@ -617,9 +686,10 @@ TEST_CASE("events: the multipart routes through every sample event format") {
         ++files;
         auto event = json::parse(text);
         auto prefix = svc::caller_prefix(open.settings(), translated.request.identity);
-        auto call = [&](const std::string& method, const std::string& path, const std::string& query,
-                        const std::optional<std::string>& body) {
-            auto res = well_formed(lambda::handle_event(open, retarget(event, method, path, query, body).dump(), "inv"));
+        auto call = [&](const std::string& method, const std::string& path,
+                        const std::string& query, const std::optional<std::string>& body) {
+            auto res = well_formed(lambda::handle_event(
+                open, retarget(event, method, path, query, body).dump(), "inv"));
             CHECK_MESSAGE(res["statusCode"] == 200, res["body"]);
             return json::parse(res["body"].get<std::string>());
         };
@@ -631,9 +701,10 @@ TEST_CASE("events: the multipart routes through every sample event format") {
         auto parts = call("POST", "/uploads/parts", "", ask.dump());
         REQUIRE(parts["parts"].size() == 2);
         CHECK(parts["parts"][0]["headers"]["Content-Length"] == "4194304");
-        auto listed = call("GET", "/uploads/parts",
-                           "plan=" + sigv4::uri_encode(plan["plan"].get<std::string>()) + "&uploadId=upload-1",
-                           std::nullopt);
+        auto listed = call(
+            "GET", "/uploads/parts",
+            "plan=" + sigv4::uri_encode(plan["plan"].get<std::string>()) + "&uploadId=upload-1",
+            std::nullopt);
         CHECK(listed["method"] == "GET");
         json finish = {{"plan", plan["plan"]}, {"uploadId", "upload-1"}};
         auto complete = call("POST", "/uploads/complete", "", finish.dump());
@@ -651,17 +722,21 @@ TEST_CASE("events: the multipart routes through every sample event format") {
     CHECK(files >= 5);
 }
 
-TEST_CASE("events: with a page config, GET / and the page's files are the embedded page, same origin as the API") {
+TEST_CASE(
+    "events: with a page config, GET / and the page's files are the embedded page, same origin as "
+    "the API") {
     auto service = make_service(false);
     const std::string config = R"({"issuer":"https://idp.example","clientId":"page-client"})";
     auto get = [&](const std::string& path, std::optional<std::string_view> page) {
-        const json event = {{"version", "2.0"},
-                            {"routeKey", "GET " + path},
-                            {"rawPath", path},
-                            {"rawQueryString", ""},
-                            {"headers", {{"host", "abc.execute-api.eu-west-1.amazonaws.com"}}},
-                            {"requestContext", {{"http", {{"method", "GET"}, {"path", path}}}, {"stage", "$default"}}},
-                            {"isBase64Encoded", false}};
+        const json event = {
+            {"version", "2.0"},
+            {"routeKey", "GET " + path},
+            {"rawPath", path},
+            {"rawQueryString", ""},
+            {"headers", {{"host", "abc.execute-api.eu-west-1.amazonaws.com"}}},
+            {"requestContext",
+             {{"http", {{"method", "GET"}, {"path", path}}}, {"stage", "$default"}}},
+            {"isBase64Encoded", false}};
         return json::parse(lambda::handle_event(service, event.dump(), "inv-page", page));
     };
     const auto assets = presign::web::assets();
@@ -683,13 +758,18 @@ TEST_CASE("events: with a page config, GET / and the page's files are the embedd
     auto settings = get("/config.json", config);
     CHECK(settings["statusCode"] == 200);
     CHECK(json::parse(settings["body"].get<std::string>()) == json::parse(config));
-    CHECK(json::parse(get("/config.json", std::string("{}"))["body"].get<std::string>()) == json::object());
+    CHECK(json::parse(get("/config.json", std::string("{}"))["body"].get<std::string>()) ==
+          json::object());
     // Without a page config (and for any other path) the service answers as before.
     CHECK(get("/", std::nullopt)["statusCode"] == 404);
     CHECK(get("/nothing.js", config)["statusCode"] == 404);
     CHECK(get("/files", config)["statusCode"] == 401);  // a private route: the service, unsigned in
     CHECK(presign::web::page_config("", "x") == "{}");
-    CHECK(json::parse(presign::web::page_config("https://i", "c")) == json{{"issuer", "https://i"}, {"clientId", "c"}});
-    CHECK(json::parse(presign::web::page_config("https://i", "c", "https://d.auth.eu-west-1.amazoncognito.com/logout")) ==
-          json{{"issuer", "https://i"}, {"clientId", "c"}, {"logoutEndpoint", "https://d.auth.eu-west-1.amazoncognito.com/logout"}});
+    CHECK(json::parse(presign::web::page_config("https://i", "c")) ==
+          json{{"issuer", "https://i"}, {"clientId", "c"}});
+    CHECK(json::parse(presign::web::page_config(
+              "https://i", "c", "https://d.auth.eu-west-1.amazoncognito.com/logout")) ==
+          json{{"issuer", "https://i"},
+               {"clientId", "c"},
+               {"logoutEndpoint", "https://d.auth.eu-west-1.amazoncognito.com/logout"}});
 }

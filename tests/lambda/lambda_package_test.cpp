@@ -38,7 +38,10 @@ struct temp_dir {
 // True when the ELF file has no program interpreter and no dynamic section: fully static.
 bool is_static_elf(const fs::path& file) {
     auto bytes = presign::testing::slurp(file.string());
-    if (bytes.size() < sizeof(Elf64_Ehdr) || bytes.compare(0, 4, "\x7f" "ELF") != 0) return false;
+    if (bytes.size() < sizeof(Elf64_Ehdr) || bytes.compare(0, 4,
+                                                           "\x7f"
+                                                           "ELF") != 0)
+        return false;
     Elf64_Ehdr header;
     std::memcpy(&header, bytes.data(), sizeof header);
     if (header.e_ident[EI_CLASS] != ELFCLASS64) return false;
@@ -58,11 +61,13 @@ bool is_static_elf(const fs::path& file) {
 
 TEST_CASE("package: the zip holds one static bootstrap that serves from an empty chroot") {
     temp_dir root;
-    std::string command = std::string(PRESIGN_UNZIP) + " -q '" + PRESIGN_LAMBDA_ZIP + "' -d '" + root.path.string() + "'";
+    std::string command = std::string(PRESIGN_UNZIP) + " -q '" + PRESIGN_LAMBDA_ZIP + "' -d '" +
+                          root.path.string() + "'";
     REQUIRE(std::system(command.c_str()) == 0);
 
     std::vector<std::string> entries;
-    for (const auto& entry : fs::directory_iterator(root.path)) entries.push_back(entry.path().filename().string());
+    for (const auto& entry : fs::directory_iterator(root.path))
+        entries.push_back(entry.path().filename().string());
     CHECK(entries == std::vector<std::string>{"bootstrap"});
     auto bootstrap = root.path / "bootstrap";
     REQUIRE(fs::is_regular_file(bootstrap));
@@ -73,7 +78,9 @@ TEST_CASE("package: the zip holds one static bootstrap that serves from an empty
     api.push({"chroot-1",
               json{{"version", "2.0"},
                    {"rawPath", "/uploads"},
-                   {"requestContext", {{"http", {{"method", "POST"}}}, {"authorizer", {{"jwt", {{"claims", {{"sub", "u"}}}}}}}}},
+                   {"requestContext",
+                    {{"http", {{"method", "POST"}}},
+                     {"authorizer", {{"jwt", {{"claims", {{"sub", "u"}}}}}}}}},
                    {"body", R"({"filename":"a.txt","contentType":"text/plain","size":1})"}}
                   .dump(),
               {}});
@@ -90,11 +97,13 @@ TEST_CASE("package: the zip holds one static bootstrap that serves from an empty
                   .dump(),
               {}});
     auto log_path = (root.path.parent_path() / (root.path.filename().string() + ".log")).string();
-    child_process child("/bootstrap",
-                        {"AWS_LAMBDA_RUNTIME_API=" + api.address(), "BUCKET_NAME=files-bucket", "AWS_REGION=us-east-1",
-                         "AWS_ACCESS_KEY_ID=AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-                         "AWS_SESSION_TOKEN=token", "LINK_SECRET=package-test-link-secret-0123456789abcdef"},
-                        log_path, root.path.string());
+    child_process child(
+        "/bootstrap",
+        {"AWS_LAMBDA_RUNTIME_API=" + api.address(), "BUCKET_NAME=files-bucket",
+         "AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=AKIDEXAMPLE",
+         "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+         "AWS_SESSION_TOKEN=token", "LINK_SECRET=package-test-link-secret-0123456789abcdef"},
+        log_path, root.path.string());
     bool answered = api.wait_for_posts(2);
     std::string link;
     if (answered) {
@@ -108,16 +117,19 @@ TEST_CASE("package: the zip holds one static bootstrap that serves from an empty
               json{{"httpMethod", "GET"},
                    {"path", path},
                    {"headers", {{"Accept", "text/html,*/*;q=0.8"}}},
-                   {"requestContext", {{"stage", "prod"}, {"domainName", "abc.execute-api.us-east-1.amazonaws.com"}}}}
+                   {"requestContext",
+                    {{"stage", "prod"}, {"domainName", "abc.execute-api.us-east-1.amazonaws.com"}}}}
                   .dump(),
               {}});
-    api.push({"chroot-4",
-              json{{"version", "2.0"},
-                   {"rawPath", path},
-                   {"headers", {{"accept", "application/json"}}},
-                   {"requestContext", {{"http", {{"method", "GET"}}}, {"domainName", "x.lambda-url.us-east-1.on.aws"}}}}
-                  .dump(),
-              {}});
+    api.push(
+        {"chroot-4",
+         json{{"version", "2.0"},
+              {"rawPath", path},
+              {"headers", {{"accept", "application/json"}}},
+              {"requestContext",
+               {{"http", {{"method", "GET"}}}, {"domainName", "x.lambda-url.us-east-1.on.aws"}}}}
+             .dump(),
+         {}});
     api.push({"chroot-5", "{\"not\":\"an http event\"}", {}});
     answered = answered && api.wait_for_posts(5);
     child.stop();

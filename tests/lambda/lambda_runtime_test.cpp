@@ -21,7 +21,8 @@ namespace lambda = presign::lambda;
 
 namespace {
 
-lambda::loop_options stop_after(std::uint64_t invocations, std::vector<std::string>* log = nullptr) {
+lambda::loop_options stop_after(std::uint64_t invocations,
+                                std::vector<std::string>* log = nullptr) {
     lambda::loop_options options;
     options.max_invocations = invocations;
     options.max_next_failures = 1;
@@ -35,14 +36,17 @@ lambda::loop_options stop_after(std::uint64_t invocations, std::vector<std::stri
 
 TEST_CASE("runtime: next, handler, response; invocation headers and trace id") {
     fake_runtime_api api;
-    auto deadline_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                           (std::chrono::system_clock::now() + std::chrono::seconds(30)).time_since_epoch())
-                           .count();
+    auto deadline_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(
+            (std::chrono::system_clock::now() + std::chrono::seconds(30)).time_since_epoch())
+            .count();
     api.push({"req-1",
               R"({"hello":"world"})",
               {{"Lambda-Runtime-Deadline-Ms", std::to_string(deadline_ms)},
-               {"Lambda-Runtime-Trace-Id", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"},
-               {"Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:123456789012:function:presign"}}});
+               {"Lambda-Runtime-Trace-Id",
+                "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"},
+               {"Lambda-Runtime-Invoked-Function-Arn",
+                "arn:aws:lambda:us-east-1:123456789012:function:presign"}}});
 
     lambda::runtime_client client(api.address());
     std::optional<lambda::invocation> seen;
@@ -61,10 +65,11 @@ TEST_CASE("runtime: next, handler, response; invocation headers and trace id") {
     CHECK(seen->request_id == "req-1");
     CHECK(seen->payload == R"({"hello":"world"})");
     CHECK(seen->function_arn == "arn:aws:lambda:us-east-1:123456789012:function:presign");
-    CHECK(trace_env == "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1");
+    CHECK(trace_env ==
+          "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1");
     REQUIRE(seen->deadline.has_value());
-    CHECK(std::chrono::duration_cast<std::chrono::milliseconds>(seen->deadline->time_since_epoch()).count() ==
-          deadline_ms);
+    CHECK(std::chrono::duration_cast<std::chrono::milliseconds>(seen->deadline->time_since_epoch())
+              .count() == deadline_ms);
     CHECK(seen->remaining() > std::chrono::seconds(20));
     CHECK(seen->remaining() <= std::chrono::seconds(30));
 
@@ -78,9 +83,15 @@ TEST_CASE("runtime: next, handler, response; invocation headers and trace id") {
 
 TEST_CASE("runtime: header names are matched case-insensitively; only the request id is required") {
     fake_runtime_api api;
-    api.push({"", "{}", {{"lambda-runtime-aws-request-id", "lower-1"}, {"LAMBDA-RUNTIME-DEADLINE-MS", "1700000000000"},
-                         {"lambda-runtime-trace-id", "Root=1-abc"}}});
-    api.push({"", "{}", {{"LaMbDa-RuNtImE-AwS-ReQuEsT-Id", "mixed-2"}, {"Lambda-Runtime-Deadline-Ms", "99999999999999999"}}});
+    api.push({"",
+              "{}",
+              {{"lambda-runtime-aws-request-id", "lower-1"},
+               {"LAMBDA-RUNTIME-DEADLINE-MS", "1700000000000"},
+               {"lambda-runtime-trace-id", "Root=1-abc"}}});
+    api.push({"",
+              "{}",
+              {{"LaMbDa-RuNtImE-AwS-ReQuEsT-Id", "mixed-2"},
+               {"Lambda-Runtime-Deadline-Ms", "99999999999999999"}}});
     lambda::runtime_client client(api.address());
     std::vector<lambda::invocation> seen;
     std::vector<std::string> traces;
@@ -97,8 +108,9 @@ TEST_CASE("runtime: header names are matched case-insensitively; only the reques
     REQUIRE(seen.size() == 2);
     CHECK(seen[0].request_id == "lower-1");
     REQUIRE(seen[0].deadline.has_value());
-    CHECK(std::chrono::duration_cast<std::chrono::milliseconds>(seen[0].deadline->time_since_epoch()).count() ==
-          1700000000000);
+    CHECK(
+        std::chrono::duration_cast<std::chrono::milliseconds>(seen[0].deadline->time_since_epoch())
+            .count() == 1700000000000);
     CHECK(seen[0].remaining() == std::chrono::milliseconds(0));  // long past
     CHECK(traces[0] == "Root=1-abc");
     CHECK(seen[1].request_id == "mixed-2");
@@ -176,7 +188,8 @@ TEST_CASE("runtime: a response refused with 413 becomes an error post and the lo
 TEST_CASE("runtime: init error and error posts carry the error type header and document") {
     fake_runtime_api api;
     lambda::runtime_client client(api.address());
-    auto result = client.post_init_error("Runtime.InvalidConfiguration", "BUCKET_NAME: is required");
+    auto result =
+        client.post_init_error("Runtime.InvalidConfiguration", "BUCKET_NAME: is required");
     CHECK(result.status == 202);
     CHECK(result.accepted());
     auto posts = api.posts();
@@ -197,7 +210,8 @@ TEST_CASE("runtime: init error and error posts carry the error type header and d
     CHECK(posts[1].request_id == "a b+c");
 }
 
-TEST_CASE("runtime: transport failures are reported, not thrown; the loop gives up after the limit") {
+TEST_CASE(
+    "runtime: transport failures are reported, not thrown; the loop gives up after the limit") {
     {
         fake_runtime_api api(std::chrono::milliseconds(50));
         api.push({"", "{}", {}});  // no request id at all
@@ -226,7 +240,9 @@ TEST_CASE("runtime: transport failures are reported, not thrown; the loop gives 
     auto options = stop_after(0, &log);
     options.max_next_failures = 2;
     int calls = 0;
-    CHECK(lambda::run(client, [&](const lambda::invocation&) { return std::to_string(++calls); }, options) == 1);
+    CHECK(lambda::run(
+              client, [&](const lambda::invocation&) { return std::to_string(++calls); },
+              options) == 1);
     CHECK(calls == 0);
     CHECK(log.size() == 2);
 }
@@ -235,8 +251,8 @@ TEST_CASE("runtime: the address is numeric or a name from /etc/hosts, never reso
     fake_runtime_api api;
     const std::string port = std::to_string(api.port());
     // A numeric address and a name (localhost: /etc/hosts, or loopback when the file lacks it).
-    for (const std::string& address : std::vector<std::string>{"127.0.0.1:" + port, "localhost:" + port,
-                                                                "LocalHost:" + port}) {
+    for (const std::string& address :
+         std::vector<std::string>{"127.0.0.1:" + port, "localhost:" + port, "LocalHost:" + port}) {
         CAPTURE(address);
         api.push({"req-" + address, R"({"n":1})", {}});
         lambda::runtime_client client(address);
@@ -245,8 +261,8 @@ TEST_CASE("runtime: the address is numeric or a name from /etc/hosts, never reso
         REQUIRE_MESSAGE(invocation.has_value(), error);
         CHECK(invocation->request_id == "req-" + address);
     }
-    for (const std::string& address : std::vector<std::string>{"no-such-runtime.invalid:" + port, "127.0.0.1:0",
-                                                                "127.0.0.1:99999", "127.0.0.1:x"}) {
+    for (const std::string& address : std::vector<std::string>{
+             "no-such-runtime.invalid:" + port, "127.0.0.1:0", "127.0.0.1:99999", "127.0.0.1:x"}) {
         CAPTURE(address);
         lambda::runtime_client client(address);
         std::string error;
@@ -256,7 +272,8 @@ TEST_CASE("runtime: the address is numeric or a name from /etc/hosts, never reso
     }
 }
 
-TEST_CASE("runtime: the static bootstrap links no NSS resolver (no getaddrinfo, no glibc warning)") {
+TEST_CASE(
+    "runtime: the static bootstrap links no NSS resolver (no getaddrinfo, no glibc warning)") {
     std::ifstream in(PRESIGN_BOOTSTRAP_PATH, std::ios::binary);
     REQUIRE(in);
     const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -272,7 +289,8 @@ TEST_CASE("runtime: the keep-alive connection is reopened when the server closes
     // cpp-httplib's server closes a keep-alive connection after 5 requests; 12 invocations need
     // the client to notice and reconnect more than once.
     for (int i = 0; i < 12; ++i) api.push({"r" + std::to_string(i), std::to_string(i), {}});
-    int rc = lambda::run(client, [](const lambda::invocation& inv) { return inv.payload; }, stop_after(12));
+    int rc = lambda::run(
+        client, [](const lambda::invocation& inv) { return inv.payload; }, stop_after(12));
     CHECK(rc == 0);
     REQUIRE(api.wait_for_posts(12));
     auto posts = api.posts();
@@ -287,7 +305,7 @@ namespace {
 // A one-shot raw HTTP server: accepts one connection, reads the request head, sends `reply` as is
 // and closes. For the framings cpp-httplib's server does not produce (chunked, read-to-close).
 class raw_server {
-public:
+  public:
     explicit raw_server(std::string reply) : reply_(std::move(reply)) {
         listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         sockaddr_in address{};
@@ -320,7 +338,7 @@ public:
     }
     [[nodiscard]] std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
 
-private:
+  private:
     std::string reply_;
     int listener_ = -1;
     int port_ = 0;
@@ -332,7 +350,8 @@ private:
 TEST_CASE("runtime: chunked and read-to-close bodies, lowercase headers") {
     {
         raw_server server(
-            "HTTP/1.1 200 OK\r\nlambda-runtime-aws-request-id: chunked-1\r\ntransfer-encoding: chunked\r\n"
+            "HTTP/1.1 200 OK\r\nlambda-runtime-aws-request-id: chunked-1\r\ntransfer-encoding: "
+            "chunked\r\n"
             "connection: close\r\n\r\n5;ext=1\r\n{\"a\":\r\n3\r\n12}\r\n0\r\n\r\n");
         lambda::runtime_client client(server.address());
         std::string error;
@@ -342,7 +361,8 @@ TEST_CASE("runtime: chunked and read-to-close bodies, lowercase headers") {
         CHECK(inv->payload == "{\"a\":12}");
     }
     {
-        raw_server server("HTTP/1.0 200 OK\r\nLambda-Runtime-Aws-Request-Id: eof-2\r\n\r\n{\"until\":\"close\"}");
+        raw_server server(
+            "HTTP/1.0 200 OK\r\nLambda-Runtime-Aws-Request-Id: eof-2\r\n\r\n{\"until\":\"close\"}");
         lambda::runtime_client client(server.address());
         std::string error;
         auto inv = client.next(error);
@@ -351,7 +371,9 @@ TEST_CASE("runtime: chunked and read-to-close bodies, lowercase headers") {
         CHECK(inv->payload == "{\"until\":\"close\"}");
     }
     {
-        raw_server server("HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: cut-3\r\nContent-Length: 100\r\n\r\n{\"short\"");
+        raw_server server(
+            "HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: cut-3\r\nContent-Length: "
+            "100\r\n\r\n{\"short\"");
         lambda::runtime_client client(server.address());
         std::string error;
         CHECK_FALSE(client.next(error).has_value());

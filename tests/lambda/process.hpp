@@ -20,11 +20,11 @@
 namespace presign::testing {
 
 class child_process {
-public:
+  public:
     /// fork + (chroot) + execve. `output` receives stdout and stderr. The program path is taken
     /// inside the chroot when `root` is given.
-    child_process(const std::string& program, const std::vector<std::string>& environment, const std::string& output,
-                  const std::string& root = {}) {
+    child_process(const std::string& program, const std::vector<std::string>& environment,
+                  const std::string& output, const std::string& root = {}) {
         std::vector<char*> argv = {const_cast<char*>(program.c_str()), nullptr};
         std::vector<char*> envp;
         for (const auto& entry : environment) envp.push_back(const_cast<char*>(entry.c_str()));
@@ -82,7 +82,7 @@ public:
     /// Peak resident set of the reaped child, KiB.
     [[nodiscard]] long max_rss_kib() const { return max_rss_kib_; }
 
-private:
+  private:
     pid_t pid_ = -1;
     std::optional<int> exit_code_;
     long max_rss_kib_ = 0;

@@ -52,7 +52,7 @@ fs::path make_temp_dir() {
 /// A store on a free port of 127.0.0.1, with a data dir inside a scratch parent directory (so a
 /// test can prove nothing was written beside it).
 class running_store {
-public:
+  public:
     explicit running_store(const presign::http::limits& deadlines = {})
         : parent_(make_temp_dir()), data_(parent_ / "data") {
         ::signal(SIGPIPE, SIG_IGN);
@@ -63,11 +63,15 @@ public:
         options.allowed_origins = {"http://127.0.0.1:8080"};
         options.max_object_bytes = 64ull << 20;
         if (std::getenv("LOCAL_STORE_TEST_LOG") != nullptr) {
-            options.log = [](std::string_view line) { std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data()); };
+            options.log = [](std::string_view line) {
+                std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data());
+            };
         }
         const auto creds = test_credentials();
         options.keys = [id = creds.access_key_id, known = sigv4::known_key{creds.secret, {}}](
-                           std::string_view asked) -> const sigv4::known_key* { return asked == id ? &known : nullptr; };
+                           std::string_view asked) -> const sigv4::known_key* {
+            return asked == id ? &known : nullptr;
+        };
         server_ = std::make_unique<s3_server>(options);
         auto bound = server_->bind("127.0.0.1", 0);
         REQUIRE(bound.has_value());
@@ -94,7 +98,8 @@ public:
     [[nodiscard]] const fs::path& parent() const { return parent_; }
     [[nodiscard]] const fs::path& data() const { return data_; }
     [[nodiscard]] sigv4::s3::endpoint endpoint() const {
-        return {"us-east-1", "http://127.0.0.1:" + std::to_string(port_), sigv4::s3::addressing::path};
+        return {"us-east-1", "http://127.0.0.1:" + std::to_string(port_),
+                sigv4::s3::addressing::path};
     }
     [[nodiscard]] httplib::Client client() const {
         httplib::Client c("127.0.0.1", port_);
@@ -104,7 +109,7 @@ public:
         return c;
     }
 
-private:
+  private:
     fs::path parent_;
     fs::path data_;
     std::unique_ptr<s3_server> server_;
@@ -141,15 +146,15 @@ std::string content_type_of(const sigv4::presigned_request& presigned) {
 }
 
 sigv4::presigned_request presign_url(const running_store& store, std::string_view method,
-                                  std::string_view key, sigv4::s3::object_options options = {}) {
+                                     std::string_view key, sigv4::s3::object_options options = {}) {
     auto presigned = sigv4::s3::presign_object(test_credentials(), method, bucket, key,
                                                store.endpoint(), options);
     REQUIRE_MESSAGE(presigned.has_value(), presigned.error().message);
     return std::move(presigned).value();
 }
 
-httplib::Result put_presigned(const running_store& store, std::string_view key, const std::string& body,
-                              sigv4::s3::object_options options = {}) {
+httplib::Result put_presigned(const running_store& store, std::string_view key,
+                              const std::string& body, sigv4::s3::object_options options = {}) {
     if (!options.content_length) options.content_length = body.size();
     if (options.content_type.empty()) options.content_type = "application/octet-stream";
     const auto presigned = presign_url(store, "PUT", key, options);
@@ -158,7 +163,8 @@ httplib::Result put_presigned(const running_store& store, std::string_view key, 
 }
 
 httplib::Result get_presigned(const running_store& store, std::string_view key,
-                              const httplib::Headers& extra = {}, sigv4::s3::object_options options = {}) {
+                              const httplib::Headers& extra = {},
+                              sigv4::s3::object_options options = {}) {
     const auto presigned = presign_url(store, "GET", key, options);
     return store.client().Get(target_of(presigned.url), extra);
 }
@@ -191,14 +197,16 @@ std::set<std::string> files_under(const fs::path& root) {
 /// Objects visible in the bucket (metadata files) and leftovers in its tmp directory.
 std::size_t object_count(const running_store& store) {
     std::size_t count = 0;
-    for (const auto& entry : fs::directory_iterator(store.data() / "buckets" / bucket / "objects")) {
+    for (const auto& entry :
+         fs::directory_iterator(store.data() / "buckets" / bucket / "objects")) {
         if (entry.path().extension() == ".meta") ++count;
     }
     return count;
 }
 std::size_t temp_count(const running_store& store) {
     std::size_t count = 0;
-    for ([[maybe_unused]] const auto& entry : fs::directory_iterator(store.data() / "buckets" / bucket / "tmp")) {
+    for ([[maybe_unused]] const auto& entry :
+         fs::directory_iterator(store.data() / "buckets" / bucket / "tmp")) {
         ++count;
     }
     return count;
@@ -231,7 +239,8 @@ void send_all(int fd, std::string_view bytes) {
 std::string read_until_close(int fd) {
     std::string answer;
     char buffer[4096];
-    for (ssize_t n; (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0;) answer.append(buffer, static_cast<std::size_t>(n));
+    for (ssize_t n; (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0;)
+        answer.append(buffer, static_cast<std::size_t>(n));
     ::close(fd);
     return answer;
 }
@@ -331,15 +340,16 @@ std::string response_statuses(const std::string& answers, std::string* last_body
 }
 
 /// A raw PUT request (head and body) of a presigned URL, kept alive unless `close`.
-std::string raw_put(const running_store& store, std::string_view key, const std::string& body, bool tamper = false) {
+std::string raw_put(const running_store& store, std::string_view key, const std::string& body,
+                    bool tamper = false) {
     sigv4::s3::object_options options;
     options.content_length = body.size();
     options.content_type = "application/octet-stream";
     std::string target = target_of(presign_url(store, "PUT", key, options).url);
     if (tamper) target.back() = target.back() == '0' ? '1' : '0';
     return "PUT " + target + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(store.port()) +
-           "\r\nContent-Type: application/octet-stream\r\nContent-Length: " + std::to_string(body.size()) +
-           "\r\n\r\n" + body;
+           "\r\nContent-Type: application/octet-stream\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + body;
 }
 
 TEST_CASE("bodies in pieces and pipelined after each other are read exactly (the body read path)") {
@@ -351,10 +361,11 @@ TEST_CASE("bodies in pieces and pipelined after each other are read exactly (the
     const std::string small = random_bytes(70000, 42);
     const std::string refused = random_bytes(5000, 43);
     const std::string get_target = target_of(presign_url(store, "GET", "pieces/small").url);
-    const std::string requests = raw_put(store, "pieces/large", large) + raw_put(store, "pieces/small", small) +
-                                 raw_put(store, "pieces/refused", refused, true) + "GET " + get_target +
-                                 " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(store.port()) +
-                                 "\r\nConnection: close\r\n\r\n";
+    const std::string requests =
+        raw_put(store, "pieces/large", large) + raw_put(store, "pieces/small", small) +
+        raw_put(store, "pieces/refused", refused, true) + "GET " + get_target +
+        " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(store.port()) +
+        "\r\nConnection: close\r\n\r\n";
     SUBCASE("all in one stream") {
         const std::string answers = raw_exchange(store.port(), requests);
         std::string last_body;
@@ -372,7 +383,8 @@ TEST_CASE("bodies in pieces and pipelined after each other are read exactly (the
             sent += static_cast<std::size_t>(n);
             piece = piece * 7 + 13;  // 1, 20, 153, ... then large pieces
             if (piece > (300u << 10)) piece = 4093;
-            if (sent < 4096 || sent % 5 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            if (sent < 4096 || sent % 5 == 0)
+                std::this_thread::sleep_for(std::chrono::milliseconds(1));
         }
         const std::string answers = read_until_close(fd);
         std::string last_body;
@@ -441,7 +453,8 @@ TEST_CASE("response-content-disposition and response-content-type are honoured o
     auto get = get_presigned(store, "page.html", {}, options);
     REQUIRE(get);
     CHECK(get->status == 200);
-    CHECK(get->get_header_value("Content-Disposition") == sigv4::s3::attachment_disposition("page.html"));
+    CHECK(get->get_header_value("Content-Disposition") ==
+          sigv4::s3::attachment_disposition("page.html"));
     CHECK(get->get_header_value("Content-Type") == "application/octet-stream");
 
     auto plain = get_presigned(store, "page.html");
@@ -497,7 +510,8 @@ TEST_CASE("refused links: tampered, expired, wrong method, unknown key id, unsig
     }
     SUBCASE("an unknown access key id") {
         auto other = sigv4::credentials::make("AKIDSOMEONEELSE", "whatever").value();
-        auto presigned = sigv4::s3::presign_get(other, bucket, "secret.txt", store.endpoint()).value();
+        auto presigned =
+            sigv4::s3::presign_get(other, bucket, "secret.txt", store.endpoint()).value();
         auto result = store.client().Get(target_of(presigned.url));
         REQUIRE(result);
         CHECK(result->status == 403);
@@ -525,7 +539,9 @@ TEST_CASE("SigV2 requests: 400 InvalidRequest saying what they are and how to sw
     // The shape boto3 and `aws s3 presign` give in us-east-1 without signature_version = s3v4.
     const std::string sigv2_query =
         "AWSAccessKeyId=AKIDLOCALSTORETEST&Signature=k9tC%2BN6m2Ew%3D&Expires=1893456000";
-    SUBCASE("a SigV2 presigned GET") { check_refusal(store.client().Get("/presign/old.txt?" + sigv2_query)); }
+    SUBCASE("a SigV2 presigned GET") {
+        check_refusal(store.client().Get("/presign/old.txt?" + sigv2_query));
+    }
     SUBCASE("a SigV2 presigned PUT") {
         check_refusal(store.client().Put("/presign/old.txt?" + sigv2_query, "new", "text/plain"));
         CHECK(get_presigned(store, "old.txt")->body == "legacy");
@@ -540,7 +556,8 @@ TEST_CASE("SigV2 requests: 400 InvalidRequest saying what they are and how to sw
         REQUIRE(half);
         CHECK(half->status == 403);
         CHECK(error_code(half) == "AccessDenied");
-        auto v4 = store.client().Get("/presign/old.txt", {{"Authorization", "AWS4-HMAC-SHA256 nonsense"}});
+        auto v4 = store.client().Get("/presign/old.txt",
+                                     {{"Authorization", "AWS4-HMAC-SHA256 nonsense"}});
         REQUIRE(v4);
         CHECK(v4->status == 400);
         CHECK(error_code(v4) == "AuthorizationHeaderMalformed");
@@ -555,7 +572,8 @@ TEST_CASE("missing objects and buckets: NoSuchKey, NoSuchBucket; DELETE answers 
     CHECK(error_code(missing) == "NoSuchKey");
     CHECK(missing->body.find("<Key>nothing-here</Key>") != std::string::npos);
 
-    auto presigned = sigv4::s3::presign_get(test_credentials(), "no-such-bucket", "x", store.endpoint()).value();
+    auto presigned =
+        sigv4::s3::presign_get(test_credentials(), "no-such-bucket", "x", store.endpoint()).value();
     auto no_bucket = store.client().Get(target_of(presigned.url));
     REQUIRE(no_bucket);
     CHECK(no_bucket->status == 404);
@@ -607,10 +625,11 @@ TEST_CASE("a size or checksum that differs from the signed one leaves no object"
         options.content_length = 1000;
         options.content_type = "application/octet-stream";
         const auto presigned = presign_url(store, "PUT", "sized", options);
-        std::string request = "PUT " + target_of(presigned.url) + " HTTP/1.1\r\nHost: 127.0.0.1:" +
-                              std::to_string(store.port()) +
-                              "\r\nContent-Type: application/octet-stream\r\nContent-Length: 1000\r\n\r\n" +
-                              std::string(400, 'y');
+        std::string request =
+            "PUT " + target_of(presigned.url) +
+            " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(store.port()) +
+            "\r\nContent-Type: application/octet-stream\r\nContent-Length: 1000\r\n\r\n" +
+            std::string(400, 'y');
         raw_exchange(store.port(), request);
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
@@ -633,7 +652,8 @@ TEST_CASE("a matching checksum is accepted and returned") {
 TEST_CASE("header-signed requests: PUT with SHA-256 and UNSIGNED-PAYLOAD, buckets, listing") {
     running_store store;
     signed_call put{"PUT", "/presign/dir/a.txt", {}, "alpha", {{"Content-Type", "text/plain"}}};
-    auto put_result = store.client().Put(target_for(put), sign_headers(store, put, put.body), put.body, "");
+    auto put_result =
+        store.client().Put(target_for(put), sign_headers(store, put, put.body), put.body, "");
     REQUIRE(put_result);
     CHECK(put_result->status == 200);
 
@@ -666,7 +686,8 @@ TEST_CASE("header-signed requests: PUT with SHA-256 and UNSIGNED-PAYLOAD, bucket
     signed_call delimited{"GET", "/presign", {{"list-type", "2"}, {"delimiter", "/"}}, "", {}};
     auto grouped = store.client().Get(target_for(delimited), sign_headers(store, delimited, ""));
     REQUIRE(grouped);
-    CHECK(grouped->body.find("<CommonPrefixes><Prefix>dir/</Prefix></CommonPrefixes>") != std::string::npos);
+    CHECK(grouped->body.find("<CommonPrefixes><Prefix>dir/</Prefix></CommonPrefixes>") !=
+          std::string::npos);
     CHECK(grouped->body.find("<Contents>") == std::string::npos);
 
     signed_call create{"PUT", "/second-bucket", {}, "", {}};
@@ -678,7 +699,8 @@ TEST_CASE("header-signed requests: PUT with SHA-256 and UNSIGNED-PAYLOAD, bucket
     REQUIRE(headed);
     CHECK(headed->status == 200);
     signed_call head_missing{"HEAD", "/missing-bucket", {}, "", {}};
-    auto missing = store.client().Head(target_for(head_missing), sign_headers(store, head_missing, ""));
+    auto missing =
+        store.client().Head(target_for(head_missing), sign_headers(store, head_missing, ""));
     REQUIRE(missing);
     CHECK(missing->status == 404);
 
@@ -713,17 +735,21 @@ TEST_CASE("header-signed requests: PUT with SHA-256 and UNSIGNED-PAYLOAD, bucket
 TEST_CASE("CORS: preflight for the page's origin, refused for others, ETag exposed") {
     running_store store;
     auto client = store.client();
-    httplib::Headers preflight{{"Origin", "http://127.0.0.1:8080"},
-                               {"Access-Control-Request-Method", "PUT"},
-                               {"Access-Control-Request-Headers", "content-type,x-amz-checksum-sha256"}};
+    httplib::Headers preflight{
+        {"Origin", "http://127.0.0.1:8080"},
+        {"Access-Control-Request-Method", "PUT"},
+        {"Access-Control-Request-Headers", "content-type,x-amz-checksum-sha256"}};
     auto allowed = client.Options("/presign/some/key", preflight);
     REQUIRE(allowed);
     CHECK(allowed->status == 200);
     CHECK(allowed->get_header_value("Access-Control-Allow-Origin") == "http://127.0.0.1:8080");
-    CHECK(allowed->get_header_value("Access-Control-Allow-Headers") == "content-type,x-amz-checksum-sha256");
-    CHECK(allowed->get_header_value("Access-Control-Allow-Methods").find("PUT") != std::string::npos);
+    CHECK(allowed->get_header_value("Access-Control-Allow-Headers") ==
+          "content-type,x-amz-checksum-sha256");
+    CHECK(allowed->get_header_value("Access-Control-Allow-Methods").find("PUT") !=
+          std::string::npos);
 
-    httplib::Headers evil{{"Origin", "http://evil.example"}, {"Access-Control-Request-Method", "PUT"}};
+    httplib::Headers evil{{"Origin", "http://evil.example"},
+                          {"Access-Control-Request-Method", "PUT"}};
     auto refused = client.Options("/presign/some/key", evil);
     REQUIRE(refused);
     CHECK(refused->status == 403);
@@ -776,7 +802,8 @@ TEST_CASE("keys never name a file outside the data directory") {
                 return store.client().Put(target_of(presigned->url), headers_of(*presigned), body,
                                           "text/plain");
             }
-            signed_call call{"PUT", "/presign/" + row.key, {}, body, {{"Content-Type", "text/plain"}}};
+            signed_call call{
+                "PUT", "/presign/" + row.key, {}, body, {{"Content-Type", "text/plain"}}};
             sigv4::http_request request;
             request.method = "PUT";
             request.scheme = "http";
@@ -828,8 +855,9 @@ TEST_CASE("raw request targets with dot segments are keys, not paths") {
     running_store store;
     signed_call call{"PUT", "/presign/../../outside", {}, "raw", {}};
     auto headers = sign_headers(store, call, call.body);
-    std::string request = "PUT /presign/../../outside HTTP/1.1\r\nHost: 127.0.0.1:" +
-                          std::to_string(store.port()) + "\r\nContent-Length: 3\r\nConnection: close\r\n";
+    std::string request =
+        "PUT /presign/../../outside HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(store.port()) +
+        "\r\nContent-Length: 3\r\nConnection: close\r\n";
     for (const auto& [name, value] : headers) request += name + ": " + value + "\r\n";
     request += "\r\nraw";
     const std::string answer = raw_exchange(store.port(), request, false);
@@ -845,7 +873,9 @@ TEST_CASE("32 concurrent uploads: none lost or mixed up") {
     running_store store;
     constexpr int uploads = 32;
     std::vector<std::string> bodies;
-    for (int i = 0; i < uploads; ++i) bodies.push_back(random_bytes((1 << 20) + static_cast<std::size_t>(i) * 977, 100u + static_cast<unsigned>(i)));
+    for (int i = 0; i < uploads; ++i)
+        bodies.push_back(random_bytes((1 << 20) + static_cast<std::size_t>(i) * 977,
+                                      100u + static_cast<unsigned>(i)));
     std::vector<int> statuses(uploads, 0);
     std::vector<std::thread> threads;
     std::atomic<int> ready{0};
@@ -855,7 +885,8 @@ TEST_CASE("32 concurrent uploads: none lost or mixed up") {
             sigv4::s3::object_options options;
             options.content_length = bodies[i].size();
             options.content_type = "application/octet-stream";
-            auto presigned = sigv4::s3::presign_put(test_credentials(), bucket, key, store.endpoint(), options);
+            auto presigned =
+                sigv4::s3::presign_put(test_credentials(), bucket, key, store.endpoint(), options);
             if (!presigned) return;
             ready.fetch_add(1);
             while (ready.load() < uploads) std::this_thread::yield();
@@ -882,7 +913,8 @@ TEST_CASE("concurrent PUTs of one key leave exactly one whole version") {
     running_store store;
     constexpr int writers = 8;
     std::vector<std::string> bodies;
-    for (int i = 0; i < writers; ++i) bodies.push_back(std::string(256 << 10, static_cast<char>('a' + i)));
+    for (int i = 0; i < writers; ++i)
+        bodies.push_back(std::string(256 << 10, static_cast<char>('a' + i)));
     std::vector<std::thread> threads;
     for (int i = 0; i < writers; ++i) {
         threads.emplace_back([&, i] { (void)put_presigned(store, "contended", bodies[i]); });
@@ -893,7 +925,8 @@ TEST_CASE("concurrent PUTs of one key leave exactly one whole version") {
     CHECK(get->status == 200);
     CHECK(std::find(bodies.begin(), bodies.end(), get->body) != bodies.end());
     std::size_t data_files = 0;
-    for (const auto& entry : fs::directory_iterator(store.data() / "buckets" / bucket / "objects")) {
+    for (const auto& entry :
+         fs::directory_iterator(store.data() / "buckets" / bucket / "objects")) {
         if (entry.path().extension() == ".data") ++data_files;
     }
     CHECK(data_files == 1);
@@ -906,7 +939,8 @@ namespace {
 /// checked at the head passes, so only a check made at the commit can refuse the losers.
 /// Returns each request's answer.
 std::vector<std::string> racing_puts(const running_store& store, std::string_view key, int count,
-                                     sigv4::s3::object_options options, const std::string& extra_headers) {
+                                     sigv4::s3::object_options options,
+                                     const std::string& extra_headers) {
     std::vector<int> sockets;
     std::vector<std::string> bodies;
     for (int i = 0; i < count; ++i) {
@@ -914,10 +948,10 @@ std::vector<std::string> racing_puts(const running_store& store, std::string_vie
         options.content_length = bodies.back().size();
         const auto presigned = presign_url(store, "PUT", key, options);
         const int fd = connect_loopback(store.port(), 20);
-        const std::string head = "PUT " + target_of(presigned.url) + " HTTP/1.1\r\nHost: 127.0.0.1:" +
-                                 std::to_string(store.port()) + "\r\nContent-Length: " +
-                                 std::to_string(bodies.back().size()) + "\r\n" + extra_headers +
-                                 "Connection: close\r\n\r\n";
+        const std::string head = "PUT " + target_of(presigned.url) +
+                                 " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(store.port()) +
+                                 "\r\nContent-Length: " + std::to_string(bodies.back().size()) +
+                                 "\r\n" + extra_headers + "Connection: close\r\n\r\n";
         send_all(fd, head);
         sockets.push_back(fd);
     }
@@ -933,20 +967,23 @@ std::vector<std::string> racing_puts(const running_store& store, std::string_vie
 }
 
 std::size_t count_status(const std::vector<std::string>& answers, std::string_view status_line) {
-    return static_cast<std::size_t>(std::count_if(answers.begin(), answers.end(), [&](const std::string& answer) {
-        return answer.starts_with(status_line);
-    }));
+    return static_cast<std::size_t>(
+        std::count_if(answers.begin(), answers.end(),
+                      [&](const std::string& answer) { return answer.starts_with(status_line); }));
 }
 
 }  // namespace
 
-TEST_CASE("conditional PUTs racing for one key: the condition is decided at the commit, exactly one wins") {
+TEST_CASE(
+    "conditional PUTs racing for one key: the condition is decided at the commit, exactly one "
+    "wins") {
     running_store store;
     constexpr int writers = 12;
     sigv4::s3::object_options create_only;
     create_only.if_none_match_any = true;
     SUBCASE("If-None-Match: * on an absent key") {
-        const auto answers = racing_puts(store, "race/create", writers, create_only, "If-None-Match: *\r\n");
+        const auto answers =
+            racing_puts(store, "race/create", writers, create_only, "If-None-Match: *\r\n");
         CHECK(count_status(answers, "HTTP/1.1 200 ") == 1);
         CHECK(count_status(answers, "HTTP/1.1 412 ") == writers - 1);
         for (const auto& answer : answers) {
@@ -959,7 +996,8 @@ TEST_CASE("conditional PUTs racing for one key: the condition is decided at the 
         REQUIRE(get);
         CHECK(get->status == 200);
         CHECK(get->body.size() == 64u << 10);
-        CHECK(get->body.find_first_not_of(get->body.front()) == std::string::npos);  // one writer's bytes
+        CHECK(get->body.find_first_not_of(get->body.front()) ==
+              std::string::npos);  // one writer's bytes
     }
     SUBCASE("If-Match with the current ETag") {
         auto first = put_presigned(store, "race/swap", "original");
@@ -968,7 +1006,8 @@ TEST_CASE("conditional PUTs racing for one key: the condition is decided at the 
         const std::string etag = first->get_header_value("ETag");
         sigv4::s3::object_options swap;
         swap.extra_headers = {{"If-Match", etag}};
-        const auto answers = racing_puts(store, "race/swap", writers, swap, "If-Match: " + etag + "\r\n");
+        const auto answers =
+            racing_puts(store, "race/swap", writers, swap, "If-Match: " + etag + "\r\n");
         CHECK(count_status(answers, "HTTP/1.1 200 ") == 1);
         CHECK(count_status(answers, "HTTP/1.1 412 ") == writers - 1);
         auto get = get_presigned(store, "race/swap");
@@ -976,7 +1015,8 @@ TEST_CASE("conditional PUTs racing for one key: the condition is decided at the 
         CHECK(get->body.size() == 64u << 10);
     }
     std::size_t data_files = 0;
-    for (const auto& entry : fs::directory_iterator(store.data() / "buckets" / bucket / "objects")) {
+    for (const auto& entry :
+         fs::directory_iterator(store.data() / "buckets" / bucket / "objects")) {
         if (entry.path().extension() == ".data") ++data_files;
     }
     CHECK(data_files == 1);  // the losers' bytes are gone
@@ -1022,7 +1062,7 @@ std::string md5_base64(const std::string& data) {
 
 /// Lowers this process's file size limit (writes beyond fail with EFBIG) until destroyed.
 class file_size_limit {
-public:
+  public:
     explicit file_size_limit(rlim_t bytes) {
         ::signal(SIGXFSZ, SIG_IGN);
         REQUIRE(::getrlimit(RLIMIT_FSIZE, &saved_) == 0);
@@ -1034,7 +1074,7 @@ public:
     file_size_limit(const file_size_limit&) = delete;
     file_size_limit& operator=(const file_size_limit&) = delete;
 
-private:
+  private:
     rlimit saved_{};
 };
 
@@ -1081,7 +1121,8 @@ TEST_CASE("large uploads: a wrong checksum or Content-MD5 leaves no object") {
         const auto presigned = presign_url(store, "PUT", "big", options);
         auto headers = headers_of(presigned);
         headers.emplace("Content-MD5", md5_base64(body + "x"));
-        auto put = store.client().Put(target_of(presigned.url), headers, body, "application/octet-stream");
+        auto put =
+            store.client().Put(target_of(presigned.url), headers, body, "application/octet-stream");
         REQUIRE(put);
         CHECK(put->status == 400);
         CHECK(error_code(put) == "BadDigest");
@@ -1100,14 +1141,15 @@ TEST_CASE("an aborted large upload leaves no temporary file and its workers exit
     options.content_type = "application/octet-stream";
     const auto presigned = presign_url(store, "PUT", "aborted", options);
     const int fd = connect_loopback(store.port());
-    const std::string request = "PUT " + target_of(presigned.url) + " HTTP/1.1\r\nHost: 127.0.0.1:" +
-                                std::to_string(store.port()) +
+    const std::string request = "PUT " + target_of(presigned.url) +
+                                " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(store.port()) +
                                 "\r\nContent-Type: application/octet-stream\r\nContent-Length: " +
                                 std::to_string(8u << 20) + "\r\n\r\n" + random_bytes(3u << 20, 9);
     send_all(fd, request);
     // The worker has started once the temporary file holds more than one buffer.
     CHECK(eventually([&] {
-        for (const auto& entry : fs::directory_iterator(store.data() / "buckets" / bucket / "tmp")) {
+        for (const auto& entry :
+             fs::directory_iterator(store.data() / "buckets" / bucket / "tmp")) {
             if (entry.file_size() >= (1u << 20)) return true;
         }
         return false;
@@ -1167,8 +1209,9 @@ TEST_CASE("an object survives a restart of the store") {
 namespace {
 
 std::string raw_get(const running_store& store, std::string_view key, std::string_view extra = "") {
-    return "GET " + target_of(presign_url(store, "GET", key).url) + " HTTP/1.1\r\nHost: 127.0.0.1:" +
-           std::to_string(store.port()) + "\r\n" + std::string(extra) + "\r\n";
+    return "GET " + target_of(presign_url(store, "GET", key).url) +
+           " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(store.port()) + "\r\n" +
+           std::string(extra) + "\r\n";
 }
 
 /// Reads from `fd` in reads of at most `block` bytes, pausing after each, until the connection
@@ -1187,7 +1230,8 @@ std::string read_slowly_until_close(int fd, std::size_t block, std::chrono::mill
 /// The data file of the store's only large object.
 fs::path only_data_file(const running_store& store) {
     fs::path found;
-    for (const auto& entry : fs::directory_iterator(store.data() / "buckets" / bucket / "objects")) {
+    for (const auto& entry :
+         fs::directory_iterator(store.data() / "buckets" / bucket / "objects")) {
         if (entry.path().extension() != ".meta" && entry.file_size() > 1000) found = entry.path();
     }
     REQUIRE(!found.empty());
@@ -1196,7 +1240,9 @@ fs::path only_data_file(const running_store& store) {
 
 }  // namespace
 
-TEST_CASE("GET bodies sent from the file (sendfile): ranges, pipelined, slow readers, short files, stalled readers") {
+TEST_CASE(
+    "GET bodies sent from the file (sendfile): ranges, pipelined, slow readers, short files, "
+    "stalled readers") {
     // The store hands a GET's file to the HTTP layer, which sends it with sendfile(2) and waits
     // for the socket when it is full.
     presign::http::limits deadlines;
@@ -1209,9 +1255,11 @@ TEST_CASE("GET bodies sent from the file (sendfile): ranges, pipelined, slow rea
         REQUIRE(put_presigned(store, "empty", "")->status == 200);
         const std::string head_target = target_of(presign_url(store, "HEAD", "big.bin").url);
         const std::string requests =
-            raw_get(store, "big.bin") + raw_get(store, "big.bin", "Range: bytes=1000000-5000000\r\n") +
-            "HEAD " + head_target + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(store.port()) + "\r\n\r\n" +
-            raw_get(store, "empty") + raw_get(store, "big.bin", "Range: bytes=-7\r\nConnection: close\r\n");
+            raw_get(store, "big.bin") +
+            raw_get(store, "big.bin", "Range: bytes=1000000-5000000\r\n") + "HEAD " + head_target +
+            " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(store.port()) + "\r\n\r\n" +
+            raw_get(store, "empty") +
+            raw_get(store, "big.bin", "Range: bytes=-7\r\nConnection: close\r\n");
         const std::string answers = raw_exchange(store.port(), requests);
         std::size_t at = 0;
         auto next = [&](int status, std::string_view expected_body, bool head = false) {
@@ -1239,7 +1287,8 @@ TEST_CASE("GET bodies sent from the file (sendfile): ranges, pipelined, slow rea
         const int fd = connect_loopback(store.port());
         send_all(fd, raw_get(store, "big.bin", "Connection: close\r\n"));
         // Small reads with pauses: the socket fills and the server waits for it many times.
-        const std::string answer = read_slowly_until_close(fd, 256u << 10, std::chrono::milliseconds(2));
+        const std::string answer =
+            read_slowly_until_close(fd, 256u << 10, std::chrono::milliseconds(2));
         REQUIRE(answer.size() > body.size());
         CHECK(answer.compare(answer.size() - body.size(), body.size(), body) == 0);
     }
@@ -1247,7 +1296,8 @@ TEST_CASE("GET bodies sent from the file (sendfile): ranges, pipelined, slow rea
         fs::resize_file(only_data_file(store), 4u << 20);
         const std::string answer = raw_exchange(store.port(), raw_get(store, "big.bin"), false);
         CHECK(answer.starts_with("HTTP/1.1 200"));
-        CHECK(answer.find("Content-Length: " + std::to_string(body.size()) + "\r\n") != std::string::npos);
+        CHECK(answer.find("Content-Length: " + std::to_string(body.size()) + "\r\n") !=
+              std::string::npos);
         const auto head_end = answer.find("\r\n\r\n");
         REQUIRE(head_end != std::string::npos);
         CHECK(answer.size() - head_end - 4 == (4u << 20));
@@ -1269,7 +1319,9 @@ TEST_CASE("GET bodies sent from the file (sendfile): ranges, pipelined, slow rea
     CHECK(again->status == 206);
 }
 
-TEST_CASE("a multipart object's GET goes out from its part files (sendfile per part): whole, ranges across parts, short part") {
+TEST_CASE(
+    "a multipart object's GET goes out from its part files (sendfile per part): whole, ranges "
+    "across parts, short part") {
     presign::http::limits deadlines;
     deadlines.write_timeout = std::chrono::milliseconds(700);
     running_store store(deadlines);
@@ -1302,9 +1354,14 @@ TEST_CASE("a multipart object's GET goes out from its part files (sendfile per p
     SUBCASE("whole and ranged, pipelined on one connection") {
         const std::string requests =
             raw_get(store, "parts.bin") +
-            raw_get(store, "parts.bin", "Range: bytes=" + std::to_string(boundary - 5) + "-" + std::to_string(boundary + 4) + "\r\n") +
-            raw_get(store, "parts.bin", "Range: bytes=" + std::to_string(boundary + 10) + "-" + std::to_string(second_end + 9) + "\r\n") +
-            raw_get(store, "parts.bin", "Range: bytes=100-" + std::to_string(second_end + 100) + "\r\n") +
+            raw_get(store, "parts.bin",
+                    "Range: bytes=" + std::to_string(boundary - 5) + "-" +
+                        std::to_string(boundary + 4) + "\r\n") +
+            raw_get(store, "parts.bin",
+                    "Range: bytes=" + std::to_string(boundary + 10) + "-" +
+                        std::to_string(second_end + 9) + "\r\n") +
+            raw_get(store, "parts.bin",
+                    "Range: bytes=100-" + std::to_string(second_end + 100) + "\r\n") +
             raw_get(store, "parts.bin", "Range: bytes=-600\r\nConnection: close\r\n");
         const std::string answers = raw_exchange(store.port(), requests);
         std::size_t at = 0;
@@ -1333,13 +1390,15 @@ TEST_CASE("a multipart object's GET goes out from its part files (sendfile per p
     SUBCASE("a slow reader gets every byte") {
         const int fd = connect_loopback(store.port());
         send_all(fd, raw_get(store, "parts.bin", "Connection: close\r\n"));
-        const std::string answer = read_slowly_until_close(fd, 256u << 10, std::chrono::milliseconds(2));
+        const std::string answer =
+            read_slowly_until_close(fd, 256u << 10, std::chrono::milliseconds(2));
         REQUIRE(answer.size() > body.size());
         CHECK(answer.compare(answer.size() - body.size(), body.size(), body) == 0);
     }
     SUBCASE("a part file shorter than recorded: the connection closes short, not padded") {
         fs::path first_part;
-        for (const auto& entry : fs::directory_iterator(store.data() / "buckets" / bucket / "objects")) {
+        for (const auto& entry :
+             fs::directory_iterator(store.data() / "buckets" / bucket / "objects")) {
             if (entry.path().filename().string().ends_with(".1.data")) first_part = entry.path();
         }
         REQUIRE(!first_part.empty());

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // Multipart uploads in the local store, without HTTP: parts on disk with MD5 ETags, Complete's
-// checks and atomicity, ListParts and ListMultipartUploads pages, and the sweep of abandoned uploads.
+// checks and atomicity, ListParts and ListMultipartUploads pages, and the sweep of abandoned
+// uploads.
 #include <doctest/doctest.h>
-#include <openssl/evp.h>
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -35,7 +36,8 @@ struct scratch {
     fs::path dir;
     std::optional<local::object_store> store;
     scratch() {
-        std::string pattern = (fs::temp_directory_path() / "presign-multipart-test-XXXXXX").string();
+        std::string pattern =
+            (fs::temp_directory_path() / "presign-multipart-test-XXXXXX").string();
         REQUIRE(::mkdtemp(pattern.data()) != nullptr);
         dir = pattern;
         store.emplace(dir);
@@ -51,8 +53,8 @@ struct scratch {
         REQUIRE(id.has_value());
         return *id;
     }
-    local::store_result<local::object_info> put_part(std::string_view key, const std::string& id, int number,
-                                                     const std::string& bytes) {
+    local::store_result<local::object_info> put_part(std::string_view key, const std::string& id,
+                                                     int number, const std::string& bytes) {
         auto part = store->begin_part(bucket, key, id, number);
         REQUIRE(part.has_value());
         REQUIRE(part->write(bytes.data(), bytes.size()).has_value());
@@ -77,7 +79,8 @@ std::size_t count_of(const std::string& text, std::string_view what) {
 
 }  // namespace
 
-TEST_CASE("parts: MD5 ETags, a re-sent part replaces the old one, Complete's checks and final ETag") {
+TEST_CASE(
+    "parts: MD5 ETags, a re-sent part replaces the old one, Complete's checks and final ETag") {
     scratch s;
     const std::string key = "videos/a.mp4";
     auto id = s.create(key);
@@ -106,12 +109,14 @@ TEST_CASE("parts: MD5 ETags, a re-sent part replaces the old one, Complete's che
     CHECK_FALSE(s.store->stat(bucket, key));  // nothing appears before a successful Complete
 
     // ETags may come with or without quotes; the object is whole or absent.
-    auto done = s.store->complete_multipart(bucket, key, id, {{1, p1->etag}, {2, md5_hex(second)}, {3, p3->etag}});
+    auto done = s.store->complete_multipart(bucket, key, id,
+                                            {{1, p1->etag}, {2, md5_hex(second)}, {3, p3->etag}});
     REQUIRE(done);
     std::string md5s;
     for (const auto& bytes : {first, second, last}) {
         auto hex = md5_hex(bytes);
-        for (std::size_t i = 0; i < hex.size(); i += 2) md5s += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+        for (std::size_t i = 0; i < hex.size(); i += 2)
+            md5s += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
     }
     CHECK(done->etag == "\"" + md5_hex(md5s) + "-3\"");
     CHECK(done->size == first.size() + second.size() + last.size());
@@ -121,7 +126,8 @@ TEST_CASE("parts: MD5 ETags, a re-sent part replaces the old one, Complete's che
     CHECK(stat->etag == done->etag);
     // The upload is gone once completed.
     CHECK(s.store->list_parts(bucket, key, id).error().code == "NoSuchUpload");
-    CHECK(s.store->complete_multipart(bucket, key, id, {{1, p1->etag}}).error().code == "NoSuchUpload");
+    CHECK(s.store->complete_multipart(bucket, key, id, {{1, p1->etag}}).error().code ==
+          "NoSuchUpload");
 }
 
 namespace {
@@ -139,7 +145,8 @@ std::string read_all(const local::open_object& object, std::uint64_t first, std:
     std::string out;
     std::string buffer(step, '\0');
     while (out.size() < length) {
-        const long n = object.read_at(first + out.size(), buffer.data(), std::min(step, length - out.size()));
+        const long n =
+            object.read_at(first + out.size(), buffer.data(), std::min(step, length - out.size()));
         REQUIRE(n > 0);
         out.append(buffer.data(), static_cast<std::size_t>(n));
     }
@@ -148,7 +155,8 @@ std::string read_all(const local::open_object& object, std::uint64_t first, std:
 
 }  // namespace
 
-TEST_CASE("a completed upload is its parts (nothing copied): reads across parts, replaced, deleted") {
+TEST_CASE(
+    "a completed upload is its parts (nothing copied): reads across parts, replaced, deleted") {
     scratch s;
     const fs::path bucket_dir = s.dir / "buckets" / std::string(bucket);
     const std::string key = "disk.img";
@@ -158,7 +166,8 @@ TEST_CASE("a completed upload is its parts (nothing copied): reads across parts,
     for (int number = 1; number <= 3; ++number) {
         // Parts of different sizes (S3 allows it), the last one small.
         std::string part(number == 3 ? 1000 : (5 << 20) + number * 4099, '\0');
-        for (std::size_t i = 0; i < part.size(); ++i) part[i] = static_cast<char>((i * 31 + number * 7) & 0xff);
+        for (std::size_t i = 0; i < part.size(); ++i)
+            part[i] = static_cast<char>((i * 31 + number * 7) & 0xff);
         auto stored = s.put_part(key, id, number, part);
         REQUIRE(stored);
         parts.push_back({number, stored->etag});
@@ -228,7 +237,8 @@ TEST_CASE("a multipart object opened without enough file descriptors: 503 SlowDo
     auto p2 = s.put_part("k", id, 2, std::string(5 << 20, 'b'));
     auto p3 = s.put_part("k", id, 3, "c");
     REQUIRE((p1 && p2 && p3));
-    REQUIRE(s.store->complete_multipart(bucket, "k", id, {{1, p1->etag}, {2, p2->etag}, {3, p3->etag}}));
+    REQUIRE(s.store->complete_multipart(bucket, "k", id,
+                                        {{1, p1->etag}, {2, p2->etag}, {3, p3->etag}}));
     // The two lowest free descriptor numbers: with the soft limit just above the second, the
     // process can open exactly two more files, and the object needs three.
     const auto two_lowest_free = [] {
@@ -256,7 +266,8 @@ TEST_CASE("a multipart object opened without enough file descriptors: 503 SlowDo
     CHECK(again->pieces().size() == 3);
 }
 
-TEST_CASE("a multipart object's metadata whose parts do not add up to its size is refused as damaged") {
+TEST_CASE(
+    "a multipart object's metadata whose parts do not add up to its size is refused as damaged") {
     scratch s;
     auto id = s.create("k");
     auto p1 = s.put_part("k", id, 1, std::string(5 << 20, 'a'));
@@ -264,7 +275,8 @@ TEST_CASE("a multipart object's metadata whose parts do not add up to its size i
     REQUIRE((p1 && p2));
     REQUIRE(s.store->complete_multipart(bucket, "k", id, {{1, p1->etag}, {2, p2->etag}}));
     fs::path meta;
-    for (const auto& entry : fs::directory_iterator(s.dir / "buckets" / std::string(bucket) / "objects")) {
+    for (const auto& entry :
+         fs::directory_iterator(s.dir / "buckets" / std::string(bucket) / "objects")) {
         if (entry.path().extension() == ".meta") meta = entry.path();
     }
     REQUIRE_FALSE(meta.empty());
@@ -306,9 +318,11 @@ TEST_CASE("parts: a part finishing after its upload was aborted is refused and l
 TEST_CASE("Complete with a precondition: checked at the commit; a refused upload keeps its parts") {
     scratch s;
     // "Create only" (If-None-Match: *): refused when the key holds an object.
-    const local::write_precondition create_only = [](const local::object_info* current) -> std::optional<local::s3_error> {
+    const local::write_precondition create_only =
+        [](const local::object_info* current) -> std::optional<local::s3_error> {
         if (current == nullptr) return std::nullopt;
-        return local::s3_error{412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold"};
+        return local::s3_error{412, "PreconditionFailed",
+                               "At least one of the pre-conditions you specified did not hold"};
     };
     SUBCASE("over an existing object") {
         auto id = s.create("taken");
@@ -318,7 +332,8 @@ TEST_CASE("Complete with a precondition: checked at the commit; a refused upload
         auto again = s.create("taken");
         auto second = s.put_part("taken", again, 1, "second");
         REQUIRE(second);
-        auto refused = s.store->complete_multipart(bucket, "taken", again, {{1, second->etag}}, create_only);
+        auto refused =
+            s.store->complete_multipart(bucket, "taken", again, {{1, second->etag}}, create_only);
         REQUIRE_FALSE(refused);
         CHECK(refused.error().status == 412);
         CHECK(refused.error().code == "PreconditionFailed");
@@ -329,17 +344,20 @@ TEST_CASE("Complete with a precondition: checked at the commit; a refused upload
         REQUIRE(stat);
         CHECK(stat->size == 5);  // "first", untouched
         std::size_t temporary = 0;
-        for ([[maybe_unused]] const auto& e : fs::directory_iterator(s.dir / "buckets" / std::string(bucket) / "tmp")) ++temporary;
+        for ([[maybe_unused]] const auto& e :
+             fs::directory_iterator(s.dir / "buckets" / std::string(bucket) / "tmp"))
+            ++temporary;
         CHECK(temporary == 0);
         // The check sees the key's current object, and an unconditional Complete still succeeds.
         const local::object_info* seen = nullptr;
         std::string seen_etag;
-        auto done = s.store->complete_multipart(bucket, "taken", again, {{1, second->etag}},
-                                                [&](const local::object_info* current) -> std::optional<local::s3_error> {
-                                                    seen = current;
-                                                    if (current != nullptr) seen_etag = current->etag;
-                                                    return std::nullopt;
-                                                });
+        auto done = s.store->complete_multipart(
+            bucket, "taken", again, {{1, second->etag}},
+            [&](const local::object_info* current) -> std::optional<local::s3_error> {
+                seen = current;
+                if (current != nullptr) seen_etag = current->etag;
+                return std::nullopt;
+            });
         REQUIRE(done);
         CHECK(seen != nullptr);
         CHECK(seen_etag == stat->etag);
@@ -351,7 +369,8 @@ TEST_CASE("Complete with a precondition: checked at the commit; a refused upload
         std::vector<std::string> etags;
         for (int i = 0; i < uploads; ++i) {
             ids.push_back(s.create("contended"));
-            auto part = s.put_part("contended", ids.back(), 1, std::string(1 << 20, static_cast<char>('a' + i)));
+            auto part = s.put_part("contended", ids.back(), 1,
+                                   std::string(1 << 20, static_cast<char>('a' + i)));
             REQUIRE(part);
             etags.push_back(part->etag);
         }
@@ -359,7 +378,8 @@ TEST_CASE("Complete with a precondition: checked at the commit; a refused upload
         std::vector<std::thread> threads;
         for (int i = 0; i < uploads; ++i) {
             threads.emplace_back([&, i] {
-                auto done = s.store->complete_multipart(bucket, "contended", ids[i], {{1, etags[i]}}, create_only);
+                auto done = s.store->complete_multipart(bucket, "contended", ids[i],
+                                                        {{1, etags[i]}}, create_only);
                 if (done) {
                     ++won;
                 } else if (done.error().code == "PreconditionFailed") {
@@ -376,7 +396,9 @@ TEST_CASE("Complete with a precondition: checked at the commit; a refused upload
 TEST_CASE("ListParts: pages by max-parts and part-number-marker; errors") {
     scratch s;
     auto id = s.create("big & <odd>.bin");
-    for (int n : {7, 1, 3, 5, 2}) REQUIRE(s.put_part("big & <odd>.bin", id, n, std::string(static_cast<std::size_t>(n), 'x')));
+    for (int n : {7, 1, 3, 5, 2})
+        REQUIRE(
+            s.put_part("big & <odd>.bin", id, n, std::string(static_cast<std::size_t>(n), 'x')));
     local::list_parts_request ask;
     ask.upload_id = id;
     auto all = local::list_parts_xml(*s.store, bucket, "big & <odd>.bin", ask);
@@ -405,12 +427,14 @@ TEST_CASE("ListParts: pages by max-parts and part-number-marker; errors") {
     for (const char* bad : {"-1", "x", "", "2147483648"}) {
         CAPTURE(bad);
         ask.max_parts = bad;
-        CHECK(local::list_parts_xml(*s.store, bucket, "big & <odd>.bin", ask).error().code == "InvalidArgument");
+        CHECK(local::list_parts_xml(*s.store, bucket, "big & <odd>.bin", ask).error().code ==
+              "InvalidArgument");
     }
     ask.max_parts.reset();
     ask.part_number_marker.reset();
     ask.upload_id = "0123456789abcdef0123456789abcdef";
-    CHECK(local::list_parts_xml(*s.store, bucket, "big & <odd>.bin", ask).error().code == "NoSuchUpload");
+    CHECK(local::list_parts_xml(*s.store, bucket, "big & <odd>.bin", ask).error().code ==
+          "NoSuchUpload");
     CHECK(local::list_parts_xml(*s.store, "nobucket", "k", ask).error().code == "NoSuchBucket");
 }
 
@@ -421,7 +445,8 @@ TEST_CASE("ListMultipartUploads: by key, prefix, markers, pages, delimiter") {
     auto all = local::list_multipart_uploads_xml(*s.store, bucket, ask);
     REQUIRE(all);
     CHECK(count_of(*all, "<Upload>") == 4);
-    CHECK(all->find("<UploadId>" + a + "</UploadId>") < all->find("<UploadId>" + b + "</UploadId>"));
+    CHECK(all->find("<UploadId>" + a + "</UploadId>") <
+          all->find("<UploadId>" + b + "</UploadId>"));
     ask.prefix = "b/";
     auto only_b = local::list_multipart_uploads_xml(*s.store, bucket, ask);
     CHECK(count_of(*only_b, "<Upload>") == 1);
@@ -445,19 +470,26 @@ TEST_CASE("ListMultipartUploads: by key, prefix, markers, pages, delimiter") {
     grouped.delimiter = "/";
     auto folders = local::list_multipart_uploads_xml(*s.store, bucket, grouped);
     CHECK(count_of(*folders, "<Upload>") == 2);  // the two uploads of "c"
-    CHECK(folders->find("<CommonPrefixes><Prefix>a/</Prefix></CommonPrefixes>") != std::string::npos);
-    CHECK(folders->find("<CommonPrefixes><Prefix>b/</Prefix></CommonPrefixes>") != std::string::npos);
+    CHECK(folders->find("<CommonPrefixes><Prefix>a/</Prefix></CommonPrefixes>") !=
+          std::string::npos);
+    CHECK(folders->find("<CommonPrefixes><Prefix>b/</Prefix></CommonPrefixes>") !=
+          std::string::npos);
     grouped.max_uploads = "nope";
-    CHECK(local::list_multipart_uploads_xml(*s.store, bucket, grouped).error().code == "InvalidArgument");
-    CHECK(local::list_multipart_uploads_xml(*s.store, "nobucket", {}).error().code == "NoSuchBucket");
+    CHECK(local::list_multipart_uploads_xml(*s.store, bucket, grouped).error().code ==
+          "InvalidArgument");
+    CHECK(local::list_multipart_uploads_xml(*s.store, "nobucket", {}).error().code ==
+          "NoSuchBucket");
 }
 
-TEST_CASE("sweep: uploads initiated before the cutoff are aborted, younger ones kept, objects untouched") {
+TEST_CASE(
+    "sweep: uploads initiated before the cutoff are aborted, younger ones kept, objects "
+    "untouched") {
     scratch s;
     auto old_id = s.create("old");
     REQUIRE(s.put_part("old", old_id, 1, "bytes"));
     const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch()).count();
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
     CHECK(s.store->sweep_multipart_uploads(now - 3600) == 0);  // an hour's grace keeps it
     CHECK(s.store->list_parts(bucket, "old", old_id));
     {
@@ -497,7 +529,8 @@ TEST_CASE("sweep: the sweeper sweeps again every interval, not only at start") {
         return lines.size();
     };
     // At most 10 s; it goes after about 2 s (the line is logged once the sweep has removed it).
-    for (int i = 0; i < 100 && logged() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    for (int i = 0; i < 100 && logged() == 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
     CHECK(logged() == 1);
     CHECK_FALSE(s.store->list_parts(bucket, "late", late));
 }

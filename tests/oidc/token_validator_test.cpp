@@ -55,13 +55,15 @@ std::string b64url(const std::string& bytes) {
     char* out = nullptr;
     size_t length = 0;
     cjose_err err{};
-    REQUIRE(cjose_base64url_encode(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), &out, &length, &err));
+    REQUIRE(cjose_base64url_encode(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(),
+                                   &out, &length, &err));
     std::string text(out, length);
     cjose_get_dealloc()(out);
     return text;
 }
 
-std::string sign(const cjose_jwk_t* key, const std::string& alg, const json& claims, const json& extra_header = {}) {
+std::string sign(const cjose_jwk_t* key, const std::string& alg, const json& claims,
+                 const json& extra_header = {}) {
     cjose_err err{};
     cjose_header_t* header = cjose_header_new(&err);
     REQUIRE(cjose_header_set(header, "alg", alg.c_str(), &err));
@@ -71,7 +73,8 @@ std::string sign(const cjose_jwk_t* key, const std::string& alg, const json& cla
         REQUIRE(cjose_header_set_raw(header, name.c_str(), value.dump().c_str(), &err));
     }
     const std::string payload = claims.dump();
-    cjose_jws_t* jws = cjose_jws_sign(key, header, reinterpret_cast<const uint8_t*>(payload.data()), payload.size(), &err);
+    cjose_jws_t* jws = cjose_jws_sign(key, header, reinterpret_cast<const uint8_t*>(payload.data()),
+                                      payload.size(), &err);
     cjose_header_release(header);
     REQUIRE(jws);
     const char* compact = nullptr;
@@ -107,7 +110,9 @@ struct fake_provider {
             ++fetches[url];
             if (down) return sigv4::unexpected<std::string>{"connection refused"};
             if (url == std::string(issuer) + "/.well-known/openid-configuration") {
-                return json{{"issuer", discovered_issuer}, {"jwks_uri", std::string(issuer) + "/jwks"}}.dump();
+                return json{{"issuer", discovered_issuer},
+                            {"jwks_uri", std::string(issuer) + "/jwks"}}
+                    .dump();
             }
             if (url == std::string(issuer) + "/jwks") return json{{"keys", keys}}.dump();
             return sigv4::unexpected<std::string>{"HTTP status 404"};
@@ -124,7 +129,8 @@ struct fake_provider {
     }
 
     json claims(const std::string& sub = "user-a") const {
-        return {{"iss", issuer}, {"aud", audience}, {"sub", sub}, {"iat", now}, {"exp", now + 3600}};
+        return {
+            {"iss", issuer}, {"aud", audience}, {"sub", sub}, {"iat", now}, {"exp", now + 3600}};
     }
 };
 
@@ -136,7 +142,8 @@ struct fixture {
 
     fixture() {
         provider.keys = json::array({public_jwk(rsa.get()), public_jwk(ec.get())});
-        validator = std::make_unique<presign::oidc::token_validator>(provider.options(), provider.fetcher());
+        validator = std::make_unique<presign::oidc::token_validator>(provider.options(),
+                                                                     provider.fetcher());
     }
 
     /// The code the validator refuses `token` with, or 0 when it accepts it.
@@ -148,7 +155,9 @@ struct fixture {
     }
 };
 
-int code(reason r) { return static_cast<int>(r); }
+int code(reason r) {
+    return static_cast<int>(r);
+}
 
 }  // namespace
 
@@ -159,7 +168,8 @@ TEST_CASE("a token signed by the provider names its subject (RS256 and ES256)") 
         const std::string alg = key == f.rsa.get() ? "RS256" : "ES256";
         CAPTURE(alg);
         const auto token = sign(key, alg, f.provider.claims("sub-" + alg));
-        for (const std::string& header : {"Bearer " + token, "bearer  " + token, "BEARER " + token, token}) {
+        for (const std::string& header :
+             {"Bearer " + token, "bearer  " + token, "BEARER " + token, token}) {
             auto identity = f.validator->validate(header);
             REQUIRE(identity);
             CHECK(*identity == "sub-" + alg);
@@ -178,8 +188,8 @@ TEST_CASE("audience: aud (string or array), else client_id, as API Gateway check
     const row rows[] = {
         {audience, nullptr, 0},
         {json::array({"other", "second-client"}), nullptr, 0},
-        {nullptr, audience, 0},                                   // Cognito access tokens
-        {"other", audience, code(reason::wrong_audience)},        // aud wins when present
+        {nullptr, audience, 0},                             // Cognito access tokens
+        {"other", audience, code(reason::wrong_audience)},  // aud wins when present
         {json::array({"other"}), nullptr, code(reason::wrong_audience)},
         {nullptr, "other", code(reason::wrong_audience)},
         {nullptr, nullptr, code(reason::wrong_audience)},
@@ -262,17 +272,26 @@ TEST_CASE("hostile tokens are refused with exact codes") {
         {"not a JWT", "Bearer abc", code(reason::malformed_token)},
         {"JWE-shaped", "Bearer a.b.c.d.e", code(reason::malformed_token)},
         {"bad characters", "Bearer a+b.c/d.e=", code(reason::malformed_token)},
-        {"header not JSON", "Bearer " + b64url("nope") + "." + b64url("{}") + ".", code(reason::malformed_token)},
-        {"alg none", "Bearer " + forge({{"alg", "none"}, {"kid", "rsa-1"}}, claims, ""), code(reason::unsupported_algorithm)},
-        {"alg None", "Bearer " + forge({{"alg", "None"}, {"kid", "rsa-1"}}, claims, ""), code(reason::unsupported_algorithm)},
-        {"no alg", "Bearer " + forge({{"kid", "rsa-1"}}, claims, "x"), code(reason::unsupported_algorithm)},
-        {"HS256 keyed with the public key", "Bearer " + hs_token, code(reason::unsupported_algorithm)},
-        {"RS512", "Bearer " + forge({{"alg", "RS512"}, {"kid", "rsa-1"}}, claims, "x"), code(reason::unsupported_algorithm)},
-        {"crit header", "Bearer " + sign(f.rsa.get(), "RS256", claims, {{"crit", json::array({"exp"})}}),
+        {"header not JSON", "Bearer " + b64url("nope") + "." + b64url("{}") + ".",
+         code(reason::malformed_token)},
+        {"alg none", "Bearer " + forge({{"alg", "none"}, {"kid", "rsa-1"}}, claims, ""),
+         code(reason::unsupported_algorithm)},
+        {"alg None", "Bearer " + forge({{"alg", "None"}, {"kid", "rsa-1"}}, claims, ""),
+         code(reason::unsupported_algorithm)},
+        {"no alg", "Bearer " + forge({{"kid", "rsa-1"}}, claims, "x"),
+         code(reason::unsupported_algorithm)},
+        {"HS256 keyed with the public key", "Bearer " + hs_token,
+         code(reason::unsupported_algorithm)},
+        {"RS512", "Bearer " + forge({{"alg", "RS512"}, {"kid", "rsa-1"}}, claims, "x"),
+         code(reason::unsupported_algorithm)},
+        {"crit header",
+         "Bearer " + sign(f.rsa.get(), "RS256", claims, {{"crit", json::array({"exp"})}}),
          code(reason::unsupported_algorithm)},
         {"tampered payload", "Bearer " + tampered, code(reason::bad_signature)},
-        {"signature stripped", "Bearer " + good.substr(0, good.rfind('.') + 1), code(reason::bad_signature)},
-        {"ES256 under the RSA key's kid", "Bearer " + forge({{"alg", "ES256"}, {"kid", "rsa-1"}}, claims, std::string(64, 'x')),
+        {"signature stripped", "Bearer " + good.substr(0, good.rfind('.') + 1),
+         code(reason::bad_signature)},
+        {"ES256 under the RSA key's kid",
+         "Bearer " + forge({{"alg", "ES256"}, {"kid", "rsa-1"}}, claims, std::string(64, 'x')),
          code(reason::unknown_key)},
         {"no kid", "Bearer " + forge({{"alg", "RS256"}}, claims, "x"), code(reason::unknown_key)},
     };
@@ -281,7 +300,8 @@ TEST_CASE("hostile tokens are refused with exact codes") {
         auto out = f.validator->validate(r.authorization);
         REQUIRE_FALSE(out);
         CHECK(static_cast<int>(out.error().code) == r.expected);
-        if (r.authorization.size() > 20) CHECK(out.error().message.find(r.authorization.substr(7)) == std::string::npos);
+        if (r.authorization.size() > 20)
+            CHECK(out.error().message.find(r.authorization.substr(7)) == std::string::npos);
     }
     CHECK(f.refusal(good) == 0);
 }
@@ -289,9 +309,11 @@ TEST_CASE("hostile tokens are refused with exact codes") {
 TEST_CASE("a key the provider does not publish, under a known kid, does not verify") {
     fixture f;
     const auto impostor = make_key("RS256", "rsa-1");
-    CHECK(f.refusal(sign(impostor.get(), "RS256", f.provider.claims())) == code(reason::bad_signature));
+    CHECK(f.refusal(sign(impostor.get(), "RS256", f.provider.claims())) ==
+          code(reason::bad_signature));
     const auto impostor_ec = make_key("ES256", "ec-1");
-    CHECK(f.refusal(sign(impostor_ec.get(), "ES256", f.provider.claims())) == code(reason::bad_signature));
+    CHECK(f.refusal(sign(impostor_ec.get(), "ES256", f.provider.claims())) ==
+          code(reason::bad_signature));
 }
 
 TEST_CASE("unknown kid: the key set is refetched (rotation), at most once per interval") {
@@ -301,10 +323,12 @@ TEST_CASE("unknown kid: the key set is refetched (rotation), at most once per in
 
     const auto stranger = make_key("RS256", "nobody");
     f.provider.now += 10;
-    CHECK(f.refusal(sign(stranger.get(), "RS256", f.provider.claims())) == code(reason::unknown_key));
+    CHECK(f.refusal(sign(stranger.get(), "RS256", f.provider.claims())) ==
+          code(reason::unknown_key));
     CHECK(f.provider.jwks_fetches() == 2);
     // Within the interval another unknown kid does not make the validator fetch again.
-    CHECK(f.refusal(sign(stranger.get(), "RS256", f.provider.claims())) == code(reason::unknown_key));
+    CHECK(f.refusal(sign(stranger.get(), "RS256", f.provider.claims())) ==
+          code(reason::unknown_key));
     CHECK(f.provider.jwks_fetches() == 2);
 
     // The provider rotates: a new key is published, the old one withdrawn.
@@ -316,7 +340,9 @@ TEST_CASE("unknown kid: the key set is refetched (rotation), at most once per in
     CHECK(f.refusal(sign(f.rsa.get(), "RS256", f.provider.claims())) == code(reason::unknown_key));
 }
 
-TEST_CASE("the key set is refreshed when older than jwks_max_age; an unreachable provider keeps the old keys") {
+TEST_CASE(
+    "the key set is refreshed when older than jwks_max_age; an unreachable provider keeps the old "
+    "keys") {
     fixture f;
     REQUIRE(f.validator->discover());
     const auto token = [&] { return sign(f.rsa.get(), "RS256", f.provider.claims()); };
@@ -331,14 +357,16 @@ TEST_CASE("the key set is refreshed when older than jwks_max_age; an unreachable
     CHECK(f.refusal(token()) == 0);  // stale keys still verify while the provider is down
 }
 
-TEST_CASE("discovery: issuer must match, https required off loopback, provider down is a clear error") {
+TEST_CASE(
+    "discovery: issuer must match, https required off loopback, provider down is a clear error") {
     SUBCASE("the document names another issuer") {
         fixture f;
         f.provider.discovered_issuer = "https://other.example.test";
         auto out = f.validator->discover();
         REQUIRE_FALSE(out);
         CHECK(out.error().find("other.example.test") != std::string::npos);
-        CHECK(f.refusal(sign(f.rsa.get(), "RS256", f.provider.claims())) == code(reason::provider_unavailable));
+        CHECK(f.refusal(sign(f.rsa.get(), "RS256", f.provider.claims())) ==
+              code(reason::provider_unavailable));
     }
     SUBCASE("provider down") {
         fixture f;
@@ -346,7 +374,8 @@ TEST_CASE("discovery: issuer must match, https required off loopback, provider d
         auto out = f.validator->discover();
         REQUIRE_FALSE(out);
         CHECK(out.error().find("connection refused") != std::string::npos);
-        CHECK(f.refusal(sign(f.rsa.get(), "RS256", f.provider.claims())) == code(reason::provider_unavailable));
+        CHECK(f.refusal(sign(f.rsa.get(), "RS256", f.provider.claims())) ==
+              code(reason::provider_unavailable));
         f.provider.down = false;  // recovers on the next token
         CHECK(f.refusal(sign(f.rsa.get(), "RS256", f.provider.claims())) == 0);
     }

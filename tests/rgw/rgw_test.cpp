@@ -57,16 +57,18 @@ cluster_info cluster;  // filled by main() before any test runs
 bool iequals(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;
     for (std::size_t i = 0; i < a.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
+        if (std::tolower(static_cast<unsigned char>(a[i])) !=
+            std::tolower(static_cast<unsigned char>(b[i])))
             return false;
     return true;
 }
 
 /// A suffix that differs between runs, so a case can rerun against the same cluster.
 std::string run_suffix() {
-    static const std::string suffix = std::to_string(
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-            .count());
+    static const std::string suffix =
+        std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count());
     return suffix;
 }
 
@@ -78,7 +80,8 @@ std::optional<std::map<std::string, std::string>> read_env_file(const std::strin
         auto equals = line.find('=');
         if (equals == std::string::npos) continue;
         auto value = line.substr(equals + 1);
-        if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+        if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
+            value = value.substr(1, value.size() - 2);
         values[line.substr(0, equals)] = value;
     }
     return values;
@@ -119,9 +122,10 @@ struct reply {
 
 /// Sends METHOD to a URL on the cluster with exactly these headers (Host and Content-Length are the
 /// client's: httplib sets them from the URL and the body, as a browser or curl would).
-reply send(const std::string& method, const std::string& url, const std::vector<sigv4::header>& headers,
-           const std::string& body = {}) {
-    const std::string& endpoint = url.rfind(cluster.sts_endpoint + "/", 0) == 0 ? cluster.sts_endpoint : cluster.endpoint;
+reply send(const std::string& method, const std::string& url,
+           const std::vector<sigv4::header>& headers, const std::string& body = {}) {
+    const std::string& endpoint =
+        url.rfind(cluster.sts_endpoint + "/", 0) == 0 ? cluster.sts_endpoint : cluster.endpoint;
     REQUIRE_MESSAGE(url.rfind(endpoint + "/", 0) == 0, "URL outside the cluster: " << url);
     httplib::Client client("127.0.0.1", std::stoi(endpoint.substr(endpoint.rfind(':') + 1)));
     client.set_url_encode(false);  // the URL is already in wire form; send it byte for byte
@@ -132,9 +136,7 @@ reply send(const std::string& method, const std::string& url, const std::vector<
     request.method = method;
     request.path = url.substr(endpoint.size());
     for (const auto& h : headers) {
-        if (iequals(h.name, "host") ||
-            iequals(h.name, "content-length"))
-            continue;
+        if (iequals(h.name, "host") || iequals(h.name, "content-length")) continue;
         request.headers.emplace(h.name, h.value);
     }
     request.body = body;
@@ -155,8 +157,8 @@ reply send(const sigv4::presigned_request& presigned, const std::string& body = 
 }
 
 /// A header-signed request (bucket operations), as the library signs it for S3.
-reply send_signed(const sigv4::credentials& creds, const std::string& method, const std::string& path,
-                  const std::string& body = {}) {
+reply send_signed(const sigv4::credentials& creds, const std::string& method,
+                  const std::string& path, const std::string& body = {}) {
     sigv4::http_request request;
     request.method = method;
     request.scheme = "http";
@@ -184,9 +186,9 @@ std::string test_bytes(std::size_t size, std::uint32_t seed) {
 }
 
 sigv4::presigned_request presign_url(const sigv4::credentials& creds, std::string_view method,
-                                 const std::string& bucket, const std::string& key,
-                                 const s3::object_options& options = {},
-                                 const s3::endpoint& where = rgw_endpoint()) {
+                                     const std::string& bucket, const std::string& key,
+                                     const s3::object_options& options = {},
+                                     const s3::endpoint& where = rgw_endpoint()) {
     auto presigned = s3::presign_object(creds, method, bucket, key, where, options);
     REQUIRE_MESSAGE(presigned.has_value(), presigned.error().message);
     return *presigned;
@@ -237,12 +239,23 @@ std::string xml_escape(std::string_view text) {
     std::string out;
     for (char c : text) {
         switch (c) {
-        case '&': out += "&amp;"; break;
-        case '<': out += "&lt;"; break;
-        case '>': out += "&gt;"; break;
-        case '"': out += "&quot;"; break;
-        case '\'': out += "&apos;"; break;
-        default: out += c;
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            case '\'':
+                out += "&apos;";
+                break;
+            default:
+                out += c;
         }
     }
     return out;
@@ -268,7 +281,8 @@ std::string xml_text(const std::string& xml, const std::string& tag) {
 const std::vector<std::string> awkward_keys = {
     "shared files/report 2024+final (v2).txt",
     "a+b=c&d;e,f@g$h'i!j*k~l.bin",
-    "\xc3\xbcnic\xc3\xb8" "d\xc3\xa9/\xe6\x96\x87\xe4\xbb\xb6 \xf0\x9f\x98\x80.dat",
+    "\xc3\xbcnic\xc3\xb8"
+    "d\xc3\xa9/\xe6\x96\x87\xe4\xbb\xb6 \xf0\x9f\x98\x80.dat",
     "double//slash///key//end",
     "mixed//dir with space/+plus+/\xc3\xa9t\xc3\xa9 2024.tar.gz",
 };
@@ -313,7 +327,8 @@ TEST_CASE("rgw: presigned PUT and GET round-trip awkward keys") {
         ++seed;
         auto put = presign_url(creds, "PUT", bucket, key);
         CAPTURE(put.url);
-        const bool url_has_double_slash = put.url.find("//", put.url.find("://") + 3) != std::string::npos;
+        const bool url_has_double_slash =
+            put.url.find("//", put.url.find("://") + 3) != std::string::npos;
         CHECK(url_has_double_slash == (key.find("//") != std::string::npos));
         auto stored = send(put, bytes);
         INFO(stored.body);
@@ -377,9 +392,15 @@ TEST_CASE("rgw: signed content-length and content-type are enforced") {
         CHECK(refused.status == 403);
         CHECK(refused.s3_code() == "SignatureDoesNotMatch");
     };
-    SUBCASE("one byte more") { expect_refused(send(put, body + "x")); }
-    SUBCASE("one byte less") { expect_refused(send(put, body.substr(1))); }
-    SUBCASE("empty body") { expect_refused(send(put, {})); }
+    SUBCASE("one byte more") {
+        expect_refused(send(put, body + "x"));
+    }
+    SUBCASE("one byte less") {
+        expect_refused(send(put, body.substr(1)));
+    }
+    SUBCASE("empty body") {
+        expect_refused(send(put, {}));
+    }
     SUBCASE("another content type") {
         auto headers = put.headers;
         for (auto& h : headers)
@@ -443,7 +464,8 @@ TEST_CASE("rgw: tampered expired and wrong-method URLs are refused") {
                403, "SignatureDoesNotMatch");
     }
     SUBCASE("an added query parameter") {
-        expect(send("GET", get.url + "&response-content-type=text%2Fhtml", {}), 403, "SignatureDoesNotMatch");
+        expect(send("GET", get.url + "&response-content-type=text%2Fhtml", {}), 403,
+               "SignatureDoesNotMatch");
     }
     SUBCASE("unknown access key") {
         auto credential = query_param(get.url, "X-Amz-Credential");
@@ -463,8 +485,12 @@ TEST_CASE("rgw: tampered expired and wrong-method URLs are refused") {
         options.expires = 10s;
         expect(send(presign_url(creds, "GET", bucket, key, options)), 403, "AccessDenied");
     }
-    SUBCASE("the GET URL used to PUT") { expect(send("PUT", get.url, {}, "overwritten"), 403, "SignatureDoesNotMatch"); }
-    SUBCASE("the GET URL used to DELETE") { expect(send("DELETE", get.url, {}), 403, "SignatureDoesNotMatch"); }
+    SUBCASE("the GET URL used to PUT") {
+        expect(send("PUT", get.url, {}, "overwritten"), 403, "SignatureDoesNotMatch");
+    }
+    SUBCASE("the GET URL used to DELETE") {
+        expect(send("DELETE", get.url, {}), 403, "SignatureDoesNotMatch");
+    }
     SUBCASE("the GET URL used for HEAD") {
         auto refused = send("HEAD", get.url, {});
         CHECK(refused.status == 403);  // no body on HEAD, so no code to read
@@ -490,9 +516,10 @@ TEST_CASE("rgw: session-token credentials from RGW STS AssumeRole") {
     create_bucket(bucket);
 
     // AssumeRole, signed by the library as the "sts" service (form body, signed payload hash).
-    const std::string form = "Action=AssumeRole&Version=2011-06-15&RoleSessionName=presign-rgw-test"
-                             "&DurationSeconds=900&RoleArn=" +
-                             sigv4::uri_encode(cluster.role_arn);
+    const std::string form =
+        "Action=AssumeRole&Version=2011-06-15&RoleSessionName=presign-rgw-test"
+        "&DurationSeconds=900&RoleArn=" +
+        sigv4::uri_encode(cluster.role_arn);
     sigv4::http_request request;
     request.method = "POST";
     request.scheme = "http";
@@ -534,18 +561,21 @@ TEST_CASE("rgw: session-token credentials from RGW STS AssumeRole") {
 
     SUBCASE("the URL without its token") {
         // The temporary access key id means nothing to RGW without the token it came with.
-        auto refused = send("GET", with_query_param(get.url, "X-Amz-Security-Token", std::nullopt), {});
+        auto refused =
+            send("GET", with_query_param(get.url, "X-Amz-Security-Token", std::nullopt), {});
         CHECK(refused.status == 403);
         CHECK(refused.s3_code() == "AccessDenied");
     }
     SUBCASE("a token that is not base64") {
         auto token = query_param(get.url, "X-Amz-Security-Token");
-        auto refused = send("GET", with_query_param(get.url, "X-Amz-Security-Token", "%21" + token), {});
+        auto refused =
+            send("GET", with_query_param(get.url, "X-Amz-Security-Token", "%21" + token), {});
         CHECK(refused.status == 400);
         CHECK(refused.s3_code() == "InvalidArgument");
     }
     SUBCASE("the token of the session with long-term keys") {
-        auto mixed = sigv4::credentials::make(cluster.access_key, cluster.secret_key, session->session_token);
+        auto mixed = sigv4::credentials::make(cluster.access_key, cluster.secret_key,
+                                              session->session_token);
         REQUIRE(mixed.has_value());
         auto refused = send(presign_url(*mixed, "GET", bucket, key, {}, sts_gateway));
         CHECK(refused.status == 403);
@@ -571,7 +601,8 @@ struct process_result {
 };
 
 /// Runs a program (no shell) with exactly `env`, and captures its stdout.
-process_result run_program(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
+process_result run_program(const std::vector<std::string>& argv,
+                           const std::vector<std::string>& env) {
     std::array<int, 2> pipe_fds{};
     REQUIRE(::pipe(pipe_fds.data()) == 0);
     posix_spawn_file_actions_t actions;
@@ -612,16 +643,20 @@ namespace {
 
 /// `presign METHOD s3://BUCKET/KEY --endpoint RGW --path-style --json`, credentials from the
 /// environment only (no config files, no instance metadata).
-nlohmann::json run_cli(const std::string& command, const std::string& bucket, const std::string& key,
-                       const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> argv = {PRESIGN_RGW_CLI_PATH, command,        "s3://" + bucket + "/" + key,
-                                     "--endpoint",         cluster.endpoint, "--path-style",
-                                     "--region",           cluster.region,  "--json"};
+nlohmann::json run_cli(const std::string& command, const std::string& bucket,
+                       const std::string& key, const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> argv = {
+        PRESIGN_RGW_CLI_PATH, command,          "s3://" + bucket + "/" + key,
+        "--endpoint",         cluster.endpoint, "--path-style",
+        "--region",           cluster.region,   "--json"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     const std::vector<std::string> env = {
-        "AWS_ACCESS_KEY_ID=" + cluster.access_key,  "AWS_SECRET_ACCESS_KEY=" + cluster.secret_key,
-        "AWS_CONFIG_FILE=/nonexistent/config",      "AWS_SHARED_CREDENTIALS_FILE=/nonexistent/credentials",
-        "AWS_EC2_METADATA_DISABLED=true",           "HOME=/nonexistent",
+        "AWS_ACCESS_KEY_ID=" + cluster.access_key,
+        "AWS_SECRET_ACCESS_KEY=" + cluster.secret_key,
+        "AWS_CONFIG_FILE=/nonexistent/config",
+        "AWS_SHARED_CREDENTIALS_FILE=/nonexistent/credentials",
+        "AWS_EC2_METADATA_DISABLED=true",
+        "HOME=/nonexistent",
     };
     auto ran = run_program(argv, env);
     INFO("presign " << command << " printed: " << ran.out);
@@ -635,7 +670,8 @@ nlohmann::json run_cli(const std::string& command, const std::string& bucket, co
 std::vector<sigv4::header> json_headers(const nlohmann::json& json) {
     std::vector<sigv4::header> headers;
     if (json.contains("headers"))
-        for (const auto& [name, value] : json["headers"].items()) headers.push_back({name, value.get<std::string>()});
+        for (const auto& [name, value] : json["headers"].items())
+            headers.push_back({name, value.get<std::string>()});
     return headers;
 }
 
@@ -651,7 +687,8 @@ TEST_CASE("rgw: presigned multipart upload with signed part lengths and a condit
     auto start = [&] {
         s3::object_options options;
         options.content_type = "video/mp4";
-        auto created = s3::presign_create_multipart_upload(creds, bucket, key, rgw_endpoint(), options);
+        auto created =
+            s3::presign_create_multipart_upload(creds, bucket, key, rgw_endpoint(), options);
         REQUIRE(created.has_value());
         auto answer = send(*created);
         INFO(answer.body);
@@ -660,23 +697,27 @@ TEST_CASE("rgw: presigned multipart upload with signed part lengths and a condit
         REQUIRE_FALSE(id.empty());
         return id;
     };
-    auto put_part = [&](const std::string& id, std::uint32_t number, const std::string& bytes, std::size_t signed_size) {
+    auto put_part = [&](const std::string& id, std::uint32_t number, const std::string& bytes,
+                        std::size_t signed_size) {
         s3::object_options options;
         options.content_length = signed_size;
-        auto part = s3::presign_upload_part(creds, bucket, key, rgw_endpoint(), id, number, options);
+        auto part =
+            s3::presign_upload_part(creds, bucket, key, rgw_endpoint(), id, number, options);
         REQUIRE(part.has_value());
         return send(*part, bytes);
     };
-    auto complete = [&](const std::string& id, const std::vector<std::pair<int, std::string>>& parts) {
+    auto complete = [&](const std::string& id,
+                        const std::vector<std::pair<int, std::string>>& parts) {
         s3::object_options options;
         options.if_none_match_any = true;  // what POST /uploads/complete signs
-        auto signed_complete = s3::presign_complete_multipart_upload(creds, bucket, key, rgw_endpoint(), id, options);
+        auto signed_complete =
+            s3::presign_complete_multipart_upload(creds, bucket, key, rgw_endpoint(), id, options);
         REQUIRE(signed_complete.has_value());
         CHECK(header_value(signed_complete->headers, "if-none-match") == "*");
         std::string xml = "<CompleteMultipartUpload>";
         for (const auto& [number, etag] : parts) {
-            xml += "<Part><PartNumber>" + std::to_string(number) + "</PartNumber><ETag>" + xml_escape(etag) +
-                   "</ETag></Part>";
+            xml += "<Part><PartNumber>" + std::to_string(number) + "</PartNumber><ETag>" +
+                   xml_escape(etag) + "</ETag></Part>";
         }
         xml += "</CompleteMultipartUpload>";
         return send(*signed_complete, xml);
@@ -723,7 +764,8 @@ TEST_CASE("rgw: presigned multipart upload with signed part lengths and a condit
 
     // A second upload completed over the existing object with If-None-Match: *. S3 (and presign's
     // store) answer 412 and keep the object; RGW 16.2 accepts the signed header but does not
-    // evaluate it on Complete, so the object is replaced. Either way the answer and the object agree.
+    // evaluate it on Complete, so the object is replaced. Either way the answer and the object
+    // agree.
     const auto again = start();
     const std::string other = test_bytes(3000, 33);
     auto q1 = put_part(again, 1, other, other.size());
@@ -731,18 +773,21 @@ TEST_CASE("rgw: presigned multipart upload with signed part lengths and a condit
     auto second = complete(again, {{1, q1.header("ETag")}});
     INFO(second.body);
     CHECK((second.status == 200 || second.status == 412));
-    MESSAGE("RGW's answer to a Complete with If-None-Match: * over an existing object: " << second.status);
+    MESSAGE("RGW's answer to a Complete with If-None-Match: * over an existing object: "
+            << second.status);
     CHECK(get_object().body == (second.status == 412 ? first + last : other));
 
     // Abort: the upload is gone afterwards.
     const auto aborted_id = start();
-    auto aborted = s3::presign_abort_multipart_upload(creds, bucket, key, rgw_endpoint(), aborted_id);
+    auto aborted =
+        s3::presign_abort_multipart_upload(creds, bucket, key, rgw_endpoint(), aborted_id);
     REQUIRE(aborted.has_value());
     CHECK(send(*aborted).status == 204);
     auto gone = s3::presign_list_parts(creds, bucket, key, rgw_endpoint(), aborted_id);
     REQUIRE(gone.has_value());
     const auto code = send(*gone).s3_code();
-    CHECK((code == "NoSuchUpload" || code == "NoSuchKey"));  // S3: NoSuchUpload; RGW 16.2: NoSuchKey
+    CHECK(
+        (code == "NoSuchUpload" || code == "NoSuchKey"));  // S3: NoSuchUpload; RGW 16.2: NoSuchKey
 }
 
 TEST_CASE("rgw: presign CLI put and get URLs round-trip") {
@@ -767,8 +812,9 @@ TEST_CASE("rgw: presign CLI put and get URLs round-trip") {
     SUBCASE("--content-length and --content-type are enforced by RGW") {
         const std::string key = "cli/sized upload+1.txt";
         const std::string body = "exactly these bytes\n";
-        auto put = run_cli("put", bucket, key,
-                           {"--content-length", std::to_string(body.size()), "--content-type", "text/plain"});
+        auto put = run_cli(
+            "put", bucket, key,
+            {"--content-length", std::to_string(body.size()), "--content-type", "text/plain"});
         const auto url = put["url"].get<std::string>();
         const auto headers = json_headers(put);
         CHECK(header_value(headers, "content-type") == "text/plain");
@@ -808,8 +854,8 @@ presign::service::service make_service(const std::string& bucket) {
         *settings, [] { return sigv4::credentials::make(cluster.access_key, cluster.secret_key); });
 }
 
-nlohmann::json handle_json(const presign::service::service& svc, const presign::service::request& req,
-                           int expected_status) {
+nlohmann::json handle_json(const presign::service::service& svc,
+                           const presign::service::request& req, int expected_status) {
     auto res = svc.handle(req);
     INFO(res.body);
     REQUIRE(res.status == expected_status);
@@ -832,12 +878,15 @@ TEST_CASE("rgw: service POST /uploads and GET /downloads round-trip") {
     upload.path = "/uploads";
     upload.headers = {{"Content-Type", "application/json"}};
     upload.identity = "rgw-tester@example.com";
-    upload.body = nlohmann::json{{"filename", filename}, {"contentType", "text/plain"}, {"size", body.size()}}.dump();
+    upload.body =
+        nlohmann::json{{"filename", filename}, {"contentType", "text/plain"}, {"size", body.size()}}
+            .dump();
     auto answer = handle_json(svc, upload, 200);
     const auto url = answer["url"].get<std::string>();
     const auto key = answer["key"].get<std::string>();
     std::vector<sigv4::header> headers;
-    for (const auto& [name, value] : answer["headers"].items()) headers.push_back({name, value.get<std::string>()});
+    for (const auto& [name, value] : answer["headers"].items())
+        headers.push_back({name, value.get<std::string>()});
     CHECK(header_value(headers, "content-type") == "text/plain");
     CHECK(header_value(headers, "content-length") == std::to_string(body.size()));
     CHECK(header_value(headers, "if-none-match") == "*");
@@ -878,7 +927,8 @@ TEST_CASE("rgw: service POST /uploads and GET /downloads round-trip") {
         CHECK(fetched.status == 200);
         CHECK(fetched.body == body);
         CHECK(fetched.header("Content-Type") == "text/plain");
-        CHECK(fetched.header("Content-Disposition") == as_rgw_answers_disposition(s3::attachment_disposition(filename)));
+        CHECK(fetched.header("Content-Disposition") ==
+              as_rgw_answers_disposition(s3::attachment_disposition(filename)));
     }
 }
 #endif  // PRESIGN_RGW_HAVE_SERVICE
@@ -891,8 +941,10 @@ int main(int argc, char** argv) {
     }
     auto env = read_env_file(std::string(dir) + "/env");
     if (!env) {
-        std::printf("skipped: no running RGW cluster (%s/env missing: rgw_cluster_start was skipped or failed)\n",
-                    dir);
+        std::printf(
+            "skipped: no running RGW cluster (%s/env missing: rgw_cluster_start was skipped or "
+            "failed)\n",
+            dir);
         return 77;
     }
     cluster.endpoint = (*env)["RGW_ENDPOINT"];

@@ -29,11 +29,12 @@ env_map multipart_env() {
 }
 
 svc::config config_of(const env_map& env) {
-    auto cfg = svc::config::from_environment([&](std::string_view name) -> std::optional<std::string> {
-        auto it = env.find(name);
-        if (it == env.end()) return std::nullopt;
-        return it->second;
-    });
+    auto cfg =
+        svc::config::from_environment([&](std::string_view name) -> std::optional<std::string> {
+            auto it = env.find(name);
+            if (it == env.end()) return std::nullopt;
+            return it->second;
+        });
     REQUIRE_MESSAGE(cfg.has_value(), (cfg ? "" : cfg.error().message));
     return *cfg;
 }
@@ -41,10 +42,11 @@ svc::config config_of(const env_map& env) {
 struct fixture {
     svc::service service;
     explicit fixture(const env_map& env = multipart_env())
-        : service(config_of(env), [] { return sigv4::credentials::make(access_key, secret_key); }, {}) {}
+        : service(config_of(env), [] { return sigv4::credentials::make(access_key, secret_key); },
+                  {}) {}
 
-    svc::response call(std::string method, std::string path, const json& body, std::string identity = "alice",
-                       std::vector<sigv4::query_param> query = {}) {
+    svc::response call(std::string method, std::string path, const json& body,
+                       std::string identity = "alice", std::vector<sigv4::query_param> query = {}) {
         svc::request req;
         req.method = std::move(method);
         req.path = std::move(path);
@@ -62,9 +64,12 @@ struct fixture {
     }
 };
 
-std::string error_of(const svc::response& res) { return json::parse(res.body)["error"]["code"].get<std::string>(); }
+std::string error_of(const svc::response& res) {
+    return json::parse(res.body)["error"]["code"].get<std::string>();
+}
 
-auto verify_url(const std::string& method, const std::string& url, std::vector<sigv4::header> headers = {}) {
+auto verify_url(const std::string& method, const std::string& url,
+                std::vector<sigv4::header> headers = {}) {
     auto authority = url.find("://") + 3;
     auto path = url.find('/', authority);
     sigv4::received_request req;
@@ -75,7 +80,8 @@ auto verify_url(const std::string& method, const std::string& url, std::vector<s
     sigv4::verify_options options;
     options.region = "eu-west-1";
     static const sigv4::known_key key{*sigv4::secret_key::from(secret_key), {}};
-    return sigv4::verify(req, [](std::string_view) -> const sigv4::known_key* { return &key; }, options);
+    return sigv4::verify(
+        req, [](std::string_view) -> const sigv4::known_key* { return &key; }, options);
 }
 
 std::string query_value(const std::string& url, const std::string& name) {
@@ -94,14 +100,15 @@ TEST_CASE("plan: part size >= 8 MiB in whole MiB, at most 10,000 parts, the last
         std::uint32_t count;
         std::uint64_t last;
     };
-    for (auto r : std::vector<row>{{0, 8 * mib, 1, 0},
-                                   {1, 8 * mib, 1, 1},
-                                   {8 * mib, 8 * mib, 1, 8 * mib},
-                                   {8 * mib + 1, 8 * mib, 2, 1},
-                                   {300 * mib, 8 * mib, 38, 4 * mib},
-                                   {80000 * mib, 8 * mib, 10000, 8 * mib},
-                                   {80000 * mib + 1, 9 * mib, 8889, 80000 * mib + 1 - 8888 * 9 * mib},
-                                   {5ull << 40, 525 * mib, 9987, (5ull << 40) - 9986 * 525 * mib}}) {
+    for (auto r :
+         std::vector<row>{{0, 8 * mib, 1, 0},
+                          {1, 8 * mib, 1, 1},
+                          {8 * mib, 8 * mib, 1, 8 * mib},
+                          {8 * mib + 1, 8 * mib, 2, 1},
+                          {300 * mib, 8 * mib, 38, 4 * mib},
+                          {80000 * mib, 8 * mib, 10000, 8 * mib},
+                          {80000 * mib + 1, 9 * mib, 8889, 80000 * mib + 1 - 8888 * 9 * mib},
+                          {5ull << 40, 525 * mib, 9987, (5ull << 40) - 9986 * 525 * mib}}) {
         CAPTURE(r.size);
         auto plan = plan_upload("k", r.size);
         CHECK(plan.part_size == r.part_size);
@@ -112,7 +119,9 @@ TEST_CASE("plan: part size >= 8 MiB in whole MiB, at most 10,000 parts, the last
     }
 }
 
-TEST_CASE("POST /uploads: above the threshold or when asked, a plan with a presigned CreateMultipartUpload") {
+TEST_CASE(
+    "POST /uploads: above the threshold or when asked, a plan with a presigned "
+    "CreateMultipartUpload") {
     fixture f;
     auto small = f.call("POST", "/uploads", {{"filename", "a.txt"}, {"size", 10}});
     CHECK(json::parse(small.body)["method"] == "PUT");  // below the 64 MiB default: one PUT
@@ -139,7 +148,8 @@ TEST_CASE("POST /uploads: above the threshold or when asked, a plan with a presi
     CHECK(asked["partCount"] == 1);
     CHECK(asked["partSize"] == 8 * mib);
 
-    // 5 TiB is allowed; above is not; a file above 5 GiB always goes in parts whatever the threshold.
+    // 5 TiB is allowed; above is not; a file above 5 GiB always goes in parts whatever the
+    // threshold.
     CHECK(f.start(5ull << 40)["partCount"] == 9987);
     auto too_big = f.call("POST", "/uploads", {{"filename", "a"}, {"size", (5ull << 40) + 1}});
     CHECK(too_big.status == 413);
@@ -148,11 +158,14 @@ TEST_CASE("POST /uploads: above the threshold or when asked, a plan with a presi
     fixture high(env);
     CHECK(high.start((5ull << 30) + 1)["multipart"] == true);
     // false asks for one PUT, which S3 allows up to 5 GiB only.
-    auto single = f.call("POST", "/uploads", {{"filename", "a"}, {"size", 200 * mib}, {"multipart", false}});
+    auto single =
+        f.call("POST", "/uploads", {{"filename", "a"}, {"size", 200 * mib}, {"multipart", false}});
     CHECK(json::parse(single.body)["method"] == "PUT");
-    auto huge = f.call("POST", "/uploads", {{"filename", "a"}, {"size", (5ull << 30) + 1}, {"multipart", false}});
+    auto huge = f.call("POST", "/uploads",
+                       {{"filename", "a"}, {"size", (5ull << 30) + 1}, {"multipart", false}});
     CHECK(json::parse(huge.body)["multipart"] == true);
-    auto not_bool = f.call("POST", "/uploads", {{"filename", "a"}, {"size", 10}, {"multipart", "yes"}});
+    auto not_bool =
+        f.call("POST", "/uploads", {{"filename", "a"}, {"size", 10}, {"multipart", "yes"}});
     CHECK(not_bool.status == 400);
     CHECK(error_of(not_bool) == "invalid_multipart");
 }
@@ -180,7 +193,8 @@ TEST_CASE("POST /uploads/parts: exact lengths signed, numbers checked against th
         CHECK(query_value(url, "partNumber") == std::to_string(expected[i].first));
         CHECK(query_value(url, "uploadId") == "2~upload.ID_1-x");
         CHECK(verify_url("PUT", url, {{"Content-Length", std::to_string(expected[i].second)}}));
-        auto longer = verify_url("PUT", url, {{"Content-Length", std::to_string(expected[i].second + 1)}});
+        auto longer =
+            verify_url("PUT", url, {{"Content-Length", std::to_string(expected[i].second + 1)}});
         REQUIRE_FALSE(longer);
         CHECK(longer.error().code == sigv4::errc::signature_does_not_match);
     }
@@ -212,7 +226,8 @@ TEST_CASE("POST /uploads/parts: exact lengths signed, numbers checked against th
     CHECK(hundred.status == 200);
     CHECK(json::parse(hundred.body)["parts"].size() == 100);
 
-    for (const std::string& bad_id : std::vector<std::string>{"", "has space", "a&b", "x?y", std::string(1025, 'a'), "caf\xc3\xa9"}) {
+    for (const std::string& bad_id : std::vector<std::string>{
+             "", "has space", "a&b", "x?y", std::string(1025, 'a'), "caf\xc3\xa9"}) {
         CAPTURE(bad_id);
         json with_id = ask;
         with_id["uploadId"] = bad_id;
@@ -231,7 +246,8 @@ TEST_CASE("plan tokens: another caller's, tampered, expired, other purpose or se
     auto plan = f.start(100 * mib);
     const std::string token = plan["plan"];
     auto parts_with = [&](const std::string& plan_text, std::string identity = "alice") {
-        return f.call("POST", "/uploads/parts", {{"plan", plan_text}, {"uploadId", "u1"}, {"partNumbers", {1}}},
+        return f.call("POST", "/uploads/parts",
+                      {{"plan", plan_text}, {"uploadId", "u1"}, {"partNumbers", {1}}},
                       std::move(identity));
     };
     CHECK(parts_with(token).status == 200);
@@ -244,10 +260,12 @@ TEST_CASE("plan tokens: another caller's, tampered, expired, other purpose or se
         CHECK(r.status == 403);
         CHECK(error_of(r) == "plan_not_yours");
     }
-    auto bob_lists = f.call("GET", "/uploads/parts", nullptr, "bob", {{"plan", token}, {"uploadId", "u1"}});
+    auto bob_lists =
+        f.call("GET", "/uploads/parts", nullptr, "bob", {{"plan", token}, {"uploadId", "u1"}});
     CHECK(bob_lists.status == 403);
 
-    std::vector<std::string> bad = {"", "x", token.substr(0, token.size() - 1), std::string(3000, 'A')};
+    std::vector<std::string> bad = {"", "x", token.substr(0, token.size() - 1),
+                                    std::string(3000, 'A')};
     for (std::size_t i = 0; i < token.size(); i += 7) {
         std::string flipped = token;
         flipped[i] = flipped[i] == 'A' ? 'B' : 'A';
@@ -257,11 +275,15 @@ TEST_CASE("plan tokens: another caller's, tampered, expired, other purpose or se
     const tok::keyring keys(*tok::secret::from_text(link_secret));
     auto now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
     auto alice_plan = presign::service::detail::plan_upload(plan["key"], 100 * mib);
-    bad.push_back(*presign::service::detail::seal_plan(keys, alice_plan, now - std::chrono::seconds(1)));  // expired
+    bad.push_back(*presign::service::detail::seal_plan(keys, alice_plan,
+                                                       now - std::chrono::seconds(1)));  // expired
     std::string payload = tok::open(keys, token, tok::purpose::upload_plan, now)->payload;
-    bad.push_back(*tok::seal(keys, {tok::purpose::share_link, now + std::chrono::hours(1), payload, std::nullopt}));
-    const tok::keyring other(*tok::secret::from_text("another secret of at least thirty-two bytes"));
-    bad.push_back(*presign::service::detail::seal_plan(other, alice_plan, now + std::chrono::hours(1)));
+    bad.push_back(*tok::seal(
+        keys, {tok::purpose::share_link, now + std::chrono::hours(1), payload, std::nullopt}));
+    const tok::keyring other(
+        *tok::secret::from_text("another secret of at least thirty-two bytes"));
+    bad.push_back(
+        *presign::service::detail::seal_plan(other, alice_plan, now + std::chrono::hours(1)));
     for (const auto& text : bad) {
         CAPTURE(text);
         auto r = parts_with(text);
@@ -269,14 +291,17 @@ TEST_CASE("plan tokens: another caller's, tampered, expired, other purpose or se
         CHECK(error_of(r) == "invalid_plan");
     }
     // A fresh token for the same plan works: the refusals above were about the tokens only.
-    CHECK(parts_with(*presign::service::detail::seal_plan(keys, alice_plan, now + std::chrono::hours(1))).status == 200);
+    CHECK(parts_with(
+              *presign::service::detail::seal_plan(keys, alice_plan, now + std::chrono::hours(1)))
+              .status == 200);
 }
 
 TEST_CASE("complete, abort and list: presigned for the plan's key and upload id only") {
     fixture f;
     auto plan = f.start(100 * mib);
     const std::string key = plan["key"];
-    auto complete = f.call("POST", "/uploads/complete", {{"plan", plan["plan"]}, {"uploadId", "UP1"}});
+    auto complete =
+        f.call("POST", "/uploads/complete", {{"plan", plan["plan"]}, {"uploadId", "UP1"}});
     REQUIRE_MESSAGE(complete.status == 200, complete.body);
     auto c = json::parse(complete.body);
     CHECK(c["method"] == "POST");
@@ -303,8 +328,9 @@ TEST_CASE("complete, abort and list: presigned for the plan's key and upload id 
     CHECK(l["method"] == "GET");
     CHECK(query_value(l["url"], "part-number-marker") == "5");
     CHECK(verify_url("GET", l["url"])->path == "/" + key);
-    auto bad_marker = f.call("GET", "/uploads/parts", nullptr, "alice",
-                             {{"plan", plan["plan"]}, {"uploadId", "UP1"}, {"partNumberMarker", "x"}});
+    auto bad_marker =
+        f.call("GET", "/uploads/parts", nullptr, "alice",
+               {{"plan", plan["plan"]}, {"uploadId", "UP1"}, {"partNumberMarker", "x"}});
     CHECK(bad_marker.status == 400);
     auto no_plan = f.call("GET", "/uploads/parts", nullptr, "alice", {{"uploadId", "UP1"}});
     CHECK(no_plan.status == 400);
@@ -337,11 +363,12 @@ TEST_CASE("routes: methods, preflight and a service without a token secret") {
 
 TEST_CASE("config: MULTIPART_THRESHOLD, MAX_UPLOAD_BYTES up to 5 TiB, LINK_SECRET length") {
     auto load = [](env_map env) {
-        return svc::config::from_environment([&](std::string_view name) -> std::optional<std::string> {
-            auto it = env.find(name);
-            if (it == env.end()) return std::nullopt;
-            return it->second;
-        });
+        return svc::config::from_environment(
+            [&](std::string_view name) -> std::optional<std::string> {
+                auto it = env.find(name);
+                if (it == env.end()) return std::nullopt;
+                return it->second;
+            });
     };
     auto env = multipart_env();
     CHECK(load(env)->multipart_threshold == 64 * mib);

@@ -44,14 +44,16 @@ struct shares {
     svc::service service;
 
     explicit shares(const env_map& env = share_env())
-        : service(*load(env),
-                  []() -> sigv4::result<sigv4::credentials> {
-                      return sigv4::credentials::make("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
-                  },
-                  [this](std::string_view line) { log.emplace_back(line); }) {}
+        : service(
+              *load(env),
+              []() -> sigv4::result<sigv4::credentials> {
+                  return sigv4::credentials::make("AKIDEXAMPLE",
+                                                  "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
+              },
+              [this](std::string_view line) { log.emplace_back(line); }) {}
 
-    svc::response call(std::string method, std::string path, std::string body = {}, std::string accept = {},
-                       std::optional<std::string> identity = "alice") {
+    svc::response call(std::string method, std::string path, std::string body = {},
+                       std::string accept = {}, std::optional<std::string> identity = "alice") {
         svc::request req;
         req.method = std::move(method);
         req.path = std::move(path);
@@ -80,9 +82,12 @@ std::string header(const svc::response& res, std::string_view name) {
     return {};
 }
 
-json body_of(const svc::response& res) { return json::parse(res.body, nullptr, false); }
+json body_of(const svc::response& res) {
+    return json::parse(res.body, nullptr, false);
+}
 
-std::string sealed(std::string_view secret, std::string_view payload, sigv4::sys_seconds expires_at) {
+std::string sealed(std::string_view secret, std::string_view payload,
+                   sigv4::sys_seconds expires_at) {
     tok::keyring keys(*tok::secret::from_text(secret));
     tok::contents what;
     what.expires_at = expires_at;
@@ -124,7 +129,8 @@ TEST_CASE("config: SHARE_MAX_SECONDS and LINK_SECRET") {
     auto short_secret = load(env);
     REQUIRE_FALSE(short_secret.has_value());
     CHECK(short_secret.error().message.starts_with("LINK_SECRET"));
-    CHECK(short_secret.error().message.find("short") == std::string::npos);  // never echoes the value
+    CHECK(short_secret.error().message.find("short") ==
+          std::string::npos);  // never echoes the value
     env["LINK_SECRET"] = std::string(secret_a);
     env["LINK_SECRET_PREVIOUS"] = "x";
     CHECK(load(env).error().message.starts_with("LINK_SECRET_PREVIOUS"));
@@ -145,7 +151,8 @@ TEST_CASE("POST /shares: a lasting link to one of the caller's own files") {
     CHECK(*expires_at - now() >= 86398s);
     CHECK(doc["url"].get<std::string>().starts_with("https://api.example.com/prod/s/"));
 
-    auto hour = body_of(s.call("POST", "/shares", json{{"key", alice_key}, {"expiresIn", 3600}}.dump()));
+    auto hour =
+        body_of(s.call("POST", "/shares", json{{"key", alice_key}, {"expiresIn", 3600}}.dump()));
     CHECK(hour["expiresIn"] == 3600);
     auto most = s.call("POST", "/shares", json{{"key", alice_key}, {"expiresIn", 604800}}.dump());
     CHECK(most.status == 200);
@@ -177,16 +184,20 @@ TEST_CASE("POST /shares: a lasting link to one of the caller's own files") {
         CHECK(body_of(bad)["error"]["code"] == c.code);
     }
     CHECK(s.call("POST", "/shares", "{not json").status == 400);
-    CHECK(s.call("POST", "/shares", json{{"key", alice_key}}.dump(), {}, std::nullopt).status == 401);
+    CHECK(s.call("POST", "/shares", json{{"key", alice_key}}.dump(), {}, std::nullopt).status ==
+          401);
     CHECK(s.call("GET", "/shares").status == 405);
 
     auto env = share_env();
     env["SHARE_MAX_SECONDS"] = "3600";
     shares capped(env);
-    auto over = capped.call("POST", "/shares", json{{"key", alice_key}, {"expiresIn", 3601}}.dump());
+    auto over =
+        capped.call("POST", "/shares", json{{"key", alice_key}, {"expiresIn", 3601}}.dump());
     CHECK(over.status == 400);
-    CHECK(body_of(over)["error"]["message"].get<std::string>().find("1..3600") != std::string::npos);
-    CHECK(body_of(capped.call("POST", "/shares", json{{"key", alice_key}}.dump()))["expiresIn"] == 3600);
+    CHECK(body_of(over)["error"]["message"].get<std::string>().find("1..3600") !=
+          std::string::npos);
+    CHECK(body_of(capped.call("POST", "/shares", json{{"key", alice_key}}.dump()))["expiresIn"] ==
+          3600);
 
     env = share_env();
     env.erase("LINK_SECRET");
@@ -206,7 +217,9 @@ TEST_CASE("GET /s/<token>: redirect for curl, JSON when asked, the recipient pag
     CHECK(redirect.body.empty());
     check_recipient_headers(redirect);
     auto location = header(redirect, "Location");
-    CHECK(location.starts_with("https://files-bucket.s3.eu-west-1.amazonaws.com/uploads/users/alice/0123/report%20%3C1%3E.pdf?"));
+    CHECK(
+        location.starts_with("https://files-bucket.s3.eu-west-1.amazonaws.com/uploads/users/alice/"
+                             "0123/report%20%3C1%3E.pdf?"));
     CHECK(location.find("response-content-disposition=attachment") != std::string::npos);
     CHECK(location.find("X-Amz-Expires=300&") != std::string::npos);
     CHECK(s.call("GET", link, {}, "*/*").status == 302);
@@ -227,11 +240,12 @@ TEST_CASE("GET /s/<token>: redirect for curl, JSON when asked, the recipient pag
     CHECK(page.body.find("report <1>") == std::string::npos);
     CHECK(page.body.find("data-state=\"ready\"") != std::string::npos);
     CHECK(page.body.find("data-password=\"none\"") != std::string::npos);
-    CHECK(page.body.find("data-head-url=\"https://files-bucket.s3.eu-west-1.amazonaws.com/uploads/users/alice/") !=
-          std::string::npos);
+    CHECK(page.body.find("data-head-url=\"https://files-bucket.s3.eu-west-1.amazonaws.com/uploads/"
+                         "users/alice/") != std::string::npos);
     CHECK(page.body.find("script-src 'self'; style-src 'self'") != std::string::npos);
     // The page may connect to its own origin and the store's only (where the key could go).
-    CHECK(page.body.find("connect-src 'self' https://files-bucket.s3.eu-west-1.amazonaws.com;") != std::string::npos);
+    CHECK(page.body.find("connect-src 'self' https://files-bucket.s3.eu-west-1.amazonaws.com;") !=
+          std::string::npos);
     CHECK(page.body.find("{{") == std::string::npos);
 
     // A POST without a password on a link without one downloads too (the page uses it).
@@ -255,12 +269,14 @@ TEST_CASE("the recipient page's files are served beside the links; nothing else 
     auto style = s.call("GET", "/s/style.css", {}, {}, std::nullopt);
     CHECK(style.status == 200);
     CHECK(header(style, "Content-Type") == "text/css; charset=utf-8");
-    for (std::string other : {"/s/index.html", "/s/app.js", "/s/share.html", "/s/../app.js", "/s/x.js"})
+    for (std::string other :
+         {"/s/index.html", "/s/app.js", "/s/share.html", "/s/../app.js", "/s/x.js"})
         CHECK(s.call("GET", other, {}, {}, std::nullopt).status == 404);
     CHECK(s.call("POST", "/s/share.js", {}, {}, std::nullopt).status == 404);
 }
 
-TEST_CASE("every bad token is the same 404: tampered, truncated, padded, expired, foreign, too long") {
+TEST_CASE(
+    "every bad token is the same 404: tampered, truncated, padded, expired, foreign, too long") {
     shares s;
     auto link = s.share({{"key", alice_key}});
     auto token = link.substr(3);
@@ -277,12 +293,14 @@ TEST_CASE("every bad token is the same 404: tampered, truncated, padded, expired
     bad.push_back(token + "=");
     bad.push_back(token + "==");
     bad.push_back(token + "A");
-    bad.push_back(sealed(secret_a, alice_key, now() - 1s));                          // expired
-    bad.push_back(sealed(secret_b, alice_key, now() + 3600s));                       // another secret
-    bad.push_back(sealed(secret_a, "elsewhere/users/alice/x.pdf", now() + 3600s));   // outside KEY_PREFIX
-    bad.push_back(sealed(secret_a, "uploads/users/alice/../../x", now() + 3600s));   // not a valid key
-    bad.push_back(sealed(secret_a, "uploads/users/alice/", now() + 3600s));          // a folder
-    bad.push_back(std::string(tok::max_token_chars + 1, 'A'));                       // too long
+    bad.push_back(sealed(secret_a, alice_key, now() - 1s));     // expired
+    bad.push_back(sealed(secret_b, alice_key, now() + 3600s));  // another secret
+    bad.push_back(
+        sealed(secret_a, "elsewhere/users/alice/x.pdf", now() + 3600s));  // outside KEY_PREFIX
+    bad.push_back(
+        sealed(secret_a, "uploads/users/alice/../../x", now() + 3600s));     // not a valid key
+    bad.push_back(sealed(secret_a, "uploads/users/alice/", now() + 3600s));  // a folder
+    bad.push_back(std::string(tok::max_token_chars + 1, 'A'));               // too long
     bad.push_back(std::string(64 * 1024, 'A'));
     bad.push_back("not a token");
 
@@ -301,15 +319,19 @@ TEST_CASE("every bad token is the same 404: tampered, truncated, padded, expired
         CHECK(page.status == 404);
         check_recipient_headers(page);
         pages.insert(page.body);
-        CHECK(s.call("POST", "/s/" + candidate, R"({"password":"x"})", "application/json", std::nullopt).status == 404);
+        CHECK(s.call("POST", "/s/" + candidate, R"({"password":"x"})", "application/json",
+                     std::nullopt)
+                  .status == 404);
     }
     CHECK(json_bodies.size() == 1);
     CHECK(text_bodies.size() == 1);
     CHECK(pages.size() == 1);
-    CHECK(body_of(s.call("GET", "/s/" + bad.front(), {}, "application/json"))["error"]["code"] == "not_found");
+    CHECK(body_of(s.call("GET", "/s/" + bad.front(), {}, "application/json"))["error"]["code"] ==
+          "not_found");
     CHECK(pages.begin()->find("This link has expired or does not exist.") != std::string::npos);
     CHECK(pages.begin()->find("data-state=\"missing\"") != std::string::npos);
-    CHECK(pages.begin()->find("connect-src 'self' ;") != std::string::npos);  // no link: no store either
+    CHECK(pages.begin()->find("connect-src 'self' ;") !=
+          std::string::npos);  // no link: no store either
 }
 
 TEST_CASE("passwords: required, wrong is 403 (page again), right downloads; never logged") {
@@ -327,18 +349,22 @@ TEST_CASE("passwords: required, wrong is 403 (page again), right downloads; neve
     CHECK(body_of(no_password)["error"]["code"] == "password_required");
     CHECK(s.call("GET", link, {}, {}, std::nullopt).status == 403);  // curl: no redirect without it
 
-    auto wrong = s.call("POST", link, json{{"password", "tr0ub4dor&4"}}.dump(), "application/json", std::nullopt);
+    auto wrong = s.call("POST", link, json{{"password", "tr0ub4dor&4"}}.dump(), "application/json",
+                        std::nullopt);
     CHECK(wrong.status == 403);
     check_recipient_headers(wrong);
     CHECK(body_of(wrong)["error"]["code"] == "wrong_password");
-    auto wrong_page = s.call("POST", link, json{{"password", ""}}.dump(), "text/html", std::nullopt);
+    auto wrong_page =
+        s.call("POST", link, json{{"password", ""}}.dump(), "text/html", std::nullopt);
     CHECK(wrong_page.status == 403);
     CHECK(wrong_page.body.find("data-state=\"wrong-password\"") != std::string::npos);
     CHECK(wrong_page.body.find("That password is not right.") != std::string::npos);
-    CHECK(s.call("POST", link, R"({"password":5})", "application/json", std::nullopt).status == 400);
+    CHECK(s.call("POST", link, R"({"password":5})", "application/json", std::nullopt).status ==
+          400);
     CHECK(s.call("POST", link, "nonsense", "application/json", std::nullopt).status == 400);
 
-    auto right = s.call("POST", link, json{{"password", password}}.dump(), "application/json", std::nullopt);
+    auto right =
+        s.call("POST", link, json{{"password", password}}.dump(), "application/json", std::nullopt);
     CHECK(right.status == 200);
     CHECK(body_of(right)["url"].get<std::string>().find("X-Amz-Signature=") != std::string::npos);
     auto right_curl = s.call("POST", link, json{{"password", password}}.dump(), {}, std::nullopt);
@@ -387,10 +413,12 @@ TEST_CASE("rotation: a link under the previous secret works only while that secr
     shares overlapping(env);
     CHECK(overlapping.call("GET", old_link, {}, {}, std::nullopt).status == 302);
     auto new_link = overlapping.share({{"key", alice_key}});
-    CHECK(shares().call("GET", new_link, {}, {}, std::nullopt).status == 404);  // A alone does not know B
+    CHECK(shares().call("GET", new_link, {}, {}, std::nullopt).status ==
+          404);  // A alone does not know B
 }
 
-TEST_CASE("encrypted shares: the flag travels in the token; the page, JSON and POST /shares say so") {
+TEST_CASE(
+    "encrypted shares: the flag travels in the token; the page, JSON and POST /shares say so") {
     shares s;
     constexpr std::string_view e2e_key = "uploads/users/alice/0123/9f86d081884c7d65";
     auto posted = s.call("POST", "/shares", json{{"key", e2e_key}, {"encrypted", true}}.dump());
@@ -398,14 +426,18 @@ TEST_CASE("encrypted shares: the flag travels in the token; the page, JSON and P
     auto made = body_of(posted);
     CHECK(made["encrypted"] == true);
     auto link = made["url"].get<std::string>().substr(base_url.size());
-    CHECK(body_of(s.call("POST", "/shares", json{{"key", alice_key}}.dump()))["encrypted"] == false);
-    CHECK(body_of(s.call("POST", "/shares", json{{"key", alice_key}, {"encrypted", false}}.dump()))["encrypted"] ==
+    CHECK(body_of(s.call("POST", "/shares", json{{"key", alice_key}}.dump()))["encrypted"] ==
           false);
-    CHECK(body_of(s.call("POST", "/shares", json{{"key", alice_key}, {"encrypted", nullptr}}.dump()))["encrypted"] ==
+    CHECK(body_of(s.call("POST", "/shares",
+                         json{{"key", alice_key}, {"encrypted", false}}.dump()))["encrypted"] ==
+          false);
+    CHECK(body_of(s.call("POST", "/shares",
+                         json{{"key", alice_key}, {"encrypted", nullptr}}.dump()))["encrypted"] ==
           false);
     for (const json& bad : {json("true"), json(1), json(0), json::object(), json::array()}) {
         CAPTURE(bad.dump());
-        auto refused = s.call("POST", "/shares", json{{"key", alice_key}, {"encrypted", bad}}.dump());
+        auto refused =
+            s.call("POST", "/shares", json{{"key", alice_key}, {"encrypted", bad}}.dump());
         CHECK(refused.status == 400);
         CHECK(body_of(refused)["error"]["code"] == "invalid_encrypted");
     }
@@ -413,18 +445,22 @@ TEST_CASE("encrypted shares: the flag travels in the token; the page, JSON and P
     auto as_json = s.call("GET", link, {}, "application/json", std::nullopt);
     REQUIRE(as_json.status == 200);
     CHECK(body_of(as_json)["encrypted"] == true);
-    CHECK(body_of(s.call("POST", link, "{}", "application/json", std::nullopt))["encrypted"] == true);
+    CHECK(body_of(s.call("POST", link, "{}", "application/json", std::nullopt))["encrypted"] ==
+          true);
     auto page = s.call("GET", link, {}, "text/html", std::nullopt);
     CHECK(page.status == 200);
     check_recipient_headers(page);
     CHECK(page.body.find("data-encrypted=\"true\"") != std::string::npos);
     CHECK(page.body.find("<script src=\"e2e.js\" defer></script>") != std::string::npos);
-    CHECK(s.call("GET", link, {}, {}, std::nullopt).status == 302);  // curl still gets the (encrypted) object
+    CHECK(s.call("GET", link, {}, {}, std::nullopt).status ==
+          302);  // curl still gets the (encrypted) object
 
     auto plain = s.share({{"key", alice_key}});
-    CHECK(body_of(s.call("GET", plain, {}, "application/json", std::nullopt))["encrypted"] == false);
-    CHECK(s.call("GET", plain, {}, "text/html", std::nullopt).body.find("data-encrypted=\"false\"") !=
-          std::string::npos);
+    CHECK(body_of(s.call("GET", plain, {}, "application/json", std::nullopt))["encrypted"] ==
+          false);
+    CHECK(
+        s.call("GET", plain, {}, "text/html", std::nullopt).body.find("data-encrypted=\"false\"") !=
+        std::string::npos);
     // The page that decrypts is served beside the links, like share.js.
     auto script = s.call("GET", "/s/e2e.js", {}, {}, std::nullopt);
     CHECK(script.status == 200);
@@ -432,7 +468,8 @@ TEST_CASE("encrypted shares: the flag travels in the token; the page, JSON and P
     CHECK(script.body.find("presignE2E") != std::string::npos);
 
     // With a password: the flag survives the lock, and a wrong password reveals nothing more.
-    auto locked = s.call("POST", "/shares", json{{"key", e2e_key}, {"encrypted", true}, {"password", "pw"}}.dump());
+    auto locked = s.call("POST", "/shares",
+                         json{{"key", e2e_key}, {"encrypted", true}, {"password", "pw"}}.dump());
     REQUIRE(locked.status == 200);
     CHECK(body_of(locked)["passwordRequired"] == true);
     CHECK(body_of(locked)["encrypted"] == true);
@@ -440,16 +477,20 @@ TEST_CASE("encrypted shares: the flag travels in the token; the page, JSON and P
     auto locked_page = s.call("GET", locked_link, {}, "text/html", std::nullopt);
     CHECK(locked_page.body.find("data-encrypted=\"true\"") != std::string::npos);
     CHECK(locked_page.body.find("data-password=\"required\"") != std::string::npos);
-    CHECK(s.call("POST", locked_link, json{{"password", "no"}}.dump(), "application/json", std::nullopt).status == 403);
-    auto opened = s.call("POST", locked_link, json{{"password", "pw"}}.dump(), "application/json", std::nullopt);
+    CHECK(s.call("POST", locked_link, json{{"password", "no"}}.dump(), "application/json",
+                 std::nullopt)
+              .status == 403);
+    auto opened = s.call("POST", locked_link, json{{"password", "pw"}}.dump(), "application/json",
+                         std::nullopt);
     CHECK(opened.status == 200);
     CHECK(body_of(opened)["encrypted"] == true);
 
     // The flag is authenticated: a plain token re-sealed as encrypted (or the reverse) is forged.
     auto bytes = *tok::base64url_decode(link.substr(3));
     bytes[14] = static_cast<char>(bytes[14] & ~0x02);
-    CHECK(s.call("GET", "/s/" + tok::base64url_encode({reinterpret_cast<const unsigned char*>(bytes.data()),
-                                                        bytes.size()}),
+    CHECK(s.call("GET",
+                 "/s/" + tok::base64url_encode(
+                             {reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size()}),
                  {}, "application/json", std::nullopt)
               .status == 404);
 }

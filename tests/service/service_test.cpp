@@ -46,7 +46,9 @@ svc::config config_of(const env_map& env = base_env()) {
 }
 
 svc::credentials_source session_credentials() {
-    return []() -> sigv4::result<sigv4::credentials> { return sigv4::credentials::make(access_key, secret, token); };
+    return []() -> sigv4::result<sigv4::credentials> {
+        return sigv4::credentials::make(access_key, secret, token);
+    };
 }
 
 struct fixture {
@@ -54,10 +56,12 @@ struct fixture {
     svc::service service;
 
     explicit fixture(const env_map& env = base_env())
-        : service(config_of(env), session_credentials(), [this](std::string_view line) { log.emplace_back(line); }) {}
+        : service(config_of(env), session_credentials(),
+                  [this](std::string_view line) { log.emplace_back(line); }) {}
 
     svc::response call(std::string method, std::string path, std::string body = {},
-                       std::optional<std::string> identity = "alice", std::vector<sigv4::header> headers = {},
+                       std::optional<std::string> identity = "alice",
+                       std::vector<sigv4::header> headers = {},
                        std::vector<sigv4::query_param> query = {}) {
         svc::request req;
         req.method = std::move(method);
@@ -76,7 +80,8 @@ struct fixture {
 
     svc::response download(std::string key, std::optional<std::string> identity = "alice",
                            std::string param = "key") {
-        return call("GET", "/downloads", {}, std::move(identity), {}, {{std::move(param), std::move(key)}});
+        return call("GET", "/downloads", {}, std::move(identity), {},
+                    {{std::move(param), std::move(key)}});
     }
 };
 
@@ -99,7 +104,9 @@ std::string error_code(const svc::response& res) {
     return body["error"]["code"].get<std::string>();
 }
 
-json good_upload() { return {{"filename", "photo.png"}, {"contentType", "image/png"}, {"size", 1234}}; }
+json good_upload() {
+    return {{"filename", "photo.png"}, {"contentType", "image/png"}, {"size", 1234}};
+}
 
 // Splits "https://host/path?query" into host and request target.
 std::pair<std::string, std::string> host_and_target(const std::string& url) {
@@ -109,9 +116,8 @@ std::pair<std::string, std::string> host_and_target(const std::string& url) {
     return {url.substr(scheme_end + 3, path_start - scheme_end - 3), url.substr(path_start)};
 }
 
-sigv4::result<sigv4::verified_request, sigv4::verify_error> verify_url(const std::string& method,
-                                                                        const std::string& url,
-                                                                        std::vector<sigv4::header> headers) {
+sigv4::result<sigv4::verified_request, sigv4::verify_error> verify_url(
+    const std::string& method, const std::string& url, std::vector<sigv4::header> headers) {
     auto [host, target] = host_and_target(url);
     sigv4::received_request req;
     req.method = method;
@@ -123,7 +129,9 @@ sigv4::result<sigv4::verified_request, sigv4::verify_error> verify_url(const std
     return sigv4::verify(
         req,
         [key = sigv4::known_key{*sigv4::secret_key::from(secret), std::string(token)}](
-            std::string_view id) -> const sigv4::known_key* { return id == access_key ? &key : nullptr; },
+            std::string_view id) -> const sigv4::known_key* {
+            return id == access_key ? &key : nullptr;
+        },
         options);
 }
 
@@ -156,7 +164,8 @@ TEST_CASE("config: defaults and parsing") {
     CHECK(full.url_expires == std::chrono::seconds(900));
     CHECK(full.max_upload_bytes == 10);
     CHECK(full.allowed_content_types == std::vector<std::string>{"image/*", "text/plain"});
-    CHECK(full.allowed_origins == std::vector<std::string>{"https://a.example.com", "http://localhost:8080"});
+    CHECK(full.allowed_origins ==
+          std::vector<std::string>{"https://a.example.com", "http://localhost:8080"});
     CHECK(full.allow_anonymous);
     CHECK(full.endpoint.region == "eu-central-1");
     CHECK(full.endpoint.url == "http://127.0.0.1:9000");
@@ -269,8 +278,9 @@ TEST_CASE("CORS: only listed origins, on every response, never * unless configur
     const row rows[] = {
         {"https://app.example.com", "POST", "/uploads", "alice", "https://app.example.com"},
         {"http://localhost:8080", "OPTIONS", "/uploads", std::nullopt, "http://localhost:8080"},
-        {"https://app.example.com", "POST", "/uploads", std::nullopt, "https://app.example.com"},  // 401
-        {"https://app.example.com", "GET", "/nowhere", "alice", "https://app.example.com"},       // 404
+        {"https://app.example.com", "POST", "/uploads", std::nullopt,
+         "https://app.example.com"},                                                         // 401
+        {"https://app.example.com", "GET", "/nowhere", "alice", "https://app.example.com"},  // 404
         {"https://evil.example.com", "POST", "/uploads", "alice", nullptr},
         {"https://app.example.com.evil.com", "OPTIONS", "/uploads", "alice", nullptr},
         {"null", "POST", "/uploads", "alice", nullptr},
@@ -293,17 +303,20 @@ TEST_CASE("CORS: only listed origins, on every response, never * unless configur
         }
     }
 
-    auto preflight = f.call("OPTIONS", "/uploads", {}, std::nullopt, {{"Origin", "https://app.example.com"}});
+    auto preflight =
+        f.call("OPTIONS", "/uploads", {}, std::nullopt, {{"Origin", "https://app.example.com"}});
     CHECK(preflight.status == 204);
     REQUIRE(header_of(preflight, "Access-Control-Allow-Methods") != nullptr);
     CHECK(*header_of(preflight, "Access-Control-Allow-Methods") == "POST, OPTIONS");
     REQUIRE(header_of(preflight, "Access-Control-Allow-Headers") != nullptr);
-    CHECK(header_of(preflight, "Access-Control-Allow-Headers")->find("Content-Type") != std::string::npos);
+    CHECK(header_of(preflight, "Access-Control-Allow-Headers")->find("Content-Type") !=
+          std::string::npos);
 
     auto env = base_env();
     env["ALLOWED_ORIGINS"] = "*";
     fixture star(env);
-    auto any = star.call("POST", "/uploads", good_upload().dump(), "alice", {{"Origin", "https://x.example"}});
+    auto any = star.call("POST", "/uploads", good_upload().dump(), "alice",
+                         {{"Origin", "https://x.example"}});
     REQUIRE(header_of(any, "Access-Control-Allow-Origin") != nullptr);
     CHECK(*header_of(any, "Access-Control-Allow-Origin") == "*");
 }
@@ -345,7 +358,8 @@ TEST_CASE("identity: per-user prefixes, anonymous only when allowed") {
         {"../../etc", "users/.._2F.._2Fetc/"},
         {"a/b", "users/a_2Fb/"},
         {"a_2Fb", "users/a_5F2Fb/"},
-        {"arn:aws:iam::123456789012:user/alice", "users/arn_3Aaws_3Aiam_3A_3A123456789012_3Auser_2Falice/"},
+        {"arn:aws:iam::123456789012:user/alice",
+         "users/arn_3Aaws_3Aiam_3A_3A123456789012_3Auser_2Falice/"},
         {"auth0|42", "users/auth0_7C42/"},
         {"\xc3\xa9", "users/_C3_A9/"},
     };
@@ -363,7 +377,9 @@ TEST_CASE("identity: per-user prefixes, anonymous only when allowed") {
 
 namespace {
 
-std::string lower_hex_sha256(std::string_view text) { return sigv4::hex_encode(sigv4::sha256_of(text)); }
+std::string lower_hex_sha256(std::string_view text) {
+    return sigv4::hex_encode(sigv4::sha256_of(text));
+}
 
 // The escaped spelling of an id, written independently of the service (the oracle for short ids).
 std::string escape_oracle(std::string_view id) {
@@ -383,7 +399,9 @@ std::string escape_oracle(std::string_view id) {
 
 }  // namespace
 
-TEST_CASE("identity: a caller named like another caller's hashed prefix gets a different prefix (regression)") {
+TEST_CASE(
+    "identity: a caller named like another caller's hashed prefix gets a different prefix "
+    "(regression)") {
     // The attack: the victim's id escapes to more than 128 bytes, so its prefix is a hash; the
     // attacker signs in with an id that spells that hash. It must not get the victim's prefix,
     // nor a download link for the victim's file.
@@ -392,8 +410,9 @@ TEST_CASE("identity: a caller named like another caller's hashed prefix gets a d
     auto upload = f.upload(good_upload(), victim);
     REQUIRE(upload.status == 200);
     auto victim_key = json::parse(upload.body)["key"].get<std::string>();
-    for (std::string attacker : {"sha256-" + lower_hex_sha256(victim), "_sha256-" + lower_hex_sha256(victim),
-                                 "_5Fsha256-" + lower_hex_sha256(victim)}) {
+    for (std::string attacker :
+         {"sha256-" + lower_hex_sha256(victim), "_sha256-" + lower_hex_sha256(victim),
+          "_5Fsha256-" + lower_hex_sha256(victim)}) {
         CAPTURE(attacker);
         CHECK(svc::caller_prefix(f.service.settings(), attacker) !=
               svc::caller_prefix(f.service.settings(), victim));
@@ -423,7 +442,8 @@ TEST_CASE("identity: caller_prefix is injective on random and adversarial ids (p
             CHECK(middle == "_sha256-" + lower_hex_sha256(id));
         }
         auto [it, inserted] = owner_of_prefix.emplace(prefix, id);
-        if (!inserted && it->second != id) FAIL_CHECK("ids '" << it->second << "' and '" << id << "' share " << prefix);
+        if (!inserted && it->second != id)
+            FAIL_CHECK("ids '" << it->second << "' and '" << id << "' share " << prefix);
         ++checked;
     };
 
@@ -442,8 +462,9 @@ TEST_CASE("identity: caller_prefix is injective on random and adversarial ids (p
         std::string upper = hex;
         for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
         for (const std::string& look_alike :
-             {"sha256-" + hex, "_sha256-" + hex, "_5Fsha256-" + hex, "sha256-" + upper, "_sha256-" + upper,
-              escape_oracle(id), "_sha256-" + hex + "x", std::string("_sha256-") + hex.substr(1)})
+             {"sha256-" + hex, "_sha256-" + hex, "_5Fsha256-" + hex, "sha256-" + upper,
+              "_sha256-" + upper, escape_oracle(id), "_sha256-" + hex + "x",
+              std::string("_sha256-") + hex.substr(1)})
             check(look_alike);
     }
     // An escape exactly at the boundary: 128 bytes kept, 129 hashed.
@@ -452,10 +473,12 @@ TEST_CASE("identity: caller_prefix is injective on random and adversarial ids (p
     check(std::string(42, '/') + "a");
     check("_" + std::string(127, 'a'));  // "_5F" + 127 = 130: hashed
     check("_" + std::string(125, 'a'));  // 128: kept
-    for (const char* id : {".", "..", "...", "_2E", "_2E_2E", "_", "_5F", "a_2Fb", "a/b", "A_2fb", "-", "@"})
+    for (const char* id :
+         {".", "..", "...", "_2E", "_2E_2E", "_", "_5F", "a_2Fb", "a/b", "A_2fb", "-", "@"})
         check(id);
 
-    // Random ids from an alphabet rich in the escape's own characters, of lengths around the boundary.
+    // Random ids from an alphabet rich in the escape's own characters, of lengths around the
+    // boundary.
     std::mt19937_64 rng(20261207);
     const std::string alphabet = "aZ09._-@/_F5s\x80\xc3\xa9 +%:|";
     for (int i = 0; i < 20000; ++i) {
@@ -525,12 +548,17 @@ TEST_CASE("uploads: input validation table") {
     // A refused type is told which types are allowed (the page lists them).
     const auto refused = f.call("POST", "/uploads", with("contentType", "text/html"));
     CHECK(json::parse(refused.body)["error"]["message"] ==
-          "files of this type cannot be uploaded here; allowed types: image/*, text/plain, application/pdf");
+          "files of this type cannot be uploaded here; allowed types: image/*, text/plain, "
+          "application/pdf");
 
     const std::vector<std::string> accepted = {
-        with("size", 0), with("size", 1048576), with("contentType", "IMAGE/JPEG"),
-        with("contentType", "text/plain; charset=utf-8"), with("contentType", "application/pdf"),
-        with("sha256", "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="), with("sha256", nullptr)};
+        with("size", 0),
+        with("size", 1048576),
+        with("contentType", "IMAGE/JPEG"),
+        with("contentType", "text/plain; charset=utf-8"),
+        with("contentType", "application/pdf"),
+        with("sha256", "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="),
+        with("sha256", nullptr)};
     for (const auto& body : accepted) {
         CAPTURE(body);
         CHECK(f.call("POST", "/uploads", body).status == 200);
@@ -549,10 +577,15 @@ TEST_CASE("uploads: server-chosen key, clean file name, exact response shape") {
         {"../../etc/passwd", "passwd"},
         {"/abs/path/x.txt", "x.txt"},
         {"r\xc3\xa9sum\xc3\xa9 final.pdf", "r\xc3\xa9sum\xc3\xa9 final.pdf"},
-        {"a\x01" "b\x7f" "c.txt", "abc.txt"},
+        {"a\x01"
+         "b\x7f"
+         "c.txt",
+         "abc.txt"},
         {"  spaced.txt  ", "spaced.txt"},
         {"\xe6\x96\x87\xe4\xbb\xb6.png", "\xe6\x96\x87\xe4\xbb\xb6.png"},
-        {"\xe2\x80\xae" "gnp.exe", "gnp.exe"},  // U+202E: would show as "exe.png"
+        {"\xe2\x80\xae"
+         "gnp.exe",
+         "gnp.exe"},  // U+202E: would show as "exe.png"
     };
     std::regex key_shape("users/alice/[0-9a-f]{32}/(.+)");
     std::set<std::string> keys;
@@ -580,7 +613,8 @@ TEST_CASE("uploads: server-chosen key, clean file name, exact response shape") {
     auto doc = json::parse(res.body);
     std::set<std::string> fields;
     for (const auto& [name, value] : doc.items()) fields.insert(name);
-    CHECK(fields == std::set<std::string>{"method", "url", "headers", "key", "expiresIn", "expiresAt"});
+    CHECK(fields ==
+          std::set<std::string>{"method", "url", "headers", "key", "expiresIn", "expiresAt"});
     CHECK(doc["method"] == "PUT");
     CHECK(doc["expiresIn"] == 300);
     auto expires_at = sigv4::parse_iso8601(doc["expiresAt"].get<std::string>());
@@ -595,9 +629,9 @@ TEST_CASE("uploads: server-chosen key, clean file name, exact response shape") {
         headers[lower] = value.get<std::string>();
     }
     CHECK(headers == std::map<std::string, std::string>{{"content-type", "image/png"},
-                                                          {"content-length", "1234"},
-                                                          {"if-none-match", "*"},
-                                                          {"x-amz-checksum-sha256", body["sha256"]}});
+                                                        {"content-length", "1234"},
+                                                        {"if-none-match", "*"},
+                                                        {"x-amz-checksum-sha256", body["sha256"]}});
     auto url = doc["url"].get<std::string>();
     CHECK(url.starts_with("https://files-bucket.s3.eu-west-1.amazonaws.com/users/alice/"));
     CHECK(url.find("X-Amz-Security-Token=") != std::string::npos);
@@ -630,14 +664,17 @@ TEST_CASE("filenames and keys that lie: bidi controls and line/paragraph separat
     for (const char* kept : {"\xd8\x9b", "\xd8\x9d", "\xe2\x80\x8d", "\xe2\x80\x90", "\xe2\x80\xa7",
                              "\xe2\x80\xaf", "\xe2\x81\xa5", "\xe2\x81\xaa", "\xe2\x80\x94"}) {
         CAPTURE(kept);
-        CHECK(svc::clean_file_name(std::string("a") + kept + ".txt") == std::string("a") + kept + ".txt");
+        CHECK(svc::clean_file_name(std::string("a") + kept + ".txt") ==
+              std::string("a") + kept + ".txt");
         CHECK_FALSE(svc::key_problem(std::string("users/alice/x/a") + kept + ".txt").has_value());
     }
     // Through the routes: the upload's key and the download's filename are the honest name; a
     // client-given key that carries U+202E is refused.
     fixture f;
     auto body = good_upload();
-    body["filename"] = "\xe2\x80\xae" "gnp.exe";
+    body["filename"] =
+        "\xe2\x80\xae"
+        "gnp.exe";
     auto res = f.upload(body);
     REQUIRE(res.status == 200);
     auto key = json::parse(res.body)["key"].get<std::string>();
@@ -645,7 +682,9 @@ TEST_CASE("filenames and keys that lie: bidi controls and line/paragraph separat
     auto download = f.download(key);
     REQUIRE(download.status == 200);
     CHECK(json::parse(download.body)["filename"] == "gnp.exe");
-    auto lying = f.download("users/alice/x/\xe2\x80\xae" "gnp.exe");
+    auto lying = f.download(
+        "users/alice/x/\xe2\x80\xae"
+        "gnp.exe");
     CHECK(lying.status == 400);
     CHECK(error_code(lying) == "invalid_key");
 }
@@ -656,16 +695,19 @@ TEST_CASE("uploads: the URL verifies with the library verifier, and only with th
     body["sha256"] = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
     auto doc = json::parse(f.upload(body).body);
     std::vector<sigv4::header> headers;
-    for (const auto& [name, value] : doc["headers"].items()) headers.push_back({name, value.get<std::string>()});
+    for (const auto& [name, value] : doc["headers"].items())
+        headers.push_back({name, value.get<std::string>()});
 
     auto ok = verify_url("PUT", doc["url"], headers);
     REQUIRE_MESSAGE(ok.has_value(), (ok ? "" : ok.error().message));
     CHECK(ok->path == "/" + doc["key"].get<std::string>());
     // If-None-Match: * is signed: the ticket writes once (regression: a ticket could be replayed,
     // each replay keeping another version).
-    for (const char* name : {"content-length", "content-type", "host", "if-none-match", "x-amz-checksum-sha256"}) {
+    for (const char* name :
+         {"content-length", "content-type", "host", "if-none-match", "x-amz-checksum-sha256"}) {
         CAPTURE(name);
-        CHECK(std::find(ok->signed_headers.begin(), ok->signed_headers.end(), name) != ok->signed_headers.end());
+        CHECK(std::find(ok->signed_headers.begin(), ok->signed_headers.end(), name) !=
+              ok->signed_headers.end());
     }
 
     auto bigger = headers;
@@ -746,11 +788,12 @@ TEST_CASE("downloads: attachment disposition, legacy file=, URL verifies and car
         CHECK(url.find("X-Amz-Security-Token=") != std::string::npos);
         auto ok = verify_url("GET", url, {});
         REQUIRE_MESSAGE(ok.has_value(), (ok ? "" : ok.error().message));
-        auto disposition = std::find_if(ok->query.begin(), ok->query.end(), [](const sigv4::query_param& q) {
-            return q.name == "response-content-disposition";
-        });
+        auto disposition = std::find_if(
+            ok->query.begin(), ok->query.end(),
+            [](const sigv4::query_param& q) { return q.name == "response-content-disposition"; });
         REQUIRE(disposition != ok->query.end());
-        CHECK(disposition->value == sigv4::s3::attachment_disposition("r\xc3\xa9sum\xc3\xa9 <x>.html"));
+        CHECK(disposition->value ==
+              sigv4::s3::attachment_disposition("r\xc3\xa9sum\xc3\xa9 <x>.html"));
     }
 }
 
@@ -773,7 +816,8 @@ TEST_CASE("signing: credential failures become signing_failed, custom endpoints 
     env["S3_PATH_STYLE"] = "true";
     fixture local(env);
     auto doc = json::parse(local.upload(good_upload()).body);
-    CHECK(doc["url"].get<std::string>().starts_with("http://127.0.0.1:9000/files-bucket/users/alice/"));
+    CHECK(doc["url"].get<std::string>().starts_with(
+        "http://127.0.0.1:9000/files-bucket/users/alice/"));
 }
 
 TEST_CASE("log: one JSON line per request, never a secret, token, signature or URL") {
@@ -805,8 +849,9 @@ TEST_CASE("log: one JSON line per request, never a secret, token, signature or U
     for (const auto& line : f.log) {
         CAPTURE(line);
         CHECK(line.find('\n') == std::string::npos);
-        for (std::string_view secret_part : {secret, token, std::string_view("X-Amz-Signature"),
-                                             std::string_view("X-Amz-Credential"), std::string_view("https://")})
+        for (std::string_view secret_part :
+             {secret, token, std::string_view("X-Amz-Signature"),
+              std::string_view("X-Amz-Credential"), std::string_view("https://")})
             CHECK(line.find(secret_part) == std::string::npos);
     }
 }
@@ -839,10 +884,18 @@ TEST_CASE("json: append_json_string writes exactly what nlohmann's dump writes")
         CAPTURE(byte);
         CHECK(ours(text) == reference(text));
     }
-    const std::vector<std::string> texts = {
-        "", "plain", "\"quoted\" and \\backslash\\", "line\nfeed\r\ttab\b\f\x01\x1f\x7f",
-        "caf\xc3\xa9 \xe6\x96\x87 \xf0\x9f\x98\x80", "bad \xff utf-8", "cut \xe6\x96", "overlong \xc0\xaf",
-        "surrogate \xed\xa0\x80", "</script>", std::string("nul\0inside", 10), std::string(5000, '"')};
+    const std::vector<std::string> texts = {"",
+                                            "plain",
+                                            "\"quoted\" and \\backslash\\",
+                                            "line\nfeed\r\ttab\b\f\x01\x1f\x7f",
+                                            "caf\xc3\xa9 \xe6\x96\x87 \xf0\x9f\x98\x80",
+                                            "bad \xff utf-8",
+                                            "cut \xe6\x96",
+                                            "overlong \xc0\xaf",
+                                            "surrogate \xed\xa0\x80",
+                                            "</script>",
+                                            std::string("nul\0inside", 10),
+                                            std::string(5000, '"')};
     for (const auto& text : texts) {
         CAPTURE(text);
         CHECK(ours(text) == reference(text));
@@ -850,7 +903,8 @@ TEST_CASE("json: append_json_string writes exactly what nlohmann's dump writes")
     }
     // Special bytes at every position of the eight-byte words the fast path reads.
     for (std::size_t offset = 0; offset < 24; ++offset) {
-        for (std::string special : {"\"", "\\", "\n", "\x01", "\x1f", " ", "~", "\x7f", "\xc3\xa9", "\xff", "\x80"}) {
+        for (std::string special :
+             {"\"", "\\", "\n", "\x01", "\x1f", " ", "~", "\x7f", "\xc3\xa9", "\xff", "\x80"}) {
             auto text = std::string(offset, 'x') + special + std::string(offset % 11, 'y');
             CAPTURE(text);
             CHECK(ours(text) == reference(text));
@@ -859,12 +913,14 @@ TEST_CASE("json: append_json_string writes exactly what nlohmann's dump writes")
     std::mt19937 random(7);
     for (int i = 0; i < 2000; ++i) {
         std::string text(random() % 70, ' ');
-        for (auto& c : text) c = static_cast<char>(random() % 4 == 0 ? random() % 256 : 32 + random() % 95);
+        for (auto& c : text)
+            c = static_cast<char>(random() % 4 == 0 ? random() % 256 : 32 + random() % 95);
         CHECK(ours(text) == reference(text));
     }
 }
 
-TEST_CASE("uploads: the body is read as a JSON document would be (repeated names, nesting, escapes)") {
+TEST_CASE(
+    "uploads: the body is read as a JSON document would be (repeated names, nesting, escapes)") {
     fixture f;
     struct row {
         std::string body;
@@ -873,24 +929,33 @@ TEST_CASE("uploads: the body is read as a JSON document would be (repeated names
     };
     const std::vector<row> rows = {
         // The last of repeated members counts.
-        {R"({"filename":"a.png","size":1,"size":-1,"contentType":"image/png"})", 400, "invalid_size"},
+        {R"({"filename":"a.png","size":1,"size":-1,"contentType":"image/png"})", 400,
+         "invalid_size"},
         {R"({"filename":"a.png","size":-1,"size":1,"contentType":"image/png"})", 200, ""},
-        {R"({"filename":"a.png","filename":7,"size":1,"contentType":"image/png"})", 400, "invalid_filename"},
-        {R"({"filename":"a.png","size":1,"contentType":"text/html","contentType":"image/png"})", 200, ""},
-        {R"({"filename":"a.png","size":1,"contentType":"image/png","sha256":"AAAA","sha256":null})", 200, ""},
+        {R"({"filename":"a.png","filename":7,"size":1,"contentType":"image/png"})", 400,
+         "invalid_filename"},
+        {R"({"filename":"a.png","size":1,"contentType":"text/html","contentType":"image/png"})",
+         200, ""},
+        {R"({"filename":"a.png","size":1,"contentType":"image/png","sha256":"AAAA","sha256":null})",
+         200, ""},
         // Members of nested objects and arrays are not the body's.
         {R"({"meta":{"filename":"a.png","size":1},"list":[{"size":-1}],"filename":"b.png","size":2,
-            "contentType":"image/png"})", 200, ""},
-        {R"({"meta":{"filename":"a.png","size":1,"contentType":"image/png"}})", 400, "invalid_filename"},
+            "contentType":"image/png"})",
+         200, ""},
+        {R"({"meta":{"filename":"a.png","size":1,"contentType":"image/png"}})", 400,
+         "invalid_filename"},
         {R"({"filename":["a.png"],"size":1})", 400, "invalid_filename"},
         {R"({"filename":"a.png","size":{"bytes":1}})", 400, "invalid_size"},
         {R"({"filename":"a.png","size":[1],"contentType":"image/png"})", 400, "invalid_size"},
-        {R"({"filename":"a.png","size":1,"contentType":["image/png"]})", 415, "content_type_not_allowed"},
-        {R"({"filename":"a.png","size":1,"contentType":"image/png","sha256":{}})", 400, "invalid_checksum"},
+        {R"({"filename":"a.png","size":1,"contentType":["image/png"]})", 415,
+         "content_type_not_allowed"},
+        {R"({"filename":"a.png","size":1,"contentType":"image/png","sha256":{}})", 400,
+         "invalid_checksum"},
         // Numbers: only a non-negative integer is a size.
         {R"({"filename":"a.png","size":-0,"contentType":"image/png"})", 400, "invalid_size"},
         {R"({"filename":"a.png","size":1e3,"contentType":"image/png"})", 400, "invalid_size"},
-        {R"({"filename":"a.png","size":18446744073709551616,"contentType":"image/png"})", 400, "invalid_size"},
+        {R"({"filename":"a.png","size":18446744073709551616,"contentType":"image/png"})", 400,
+         "invalid_size"},
         {R"({"filename":"a.png","size":0,"contentType":"image/png"})", 200, ""},
         // Escapes are decoded; an explicit null or empty content type means the default.
         {R"({"filename":"\u0061\u002epng","size":1,"contentType":"image\/png"})", 200, ""},
@@ -909,7 +974,9 @@ TEST_CASE("uploads: the body is read as a JSON document would be (repeated names
         CHECK(res.status == r.status);
         if (res.status != 200) CHECK(error_code(res) == r.code);
     }
-    auto res = f.call("POST", "/uploads", R"({"filename":"\u00e9t\u00e9 \"x\".png","size":1,"contentType":"image/png"})");
+    auto res =
+        f.call("POST", "/uploads",
+               R"({"filename":"\u00e9t\u00e9 \"x\".png","size":1,"contentType":"image/png"})");
     REQUIRE(res.status == 200);
     auto doc = json::parse(res.body);
     CHECK(doc["key"].get<std::string>().ends_with("/\xc3\xa9t\xc3\xa9 \"x\".png"));
@@ -935,12 +1002,15 @@ TEST_CASE("responses: exact error body and member order of the success bodies") 
     fixture f;
     auto res = f.call("GET", "/nowhere");
     CHECK(res.status == 404);
-    CHECK(res.body == R"({"error":{"code":"not_found","message":"no such route; use POST /uploads, GET /downloads or GET /files"}})");
+    CHECK(
+        res.body ==
+        R"({"error":{"code":"not_found","message":"no such route; use POST /uploads, GET /downloads or GET /files"}})");
     res = f.call("PUT", "/uploads\"\n");
     CHECK(res.status == 404);
     res = f.call("PUT", "/uploads/");
     CHECK(res.status == 405);
-    CHECK(res.body == R"({"error":{"code":"method_not_allowed","message":"use POST for /uploads/"}})");
+    CHECK(res.body ==
+          R"({"error":{"code":"method_not_allowed","message":"use POST for /uploads/"}})");
 
     res = f.upload(good_upload());
     REQUIRE(res.status == 200);
@@ -968,13 +1038,15 @@ TEST_CASE("files: GET /files presigns a ListObjectsV2 of exactly the caller's pr
         auto doc = json::parse(res.body);
         std::set<std::string> fields;
         for (const auto& [name, value] : doc.items()) fields.insert(name);
-        CHECK(fields == std::set<std::string>{"method", "url", "prefix", "maxKeys", "expiresIn", "expiresAt"});
+        CHECK(fields == std::set<std::string>{"method", "url", "prefix", "maxKeys", "expiresIn",
+                                              "expiresAt"});
         CHECK(doc["method"] == "GET");
         CHECK(doc["prefix"] == std::string("users/") + who + "/");
         CHECK(doc["maxKeys"] == 1000);
         CHECK(doc["expiresIn"] == 300);
         const auto url = doc["url"].get<std::string>();
-        CHECK(url.starts_with("https://files-bucket.s3.eu-west-1.amazonaws.com/?list-type=2&prefix=users%2F"));
+        CHECK(url.starts_with(
+            "https://files-bucket.s3.eu-west-1.amazonaws.com/?list-type=2&prefix=users%2F"));
         auto ok = verify_url("GET", url, {});
         REQUIRE_MESSAGE(ok.has_value(), (ok ? "" : ok.error().message));
         CHECK(ok->path == "/");
@@ -984,7 +1056,8 @@ TEST_CASE("files: GET /files presigns a ListObjectsV2 of exactly the caller's pr
         CHECK(query_of(*ok, "encoding-type") == "url");
         CHECK(query_of(*ok, "continuation-token") == "<absent>");
         CHECK(query_of(*ok, "delimiter") == "<absent>");
-        CHECK(std::find(ok->signed_headers.begin(), ok->signed_headers.end(), "host") != ok->signed_headers.end());
+        CHECK(std::find(ok->signed_headers.begin(), ok->signed_headers.end(), "host") !=
+              ok->signed_headers.end());
 
         // The prefix is inside the signature: widening it, or adding start-after, breaks it.
         std::string widened = url;
@@ -1043,7 +1116,8 @@ TEST_CASE("files: the cursor is passed through as continuation-token, bounded an
     // An empty cursor is the first page.
     auto first = f.call("GET", "/files", {}, "alice", {}, {{"cursor", ""}});
     REQUIRE(first.status == 200);
-    CHECK(query_of(*verify_url("GET", json::parse(first.body)["url"], {}), "continuation-token") == "<absent>");
+    CHECK(query_of(*verify_url("GET", json::parse(first.body)["url"], {}), "continuation-token") ==
+          "<absent>");
 }
 
 TEST_CASE("files: DELETE /files presigns DeleteObject of the caller's own files only") {
@@ -1091,7 +1165,8 @@ TEST_CASE("files: DELETE /files presigns DeleteObject of the caller's own files 
     CHECK(error_code(missing) == "invalid_key");
     CHECK(f.call("DELETE", "/files", {}, std::nullopt, {}, {{"key", key}}).status == 401);
 
-    auto preflight = f.call("OPTIONS", "/files", {}, std::nullopt, {{"Origin", "https://app.example.com"}});
+    auto preflight =
+        f.call("OPTIONS", "/files", {}, std::nullopt, {{"Origin", "https://app.example.com"}});
     CHECK(preflight.status == 204);
     REQUIRE(header_of(preflight, "Access-Control-Allow-Methods") != nullptr);
     CHECK(*header_of(preflight, "Access-Control-Allow-Methods") == "GET, DELETE, OPTIONS");
@@ -1104,8 +1179,9 @@ TEST_CASE("files: a listed key names its file after the last '/' (the page's dis
     // The page has only the listing: the key layout must carry the cleaned name as its last
     // segment, whatever the client called the file.
     fixture f;
-    for (const char* given : {"photo.png", "C:\\docs\\a b+c%d.txt", "dir/sub/\xe6\x96\x87\xe4\xbb\xb6.png",
-                              "  x.y  ", "name with / slash"}) {
+    for (const char* given :
+         {"photo.png", "C:\\docs\\a b+c%d.txt", "dir/sub/\xe6\x96\x87\xe4\xbb\xb6.png", "  x.y  ",
+          "name with / slash"}) {
         CAPTURE(given);
         auto body = good_upload();
         body["filename"] = given;
@@ -1117,7 +1193,9 @@ TEST_CASE("files: a listed key names its file after the last '/' (the page's dis
     }
 }
 
-TEST_CASE("query decoding: the transports' one decoder, on the shared table (regression: '+' and '%zz')") {
+TEST_CASE(
+    "query decoding: the transports' one decoder, on the shared table (regression: '+' and "
+    "'%zz')") {
     const auto rows = query_table::rows("users/alice/");
     REQUIRE(rows.size() >= 10);
     for (const auto& r : rows) {
@@ -1138,5 +1216,6 @@ TEST_CASE("query decoding: the transports' one decoder, on the shared table (reg
     // Client text in the message stays short and printable.
     auto control = svc::parse_query("key=%\n\x01");
     REQUIRE_FALSE(control.has_value());
-    CHECK(control.error().message.find("'%?" "?'") != std::string::npos);
+    CHECK(control.error().message.find("'%?"
+                                       "?'") != std::string::npos);
 }

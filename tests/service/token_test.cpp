@@ -18,7 +18,8 @@ namespace {
 
 constexpr std::string_view secret_a = "0123456789abcdef0123456789abcdef-secret-A";
 constexpr std::string_view secret_b = "0123456789abcdef0123456789abcdef-secret-B";
-constexpr std::string_view alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+constexpr std::string_view alphabet =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 const sigv4::sys_seconds now{std::chrono::seconds(1'800'000'000)};
 
 tok::secret make_secret(std::string_view text) {
@@ -27,7 +28,9 @@ tok::secret make_secret(std::string_view text) {
     return *s;
 }
 
-tok::keyring ring(std::string_view text) { return tok::keyring(make_secret(text)); }
+tok::keyring ring(std::string_view text) {
+    return tok::keyring(make_secret(text));
+}
 
 std::string seal(const tok::keyring& keys, std::string_view payload, sigv4::sys_seconds expires_at,
                  std::optional<std::string_view> password = std::nullopt,
@@ -72,20 +75,22 @@ std::string resealed(std::string bytes, const tok::secret& key) {
 
 TEST_CASE("base64url: RFC 4648 vectors, and only the canonical spelling decodes") {
     const std::pair<std::string_view, std::string_view> vectors[] = {
-        {"", ""}, {"f", "Zg"}, {"fo", "Zm8"}, {"foo", "Zm9v"}, {"foob", "Zm9vYg"}, {"fooba", "Zm9vYmE"},
-        {"foobar", "Zm9vYmFy"}, {"\xfb\xff\xbf", "-_-_"}};
+        {"", ""},           {"f", "Zg"},          {"fo", "Zm8"},          {"foo", "Zm9v"},
+        {"foob", "Zm9vYg"}, {"fooba", "Zm9vYmE"}, {"foobar", "Zm9vYmFy"}, {"\xfb\xff\xbf", "-_-_"}};
     for (auto [plain, encoded] : vectors) {
         CHECK(tok::base64url_encode(span_of(plain)) == encoded);
         CHECK(tok::base64url_decode(encoded) == std::string(plain));
     }
-    for (std::string_view bad : std::initializer_list<std::string_view>{"Zg==", "Zg=", "Zh", "Zm9=", "Z", "Zm9vY", "+/+/", "Zm9v\n", " Zm9v", "Zm 9v",
-                                 "Zm9v%3D", std::string_view("Zm\0v", 4)}) {
+    for (std::string_view bad : std::initializer_list<std::string_view>{
+             "Zg==", "Zg=", "Zh", "Zm9=", "Z", "Zm9vY", "+/+/", "Zm9v\n", " Zm9v", "Zm 9v",
+             "Zm9v%3D", std::string_view("Zm\0v", 4)}) {
         CAPTURE(bad);
         CHECK_FALSE(tok::base64url_decode(bad).has_value());
     }
 }
 
-TEST_CASE("secret: HMAC-SHA256 equals OpenSSL's HMAC over the derived key, at every block boundary") {
+TEST_CASE(
+    "secret: HMAC-SHA256 equals OpenSSL's HMAC over the derived key, at every block boundary") {
     // from_bytes keys the MAC with the bytes themselves; compare with libcrypto's one-shot HMAC.
     std::array<unsigned char, 32> key{};
     for (std::size_t i = 0; i < key.size(); ++i) key[i] = static_cast<unsigned char>(i * 7 + 1);
@@ -96,13 +101,14 @@ TEST_CASE("secret: HMAC-SHA256 equals OpenSSL's HMAC over the derived key, at ev
         for (std::size_t i = 0; i < length; ++i) message[i] = static_cast<char>(i * 31);
         std::array<unsigned char, 32> expected{};
         unsigned int out_length = 0;
-        HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), span_of(message).data(), message.size(),
-             expected.data(), &out_length);
+        HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), span_of(message).data(),
+             message.size(), expected.data(), &out_length);
         CAPTURE(length);
         CHECK(out_length == 32);
         CHECK(s->mac(span_of(message)) == expected);
     }
-    CHECK_FALSE(tok::secret::from_bytes(std::span<const unsigned char>(key.data(), 31)).has_value());
+    CHECK_FALSE(
+        tok::secret::from_bytes(std::span<const unsigned char>(key.data(), 31)).has_value());
 }
 
 TEST_CASE("secret: text forms, key ids, generation") {
@@ -123,7 +129,9 @@ TEST_CASE("secret: text forms, key ids, generation") {
     CHECK(tok::secret::from_text(*one).has_value());
 }
 
-TEST_CASE("round trip: payload, purpose and expiry come back; sealing is deterministic without a password") {
+TEST_CASE(
+    "round trip: payload, purpose and expiry come back; sealing is deterministic without a "
+    "password") {
     auto keys = ring(secret_a);
     for (std::string payload : {std::string(), std::string("uploads/users/alice/0a1b/report.pdf"),
                                 std::string("\0binary\xff", 8), std::string(1400, 'k')}) {
@@ -143,7 +151,8 @@ TEST_CASE("round trip: payload, purpose and expiry come back; sealing is determi
 
 TEST_CASE("every single-character change, every bit flip, truncation and extension: none opens") {
     auto keys = ring(secret_a);
-    for (std::optional<std::string_view> password : {std::optional<std::string_view>{}, std::optional<std::string_view>{"pw"}}) {
+    for (std::optional<std::string_view> password :
+         {std::optional<std::string_view>{}, std::optional<std::string_view>{"pw"}}) {
         auto text = seal(keys, "uploads/users/alice/f/a.txt", now + 60s, password);
         std::set<tok::errc> seen;
         for (std::size_t i = 0; i < text.size(); ++i) {
@@ -156,14 +165,16 @@ TEST_CASE("every single-character change, every bit flip, truncation and extensi
                 seen.insert(opened.error());
             }
         }
-        CHECK(seen == std::set<tok::errc>{tok::errc::malformed, tok::errc::unknown_key, tok::errc::forged});
+        CHECK(seen ==
+              std::set<tok::errc>{tok::errc::malformed, tok::errc::unknown_key, tok::errc::forged});
 
         auto bytes = bytes_of(text);
         for (std::size_t i = 0; i < bytes.size(); ++i) {
             for (int bit = 0; bit < 8; ++bit) {
                 auto flipped = bytes;
                 flipped[i] = static_cast<char>(flipped[i] ^ (1 << bit));
-                CHECK_FALSE(tok::open(keys, tok::base64url_encode(span_of(flipped)), tok::purpose::share_link, now));
+                CHECK_FALSE(tok::open(keys, tok::base64url_encode(span_of(flipped)),
+                                      tok::purpose::share_link, now));
             }
         }
         for (std::size_t length = 0; length < text.size(); ++length)
@@ -202,7 +213,8 @@ TEST_CASE("too long is refused before decoding; at the limit it is decoded") {
     auto keys = ring(secret_a);
     CHECK(open_error(keys, std::string(tok::max_token_chars + 1, 'A')) == tok::errc::too_long);
     CHECK(open_error(keys, std::string(tok::max_token_chars + 1, '!')) == tok::errc::too_long);
-    CHECK(open_error(keys, std::string(tok::max_token_chars, 'A')) == tok::errc::malformed);  // version 0
+    CHECK(open_error(keys, std::string(tok::max_token_chars, 'A')) ==
+          tok::errc::malformed);  // version 0
     CHECK(open_error(keys, "") == tok::errc::malformed);
 }
 
@@ -231,7 +243,8 @@ TEST_CASE("expiry edges: valid until the second it names") {
 
 TEST_CASE("purpose: a share link never opens as an upload plan, nor the reverse") {
     auto keys = ring(secret_a);
-    CHECK(open_error(keys, seal(keys, "k", now + 60s), tok::purpose::upload_plan) == tok::errc::wrong_purpose);
+    CHECK(open_error(keys, seal(keys, "k", now + 60s), tok::purpose::upload_plan) ==
+          tok::errc::wrong_purpose);
     CHECK(open_error(keys, seal(keys, "k", now + 60s, std::nullopt, tok::purpose::upload_plan)) ==
           tok::errc::wrong_purpose);
 }
@@ -257,22 +270,24 @@ namespace {
 
 // The format as token.hpp writes it down, computed with libcrypto's one-shot HMAC from the raw
 // secret: an independent oracle for version 2 tokens.
-std::array<unsigned char, 32> oracle_hmac(std::span<const unsigned char> key, std::string_view message) {
+std::array<unsigned char, 32> oracle_hmac(std::span<const unsigned char> key,
+                                          std::string_view message) {
     std::array<unsigned char, 32> out{};
     unsigned int length = 0;
-    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), span_of(message).data(), message.size(), out.data(),
-         &length);
+    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), span_of(message).data(),
+         message.size(), out.data(), &length);
     return out;
 }
 
-std::string oracle_token(std::span<const unsigned char> secret, tok::purpose purpose, std::int64_t expires_at,
-                         std::string_view payload) {
+std::string oracle_token(std::span<const unsigned char> secret, tok::purpose purpose,
+                         std::int64_t expires_at, std::string_view payload) {
     std::string head(15, '\0');
     head[0] = 2;
     head[1] = static_cast<char>(purpose);
     const auto id = oracle_hmac(secret, "key id");
     for (int i = 0; i < 4; ++i) head[2 + i] = static_cast<char>(id[i]);
-    for (int i = 0; i < 8; ++i) head[6 + i] = static_cast<char>(static_cast<std::uint64_t>(expires_at) >> (56 - 8 * i));
+    for (int i = 0; i < 8; ++i)
+        head[6 + i] = static_cast<char>(static_cast<std::uint64_t>(expires_at) >> (56 - 8 * i));
     const auto payload_key = oracle_hmac(secret, "token payload key");
     const auto siv = oracle_hmac(payload_key, std::string(1, '\0') + head + std::string(payload));
     const std::string nonce(reinterpret_cast<const char*>(siv.data()), 16);
@@ -302,7 +317,8 @@ TEST_CASE("payload confidentiality: the format as documented, nothing of the pay
     // Lengths around the 32-byte keystream block and the SHA-256 block of the nonce's input.
     for (std::size_t length : {0, 1, 31, 32, 33, 48, 64, 65, 200, 1400}) {
         std::string payload(length, 'p');
-        for (std::size_t i = 0; i < length; ++i) payload[i] = static_cast<char>("uploads/users/alice/"[i % 20]);
+        for (std::size_t i = 0; i < length; ++i)
+            payload[i] = static_cast<char>("uploads/users/alice/"[i % 20]);
         CAPTURE(length);
         const auto text = seal(keys, payload, sigv4::sys_seconds(std::chrono::seconds(expiry)));
         CHECK(text == oracle_token(raw, tok::purpose::share_link, expiry, payload));
@@ -310,7 +326,8 @@ TEST_CASE("payload confidentiality: the format as documented, nothing of the pay
         CHECK(bytes.size() == 15 + 16 + length + 32);
         if (length >= 4) {
             CHECK(bytes.find(payload.substr(0, 4)) == std::string::npos);
-            CHECK(text.find(tok::base64url_encode(span_of(payload.substr(0, 3)))) == std::string::npos);
+            CHECK(text.find(tok::base64url_encode(span_of(payload.substr(0, 3)))) ==
+                  std::string::npos);
         }
         auto opened = tok::open(keys, text, tok::purpose::share_link, now);
         REQUIRE(opened.has_value());
@@ -324,12 +341,16 @@ TEST_CASE("payload confidentiality: the format as documented, nothing of the pay
     for (std::size_t i = 31; i < one.size() - 32; ++i) same += one[i] == two[i] ? 1 : 0;
     CHECK(same < 8);
     // The same contents with another expiry: another nonce as well.
-    CHECK(bytes_of(seal(keys, "uploads/users/alice/report-1.pdf", now + 61s)).substr(15, 16) != one.substr(15, 16));
+    CHECK(bytes_of(seal(keys, "uploads/users/alice/report-1.pdf", now + 61s)).substr(15, 16) !=
+          one.substr(15, 16));
 }
 
-TEST_CASE("version 1 tokens (payload in the clear, issued before encryption) still open; tampered ones do not") {
+TEST_CASE(
+    "version 1 tokens (payload in the clear, issued before encryption) still open; tampered ones "
+    "do not") {
     auto keys = ring(secret_a);
-    for (std::optional<std::string_view> password : {std::optional<std::string_view>{}, std::optional<std::string_view>{"pw"}}) {
+    for (std::optional<std::string_view> password :
+         {std::optional<std::string_view>{}, std::optional<std::string_view>{"pw"}}) {
         // A version 2 token turned into the version 1 layout: the nonce dropped, the payload clear.
         auto v2 = bytes_of(seal(keys, "x", now + 60s, password));
         const std::size_t at = v2.size() - 32 - 1 - 16;
@@ -354,7 +375,8 @@ TEST_CASE("version 1 tokens (payload in the clear, issued before encryption) sti
     CHECK(open_error(keys, resealed(short_v2, keys.current())) == tok::errc::malformed);
 }
 
-TEST_CASE("encrypted flag: bit 1 of the flags byte, authenticated, independent of the password lock") {
+TEST_CASE(
+    "encrypted flag: bit 1 of the flags byte, authenticated, independent of the password lock") {
     auto keys = ring(secret_a);
     for (bool with_password : {false, true}) {
         CAPTURE(with_password);
@@ -375,18 +397,21 @@ TEST_CASE("encrypted flag: bit 1 of the flags byte, authenticated, independent o
         CHECK(encrypted->needs_password() == with_password);
         if (with_password) {
             CHECK(tok::check_password(keys, *encrypted, "hunter2").has_value());
-            CHECK(tok::check_password(keys, *encrypted, "hunter3").error() == tok::errc::wrong_password);
+            CHECK(tok::check_password(keys, *encrypted, "hunter3").error() ==
+                  tok::errc::wrong_password);
         }
         auto bytes = bytes_of(encrypted_text);
         CHECK(static_cast<unsigned char>(bytes[14]) == (with_password ? 0x03 : 0x02));
-        // Clearing the flag without the server's secret breaks the MAC: a link cannot be turned plain.
+        // Clearing the flag without the server's secret breaks the MAC: a link cannot be turned
+        // plain.
         auto cleared = bytes;
         cleared[14] = static_cast<char>(cleared[14] & ~0x02);
         CHECK(open_error(keys, tok::base64url_encode(span_of(cleared))) == tok::errc::forged);
     }
 }
 
-TEST_CASE("rotation: the previous secret opens only when configured; new tokens use the current one") {
+TEST_CASE(
+    "rotation: the previous secret opens only when configured; new tokens use the current one") {
     auto old_keys = ring(secret_a);
     auto old_token = seal(old_keys, "k", now + 60s);
     tok::keyring rotated(make_secret(secret_b));
@@ -396,7 +421,8 @@ TEST_CASE("rotation: the previous secret opens only when configured; new tokens 
     REQUIRE(opened.has_value());
     CHECK(opened->key_id == make_secret(secret_a).key_id());
     auto new_token = seal(overlapping, "k", now + 60s);
-    CHECK(tok::open(overlapping, new_token, tok::purpose::share_link, now)->key_id == make_secret(secret_b).key_id());
+    CHECK(tok::open(overlapping, new_token, tok::purpose::share_link, now)->key_id ==
+          make_secret(secret_b).key_id());
     CHECK(open_error(old_keys, new_token) == tok::errc::unknown_key);
     // A password lock made under the previous secret still checks under the overlap.
     auto locked = seal(old_keys, "k", now + 60s, "pw");
@@ -405,7 +431,8 @@ TEST_CASE("rotation: the previous secret opens only when configured; new tokens 
     CHECK(tok::check_password(overlapping, *locked_open, "pw").has_value());
 }
 
-TEST_CASE("password lock: right opens, wrong and near misses fail, the token holds no trace of it") {
+TEST_CASE(
+    "password lock: right opens, wrong and near misses fail, the token holds no trace of it") {
     auto keys = ring(secret_a);
     const std::string password = "correct horse battery staple";
     auto text = seal(keys, "k", now + 60s, password);
@@ -415,8 +442,9 @@ TEST_CASE("password lock: right opens, wrong and near misses fail, the token hol
     CHECK(opened->password_lock->iterations == tok::password_iterations);
     CHECK(opened->payload == "k");
     CHECK(tok::check_password(keys, *opened, password).has_value());
-    for (std::string wrong : {std::string(), std::string("correct horse battery stapl"), password + " ",
-                              std::string("Correct horse battery staple"), std::string(password.size(), 'x')}) {
+    for (std::string wrong :
+         {std::string(), std::string("correct horse battery stapl"), password + " ",
+          std::string("Correct horse battery staple"), std::string(password.size(), 'x')}) {
         CAPTURE(wrong);
         auto checked = tok::check_password(keys, *opened, wrong);
         REQUIRE_FALSE(checked.has_value());
@@ -450,13 +478,15 @@ TEST_CASE("KDF: PBKDF2-HMAC-SHA256 equals RFC 7914's vectors and libcrypto's PKC
     CHECK(hex(tok::pbkdf2_sha256("Password", span_of("NaCl"), 80000)) ==
           "4ddcd8f60b98be21830cee5ef22701f9641a4418d04c0414aeff08876b34ab56");
     const std::string salt = "0123456789abcdef";
-    for (std::string password : {std::string(), std::string("pw"), std::string(63, 'a'), std::string(64, 'b'),
-                                 std::string(65, 'c'), std::string(300, '\xff')}) {
+    for (std::string password :
+         {std::string(), std::string("pw"), std::string(63, 'a'), std::string(64, 'b'),
+          std::string(65, 'c'), std::string(300, '\xff')}) {
         for (std::uint32_t iterations : {1u, 2u, 1000u}) {
             std::array<unsigned char, 32> expected{};
-            REQUIRE(PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()), span_of(salt).data(),
-                                      static_cast<int>(salt.size()), static_cast<int>(iterations), EVP_sha256(),
-                                      32, expected.data()) == 1);
+            REQUIRE(PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()),
+                                      span_of(salt).data(), static_cast<int>(salt.size()),
+                                      static_cast<int>(iterations), EVP_sha256(), 32,
+                                      expected.data()) == 1);
             CAPTURE(password.size());
             CAPTURE(iterations);
             CHECK(tok::pbkdf2_sha256(password, span_of(salt), iterations) == expected);

@@ -27,8 +27,8 @@ struct test_case {
     std::string name;
     std::string request_text;
     nlohmann::json context;
-    std::string raw_path;   // as on the request line
-    std::string raw_query;  // as on the request line, without '?'
+    std::string raw_path;                   // as on the request line
+    std::string raw_query;                  // as on the request line, without '?'
     std::vector<std::string> header_lines;  // raw, with folded continuation lines
     std::string body;
     sigv4::http_request request;
@@ -38,8 +38,12 @@ struct test_case {
     [[nodiscard]] sigv4::signing_options options() const;
 };
 
-inline std::filesystem::path suite_dir() { return test_data::directory("SIGV4_TEST_SUITE_DIR", SIGV4_TEST_SUITE_DIR); }
-inline std::filesystem::path v4_dir() { return suite_dir() / "v4"; }
+inline std::filesystem::path suite_dir() {
+    return test_data::directory("SIGV4_TEST_SUITE_DIR", SIGV4_TEST_SUITE_DIR);
+}
+inline std::filesystem::path v4_dir() {
+    return suite_dir() / "v4";
+}
 
 inline std::string test_case::expected(const std::string& file) const {
     return read_file(v4_dir() / name / file);
@@ -61,8 +65,9 @@ inline sigv4::signing_options test_case::options() const {
     options.normalize_path = context.value("normalize", true);
     options.expires = std::chrono::seconds{context.value("expiration_in_seconds", 3600)};
     options.add_content_sha256_header = context.value("sign_body", false);
-    options.token_mode = context.value("omit_session_token", false) ? sigv4::session_token_mode::append
-                                                                     : sigv4::session_token_mode::sign;
+    options.token_mode = context.value("omit_session_token", false)
+                             ? sigv4::session_token_mode::append
+                             : sigv4::session_token_mode::sign;
     options.capture_artifacts = true;
     return options;
 }
@@ -114,7 +119,8 @@ inline test_case load(const std::string& name) {
         qpos = end + 1;
         std::size_t eq = part.find('=');
         auto qname = sigv4::percent_decode(part.substr(0, eq));
-        auto qvalue = sigv4::percent_decode(eq == std::string::npos ? std::string{} : part.substr(eq + 1));
+        auto qvalue =
+            sigv4::percent_decode(eq == std::string::npos ? std::string{} : part.substr(eq + 1));
         tc.request.query.push_back({*qname, *qvalue});
     }
     tc.request.body = sigv4::payload::from_body(tc.body);
@@ -126,8 +132,10 @@ inline test_case load(const std::string& name) {
 inline std::vector<std::string> case_names() {
     std::vector<std::string> names;
     if (!std::filesystem::is_directory(v4_dir())) {
-        test_data::missing("AWS's SigV4 test suite (aws-c-auth's tests/aws-signing-test-suite, with its v4/ cases)",
-                           suite_dir(), "SIGV4_TEST_SUITE_DIR");
+        test_data::missing(
+            "AWS's SigV4 test suite (aws-c-auth's tests/aws-signing-test-suite, with its v4/ "
+            "cases)",
+            suite_dir(), "SIGV4_TEST_SUITE_DIR");
         return names;
     }
     for (const auto& entry : std::filesystem::directory_iterator(v4_dir())) {

@@ -14,13 +14,14 @@
 namespace query_table {
 
 struct row {
-    std::string raw;                           ///< the query after '?', with the prefix filled in
-    std::vector<sigv4::query_param> query;     ///< decoded, in order (when no error)
-    std::optional<std::string> error;          ///< the telling part of the invalid_query message
+    std::string raw;                        ///< the query after '?', with the prefix filled in
+    std::vector<sigv4::query_param> query;  ///< decoded, in order (when no error)
+    std::optional<std::string> error;       ///< the telling part of the invalid_query message
 };
 
 inline std::string with_prefix(std::string text, const std::string& prefix) {
-    for (std::size_t at = text.find("{prefix}"); at != std::string::npos; at = text.find("{prefix}", at)) {
+    for (std::size_t at = text.find("{prefix}"); at != std::string::npos;
+         at = text.find("{prefix}", at)) {
         text.replace(at, 8, prefix);
         at += prefix.size();
     }

@@ -27,9 +27,11 @@ inline std::filesystem::path directory(const char* variable, std::string_view co
 }
 
 /// Records a missing data set and says where to put it.
-inline void missing(std::string_view what, const std::filesystem::path& where, std::string_view variable) {
+inline void missing(std::string_view what, const std::filesystem::path& where,
+                    std::string_view variable) {
     ++missing_count;
-    std::cerr << "skipped: " << what << " not found at " << where.string() << "; put it there (the default is "
+    std::cerr << "skipped: " << what << " not found at " << where.string()
+              << "; put it there (the default is "
               << "../shared/ beside the repository), or configure -D" << variable
               << "=<dir> (or set the environment variable " << variable << ")\n";
 }

@@ -12,7 +12,8 @@ namespace {
 
 bool iequals(std::string_view a, std::string_view b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
            });
 }
 
@@ -35,7 +36,8 @@ bool is_wildcard(std::string_view listen_host) {
 std::string url_host(std::string_view listen_host) {
     if (listen_host == "0.0.0.0" || listen_host.empty()) return "127.0.0.1";
     if (listen_host == "::") return "[::1]";
-    if (listen_host.find(':') != std::string_view::npos) return "[" + std::string(listen_host) + "]";
+    if (listen_host.find(':') != std::string_view::npos)
+        return "[" + std::string(listen_host) + "]";
     return std::string(listen_host);
 }
 
@@ -47,7 +49,8 @@ std::string origin_host(std::string_view origin) {
 }
 
 std::string host_name(std::string_view host_header) {
-    if (host_header.starts_with('[')) return std::string(host_header.substr(0, host_header.find(']') + 1));
+    if (host_header.starts_with('['))
+        return std::string(host_header.substr(0, host_header.find(']') + 1));
     return std::string(host_header.substr(0, host_header.find(':')));
 }
 
@@ -61,13 +64,15 @@ bool host_allowed(std::string_view host_header, const std::vector<std::string>& 
     }
     const std::string name = host_name(host_header);
     if (is_ipv4(name) || iequals(name, "localhost")) return true;
-    return std::any_of(names.begin(), names.end(), [&](const std::string& allowed) { return iequals(allowed, name); });
+    return std::any_of(names.begin(), names.end(),
+                       [&](const std::string& allowed) { return iequals(allowed, name); });
 }
 
 std::optional<std::string> link_host(std::string_view listen_host, std::string_view host_header) {
     std::string name = host_name(host_header);
     if (name.empty()) return std::nullopt;
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
     if (is_wildcard(listen_host)) return name;
     if (name == "localhost" && url_host(listen_host) == "127.0.0.1") return name;
     return std::nullopt;

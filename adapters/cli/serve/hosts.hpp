@@ -26,13 +26,15 @@ namespace presign::serve {
 
 /// Whether a Host header names this API: an IP literal, "localhost", or one of `names` (the
 /// address serve was told to listen on, the hosts of the allowed origins), case-insensitively.
-[[nodiscard]] bool host_allowed(std::string_view host_header, const std::vector<std::string>& names);
+[[nodiscard]] bool host_allowed(std::string_view host_header,
+                                const std::vector<std::string>& names);
 
 /// The host the store's links are signed for when a client reached the API under `host_header`
 /// (already allowed by host_allowed), or nullopt for the address serve prints. Listening on a
 /// wildcard address: the name the client used (its LAN address, localhost, a name it was told).
 /// Bound to 127.0.0.1: "localhost" too, since the store answers there. Bound to one other address,
 /// the store is reachable under that address only: nullopt.
-[[nodiscard]] std::optional<std::string> link_host(std::string_view listen_host, std::string_view host_header);
+[[nodiscard]] std::optional<std::string> link_host(std::string_view listen_host,
+                                                   std::string_view host_header);
 
 }  // namespace presign::serve

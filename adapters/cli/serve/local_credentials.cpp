@@ -46,7 +46,8 @@ std::string trim(std::string_view text) {
 
 bool write_private_file(const fs::path& path, const std::string& text, std::string& error) {
     const fs::path temp = path.string() + ".tmp";
-    const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    const int fd =
+        ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
         error = "cannot create " + temp.string() + ": " + std::strerror(errno);
         return false;
@@ -96,7 +97,7 @@ sigv4::result<local_credentials, std::string> load_or_create_local_credentials(
     std::string secret;
     std::ifstream in(out.credentials_file);
     if (in) {
-        struct stat info{};
+        struct stat info {};
         if (::stat(out.credentials_file.c_str(), &info) == 0 && (info.st_mode & 0077) != 0) {
             ::chmod(out.credentials_file.c_str(), 0600);  // someone loosened it: tighten again
         }
@@ -117,14 +118,16 @@ sigv4::result<local_credentials, std::string> load_or_create_local_credentials(
         }
     } else {
         auto id = random_text(16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567");
-        auto key = random_text(40, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
+        auto key =
+            random_text(40, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
         if (!id) return sigv4::unexpected{id.error()};
         if (!key) return sigv4::unexpected{key.error()};
         access_key_id = "PSLK" + *id;
         secret = std::move(*key);
-        std::string text = "# presign serve: credentials of the local S3 store (generated, keep private)\n[" +
-                           std::string(local_profile) + "]\naws_access_key_id = " + access_key_id +
-                           "\naws_secret_access_key = " + secret + "\n";
+        std::string text =
+            "# presign serve: credentials of the local S3 store (generated, keep private)\n[" +
+            std::string(local_profile) + "]\naws_access_key_id = " + access_key_id +
+            "\naws_secret_access_key = " + secret + "\n";
         std::string error;
         const bool written = write_private_file(out.credentials_file, text, error);
         OPENSSL_cleanse(text.data(), text.size());
@@ -138,10 +141,10 @@ sigv4::result<local_credentials, std::string> load_or_create_local_credentials(
     }
     out.credentials = std::move(made).value();
 
-    const std::string config = "# presign serve: AWS CLI / SDK profile for the local S3 store\n[profile " +
-                               std::string(local_profile) + "]\nregion = " + region +
-                               "\nendpoint_url = " + s3_endpoint +
-                               "\ns3 =\n    signature_version = s3v4\n    addressing_style = path\n";
+    const std::string config =
+        "# presign serve: AWS CLI / SDK profile for the local S3 store\n[profile " +
+        std::string(local_profile) + "]\nregion = " + region + "\nendpoint_url = " + s3_endpoint +
+        "\ns3 =\n    signature_version = s3v4\n    addressing_style = path\n";
     std::string error;
     if (!write_private_file(out.config_file, config, error)) return sigv4::unexpected{error};
     return out;
@@ -153,7 +156,7 @@ namespace {
 std::optional<std::string> read_private_line(const fs::path& file) {
     std::ifstream in(file);
     if (!in) return std::nullopt;
-    struct stat info{};
+    struct stat info {};
     if (::stat(file.c_str(), &info) == 0 && (info.st_mode & 0077) != 0) ::chmod(file.c_str(), 0600);
     std::string line;
     std::getline(in, line);
@@ -188,8 +191,10 @@ sigv4::result<link_secret_files, std::string> load_or_create_link_secret(const f
         out.created = true;
     }
     if (!token::secret::from_text(out.current)) {
-        return sigv4::unexpected{out.file.string() + " does not hold a secret of 32..4096 characters; delete it "
-                                 "to generate a new one (every share link made so far stops working)"};
+        return sigv4::unexpected{
+            out.file.string() +
+            " does not hold a secret of 32..4096 characters; delete it "
+            "to generate a new one (every share link made so far stops working)"};
     }
     out.previous = read_private_line(dir / "link-secret.previous");
     if (out.previous && !token::secret::from_text(*out.previous)) {

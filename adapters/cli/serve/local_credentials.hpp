@@ -25,12 +25,14 @@ struct local_credentials {
 /// Creates `dir` with mode 0700 (and missing parents with the default mode) when it does not
 /// exist; returns whether it created it. An existing directory is never changed (`--data-dir /tmp`
 /// must not make /tmp private).
-[[nodiscard]] sigv4::result<bool, std::string> create_private_directory(const std::filesystem::path& dir);
+[[nodiscard]] sigv4::result<bool, std::string> create_private_directory(
+    const std::filesystem::path& dir);
 
 /// Loads data_dir/credentials, or creates it (and data_dir) when missing. Also
 /// (re)writes data_dir/aws-config for `s3_endpoint` and `region`. The error names the file.
 [[nodiscard]] sigv4::result<local_credentials, std::string> load_or_create_local_credentials(
-    const std::filesystem::path& data_dir, const std::string& s3_endpoint, const std::string& region);
+    const std::filesystem::path& data_dir, const std::string& s3_endpoint,
+    const std::string& region);
 
 /// The share-link secret: data_dir/link-secret, 32 random bytes as base64url text, generated on
 /// first start (mode 0600) and reused, so links survive a restart. data_dir/link-secret.previous,

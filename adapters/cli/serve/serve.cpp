@@ -20,16 +20,16 @@
 #include <string_view>
 #include <thread>
 
-#include <presign/http/server.hpp>
 #include <presign/cli/aws_config.hpp>
 #include <presign/cli/credential_chain.hpp>
 #include <presign/cli/network_credentials.hpp>
+#include <presign/http/server.hpp>
 #include <presign/local/object_store.hpp>
 #include <presign/local/s3_server.hpp>
 #include <presign/oidc/http_fetcher.hpp>
 #include <presign/oidc/token_validator.hpp>
-#include <presign/web/page.hpp>
 #include <presign/service.hpp>
+#include <presign/web/page.hpp>
 #include <sigv4/encoding.hpp>
 
 #include "cli_support.hpp"
@@ -51,7 +51,9 @@ void print_line(std::FILE* stream, std::string line) {
     std::fflush(stream);
 }
 
-void say(std::string line) { print_line(stdout, std::move(line)); }
+void say(std::string line) {
+    print_line(stdout, std::move(line));
+}
 
 void write_stdout(std::string_view text) noexcept {
     while (!text.empty()) {
@@ -67,7 +69,7 @@ void write_stdout(std::string_view text) noexcept {
 /// request cost a tenth of the API's time under load. Lines are never split or reordered;
 /// flush() (and the destructor) writes what is pending.
 class batched_log {
-public:
+  public:
     batched_log() : writer_([this] { run(); }) {}
     ~batched_log() {
         {
@@ -106,7 +108,7 @@ public:
         write_stdout(batch);
     }
 
-private:
+  private:
     static constexpr std::size_t batch_bytes = 64 << 10;
     static constexpr std::size_t max_pending_bytes = 4 << 20;
 
@@ -130,7 +132,9 @@ private:
     std::thread writer_;
 };
 
-void complain(const std::string& line) { print_line(stderr, "presign serve: " + line); }
+void complain(const std::string& line) {
+    print_line(stderr, "presign serve: " + line);
+}
 
 std::string join(const std::vector<std::string>& items) {
     std::string out;
@@ -152,14 +156,19 @@ bool is_content_type(std::string_view name) {
 /// Turns the service's messages about environment variables into the flags serve takes.
 std::string name_flags(std::string message) {
     static const std::pair<std::string_view, std::string_view> names[] = {
-        {"BUCKET_NAME", "--bucket"}, {"URL_EXPIRES", "--expires"},
-        {"MAX_UPLOAD_BYTES", "--max-upload-bytes"}, {"ALLOWED_CONTENT_TYPES", "--allowed-content-types"},
+        {"BUCKET_NAME", "--bucket"},
+        {"URL_EXPIRES", "--expires"},
+        {"MAX_UPLOAD_BYTES", "--max-upload-bytes"},
+        {"ALLOWED_CONTENT_TYPES", "--allowed-content-types"},
         {"MULTIPART_THRESHOLD", "--multipart-threshold"},
-        {"ALLOWED_ORIGINS", "--allowed-origins"}, {"AWS_REGION", "--region"},
-        {"S3_ENDPOINT", "--endpoint"}, {"S3_PATH_STYLE", "--path-style"},
+        {"ALLOWED_ORIGINS", "--allowed-origins"},
+        {"AWS_REGION", "--region"},
+        {"S3_ENDPOINT", "--endpoint"},
+        {"S3_PATH_STYLE", "--path-style"},
         {"SHARE_MAX_SECONDS", "--share-max"}};
     for (const auto& [variable, flag] : names) {
-        for (auto at = message.find(variable); at != std::string::npos; at = message.find(variable, at)) {
+        for (auto at = message.find(variable); at != std::string::npos;
+             at = message.find(variable, at)) {
             message.replace(at, variable.size(), flag);
             at += flag.size();
         }
@@ -168,30 +177,37 @@ std::string name_flags(std::string message) {
 }
 
 class request_counter {
-public:
+  public:
     request_counter() : prefix_(local::random_hex(4)) {}
-    std::string next() { return "serve-" + prefix_ + "-" + std::to_string(count_.fetch_add(1) + 1); }
+    std::string next() {
+        return "serve-" + prefix_ + "-" + std::to_string(count_.fetch_add(1) + 1);
+    }
 
-private:
+  private:
     std::string prefix_;
     std::atomic<std::uint64_t> count_{0};
 };
 
 /// The API listener: the page's files and, for everything else, the shared service.
 class api_server {
-public:
+  public:
     api_server(std::size_t threads, const http::limits& deadlines)
-        : server_(options(threads, deadlines), [this](const http::request_head& req) { return handle(req); }) {}
+        : server_(options(threads, deadlines),
+                  [this](const http::request_head& req) { return handle(req); }) {}
 
     http::server& server() { return server_; }
     void set_service(std::unique_ptr<service::service> svc) { service_ = std::move(svc); }
     /// Listening on a wildcard address: links are signed for the host each client reached the API
     /// under (its Host header, already checked), by a service `make_service` builds per host name.
-    void sign_for_request_host(std::function<std::unique_ptr<service::service>(const std::string& host)> make_service) {
+    void sign_for_request_host(
+        std::function<std::unique_ptr<service::service>(const std::string& host)> make_service) {
         make_service_ = std::move(make_service);
     }
-    /// Sign-in: bearer tokens validated by `validator`; without one, every caller is the local user.
-    void set_validator(std::unique_ptr<oidc::token_validator> validator) { validator_ = std::move(validator); }
+    /// Sign-in: bearer tokens validated by `validator`; without one, every caller is the local
+    /// user.
+    void set_validator(std::unique_ptr<oidc::token_validator> validator) {
+        validator_ = std::move(validator);
+    }
     /// The body of GET /config.json, the page's sign-in settings.
     void set_page_config(std::string json) { page_config_ = std::move(json); }
     /// Host names (besides IP literals and localhost) the API answers to.
@@ -205,13 +221,13 @@ public:
         port_ = port;
     }
 
-private:
+  private:
     /// A bigger body is refused with 413 (the API's requests are small JSON documents).
     static constexpr std::size_t max_api_body = 64 * 1024;
 
     /// Collects a request body, at most max_api_body bytes, for the service.
     class body_collector final : public http::body_sink {
-    public:
+      public:
         body_collector(api_server& api, const http::request_head& req) : api_(api), req_(req) {}
         bool write(const char* data, std::size_t size) override {
             body_.append(data, size);
@@ -226,7 +242,7 @@ private:
             return api_.answer(req_, std::move(body_));
         }
 
-    private:
+      private:
         api_server& api_;
         const http::request_head& req_;
         std::string body_;
@@ -238,9 +254,10 @@ private:
         out.deadlines = deadlines;
         out.render_error = [this](int status, const http::request_head* head) {
             static const http::request_head unparsed{};
-            return reject(head != nullptr ? *head : unparsed, status == 431 ? 431 : status,
-                          status == 500 ? "internal" : "bad_request",
-                          status == 431 ? "the request head is too large" : "malformed HTTP request");
+            return reject(
+                head != nullptr ? *head : unparsed, status == 431 ? 431 : status,
+                status == 500 ? "internal" : "bad_request",
+                status == 431 ? "the request head is too large" : "malformed HTTP request");
         };
         return out;
     }
@@ -248,20 +265,23 @@ private:
     http::decision handle(const http::request_head& req) {
         const std::string* host = req.find("Host");
         if (host == nullptr ? req.version >= 11 : !host_allowed(*host, host_names_)) {
-            return http::decision::respond(reject(req, host == nullptr ? 400 : 421, "misdirected_request",
+            return http::decision::respond(reject(req, host == nullptr ? 400 : 421,
+                                                  "misdirected_request",
                                                   "this server does not answer to that Host"));
         }
         // Bodies are never decoded here: a compressed body is refused before it is read.
         if (const std::string* encoding = req.find("Content-Encoding");
             encoding != nullptr && !http::iequals(*encoding, "identity")) {
-            return http::decision::respond(reject(req, 415, "unsupported_content_encoding",
-                                                  "the API accepts uncompressed JSON only (Content-Encoding: "
-                                                  "identity)"));
+            return http::decision::respond(
+                reject(req, 415, "unsupported_content_encoding",
+                       "the API accepts uncompressed JSON only (Content-Encoding: "
+                       "identity)"));
         }
         if (req.method == "GET" || req.method == "HEAD") {
             if (auto page = serve_page(req)) return http::decision::respond(std::move(*page));
         }
-        return http::decision::read_body(std::make_unique<body_collector>(*this, req), max_api_body);
+        return http::decision::read_body(std::make_unique<body_collector>(*this, req),
+                                         max_api_body);
     }
 
     service::request to_service(const http::request_head& req, std::string body) {
@@ -279,7 +299,8 @@ private:
         request.base_url = base_url_;
         // Only the name is taken from Host (a port part such as ":1@evil.example" is not).
         if (const std::string* host = req.find("Host")) {
-            if (auto name = link_host(listen_host_, *host)) request.base_url = "http://" + *name + ":" + std::to_string(port_);
+            if (auto name = link_host(listen_host_, *host))
+                request.base_url = "http://" + *name + ":" + std::to_string(port_);
         }
         return request;
     }
@@ -289,8 +310,9 @@ private:
         res.status = answer.status;
         res.headers = std::move(answer.headers);
         if (!answer.body.empty()) {
-            const bool typed = std::any_of(res.headers.begin(), res.headers.end(),
-                                           [](const sigv4::header& h) { return is_content_type(h.name); });
+            const bool typed =
+                std::any_of(res.headers.begin(), res.headers.end(),
+                            [](const sigv4::header& h) { return is_content_type(h.name); });
             if (!typed) res.add_header("Content-Type", "application/json");
         }
         res.body = std::move(answer.body);
@@ -301,8 +323,9 @@ private:
         service::request request = to_service(req, std::move(body));
         if (auto refusal = authenticate(req, request)) return render(std::move(*refusal));
         if (auto query = service::parse_query(req.raw_query()); !query) {
-            return render(service_for(req)->reject(request, service::query_error::status, service::query_error::code,
-                                           query.error().message));
+            return render(service_for(req)->reject(request, service::query_error::status,
+                                                   service::query_error::code,
+                                                   query.error().message));
         }
         return render(service_for(req)->handle(request));
     }
@@ -311,7 +334,8 @@ private:
     /// valid bearer token. A request without a token goes on anonymous (the service refuses it
     /// where sign-in is needed, as API Gateway does on routes with the authorizer); an invalid
     /// token is a 401 here. Neither the token nor its claims are logged.
-    std::optional<service::response> authenticate(const http::request_head& req, service::request& request) const {
+    std::optional<service::response> authenticate(const http::request_head& req,
+                                                  service::request& request) const {
         if (!validator_) return std::nullopt;
         request.identity.reset();
         const std::string* authorization = req.find("Authorization");
@@ -322,9 +346,11 @@ private:
             return std::nullopt;
         }
         const auto reason = std::string(oidc::to_string(identity.error().code));
-        auto answer = service_for(req)->reject(request, 401, "invalid_token", reason + ": " + identity.error().message);
+        auto answer = service_for(req)->reject(request, 401, "invalid_token",
+                                               reason + ": " + identity.error().message);
         answer.headers.push_back(
-            {"WWW-Authenticate", "Bearer error=\"invalid_token\", error_description=\"" + reason + "\""});
+            {"WWW-Authenticate",
+             "Bearer error=\"invalid_token\", error_description=\"" + reason + "\""});
         return answer;
     }
 
@@ -332,18 +358,22 @@ private:
     /// after it when a body was left unread.
     http::response reject(const http::request_head& req, int status, std::string_view code,
                           std::string_view message) {
-        http::response res = render(service_for(req)->reject(to_service(req, {}), status, code, message));
+        http::response res =
+            render(service_for(req)->reject(to_service(req, {}), status, code, message));
         res.close = req.has_body();
         return res;
     }
 
     std::optional<http::response> serve_page(const http::request_head& req) const {
-        if (auto page = web::page_response(req.raw_path(), page_config_)) return render(std::move(*page));
+        if (auto page = web::page_response(req.raw_path(), page_config_))
+            return render(std::move(*page));
         if (req.raw_path() == "/") {
             http::response res;
             res.add_header("Content-Type", "text/plain; charset=utf-8");
-            res.body = "presign serve: this binary was built without the web page "
-                       "(adapters/web). The API answers POST /uploads, GET /downloads and GET/DELETE /files.\n";
+            res.body =
+                "presign serve: this binary was built without the web page "
+                "(adapters/web). The API answers POST /uploads, GET /downloads and GET/DELETE "
+                "/files.\n";
             return res;
         }
         return std::nullopt;
@@ -428,7 +458,8 @@ int run_serve(const serve_options& options) {
         sigv4::credentials credentials;
         sigv4::known_key known;
     };
-    std::shared_ptr<std::optional<local_key>> local_keys = std::make_shared<std::optional<local_key>>();
+    std::shared_ptr<std::optional<local_key>> local_keys =
+        std::make_shared<std::optional<local_key>>();
     std::string s3_url;
     std::string region = options.region.value_or("us-east-1");
     service::credentials_source signing_credentials;
@@ -492,14 +523,16 @@ int run_serve(const serve_options& options) {
                      "another with --port, or 0 for any free port)");
             return exit_port_in_use;
         }
-        complain("cannot listen on " + options.host + ":" + std::to_string(options.port) + " for the API");
+        complain("cannot listen on " + options.host + ":" + std::to_string(options.port) +
+                 " for the API");
         return exit_internal;
     }
     const std::string api_url = "http://" + shown_host + ":" + std::to_string(api_port);
     std::vector<std::string> origins = options.allowed_origins;
     if (origins.empty()) {
         origins.push_back(api_url);
-        if (shown_host == "127.0.0.1") origins.push_back("http://localhost:" + std::to_string(api_port));
+        if (shown_host == "127.0.0.1")
+            origins.push_back("http://localhost:" + std::to_string(api_port));
     }
 
     int s3_port = 0;
@@ -522,7 +555,8 @@ int run_serve(const serve_options& options) {
         auto bound = store->bind(options.host, options.s3_port);
         if (!bound) {
             const bool taken = bound.error().find("already in use") != std::string::npos;
-            complain(bound.error() + (taken ? " (the S3 store's port: choose another with --s3-port, or 0)" : ""));
+            complain(bound.error() +
+                     (taken ? " (the S3 store's port: choose another with --s3-port, or 0)" : ""));
             return taken ? exit_port_in_use : exit_internal;
         }
         s3_port = *bound;
@@ -539,7 +573,9 @@ int run_serve(const serve_options& options) {
                      " (bucket names are 3-63 characters of a-z, 0-9, '.' and '-')");
             return exit_config;
         }
-        signing_credentials = [local_keys]() -> sigv4::result<sigv4::credentials> { return (*local_keys)->credentials; };
+        signing_credentials = [local_keys]() -> sigv4::result<sigv4::credentials> {
+            return (*local_keys)->credentials;
+        };
     }
 
     // ---- the service, configured the way the Lambda is (same validation) -----------------
@@ -554,7 +590,8 @@ int run_serve(const serve_options& options) {
     if (!options.allowed_content_types.empty()) {
         settings["ALLOWED_CONTENT_TYPES"] = join(options.allowed_content_types);
     }
-    if (options.multipart_threshold) settings["MULTIPART_THRESHOLD"] = std::to_string(*options.multipart_threshold);
+    if (options.multipart_threshold)
+        settings["MULTIPART_THRESHOLD"] = std::to_string(*options.multipart_threshold);
     if (!s3_url.empty()) settings["S3_ENDPOINT"] = s3_url;
     settings["SHARE_MAX_SECONDS"] = std::to_string(options.share_max.count());
     auto link_secret = load_or_create_link_secret(options.data_dir);
@@ -566,11 +603,12 @@ int run_serve(const serve_options& options) {
     if (link_secret->previous) settings["LINK_SECRET_PREVIOUS"] = *link_secret->previous;
     if (embedded || options.path_style) settings["S3_PATH_STYLE"] = "true";
     const auto configure = [](const std::map<std::string, std::string, std::less<>>& values) {
-        return service::config::from_environment([&values](std::string_view name) -> std::optional<std::string> {
-            const auto found = values.find(name);
-            if (found == values.end()) return std::nullopt;
-            return found->second;
-        });
+        return service::config::from_environment(
+            [&values](std::string_view name) -> std::optional<std::string> {
+                const auto found = values.find(name);
+                if (found == values.end()) return std::nullopt;
+                return found->second;
+            });
     };
     auto config = configure(settings);
     if (!config) {
@@ -578,25 +616,31 @@ int run_serve(const serve_options& options) {
         return exit_config;
     }
     api.set_base_url(api_url, options.host, api_port);
-    const service::log_sink log_line = [&access_log](std::string_view line) { access_log.add(line); };
-    api.set_service(std::make_unique<service::service>(std::move(*config), signing_credentials, log_line));
+    const service::log_sink log_line = [&access_log](std::string_view line) {
+        access_log.add(line);
+    };
+    api.set_service(
+        std::make_unique<service::service>(std::move(*config), signing_credentials, log_line));
     if (embedded) {
         // Links for the address the client used (a LAN address, localhost), with that page
         // origin allowed, instead of links to 127.0.0.1 that only this machine can follow. Bound
         // to one address, the store is reachable under that address only (and localhost for
         // 127.0.0.1).
-        api.sign_for_request_host([=](const std::string& host) -> std::unique_ptr<service::service> {
-            const auto link = link_host(options.host, host);
-            if (!link) return nullptr;
-            auto values = settings;
-            values["S3_ENDPOINT"] = "http://" + *link + ":" + std::to_string(s3_port);
-            if (options.allowed_origins.empty()) {
-                values["ALLOWED_ORIGINS"] += ",http://" + *link + ":" + std::to_string(api_port);
-            }
-            auto per_host = configure(values);
-            if (!per_host) return nullptr;
-            return std::make_unique<service::service>(std::move(*per_host), signing_credentials, log_line);
-        });
+        api.sign_for_request_host(
+            [=](const std::string& host) -> std::unique_ptr<service::service> {
+                const auto link = link_host(options.host, host);
+                if (!link) return nullptr;
+                auto values = settings;
+                values["S3_ENDPOINT"] = "http://" + *link + ":" + std::to_string(s3_port);
+                if (options.allowed_origins.empty()) {
+                    values["ALLOWED_ORIGINS"] +=
+                        ",http://" + *link + ":" + std::to_string(api_port);
+                }
+                auto per_host = configure(values);
+                if (!per_host) return nullptr;
+                return std::make_unique<service::service>(std::move(*per_host), signing_credentials,
+                                                          log_line);
+            });
     }
 
     // ---- sign-in: the provider must answer discovery before serve says it is ready --------
@@ -610,8 +654,8 @@ int run_serve(const serve_options& options) {
             return exit_config;
         }
         api.set_validator(std::move(validator));
-        api.set_page_config(
-            web::page_config(options.oidc_issuer, options.oidc_audiences.front(), options.oidc_logout_endpoint));
+        api.set_page_config(web::page_config(options.oidc_issuer, options.oidc_audiences.front(),
+                                             options.oidc_logout_endpoint));
     }
 
     // ---- tell the person, then serve -------------------------------------------------------
@@ -621,7 +665,8 @@ int run_serve(const serve_options& options) {
             shown_host + ":" + std::to_string(api_port) + " can upload and share.");
     } else {
         say("presign serve: sharing files on this machine for the users of " + options.oidc_issuer +
-            " (client " + options.oidc_audiences.front() + "); each signs in and sees only their own files.");
+            " (client " + options.oidc_audiences.front() +
+            "); each signs in and sees only their own files.");
     }
     say("  web page     " + api_url + "/");
     say("  API          " + api_url + "/uploads  " + api_url + "/downloads  " + api_url + "/files");
@@ -632,22 +677,25 @@ int run_serve(const serve_options& options) {
             (local.created ? "generated now" : "reused") + "); the secret stays in " +
             local.credentials_file.string() + " (mode 0600)");
         say("  use them with the AWS CLI, boto3 or presign:");
-        say("    export AWS_SHARED_CREDENTIALS_FILE=" + cli::shell_quote(local.credentials_file.string()) +
-            " AWS_CONFIG_FILE=" + cli::shell_quote(local.config_file.string()) + " AWS_PROFILE=" +
-            cli::shell_quote(local_profile));
+        say("    export AWS_SHARED_CREDENTIALS_FILE=" +
+            cli::shell_quote(local.credentials_file.string()) +
+            " AWS_CONFIG_FILE=" + cli::shell_quote(local.config_file.string()) +
+            " AWS_PROFILE=" + cli::shell_quote(local_profile));
         say("    aws s3 ls s3://" + options.bucket + "/ --recursive");
         // The profile sets the endpoint and path-style: with the export above, nothing else.
         say("    " + options.presign_command + " get s3://" + options.bucket + "/KEY");
         if (!options.install_hint.empty()) say("    " + options.install_hint);
     } else {
-        say("  S3 engine    " + s3_url + "  bucket \"" + options.bucket + "\"  region " + region + "  " +
-            credentials_note);
+        say("  S3 engine    " + s3_url + "  bucket \"" + options.bucket + "\"  region " + region +
+            "  " + credentials_note);
     }
     say("  links last " + std::to_string(options.expires.count()) + " s; share links (" + api_url +
-        "/s/...) up to " + std::to_string(options.share_max.count()) + " s, signed with the secret in " +
-        link_secret->file.string() + " (" + (link_secret->created ? "generated now" : "reused") + ", mode 0600)");
+        "/s/...) up to " + std::to_string(options.share_max.count()) +
+        " s, signed with the secret in " + link_secret->file.string() + " (" +
+        (link_secret->created ? "generated now" : "reused") + ", mode 0600)");
     say("  stop with Ctrl-C");
-    say("listening api=" + api_url + " s3=" + (s3_url.empty() ? "https://s3." + region + ".amazonaws.com" : s3_url));
+    say("listening api=" + api_url +
+        " s3=" + (s3_url.empty() ? "https://s3." + region + ".amazonaws.com" : s3_url));
 
     listener_thread api_thread;
     listener_thread store_thread;
@@ -669,7 +717,8 @@ int run_serve(const serve_options& options) {
         const int signal_number = sigtimedwait(&stop_signals, &info, &tick);
         if (signal_number == SIGINT || signal_number == SIGTERM) {
             access_log.flush();
-            say(std::string("presign serve: stopping (") + (signal_number == SIGINT ? "SIGINT" : "SIGTERM") + ")");
+            say(std::string("presign serve: stopping (") +
+                (signal_number == SIGINT ? "SIGINT" : "SIGTERM") + ")");
             break;
         }
         if (api_thread.done || (store && store_thread.done)) {

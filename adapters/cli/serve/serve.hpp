@@ -25,7 +25,8 @@ struct serve_options {
     /// The longest lifetime a share link may have (SHARE_MAX_SECONDS): 60 s .. 30 days.
     std::chrono::seconds share_max{7 * 24 * 3600};
     std::uint64_t max_upload_bytes = 5ull << 30;
-    /// Uploads above this size go in parts (the service's MULTIPART_THRESHOLD); nullopt: its default.
+    /// Uploads above this size go in parts (the service's MULTIPART_THRESHOLD); nullopt: its
+    /// default.
     std::optional<std::uint64_t> multipart_threshold;
     /// The embedded store aborts multipart uploads initiated longer ago than this (0: never).
     std::chrono::seconds abandoned_uploads_after{24 * 3600};

@@ -31,13 +31,11 @@ struct content_keys {
 
     bool derive(const secret& key, std::span<const std::uint8_t> salt) {
         std::array<std::uint8_t, 32> block{};
-        bool ok = detail::hkdf_sha256_block(salt, key.bytes(),
-                                            std::string_view("Content-Encoding: aes128gcm\0", 28),
-                                            block);
+        bool ok = detail::hkdf_sha256_block(
+            salt, key.bytes(), std::string_view("Content-Encoding: aes128gcm\0", 28), block);
         std::copy_n(block.begin(), cek.size(), cek.begin());
-        ok = ok && detail::hkdf_sha256_block(salt, key.bytes(),
-                                             std::string_view("Content-Encoding: nonce\0", 24),
-                                             block);
+        ok = ok && detail::hkdf_sha256_block(
+                       salt, key.bytes(), std::string_view("Content-Encoding: nonce\0", 24), block);
         std::copy_n(block.begin(), nonce_base.size(), nonce_base.begin());
         OPENSSL_cleanse(block.data(), block.size());
         return ok;
@@ -53,7 +51,9 @@ struct content_keys {
     }
 };
 
-std::string record_name(std::uint64_t sequence) { return "record " + std::to_string(sequence); }
+std::string record_name(std::uint64_t sequence) {
+    return "record " + std::to_string(sequence);
+}
 
 }  // namespace
 
@@ -66,7 +66,8 @@ result<std::uint64_t> encrypted_size(std::uint64_t plaintext_size, std::uint32_t
         return fail(errc::metadata_too_large, "the keyid is longer than 255 bytes");
     }
     const std::uint64_t per_record = record_size - record_overhead;
-    const std::uint64_t records = std::max<std::uint64_t>(1, (plaintext_size + per_record - 1) / per_record);
+    const std::uint64_t records =
+        std::max<std::uint64_t>(1, (plaintext_size + per_record - 1) / per_record);
     return fixed_header_size + keyid_size + plaintext_size + records * record_overhead;
 }
 
@@ -94,7 +95,8 @@ struct encryptor::state {
         const std::uint8_t delimiter = last ? delimiter_last : delimiter_more;
         const std::size_t at = out.size();
         out.resize(at + plaintext.size() + record_overhead);
-        const bool ok = gcm.seal(keys.nonce(sequence), plaintext, std::span(&delimiter, 1), out.data() + at);
+        const bool ok =
+            gcm.seal(keys.nonce(sequence), plaintext, std::span(&delimiter, 1), out.data() + at);
         ++sequence;
         if (!ok) out.resize(at);
         return ok;
@@ -114,12 +116,14 @@ encryptor::~encryptor() {
     if (state_) OPENSSL_cleanse(state_->pending.data(), state_->pending.size());
 }
 
-result<encryptor> encryptor::make(const secret& key, const std::array<std::uint8_t, salt_size>& salt,
+result<encryptor> encryptor::make(const secret& key,
+                                  const std::array<std::uint8_t, salt_size>& salt,
                                   std::span<const std::uint8_t> keyid, std::uint32_t record_size) {
     if (record_size < min_record_size || record_size > max_record_size) {
         return fail(errc::invalid_record_size, "the record size must be 18 bytes to 16 MiB");
     }
-    if (keyid.size() > 255) return fail(errc::metadata_too_large, "the keyid is longer than 255 bytes");
+    if (keyid.size() > 255)
+        return fail(errc::metadata_too_large, "the keyid is longer than 255 bytes");
     auto made = std::make_unique<state>();
     if (!made->keys.derive(key, salt) || !made->gcm.init(made->keys.cek, true)) {
         return fail(errc::crypto_failure, "libcrypto could not set up AES-128-GCM");
@@ -128,7 +132,8 @@ result<encryptor> encryptor::make(const secret& key, const std::array<std::uint8
     made->pending.reserve(made->per_record);
     auto& h = made->header_bytes;
     h.assign(salt.begin(), salt.end());
-    for (int shift = 24; shift >= 0; shift -= 8) h.push_back(static_cast<std::uint8_t>(record_size >> shift));
+    for (int shift = 24; shift >= 0; shift -= 8)
+        h.push_back(static_cast<std::uint8_t>(record_size >> shift));
     h.push_back(static_cast<std::uint8_t>(keyid.size()));
     h.insert(h.end(), keyid.begin(), keyid.end());
     return encryptor(std::move(made));
@@ -146,7 +151,8 @@ result<void> encryptor::update(std::span<const std::uint8_t> plaintext, bytes& o
             plaintext = plaintext.subspan(s.per_record);
         } else {
             const std::size_t take = s.per_record - s.pending.size();
-            s.pending.insert(s.pending.end(), plaintext.begin(), plaintext.begin() + static_cast<std::ptrdiff_t>(take));
+            s.pending.insert(s.pending.end(), plaintext.begin(),
+                             plaintext.begin() + static_cast<std::ptrdiff_t>(take));
             plaintext = plaintext.subspan(take);
             ok = s.seal(s.pending, false, out);
             s.pending.clear();
@@ -195,7 +201,8 @@ struct decryptor::state {
         };
         while (!in.empty() && pending.size() < need()) {
             const std::size_t take = std::min(in.size(), need() - pending.size());
-            pending.insert(pending.end(), in.begin(), in.begin() + static_cast<std::ptrdiff_t>(take));
+            pending.insert(pending.end(), in.begin(),
+                           in.begin() + static_cast<std::ptrdiff_t>(take));
             in = in.subspan(take);
         }
         if (pending.size() < need()) return false;
@@ -206,9 +213,9 @@ struct decryptor::state {
         h.keyid.assign(pending.begin() + fixed_header_size, pending.end());
         pending.clear();
         if (h.record_size < min_record_size || h.record_size > max_record_size) {
-            auto f = failed(errc::invalid_record_size,
-                            "the header's record size " + std::to_string(h.record_size) +
-                                " is outside 18 bytes to 16 MiB");
+            auto f = failed(errc::invalid_record_size, "the header's record size " +
+                                                           std::to_string(h.record_size) +
+                                                           " is outside 18 bytes to 16 MiB");
             return sigv4::unexpected<error>{f.error()};
         }
         if (!keys.derive(key, h.salt) || !gcm.init(keys.cek, false)) {
@@ -250,7 +257,8 @@ struct decryptor::state {
         }
         if (delimiter != delimiter_more && delimiter != delimiter_last) {
             out.resize(at);
-            return failed(errc::padding_invalid, record_name(sequence_now) + " has no valid delimiter");
+            return failed(errc::padding_invalid,
+                          record_name(sequence_now) + " has no valid delimiter");
         }
         return {};
     }
@@ -265,7 +273,9 @@ result<decryptor> decryptor::make(const secret& key) {
     return decryptor(std::make_unique<state>(key));
 }
 
-const std::optional<header>& decryptor::parsed_header() const noexcept { return state_->parsed; }
+const std::optional<header>& decryptor::parsed_header() const noexcept {
+    return state_->parsed;
+}
 
 result<void> decryptor::update(std::span<const std::uint8_t> ciphertext, bytes& out) {
     auto& s = *state_;
@@ -283,7 +293,8 @@ result<void> decryptor::update(std::span<const std::uint8_t> ciphertext, bytes& 
             ciphertext = ciphertext.subspan(rs);
         } else {
             const std::size_t take = rs - s.pending.size();
-            s.pending.insert(s.pending.end(), ciphertext.begin(), ciphertext.begin() + static_cast<std::ptrdiff_t>(take));
+            s.pending.insert(s.pending.end(), ciphertext.begin(),
+                             ciphertext.begin() + static_cast<std::ptrdiff_t>(take));
             ciphertext = ciphertext.subspan(take);
             auto opened = s.open(s.pending, false, out);
             s.pending.clear();

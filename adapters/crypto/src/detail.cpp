@@ -15,7 +15,9 @@ const EVP_CIPHER* aes_128_gcm() {
     return cipher;
 }
 
-bool fits_int(std::size_t n) { return n <= static_cast<std::size_t>(INT_MAX); }
+bool fits_int(std::size_t n) {
+    return n <= static_cast<std::size_t>(INT_MAX);
+}
 
 }  // namespace
 
@@ -41,12 +43,15 @@ bool hkdf_sha256_block(std::span<const std::uint8_t> salt, std::span<const std::
     return ok;
 }
 
-gcm_context::~gcm_context() { EVP_CIPHER_CTX_free(ctx_); }
+gcm_context::~gcm_context() {
+    EVP_CIPHER_CTX_free(ctx_);
+}
 
 bool gcm_context::init(std::span<const std::uint8_t, 16> key, bool encrypt) {
     if (ctx_ == nullptr) ctx_ = EVP_CIPHER_CTX_new();
     if (ctx_ == nullptr || aes_128_gcm() == nullptr) return false;
-    return EVP_CipherInit_ex(ctx_, aes_128_gcm(), nullptr, key.data(), nullptr, encrypt ? 1 : 0) == 1;
+    return EVP_CipherInit_ex(ctx_, aes_128_gcm(), nullptr, key.data(), nullptr, encrypt ? 1 : 0) ==
+           1;
 }
 
 bool gcm_context::seal(std::span<const std::uint8_t, 12> nonce, std::span<const std::uint8_t> in,
@@ -61,9 +66,9 @@ bool gcm_context::seal(std::span<const std::uint8_t, 12> nonce, std::span<const 
         return false;
     }
     out += in.size();
-    if (!extra.empty() &&
-        (EVP_EncryptUpdate(ctx_, out, &written, extra.data(), static_cast<int>(extra.size())) != 1 ||
-         static_cast<std::size_t>(written) != extra.size())) {
+    if (!extra.empty() && (EVP_EncryptUpdate(ctx_, out, &written, extra.data(),
+                                             static_cast<int>(extra.size())) != 1 ||
+                           static_cast<std::size_t>(written) != extra.size())) {
         return false;
     }
     out += extra.size();

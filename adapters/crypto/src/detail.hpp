@@ -23,7 +23,7 @@ namespace presign::e2e::detail {
 /// An EVP_CIPHER_CTX set up once with an AES-128-GCM key; each seal/open call only sets the
 /// 12-byte nonce. Not thread-safe. Wipes itself (EVP_CIPHER_CTX_free cleanses) on destruction.
 class gcm_context {
-public:
+  public:
     gcm_context() = default;
     gcm_context(const gcm_context&) = delete;
     gcm_context& operator=(const gcm_context&) = delete;
@@ -32,14 +32,15 @@ public:
     [[nodiscard]] bool init(std::span<const std::uint8_t, 16> key, bool encrypt);
     /// out receives in.size() bytes followed by the tag (16). `extra` (may be empty) is encrypted
     /// right after `in` (the record delimiter), so out needs in.size() + extra.size() + 16 bytes.
-    [[nodiscard]] bool seal(std::span<const std::uint8_t, 12> nonce, std::span<const std::uint8_t> in,
-                            std::span<const std::uint8_t> extra, std::uint8_t* out);
+    [[nodiscard]] bool seal(std::span<const std::uint8_t, 12> nonce,
+                            std::span<const std::uint8_t> in, std::span<const std::uint8_t> extra,
+                            std::uint8_t* out);
     /// `in` is ciphertext followed by its 16-byte tag; out receives in.size() - 16 bytes, which
     /// the caller must discard when this returns false (tag mismatch).
-    [[nodiscard]] bool open(std::span<const std::uint8_t, 12> nonce, std::span<const std::uint8_t> in,
-                            std::uint8_t* out);
+    [[nodiscard]] bool open(std::span<const std::uint8_t, 12> nonce,
+                            std::span<const std::uint8_t> in, std::uint8_t* out);
 
-private:
+  private:
     EVP_CIPHER_CTX* ctx_ = nullptr;
 };
 

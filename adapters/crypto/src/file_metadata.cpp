@@ -31,8 +31,8 @@ struct metadata_keys {
     }
     bool derive(const secret& s, const std::array<std::uint8_t, salt_size>& salt) {
         std::array<std::uint8_t, 32> block{};
-        const bool ok = detail::hkdf_sha256_block(salt, s.bytes(),
-                                                  std::string_view("presign metadata v1\0", 20), block);
+        const bool ok = detail::hkdf_sha256_block(
+            salt, s.bytes(), std::string_view("presign metadata v1\0", 20), block);
         std::copy_n(block.begin(), key.size(), key.begin());
         std::copy_n(block.begin() + 16, nonce.size(), nonce.begin());
         OPENSSL_cleanse(block.data(), block.size());
@@ -41,11 +41,12 @@ struct metadata_keys {
 };
 
 bool printable_ascii(std::string_view text) {
-    return std::all_of(text.begin(), text.end(),
-                       [](char c) { return c > 0x20 && c < 0x7f; });
+    return std::all_of(text.begin(), text.end(), [](char c) { return c > 0x20 && c < 0x7f; });
 }
 
-bool is_continuation(char c) { return (static_cast<unsigned char>(c) & 0xc0) == 0x80; }
+bool is_continuation(char c) {
+    return (static_cast<unsigned char>(c) & 0xc0) == 0x80;
+}
 
 // The longest prefix of `text` of at most `size` bytes that ends on a UTF-8 character boundary.
 std::string_view utf8_prefix(std::string_view text, std::size_t size) {
@@ -57,7 +58,8 @@ std::string_view utf8_prefix(std::string_view text, std::size_t size) {
 }  // namespace
 
 file_metadata fit_metadata(file_metadata metadata) {
-    if (metadata.type.empty() || metadata.type.size() > max_type_size || !printable_ascii(metadata.type)) {
+    if (metadata.type.empty() || metadata.type.size() > max_type_size ||
+        !printable_ascii(metadata.type)) {
         metadata.type = std::string(default_media_type);
     }
     metadata.name = safe_file_name(metadata.name);
@@ -76,13 +78,16 @@ file_metadata fit_metadata(file_metadata metadata) {
 
 result<bytes> seal_metadata(const secret& key, const std::array<std::uint8_t, salt_size>& salt,
                             const file_metadata& metadata) {
-    if (metadata.type.size() > 255 || metadata.type.size() + metadata.name.size() > max_name_and_type) {
-        return fail(errc::metadata_too_large, "the file name and type are too long for the metadata record");
+    if (metadata.type.size() > 255 ||
+        metadata.type.size() + metadata.name.size() > max_name_and_type) {
+        return fail(errc::metadata_too_large,
+                    "the file name and type are too long for the metadata record");
     }
     bytes plaintext;
     plaintext.reserve(max_metadata_size);
     plaintext.push_back(metadata_version);
-    for (int shift = 56; shift >= 0; shift -= 8) plaintext.push_back(static_cast<std::uint8_t>(metadata.size >> shift));
+    for (int shift = 56; shift >= 0; shift -= 8)
+        plaintext.push_back(static_cast<std::uint8_t>(metadata.size >> shift));
     plaintext.push_back(static_cast<std::uint8_t>(metadata.type.size()));
     plaintext.insert(plaintext.end(), metadata.type.begin(), metadata.type.end());
     plaintext.insert(plaintext.end(), metadata.name.begin(), metadata.name.end());
@@ -97,11 +102,13 @@ result<bytes> seal_metadata(const secret& key, const std::array<std::uint8_t, sa
     return sealed;
 }
 
-result<file_metadata> open_metadata(const secret& key, const std::array<std::uint8_t, salt_size>& salt,
+result<file_metadata> open_metadata(const secret& key,
+                                    const std::array<std::uint8_t, salt_size>& salt,
                                     std::span<const std::uint8_t> keyid) {
     const auto invalid = [] {
-        return fail(errc::metadata_invalid,
-                    "the file's name and type do not decrypt: the key is wrong or the file was changed");
+        return fail(
+            errc::metadata_invalid,
+            "the file's name and type do not decrypt: the key is wrong or the file was changed");
     };
     if (keyid.size() < metadata_overhead || keyid.size() > max_metadata_size) return invalid();
     metadata_keys keys;
@@ -115,8 +122,10 @@ result<file_metadata> open_metadata(const secret& key, const std::array<std::uin
     std::size_t type_size = plaintext[9];
     if (plaintext[0] != metadata_version || 10 + type_size >= plaintext.size()) return invalid();
     for (std::size_t i = 1; i <= 8; ++i) metadata.size = (metadata.size << 8) | plaintext[i];
-    metadata.type.assign(plaintext.begin() + 10, plaintext.begin() + 10 + static_cast<std::ptrdiff_t>(type_size));
-    metadata.name.assign(plaintext.begin() + 10 + static_cast<std::ptrdiff_t>(type_size), plaintext.end());
+    metadata.type.assign(plaintext.begin() + 10,
+                         plaintext.begin() + 10 + static_cast<std::ptrdiff_t>(type_size));
+    metadata.name.assign(plaintext.begin() + 10 + static_cast<std::ptrdiff_t>(type_size),
+                         plaintext.end());
     OPENSSL_cleanse(plaintext.data(), plaintext.size());
     return metadata;
 }

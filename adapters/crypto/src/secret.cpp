@@ -27,17 +27,28 @@ int sextet(char c) {
 
 std::string_view to_string(errc code) noexcept {
     switch (code) {
-        case errc::invalid_secret: return "invalid_secret";
-        case errc::invalid_record_size: return "invalid_record_size";
-        case errc::header_truncated: return "header_truncated";
-        case errc::record_tampered: return "record_tampered";
-        case errc::padding_invalid: return "padding_invalid";
-        case errc::truncated: return "truncated";
-        case errc::trailing_data: return "trailing_data";
-        case errc::metadata_too_large: return "metadata_too_large";
-        case errc::metadata_invalid: return "metadata_invalid";
-        case errc::size_mismatch: return "size_mismatch";
-        case errc::crypto_failure: return "crypto_failure";
+        case errc::invalid_secret:
+            return "invalid_secret";
+        case errc::invalid_record_size:
+            return "invalid_record_size";
+        case errc::header_truncated:
+            return "header_truncated";
+        case errc::record_tampered:
+            return "record_tampered";
+        case errc::padding_invalid:
+            return "padding_invalid";
+        case errc::truncated:
+            return "truncated";
+        case errc::trailing_data:
+            return "trailing_data";
+        case errc::metadata_too_large:
+            return "metadata_too_large";
+        case errc::metadata_invalid:
+            return "metadata_invalid";
+        case errc::size_mismatch:
+            return "size_mismatch";
+        case errc::crypto_failure:
+            return "crypto_failure";
     }
     return "unknown";
 }
@@ -47,8 +58,8 @@ std::string base64url_encode(std::span<const std::uint8_t> bytes) {
     out.reserve((bytes.size() * 4 + 2) / 3);
     std::size_t i = 0;
     for (; i + 3 <= bytes.size(); i += 3) {
-        const std::uint32_t v = (std::uint32_t{bytes[i]} << 16) | (std::uint32_t{bytes[i + 1]} << 8) |
-                                bytes[i + 2];
+        const std::uint32_t v =
+            (std::uint32_t{bytes[i]} << 16) | (std::uint32_t{bytes[i + 1]} << 8) | bytes[i + 2];
         out += alphabet[(v >> 18) & 63];
         out += alphabet[(v >> 12) & 63];
         out += alphabet[(v >> 6) & 63];
@@ -60,7 +71,8 @@ std::string base64url_encode(std::span<const std::uint8_t> bytes) {
         out += alphabet[(v >> 18) & 63];
         out += alphabet[(v >> 12) & 63];
     } else if (rest == 2) {
-        const std::uint32_t v = (std::uint32_t{bytes[i]} << 16) | (std::uint32_t{bytes[i + 1]} << 8);
+        const std::uint32_t v =
+            (std::uint32_t{bytes[i]} << 16) | (std::uint32_t{bytes[i + 1]} << 8);
         out += alphabet[(v >> 18) & 63];
         out += alphabet[(v >> 12) & 63];
         out += alphabet[(v >> 6) & 63];
@@ -106,15 +118,15 @@ result<secret> secret::from_bytes(std::span<const std::uint8_t> bytes) {
 
 result<secret> secret::from_base64url(std::string_view text) {
     std::string decoded;
-    const bool ok = text.size() == 22 && base64url_decode(text, decoded) &&
-                    decoded.size() == secret_size;
+    const bool ok =
+        text.size() == 22 && base64url_decode(text, decoded) && decoded.size() == secret_size;
     if (!ok) {
         OPENSSL_cleanse(decoded.data(), decoded.size());
         return detail::fail(errc::invalid_secret,
                             "the key is not 22 characters of base64url (A-Z a-z 0-9 - _)");
     }
-    auto made = from_bytes(std::span(reinterpret_cast<const std::uint8_t*>(decoded.data()),
-                                     decoded.size()));
+    auto made = from_bytes(
+        std::span(reinterpret_cast<const std::uint8_t*>(decoded.data()), decoded.size()));
     OPENSSL_cleanse(decoded.data(), decoded.size());
     return made;
 }
@@ -126,8 +138,12 @@ secret& secret::operator=(const secret& other) noexcept {
     return *this;
 }
 
-secret::~secret() { OPENSSL_cleanse(bytes_.data(), bytes_.size()); }
+secret::~secret() {
+    OPENSSL_cleanse(bytes_.data(), bytes_.size());
+}
 
-std::string secret::to_base64url() const { return base64url_encode(bytes_); }
+std::string secret::to_base64url() const {
+    return base64url_encode(bytes_);
+}
 
 }  // namespace presign::e2e

@@ -6,13 +6,13 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <cstring>
 #include <cerrno>
+#include <cstring>
 #include <thread>
 
 #include <boost/asio/dispatch.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
@@ -102,7 +102,9 @@ std::string_view reason_phrase(int status) {
     return {reason.data(), reason.size()};
 }
 
-bool bodyless_status(int status) { return (status >= 100 && status < 200) || status == 204 || status == 304; }
+bool bodyless_status(int status) {
+    return (status >= 100 && status < 200) || status == 204 || status == 304;
+}
 
 }  // namespace
 
@@ -122,13 +124,13 @@ struct detail::listener {
 namespace {
 
 class session : public std::enable_shared_from_this<session> {
-public:
+  public:
     session(tcp::socket socket, detail::listener* owner)
         : stream_(std::move(socket)), owner_(owner), limits_(owner_->options.deadlines) {}
 
     void start() { wait_for_request(); }
 
-private:
+  private:
     // ---- reading a request head ---------------------------------------------------------
 
     /// Waits for a request's first byte (the idle deadline; the head deadline for a connection's
@@ -162,14 +164,14 @@ private:
         // is answered then); Beast's default would refuse it while parsing the head.
         parser_->body_limit(boost::none);
         auto self = shared_from_this();
-        bhttp::async_read_header(stream_, buffer_, *parser_, [self](beast::error_code ec, std::size_t) {
-            self->on_head(ec);
-        });
+        bhttp::async_read_header(stream_, buffer_, *parser_,
+                                 [self](beast::error_code ec, std::size_t) { self->on_head(ec); });
     }
 
     void on_head(beast::error_code ec) {
-        if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::eof ||
-            ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
+        if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
+            ec == asio::error::eof || ec == asio::error::connection_reset ||
+            ec == asio::error::operation_aborted) {
             return close_now();
         }
         if (ec == bhttp::error::header_limit) return refuse(431);
@@ -181,7 +183,8 @@ private:
         head_->target = std::string(message.target());
         head_->version = message.version();
         for (const auto& field : message) {
-            head_->headers.push_back({std::string(field.name_string()), std::string(field.value())});
+            head_->headers.push_back(
+                {std::string(field.name_string()), std::string(field.value())});
         }
         if (const auto length = parser_->content_length()) head_->content_length = *length;
         head_->chunked = parser_->chunked();
@@ -217,7 +220,8 @@ private:
         if (expect_continue_) {
             static constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
             auto self = shared_from_this();
-            return asio::async_write(stream_, asio::buffer(continue_line.data(), continue_line.size()),
+            return asio::async_write(stream_,
+                                     asio::buffer(continue_line.data(), continue_line.size()),
                                      [self](beast::error_code write_ec, std::size_t) {
                                          if (write_ec) return self->close_now();
                                          self->read_body();
@@ -244,30 +248,32 @@ private:
         if (direct_) return read_direct(&session::on_direct_body);
         aim_parser_at_chunk();
         auto self = shared_from_this();
-        bhttp::async_read_some(stream_, buffer_, *parser_, [self](beast::error_code ec, std::size_t) {
-            self->on_body(ec);
-        });
+        bhttp::async_read_some(stream_, buffer_, *parser_,
+                               [self](beast::error_code ec, std::size_t) { self->on_body(ec); });
     }
 
     /// Reads the next bytes of a body of declared length into chunk_ (those already in buffer_
     /// first, without a system call); `then(ec, count)` follows on this session's strand.
     void read_direct(void (session::*then)(beast::error_code, std::size_t)) {
-        const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(direct_body_left_, chunk_.size()));
+        const auto want =
+            static_cast<std::size_t>(std::min<std::uint64_t>(direct_body_left_, chunk_.size()));
         if (buffer_.size() > 0) {
-            const std::size_t take = asio::buffer_copy(asio::buffer(chunk_.data(), want), buffer_.data());
+            const std::size_t take =
+                asio::buffer_copy(asio::buffer(chunk_.data(), want), buffer_.data());
             buffer_.consume(take);
             return (this->*then)({}, take);
         }
         auto self = shared_from_this();
-        stream_.async_read_some(asio::buffer(chunk_.data(), want), [self, then](beast::error_code ec, std::size_t n) {
-            ((*self).*then)(ec, n);
-        });
+        stream_.async_read_some(
+            asio::buffer(chunk_.data(), want),
+            [self, then](beast::error_code ec, std::size_t n) { ((*self).*then)(ec, n); });
     }
 
     void on_direct_body(beast::error_code ec, std::size_t got) {
         direct_body_left_ -= got;
         if (!hand_to_sink(got)) return;
-        if (got == chunk_.size() && chunk_.size() < large_body_buffer_size) chunk_.resize(large_body_buffer_size);
+        if (got == chunk_.size() && chunk_.size() < large_body_buffer_size)
+            chunk_.resize(large_body_buffer_size);
         if (ec) {
             sink_.reset();  // the client went away or missed the progress deadline
             return close_now();
@@ -298,7 +304,9 @@ private:
     }
 
     /// Whether every byte of the current request's body was read.
-    [[nodiscard]] bool body_done() const { return direct_ ? direct_body_left_ == 0 : parser_->is_done(); }
+    [[nodiscard]] bool body_done() const {
+        return direct_ ? direct_body_left_ == 0 : parser_->is_done();
+    }
 
     void on_body(beast::error_code ec) {
         if (ec == bhttp::error::need_buffer) ec = {};
@@ -312,7 +320,8 @@ private:
             // The client went away, missed the progress deadline or sent broken chunked
             // framing: the sink is dropped unanswered (an upload is discarded).
             sink_.reset();
-            if (ec == bhttp::error::bad_chunk || ec == bhttp::error::bad_chunk_extension) return refuse(400);
+            if (ec == bhttp::error::bad_chunk || ec == bhttp::error::bad_chunk_extension)
+                return refuse(400);
             return close_now();
         }
         if (parser_->is_done()) return finish_body(body_end::complete);
@@ -407,7 +416,8 @@ private:
         if (send_from_file_) return write_parts(asio::const_buffer{});
         if (with_body && response_.source) {
             if (response_.source_length == 0) return write_parts(asio::const_buffer{});
-            if (source_buffer_.size() < source_buffer_size) source_buffer_.resize(source_buffer_size);
+            if (source_buffer_.size() < source_buffer_size)
+                source_buffer_.resize(source_buffer_size);
             const auto want = static_cast<std::size_t>(
                 std::min<std::uint64_t>(response_.source_length, source_buffer_.size()));
             const long got = response_.source(0, source_buffer_.data(), want);
@@ -430,9 +440,11 @@ private:
 
     void continue_source() {
         if (send_from_file_ && sent_ < response_.source_length) return send_file();
-        const bool streaming = response_.source && !response_.head && !bodyless_status(response_.status);
+        const bool streaming =
+            response_.source && !response_.head && !bodyless_status(response_.status);
         if (streaming && sent_ < response_.source_length) {
-            if (source_buffer_.size() < source_buffer_size) source_buffer_.resize(source_buffer_size);
+            if (source_buffer_.size() < source_buffer_size)
+                source_buffer_.resize(source_buffer_size);
             const auto want = static_cast<std::size_t>(
                 std::min<std::uint64_t>(response_.source_length - sent_, source_buffer_.size()));
             const long got = response_.source(sent_, source_buffer_.data(), want);
@@ -440,11 +452,12 @@ private:
             sent_ += static_cast<std::uint64_t>(got);
             stream_.expires_after(limits_.write_timeout);
             auto self = shared_from_this();
-            return asio::async_write(stream_, asio::buffer(source_buffer_.data(), static_cast<std::size_t>(got)),
-                                     [self](beast::error_code ec, std::size_t) {
-                                         if (ec) return self->close_now();
-                                         self->continue_source();
-                                     });
+            return asio::async_write(
+                stream_, asio::buffer(source_buffer_.data(), static_cast<std::size_t>(got)),
+                [self](beast::error_code ec, std::size_t) {
+                    if (ec) return self->close_now();
+                    self->continue_source();
+                });
         }
         after_response();
     }
@@ -465,7 +478,8 @@ private:
             if (!response_.file.segments.empty()) {
                 const auto& segments = response_.file.segments;
                 // sent_ only grows: move on from the segment the last step was in.
-                while (segment_ < segments.size() && sent_ >= segment_start_ + segments[segment_].length) {
+                while (segment_ < segments.size() &&
+                       sent_ >= segment_start_ + segments[segment_].length) {
                     segment_start_ += segments[segment_].length;
                     ++segment_;
                 }
@@ -475,7 +489,8 @@ private:
                 offset = static_cast<off_t>(segment.offset + (sent_ - segment_start_));
                 left = std::min(left, segment.length - (sent_ - segment_start_));
             }
-            const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(left, max_sendfile_step));
+            const auto want =
+                static_cast<std::size_t>(std::min<std::uint64_t>(left, max_sendfile_step));
             const ssize_t n = ::sendfile(socket.native_handle(), fd, &offset, want);
             if (n > 0) {
                 sent_ += static_cast<std::uint64_t>(n);
@@ -530,10 +545,11 @@ private:
         parser_->body_limit(boost::none);
         aim_parser_at_chunk();
         auto self = shared_from_this();
-        bhttp::async_read_some(stream_, buffer_, *parser_, [self](beast::error_code ec, std::size_t) {
-            if (ec == bhttp::error::need_buffer) ec = {};
-            self->on_drained(ec, 0);
-        });
+        bhttp::async_read_some(stream_, buffer_, *parser_,
+                               [self](beast::error_code ec, std::size_t) {
+                                   if (ec == bhttp::error::need_buffer) ec = {};
+                                   self->on_drained(ec, 0);
+                               });
     }
 
     void on_drained(beast::error_code ec, std::size_t got) {
@@ -562,7 +578,8 @@ private:
         auto self = shared_from_this();
         stream_.async_read_some(asio::buffer(chunk_), [self](beast::error_code ec, std::size_t n) {
             self->lingered_ += n;
-            if (ec || self->lingered_ > std::max(max_lingered_bytes, self->limits_.max_drained_body))
+            if (ec ||
+                self->lingered_ > std::max(max_lingered_bytes, self->limits_.max_drained_body))
                 return self->close_now();
             self->linger_read();
         });
@@ -588,8 +605,8 @@ private:
     std::vector<char> chunk_;
     std::vector<char> source_buffer_;
     std::uint64_t sent_ = 0;
-    std::size_t segment_ = 0;           ///< the file segment sent_ is in (segmented file bodies)
-    std::uint64_t segment_start_ = 0;   ///< where that segment starts in the body
+    std::size_t segment_ = 0;          ///< the file segment sent_ is in (segmented file bodies)
+    std::uint64_t segment_start_ = 0;  ///< where that segment starts in the body
     /// The current response's body goes out with sendfile(2) (send_file).
     bool send_from_file_ = false;
     /// The write deadline of a sendfile wait, and a count that tells a stale expiry apart.
@@ -610,25 +627,28 @@ private:
 }  // namespace
 
 void detail::listener::accept() {
-    acceptor.async_accept(asio::make_strand(context), [self = this](beast::error_code ec, tcp::socket socket) {
-        if (self->stopping) return;
-        if (!ec) {
-            beast::error_code ignored;
-            socket.set_option(tcp::no_delay(true), ignored);
-            std::make_shared<session>(std::move(socket), self)->start();
-        } else if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) {
-            return;
-        }
-        // Out of descriptors (EMFILE) or a connection reset before accept: keep accepting.
-        self->accept();
-    });
+    acceptor.async_accept(
+        asio::make_strand(context), [self = this](beast::error_code ec, tcp::socket socket) {
+            if (self->stopping) return;
+            if (!ec) {
+                beast::error_code ignored;
+                socket.set_option(tcp::no_delay(true), ignored);
+                std::make_shared<session>(std::move(socket), self)->start();
+            } else if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) {
+                return;
+            }
+            // Out of descriptors (EMFILE) or a connection reset before accept: keep accepting.
+            self->accept();
+        });
 }
 
 server::server(server_options options, handler handle)
     : impl_(std::make_unique<detail::listener>(std::move(options), std::move(handle))) {}
 
 // The io_context (destroyed with impl_) destroys the sessions still waiting, and their sinks.
-server::~server() { stop(); }
+server::~server() {
+    stop();
+}
 
 sigv4::result<int, std::string> server::bind(const std::string& host, int port) {
     const std::string where = "cannot listen on " + host + ":" + std::to_string(port);
@@ -645,8 +665,9 @@ sigv4::result<int, std::string> server::bind(const std::string& host, int port) 
     if (ec) {
         beast::error_code ignored;
         acceptor.close(ignored);
-        return sigv4::unexpected{where + (ec == asio::error::address_in_use ? ": address already in use"
-                                                                            : ": " + ec.message())};
+        return sigv4::unexpected{where + (ec == asio::error::address_in_use
+                                              ? ": address already in use"
+                                              : ": " + ec.message())};
     }
     return static_cast<int>(acceptor.local_endpoint().port());
 }
@@ -674,6 +695,8 @@ void server::stop() {
     impl_->context.stop();
 }
 
-bool server::is_running() const noexcept { return impl_->running; }
+bool server::is_running() const noexcept {
+    return impl_->running;
+}
 
 }  // namespace presign::http

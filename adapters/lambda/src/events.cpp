@@ -2,9 +2,10 @@
 // Event translation for API Gateway REST (1.0), HTTP API (2.0) and Function URLs (2.0).
 //
 // The event is read with nlohmann's SAX interface: no document is built, and only the members the
-// service needs are kept (API Gateway events carry far more). The result is what reading a DOM would
-// give: a member whose value has the wrong type counts as absent, and when a name is repeated in an
-// object the last member wins (as nlohmann's DOM does), for single values and for whole sub-objects.
+// service needs are kept (API Gateway events carry far more). The result is what reading a DOM
+// would give: a member whose value has the wrong type counts as absent, and when a name is repeated
+// in an object the last member wins (as nlohmann's DOM does), for single values and for whole
+// sub-objects.
 #include "presign/lambda/events.hpp"
 
 #include <algorithm>
@@ -37,7 +38,7 @@ enum class field : std::uint8_t {
     identity_cognito_id,  // requestContext.identity.cognitoIdentityId
     identity_user_arn,    // requestContext.identity.userArn
     domain_name,          // requestContext.domainName
-    rest_path,            // requestContext.path (REST: the path as the client sent it, stage included)
+    rest_path,  // requestContext.path (REST: the path as the client sent it, stage included)
     count
 };
 constexpr std::size_t field_count = static_cast<std::size_t>(field::count);
@@ -54,30 +55,37 @@ enum class node : std::uint8_t {
     iam,          // .authorizer.iam
     iam_cognito,  // .authorizer.iam.cognitoIdentity
     identity,     // requestContext.identity
-    pairs,        // headers, multiValueHeaders, queryStringParameters, multiValueQueryStringParameters
+    pairs,  // headers, multiValueHeaders, queryStringParameters, multiValueQueryStringParameters
     pair_values,  // the array value of one member of `pairs`
     skip,
 };
 
 // The innermost object each field lives in (to forget a field when its object is replaced).
 constexpr std::array<node, field_count> field_parent = {
-    node::root,    node::root,       node::root,       node::root,       node::root,         node::root,
-    node::context, node::http,       node::http,       node::jwt_claims, node::claims,       node::authorizer,
-    node::iam_cognito, node::iam,    node::identity,   node::identity,   node::context,      node::context};
+    node::root,     node::root,       node::root,        node::root, node::root,
+    node::root,     node::context,    node::http,        node::http, node::jwt_claims,
+    node::claims,   node::authorizer, node::iam_cognito, node::iam,  node::identity,
+    node::identity, node::context,    node::context};
 
 // The enclosing object of each object node (root for root).
 constexpr node parent_of(node n) noexcept {
     switch (n) {
-        case node::context: return node::root;
+        case node::context:
+            return node::root;
         case node::http:
         case node::authorizer:
-        case node::identity: return node::context;
+        case node::identity:
+            return node::context;
         case node::jwt:
         case node::claims:
-        case node::iam: return node::authorizer;
-        case node::jwt_claims: return node::jwt;
-        case node::iam_cognito: return node::iam;
-        default: return node::root;
+        case node::iam:
+            return node::authorizer;
+        case node::jwt_claims:
+            return node::jwt;
+        case node::iam_cognito:
+            return node::iam;
+        default:
+            return node::root;
     }
 }
 
@@ -100,14 +108,21 @@ struct pair_list {
 
 // What the next value belongs to, decided by the member name before it.
 struct target {
-    enum class kind : std::uint8_t { none, field, object, pair_list, pair_value, base64_flag } what = kind::none;
+    enum class kind : std::uint8_t {
+        none,
+        field,
+        object,
+        pair_list,
+        pair_value,
+        base64_flag
+    } what = kind::none;
     field which_field = field::version;
     node which_node = node::skip;
     list which_list = list::headers;
 };
 
 class event_reader {
-public:
+  public:
     using string_t = json::string_t;
 
     // SAX interface (nlohmann::json::sax_parse).
@@ -133,8 +148,11 @@ public:
                 }
                 break;
             }
-            case target::kind::pair_value: add_pair(value); break;
-            default: break;
+            case target::kind::pair_value:
+                add_pair(value);
+                break;
+            default:
+                break;
         }
         next_ = {};
         // Inside an array of values every item is a value of the same name.
@@ -176,7 +194,9 @@ public:
         if (skip_depth_ != 0) return true;
         next_ = {};
         switch (top()) {
-            case node::root: root_member(name); break;
+            case node::root:
+                root_member(name);
+                break;
             case node::context:
                 if (name == "stage") {
                     expect_field(field::stage);
@@ -236,8 +256,11 @@ public:
                     expect_field(field::identity_user_arn);
                 }
                 break;
-            case node::pairs: start_pair(name); break;
-            default: break;
+            case node::pairs:
+                start_pair(name);
+                break;
+            default:
+                break;
         }
         return true;
     }
@@ -249,12 +272,15 @@ public:
     [[nodiscard]] const std::optional<std::string>& get(field f) const noexcept {
         return fields_[static_cast<std::size_t>(f)];
     }
-    [[nodiscard]] std::optional<std::string>& get(field f) noexcept { return fields_[static_cast<std::size_t>(f)]; }
+    [[nodiscard]] std::optional<std::string>& get(field f) noexcept {
+        return fields_[static_cast<std::size_t>(f)];
+    }
     [[nodiscard]] pair_list& pairs(list l) noexcept { return lists_[static_cast<std::size_t>(l)]; }
     [[nodiscard]] bool base64() const noexcept { return base64_; }
 
-private:
-    static constexpr std::size_t max_depth = 8;  // deepest object we read: root..iam_cognito, plus pairs
+  private:
+    static constexpr std::size_t max_depth =
+        8;  // deepest object we read: root..iam_cognito, plus pairs
 
     // The end of an object or array: leaves a skipped one, or pops the node it was read into (an
     // array of pair values also ends what its items were assigned to).
@@ -297,10 +323,13 @@ private:
 
     void after_value() {
         next_ = {};
-        if (skip_depth_ == 0 && depth_ > 0 && top() == node::pair_values) next_ = pair_item_target();
+        if (skip_depth_ == 0 && depth_ > 0 && top() == node::pair_values)
+            next_ = pair_item_target();
     }
 
-    [[nodiscard]] node top() const noexcept { return depth_ == 0 ? node::skip : stack_[depth_ - 1]; }
+    [[nodiscard]] node top() const noexcept {
+        return depth_ == 0 ? node::skip : stack_[depth_ - 1];
+    }
 
     void push(node n) {
         if (depth_ == max_depth) {  // cannot happen with the nodes above; stay safe anyway
@@ -395,7 +424,9 @@ private:
     bool base64_ = false;
 };
 
-bool read_event(std::string_view event, event_reader& reader) { return json::sax_parse(event, &reader); }
+bool read_event(std::string_view event, event_reader& reader) {
+    return json::sax_parse(event, &reader);
+}
 
 std::optional<std::string> non_empty(std::optional<std::string>& value) {
     if (!value || value->empty()) return std::nullopt;
@@ -404,11 +435,11 @@ std::optional<std::string> non_empty(std::optional<std::string>& value) {
 
 // The authenticated caller, from whichever authorizer ran.
 std::optional<std::string> identity_of(event_reader& event) {
-    for (field f : {field::jwt_sub,            // HTTP API JWT authorizer
-                    field::claims_sub,         // REST API Cognito user pool authorizer
-                    field::principal_id,       // Lambda authorizer (REST, HTTP API 1.0 format)
-                    field::iam_identity_id,    // HTTP API / Function URL with IAM auth
-                    field::iam_user_arn,       //
+    for (field f : {field::jwt_sub,              // HTTP API JWT authorizer
+                    field::claims_sub,           // REST API Cognito user pool authorizer
+                    field::principal_id,         // Lambda authorizer (REST, HTTP API 1.0 format)
+                    field::iam_identity_id,      // HTTP API / Function URL with IAM auth
+                    field::iam_user_arn,         //
                     field::identity_cognito_id,  // REST API with IAM auth
                     field::identity_user_arn}) {
         if (auto id = non_empty(event.get(f))) return id;
@@ -432,8 +463,8 @@ std::string strip_stage(std::string path, const std::optional<std::string>& stag
 std::string base_url_of(const std::optional<std::string>& domain, std::string_view prefix) {
     if (!domain || domain->empty()) return {};
     bool plain_host = std::all_of(domain->begin(), domain->end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
-               c == ':';
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '.' || c == '-' || c == ':';
     });
     if (!plain_host) return {};
     return "https://" + *domain + std::string(prefix);
@@ -493,8 +524,9 @@ translated_event translate_event(std::string_view event, std::string_view reques
             if (query) {
                 req.query = std::move(*query);
             } else {
-                out.problem = event_problem{service::query_error::status, std::string(service::query_error::code),
-                                            query.error().message};
+                out.problem =
+                    event_problem{service::query_error::status,
+                                  std::string(service::query_error::code), query.error().message};
             }
         } else {
             req.query = to_query(std::move(doc.pairs(list::query).pairs));
@@ -505,14 +537,16 @@ translated_event translate_event(std::string_view event, std::string_view reques
         auto& path = doc.get(field::path);
         req.path = path ? std::move(*path) : "/";
         std::string_view prefix;
-        if (const auto& sent = doc.get(field::rest_path); sent && sent->size() > req.path.size() &&
-                                                           std::string_view(*sent).ends_with(req.path))
+        if (const auto& sent = doc.get(field::rest_path);
+            sent && sent->size() > req.path.size() && std::string_view(*sent).ends_with(req.path))
             prefix = std::string_view(*sent).substr(0, sent->size() - req.path.size());
         req.base_url = base_url_of(doc.get(field::domain_name), prefix);
         auto& multi_query = doc.pairs(list::multi_query);
-        req.query = to_query(std::move(multi_query.present ? multi_query.pairs : doc.pairs(list::query).pairs));
+        req.query = to_query(
+            std::move(multi_query.present ? multi_query.pairs : doc.pairs(list::query).pairs));
         auto& multi_headers = doc.pairs(list::multi_headers);
-        req.headers = std::move(multi_headers.present ? multi_headers.pairs : doc.pairs(list::headers).pairs);
+        req.headers =
+            std::move(multi_headers.present ? multi_headers.pairs : doc.pairs(list::headers).pairs);
     } else {
         out.problem = event_problem{400, "invalid_json",
                                     "the event is not an API Gateway or Function URL request"};
@@ -529,7 +563,8 @@ translated_event translate_event(std::string_view event, std::string_view reques
         if (doc.base64()) {
             auto decoded = sigv4::base64_decode(*body);
             if (!decoded) {
-                out.problem = event_problem{400, "invalid_json", "the request body is not valid base64"};
+                out.problem =
+                    event_problem{400, "invalid_json", "the request body is not valid base64"};
                 return out;
             }
             req.body = std::move(*decoded);
@@ -578,15 +613,17 @@ std::string to_api_response(const service::response& res) {
     return out;
 }
 
-std::string handle_event(const service::service& svc, std::string_view event, std::string_view request_id,
-                         std::optional<std::string_view> page_config) {
+std::string handle_event(const service::service& svc, std::string_view event,
+                         std::string_view request_id, std::optional<std::string_view> page_config) {
     auto translated = translate_event(event, request_id);
     if (translated.problem) {
         const auto& problem = *translated.problem;
-        return to_api_response(svc.reject(translated.request, problem.status, problem.code, problem.message));
+        return to_api_response(
+            svc.reject(translated.request, problem.status, problem.code, problem.message));
     }
     if (page_config && translated.request.method == "GET") {
-        if (auto page = web::page_response(translated.request.path, *page_config)) return to_api_response(*page);
+        if (auto page = web::page_response(translated.request.path, *page_config))
+            return to_api_response(*page);
     }
     return to_api_response(svc.handle(translated.request));
 }

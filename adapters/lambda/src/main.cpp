@@ -28,29 +28,35 @@ int serve(presign::lambda::runtime_client& client) {
     auto access_key = environment("AWS_ACCESS_KEY_ID");
     auto secret = environment("AWS_SECRET_ACCESS_KEY");
     if (!access_key || !secret) {
-        std::string message = "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY: not set (the function's role credentials)";
+        std::string message =
+            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY: not set (the function's role "
+            "credentials)";
         client.post_init_error("Runtime.MissingCredentials", message);
         std::fprintf(stderr, "presign-lambda: %s\n", message.c_str());
         return 1;
     }
-    auto creds = sigv4::credentials::make(*access_key, *secret, environment("AWS_SESSION_TOKEN").value_or(""));
+    auto creds = sigv4::credentials::make(*access_key, *secret,
+                                          environment("AWS_SESSION_TOKEN").value_or(""));
     if (!creds) {
         // The library's messages never carry the secret itself.
-        std::string message = "AWS credentials from the environment are invalid: " + creds.error().message;
+        std::string message =
+            "AWS credentials from the environment are invalid: " + creds.error().message;
         client.post_init_error("Runtime.InvalidCredentials", message);
         std::fprintf(stderr, "presign-lambda: %s\n", message.c_str());
         return 1;
     }
     // The environment's role credentials stay valid for the sandbox's lifetime.
-    presign::service::service svc(std::move(*settings),
-                                  [creds = std::move(*creds)]() -> sigv4::result<sigv4::credentials> { return creds; });
+    presign::service::service svc(
+        std::move(*settings),
+        [creds = std::move(*creds)]() -> sigv4::result<sigv4::credentials> { return creds; });
     // The page is served on the API's own origin; it signs in where the template says.
-    const std::string page_config = presign::web::page_config(environment("OIDC_ISSUER").value_or(""),
-                                                              environment("OIDC_CLIENT_ID").value_or(""),
-                                                              environment("OIDC_LOGOUT_ENDPOINT").value_or(""));
-    return presign::lambda::run(client, [&svc, &page_config](const presign::lambda::invocation& inv) {
-        return presign::lambda::handle_event(svc, inv.payload, inv.request_id, page_config);
-    });
+    const std::string page_config = presign::web::page_config(
+        environment("OIDC_ISSUER").value_or(""), environment("OIDC_CLIENT_ID").value_or(""),
+        environment("OIDC_LOGOUT_ENDPOINT").value_or(""));
+    return presign::lambda::run(
+        client, [&svc, &page_config](const presign::lambda::invocation& inv) {
+            return presign::lambda::handle_event(svc, inv.payload, inv.request_id, page_config);
+        });
 }
 
 }  // namespace
@@ -59,7 +65,9 @@ int main() {
     try {
         auto api = environment("AWS_LAMBDA_RUNTIME_API");
         if (!api || api->empty()) {
-            std::fprintf(stderr, "presign-lambda: AWS_LAMBDA_RUNTIME_API is not set; run me inside Lambda\n");
+            std::fprintf(
+                stderr,
+                "presign-lambda: AWS_LAMBDA_RUNTIME_API is not set; run me inside Lambda\n");
             return 1;
         }
         presign::lambda::runtime_client client(*api);

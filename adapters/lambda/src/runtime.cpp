@@ -32,16 +32,19 @@ constexpr std::string_view api_prefix = "/2018-06-01/runtime";
 // Invocation payloads are at most 6 MB (sync) or 256 KB (async); anything far larger is an error.
 constexpr std::size_t max_body_bytes = 32u << 20;
 
-char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+char lower(char c) noexcept {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+}
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
+                                              [](char x, char y) { return lower(x) == lower(y); });
 }
 
 std::string_view trim(std::string_view s) noexcept {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+        s.remove_suffix(1);
     return s;
 }
 
@@ -51,8 +54,8 @@ std::string path_segment(std::string_view id) {
     std::string out;
     for (char c : id) {
         auto u = static_cast<unsigned char>(c);
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-            c == '.' || c == '~') {
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '_' || c == '.' || c == '~') {
             out.push_back(c);
         } else {
             out.push_back('%');
@@ -123,16 +126,18 @@ std::vector<sockaddr_storage> hosts_file_addresses(const std::string& name, std:
                 words.push_back(rest.substr(0, end));
                 rest = end == std::string_view::npos ? std::string_view{} : rest.substr(end);
             }
-            const bool listed = words.size() > 1 && std::any_of(words.begin() + 1, words.end(), [&](std::string_view w) {
-                return iequals(w, name);
-            });
+            const bool listed = words.size() > 1 &&
+                                std::any_of(words.begin() + 1, words.end(),
+                                            [&](std::string_view w) { return iequals(w, name); });
             if (!listed) continue;
-            if (auto address = numeric_address(std::string(words[0]), port)) found.push_back(*address);
+            if (auto address = numeric_address(std::string(words[0]), port))
+                found.push_back(*address);
         }
         std::fclose(hosts);
     }
     if (found.empty() && iequals(name, "localhost")) {
-        for (const char* loopback : {"127.0.0.1", "::1"}) found.push_back(*numeric_address(loopback, port));
+        for (const char* loopback : {"127.0.0.1", "::1"})
+            found.push_back(*numeric_address(loopback, port));
     }
     return found;
 }
@@ -141,7 +146,8 @@ std::vector<sockaddr_storage> hosts_file_addresses(const std::string& name, std:
 
 std::chrono::milliseconds invocation::remaining() const {
     if (!deadline) return std::chrono::hours(24);
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - std::chrono::system_clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        *deadline - std::chrono::system_clock::now());
     return std::max(left, std::chrono::milliseconds(0));
 }
 
@@ -184,7 +190,8 @@ struct runtime_client::connection {
         }
         int last_errno = 0;
         for (const auto& address : candidates) {
-            const socklen_t size = address.ss_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+            const socklen_t size =
+                address.ss_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
             const int s = ::socket(address.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
             if (s >= 0 && ::connect(s, reinterpret_cast<const sockaddr*>(&address), size) == 0) {
                 int one = 1;
@@ -195,7 +202,8 @@ struct runtime_client::connection {
             last_errno = errno;
             if (s >= 0) ::close(s);
         }
-        error = "cannot connect to the Runtime API at " + host + ":" + port + ": " + std::strerror(last_errno);
+        error = "cannot connect to the Runtime API at " + host + ":" + port + ": " +
+                std::strerror(last_errno);
         return false;
     }
 
@@ -251,8 +259,9 @@ struct runtime_client::connection {
         got_anything = true;
         // "HTTP/1.1 200 OK"
         auto space = line.find(' ');
-        auto status = space == std::string::npos ? std::nullopt
-                                                 : parse_number(std::string_view(line).substr(space + 1, 3));
+        auto status = space == std::string::npos
+                          ? std::nullopt
+                          : parse_number(std::string_view(line).substr(space + 1, 3));
         if (!line.starts_with("HTTP/1.") || !status) {
             error = "the Runtime API sent a malformed status line";
             return false;
@@ -273,7 +282,8 @@ struct runtime_client::connection {
         if (encoding != nullptr && encoding->find("chunked") != std::string::npos) {
             for (;;) {
                 if (!read_line(line)) return error = "a chunked body was cut short", false;
-                auto size = parse_number(trim(std::string_view(line).substr(0, line.find(';'))), 16);
+                auto size =
+                    parse_number(trim(std::string_view(line).substr(0, line.find(';'))), 16);
                 if (!size || res.body.size() + *size > max_body_bytes)
                     return error = "a malformed or oversized chunk", false;
                 if (*size == 0) {
@@ -286,7 +296,8 @@ struct runtime_client::connection {
             }
         } else if (const std::string* length = res.header("Content-Length")) {
             auto size = parse_number(*length);
-            if (!size || *size > max_body_bytes) return error = "a malformed or oversized Content-Length", false;
+            if (!size || *size > max_body_bytes)
+                return error = "a malformed or oversized Content-Length", false;
             if (!read_exact(*size, res.body)) return error = "the body was cut short", false;
         } else if (res.status != 204 && res.status != 304) {
             // No length: the body runs to the end of the connection.
@@ -302,35 +313,41 @@ struct runtime_client::connection {
     }
 
     // One request/response; a stale keep-alive connection is reopened once.
-    bool exchange(std::string_view method, const std::string& target, const std::vector<http_header>& headers,
-                  std::string_view body, http_response& res, std::string& error) {
+    bool exchange(std::string_view method, const std::string& target,
+                  const std::vector<http_header>& headers, std::string_view body,
+                  http_response& res, std::string& error) {
         std::string head;
         head.reserve(256 + target.size());
         head.append(method).append(" ").append(target).append(" HTTP/1.1\r\nHost: ");
         head.append(host).append(":").append(port).append("\r\nUser-Agent: presign-lambda/0.1\r\n");
-        for (const auto& h : headers) head.append(h.name).append(": ").append(h.value).append("\r\n");
-        if (method != "GET") head.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
+        for (const auto& h : headers)
+            head.append(h.name).append(": ").append(h.value).append("\r\n");
+        if (method != "GET")
+            head.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
         head.append("\r\n");
 
         for (int attempt = 0; attempt < 2; ++attempt) {
             bool reused = fd >= 0;
             if (fd < 0 && !open(error)) return false;
             // One write for small requests: the Runtime API sees the whole request at once.
-            bool sent = body.size() <= 64 * 1024 ? send_all(head + std::string(body)) : send_all(head) && send_all(body);
+            bool sent = body.size() <= 64 * 1024 ? send_all(head + std::string(body))
+                                                 : send_all(head) && send_all(body);
             bool got_anything = false;
             res = http_response{};
             if (sent && read_response(res, error, got_anything)) return true;
             close();
             // Retry only when a reused connection turned out dead before answering anything.
             if (!reused || got_anything) {
-                if (!sent) error = "cannot send to the Runtime API: " + std::string(std::strerror(errno));
+                if (!sent)
+                    error = "cannot send to the Runtime API: " + std::string(std::strerror(errno));
                 return false;
             }
         }
         return false;
     }
 
-    api_result post(const std::string& target, const std::vector<http_header>& headers, std::string_view body) {
+    api_result post(const std::string& target, const std::vector<http_header>& headers,
+                    std::string_view body) {
         api_result out;
         http_response res;
         if (exchange("POST", target, headers, body, res, out.error)) {
@@ -341,7 +358,8 @@ struct runtime_client::connection {
     }
 };
 
-runtime_client::runtime_client(std::string_view api_address) : connection_(std::make_unique<connection>()) {
+runtime_client::runtime_client(std::string_view api_address)
+    : connection_(std::make_unique<connection>()) {
     auto colon = api_address.rfind(':');
     if (colon == std::string_view::npos || api_address.find(']', colon) != std::string_view::npos) {
         connection_->host = std::string(api_address);
@@ -350,7 +368,8 @@ runtime_client::runtime_client(std::string_view api_address) : connection_(std::
         connection_->host = std::string(api_address.substr(0, colon));
         connection_->port = std::string(api_address.substr(colon + 1));
     }
-    if (connection_->host.size() > 2 && connection_->host.front() == '[' && connection_->host.back() == ']')
+    if (connection_->host.size() > 2 && connection_->host.front() == '[' &&
+        connection_->host.back() == ']')
         connection_->host = connection_->host.substr(1, connection_->host.size() - 2);
 }
 
@@ -358,7 +377,8 @@ runtime_client::~runtime_client() = default;
 
 std::optional<invocation> runtime_client::next(std::string& error) {
     http_response res;
-    if (!connection_->exchange("GET", std::string(api_prefix) + "/invocation/next", {}, {}, res, error))
+    if (!connection_->exchange("GET", std::string(api_prefix) + "/invocation/next", {}, {}, res,
+                               error))
         return std::nullopt;
     if (res.status != 200) {
         error = "the Runtime API answered /next with HTTP " + std::to_string(res.status);
@@ -382,8 +402,9 @@ std::optional<invocation> runtime_client::next(std::string& error) {
                                         std::chrono::system_clock::duration::max())
                                         .count();
             if (auto ms = parse_number(h.value); ms && *ms < static_cast<std::uint64_t>(latest))
-                inv.deadline = std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
-                    std::chrono::milliseconds(static_cast<std::int64_t>(*ms))));
+                inv.deadline = std::chrono::system_clock::time_point(
+                    std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                        std::chrono::milliseconds(static_cast<std::int64_t>(*ms))));
         }
     }
     if (inv.request_id.empty()) {
@@ -395,25 +416,31 @@ std::optional<invocation> runtime_client::next(std::string& error) {
 }
 
 api_result runtime_client::post_response(std::string_view request_id, std::string_view payload) {
-    return connection_->post(std::string(api_prefix) + "/invocation/" + path_segment(request_id) + "/response",
-                {{"Content-Type", "application/json"}}, payload);
+    return connection_->post(
+        std::string(api_prefix) + "/invocation/" + path_segment(request_id) + "/response",
+        {{"Content-Type", "application/json"}}, payload);
 }
 
 api_result runtime_client::post_error(std::string_view request_id, std::string_view error_type,
                                       std::string_view message) {
-    return connection_->post(std::string(api_prefix) + "/invocation/" + path_segment(request_id) + "/error",
-                {{"Content-Type", "application/json"}, {"Lambda-Runtime-Function-Error-Type", std::string(error_type)}},
-                error_document(error_type, message));
+    return connection_->post(
+        std::string(api_prefix) + "/invocation/" + path_segment(request_id) + "/error",
+        {{"Content-Type", "application/json"},
+         {"Lambda-Runtime-Function-Error-Type", std::string(error_type)}},
+        error_document(error_type, message));
 }
 
 api_result runtime_client::post_init_error(std::string_view error_type, std::string_view message) {
     return connection_->post(std::string(api_prefix) + "/init/error",
-                {{"Content-Type", "application/json"}, {"Lambda-Runtime-Function-Error-Type", std::string(error_type)}},
-                error_document(error_type, message));
+                             {{"Content-Type", "application/json"},
+                              {"Lambda-Runtime-Function-Error-Type", std::string(error_type)}},
+                             error_document(error_type, message));
 }
 
 std::string error_document(std::string_view error_type, std::string_view message) {
-    nlohmann::json doc = {{"errorMessage", message}, {"errorType", error_type}, {"stackTrace", nlohmann::json::array()}};
+    nlohmann::json doc = {{"errorMessage", message},
+                          {"errorType", error_type},
+                          {"stackTrace", nlohmann::json::array()}};
     return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -426,7 +453,8 @@ void log_to_stderr(std::string_view line) noexcept {
 }  // namespace
 
 int run(runtime_client& client, const handler& handle, const loop_options& options) noexcept {
-    const auto& log = options.log ? options.log : std::function<void(std::string_view)>(log_to_stderr);
+    const auto& log =
+        options.log ? options.log : std::function<void(std::string_view)>(log_to_stderr);
     auto say = [&](std::string_view text) noexcept {
         try {
             log(text);

@@ -12,7 +12,8 @@ namespace presign::local::detail {
 /// `Signature` query parameters (a SigV2 presigned URL), or an `Authorization: AWS id:signature`
 /// header. `target` is the raw request target (path and query); `authorization` the header's value,
 /// empty when absent. Pure function of its arguments, thread-safe.
-[[nodiscard]] bool is_sigv2_request(std::string_view target, std::string_view authorization) noexcept;
+[[nodiscard]] bool is_sigv2_request(std::string_view target,
+                                    std::string_view authorization) noexcept;
 
 /// The message of S3's answer to such a request (400 InvalidRequest), followed by what the request
 /// was and how to make the client sign with SigV4.

@@ -16,25 +16,25 @@ constexpr std::size_t max_page = 1000;
 constexpr std::string_view owner = "<ID>local</ID><DisplayName>local</DisplayName>";
 
 /// A non-negative 32-bit integer parameter; `fallback` when absent.
-store_result<std::int64_t> parse_count(const std::optional<std::string>& text, std::string_view name,
-                                       std::int64_t fallback) {
+store_result<std::int64_t> parse_count(const std::optional<std::string>& text,
+                                       std::string_view name, std::int64_t fallback) {
     if (!text) return fallback;
     std::int64_t value = 0;
     const char* end = text->data() + text->size();
     const auto [stop, error] = std::from_chars(text->data(), end, value);
     if (text->empty() || error != std::errc{} || stop != end || value < 0 ||
         value > std::numeric_limits<std::int32_t>::max()) {
-        return sigv4::unexpected{s3_error{400, "InvalidArgument",
-                                          "Provided " + std::string(name) +
-                                              " not an integer or within integer range"}};
+        return sigv4::unexpected{
+            s3_error{400, "InvalidArgument",
+                     "Provided " + std::string(name) + " not an integer or within integer range"}};
     }
     return value;
 }
 
 }  // namespace
 
-store_result<std::string> list_parts_xml(const object_store& store, std::string_view bucket, std::string_view key,
-                                         const list_parts_request& request) {
+store_result<std::string> list_parts_xml(const object_store& store, std::string_view bucket,
+                                         std::string_view key, const list_parts_request& request) {
     auto max_parts = parse_count(request.max_parts, "max-parts", max_page);
     if (!max_parts) return sigv4::unexpected{max_parts.error()};
     auto marker = parse_count(request.part_number_marker, "part-number-marker", 0);
@@ -69,7 +69,11 @@ store_result<std::string> list_parts_xml(const object_store& store, std::string_
     add_element(xml, "Bucket", bucket);
     add_element(xml, "Key", key);
     add_element(xml, "UploadId", request.upload_id);
-    xml.append("<Initiator>").append(owner).append("</Initiator><Owner>").append(owner).append("</Owner>");
+    xml.append("<Initiator>")
+        .append(owner)
+        .append("</Initiator><Owner>")
+        .append(owner)
+        .append("</Owner>");
     add_element(xml, "StorageClass", "STANDARD");
     add_element(xml, "PartNumberMarker", std::to_string(*marker));
     add_element(xml, "NextPartNumberMarker", std::to_string(count == 0 ? *marker : last));
@@ -80,7 +84,8 @@ store_result<std::string> list_parts_xml(const object_store& store, std::string_
     return xml;
 }
 
-store_result<std::string> list_multipart_uploads_xml(const object_store& store, std::string_view bucket,
+store_result<std::string> list_multipart_uploads_xml(const object_store& store,
+                                                     std::string_view bucket,
                                                      const list_uploads_request& request) {
     auto max_uploads = parse_count(request.max_uploads, "max-uploads", max_page);
     if (!max_uploads) return sigv4::unexpected{max_uploads.error()};
@@ -103,7 +108,8 @@ store_result<std::string> list_multipart_uploads_xml(const object_store& store, 
         std::string common;
         if (!request.delimiter.empty()) {
             auto at = upload.key.find(request.delimiter, request.prefix.size());
-            if (at != std::string::npos) common = upload.key.substr(0, at + request.delimiter.size());
+            if (at != std::string::npos)
+                common = upload.key.substr(0, at + request.delimiter.size());
         }
         if (!common.empty() && common == last_prefix) continue;
         if (count == page) {
@@ -123,7 +129,11 @@ store_result<std::string> list_multipart_uploads_xml(const object_store& store, 
         listed += "<Upload>";
         add_element(listed, "Key", upload.key);
         add_element(listed, "UploadId", upload.upload_id);
-        listed.append("<Initiator>").append(owner).append("</Initiator><Owner>").append(owner).append("</Owner>");
+        listed.append("<Initiator>")
+            .append(owner)
+            .append("</Initiator><Owner>")
+            .append(owner)
+            .append("</Owner>");
         add_element(listed, "StorageClass", "STANDARD");
         add_element(listed, "Initiated", detail::iso_date(upload.initiated));
         listed += "</Upload>";

@@ -8,17 +8,17 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <charconv>
-#include <functional>
-#include <tuple>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <system_error>
 #include <thread>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 #include <sigv4/encoding.hpp>
@@ -42,7 +42,8 @@ s3_error internal_error(std::string_view what) {
 }
 
 s3_error write_error(int error) {
-    return internal_error(std::string("cannot write the object to disk (") + std::strerror(error) + ")");
+    return internal_error(std::string("cannot write the object to disk (") + std::strerror(error) +
+                          ")");
 }
 
 s3_error no_such_bucket() {
@@ -99,13 +100,13 @@ nlohmann::json to_json(const object_info& info) {
     nlohmann::json headers = nlohmann::json::array();
     for (const auto& h : info.stored_headers) headers.push_back({h.name, h.value});
     nlohmann::json json = {{"key", info.key},
-            {"size", info.size},
-            {"etag", info.etag},
-            {"content_type", info.content_type},
-            {"checksum_sha256", info.checksum_sha256},
-            {"last_modified", info.last_modified},
-            {"headers", headers},
-            {"data", info.data_file}};
+                           {"size", info.size},
+                           {"etag", info.etag},
+                           {"content_type", info.content_type},
+                           {"checksum_sha256", info.checksum_sha256},
+                           {"last_modified", info.last_modified},
+                           {"headers", headers},
+                           {"data", info.data_file}};
     if (!info.part_files.empty()) {
         nlohmann::json parts = nlohmann::json::array();
         for (const auto& part : info.part_files) parts.push_back({part.file, part.size});
@@ -132,15 +133,18 @@ std::optional<object_info> from_json(std::string_view text) {
         if (const auto parts = json.find("parts"); parts != json.end()) {
             std::uint64_t total = 0;
             for (const auto& part : *parts) {
-                info.part_files.push_back({part.at(0).get<std::string>(), part.at(1).get<std::uint64_t>()});
+                info.part_files.push_back(
+                    {part.at(0).get<std::string>(), part.at(1).get<std::uint64_t>()});
                 total += info.part_files.back().size;
             }
             // One or the other, and the parts hold exactly the object's bytes.
-            if (info.part_files.empty() || !info.data_file.empty() || total != info.size) return std::nullopt;
+            if (info.part_files.empty() || !info.data_file.empty() || total != info.size)
+                return std::nullopt;
         }
         // Data file names are ours ("<hex>.<hex>.data"); refuse anything else found on disk.
         for (const auto& file : info.files()) {
-            if (file.find('/') != std::string::npos || file.empty() || file[0] == '.') return std::nullopt;
+            if (file.find('/') != std::string::npos || file.empty() || file[0] == '.')
+                return std::nullopt;
         }
         return info;
     } catch (const nlohmann::json::exception&) {
@@ -185,7 +189,9 @@ open_object& open_object::operator=(open_object&& other) noexcept {
     return *this;
 }
 
-open_object::~open_object() { close_all(); }
+open_object::~open_object() {
+    close_all();
+}
 
 void open_object::close_all() noexcept {
     for (const auto& open_piece : pieces_) {
@@ -231,10 +237,10 @@ struct pending_upload::state {
     std::array<std::size_t, ring_slots> sizes{};
     std::size_t filling = 0;  ///< bytes in the producer's current slot
     // Guarded by `mutex` once the workers run:
-    std::uint64_t produced = 0;                   ///< slots handed to the workers
+    std::uint64_t produced = 0;                     ///< slots handed to the workers
     std::array<std::uint64_t, stage_count> done{};  ///< slots each worker has finished
-    bool finishing = false;                       ///< no more slots will come: drain and stop
-    bool stopping = false;                        ///< abandon the rest and stop
+    bool finishing = false;                         ///< no more slots will come: drain and stop
+    bool stopping = false;                          ///< abandon the rest and stop
     std::optional<s3_error> error;
     std::mutex mutex;
     std::condition_variable changed;
@@ -260,7 +266,9 @@ struct pending_upload::state {
 
     [[nodiscard]] bool threaded() const noexcept { return workers[writing].joinable(); }
     /// Slots both workers are done with (free for the producer).
-    [[nodiscard]] std::uint64_t consumed() const noexcept { return std::min(done[hashing], done[writing]); }
+    [[nodiscard]] std::uint64_t consumed() const noexcept {
+        return std::min(done[hashing], done[writing]);
+    }
 
     /// Writes one block; starts writeback as it goes so the final fsync has little left to do
     /// and dirty pages do not pile up (a hint: errors surface at fsync).
@@ -269,8 +277,8 @@ struct pending_upload::state {
         if (!write_all(fd, data, size)) return sigv4::unexpected{write_error(errno)};
         written += size;
         if (written - writeback >= writeback_window) {
-            ::sync_file_range(fd, static_cast<off_t>(writeback), static_cast<off_t>(written - writeback),
-                              SYNC_FILE_RANGE_WRITE);
+            ::sync_file_range(fd, static_cast<off_t>(writeback),
+                              static_cast<off_t>(written - writeback), SYNC_FILE_RANGE_WRITE);
             if (writeback >= writeback_window) {
                 // Wait for the window before last, which bounds the dirty data of one upload.
                 ::sync_file_range(fd, static_cast<off_t>(writeback - writeback_window),
@@ -300,7 +308,8 @@ struct pending_upload::state {
     void run_worker(stage which) {
         std::unique_lock lock(mutex);
         for (;;) {
-            changed.wait(lock, [&] { return done[which] < produced || finishing || stopping || error; });
+            changed.wait(lock,
+                         [&] { return done[which] < produced || finishing || stopping || error; });
             if (stopping || error || done[which] == produced) return;
             const std::uint64_t index = done[which];
             const std::size_t size = sizes[index % ring_slots];
@@ -426,7 +435,9 @@ pending_upload::pending_upload(pending_upload&& other) noexcept
     other.temp_path_.clear();
 }
 
-pending_upload::~pending_upload() { discard(); }
+pending_upload::~pending_upload() {
+    discard();
+}
 
 void pending_upload::hash_sha256(bool on) noexcept {
     if (state_) state_->hash_sha256 = on;
@@ -454,7 +465,8 @@ store_result<object_info> pending_upload::commit(const upload_expectations& expe
             400, "IncompleteBody",
             "You did not provide the number of bytes specified by the Content-Length HTTP header"}};
     }
-    if (!state_->hash_sha256 && (!expect.content_sha256_hex.empty() || !expect.checksum_sha256.empty())) {
+    if (!state_->hash_sha256 &&
+        (!expect.content_sha256_hex.empty() || !expect.checksum_sha256.empty())) {
         discard();
         return sigv4::unexpected{internal_error("the upload was not hashed")};
     }
@@ -469,19 +481,20 @@ store_result<object_info> pending_upload::commit(const upload_expectations& expe
 
     if (!expect.content_sha256_hex.empty() && sigv4::hex_encode(sha) != expect.content_sha256_hex) {
         discard();
-        return sigv4::unexpected{
-            s3_error{400, "XAmzContentSHA256Mismatch",
-                     "The provided 'x-amz-content-sha256' header does not match what was computed."}};
+        return sigv4::unexpected{s3_error{
+            400, "XAmzContentSHA256Mismatch",
+            "The provided 'x-amz-content-sha256' header does not match what was computed."}};
     }
-    if (!expect.checksum_sha256.empty() && base64_of(sha.data(), sha.size()) != expect.checksum_sha256) {
+    if (!expect.checksum_sha256.empty() &&
+        base64_of(sha.data(), sha.size()) != expect.checksum_sha256) {
         discard();
         return sigv4::unexpected{s3_error{
             400, "BadDigest", "The SHA256 you specified did not match the calculated checksum."}};
     }
     if (!expect.content_md5.empty() && base64_of(md5, md5_size) != expect.content_md5) {
         discard();
-        return sigv4::unexpected{
-            s3_error{400, "BadDigest", "The Content-MD5 you specified did not match what we received."}};
+        return sigv4::unexpected{s3_error{
+            400, "BadDigest", "The Content-MD5 you specified did not match what we received."}};
     }
     const bool synced = ::fsync(state_->fd) == 0;
     const bool closed = ::close(state_->fd) == 0;
@@ -503,9 +516,10 @@ store_result<object_info> pending_upload::commit(const upload_expectations& expe
         std::error_code gone;
         if (!fs::exists(dir / "upload.meta", gone)) {  // completed or aborted meanwhile
             discard();
-            return sigv4::unexpected{s3_error{404, "NoSuchUpload",
-                                              "The specified upload does not exist. The upload ID may be invalid, "
-                                              "or the upload may have been aborted or completed."}};
+            return sigv4::unexpected{
+                s3_error{404, "NoSuchUpload",
+                         "The specified upload does not exist. The upload ID may be invalid, "
+                         "or the upload may have been aborted or completed."}};
         }
         if (::rename(temp_path_.c_str(), (dir / (number + ".part")).c_str()) != 0 ||
             !write_file_atomically(dir / (number + ".etag"), info_.etag)) {
@@ -542,7 +556,8 @@ std::size_t object_store::sweep_temporary_files(std::chrono::seconds older_than)
         std::error_code inner;
         for (const auto& entry : fs::directory_iterator(bucket.path() / "tmp", inner)) {
             std::error_code ignored;
-            if (!entry.is_regular_file(ignored) || entry.last_write_time(ignored) >= cutoff) continue;
+            if (!entry.is_regular_file(ignored) || entry.last_write_time(ignored) >= cutoff)
+                continue;
             if (fs::remove(entry.path(), ignored)) ++removed;
         }
     }
@@ -553,10 +568,13 @@ fs::path object_store::bucket_dir(std::string_view bucket) const {
     return root_ / "buckets" / std::string(bucket);
 }
 
-std::string object_store::key_hash(std::string_view key) { return sigv4::sha256_hex(key); }
+std::string object_store::key_hash(std::string_view key) {
+    return sigv4::sha256_hex(key);
+}
 
 std::mutex& object_store::key_mutex(std::string_view hash) const {
-    const auto index = std::stoul(std::string(hash.substr(0, 4)), nullptr, 16) % key_mutexes_.size();
+    const auto index =
+        std::stoul(std::string(hash.substr(0, 4)), nullptr, 16) % key_mutexes_.size();
     return key_mutexes_[index];
 }
 
@@ -565,8 +583,8 @@ store_result<void> object_store::check_key(std::string_view key) {
         return sigv4::unexpected{s3_error{400, "KeyTooLongError", "Your key is too long"}};
     }
     if (key.empty() || !sigv4::is_valid_utf8(key) || key.find('\0') != std::string_view::npos) {
-        return sigv4::unexpected{
-            s3_error{400, "InvalidArgument", "Object keys must be 1 to 1024 bytes of UTF-8 without NUL."}};
+        return sigv4::unexpected{s3_error{
+            400, "InvalidArgument", "Object keys must be 1 to 1024 bytes of UTF-8 without NUL."}};
     }
     return {};
 }
@@ -619,7 +637,8 @@ std::vector<std::string> object_store::list_buckets() const {
     return names;
 }
 
-store_result<pending_upload> object_store::begin_upload(std::string_view bucket, std::string_view key,
+store_result<pending_upload> object_store::begin_upload(std::string_view bucket,
+                                                        std::string_view key,
                                                         std::string content_type,
                                                         std::vector<sigv4::header> stored_headers) {
     if (auto valid = check_key(key); !valid) return sigv4::unexpected{valid.error()};
@@ -646,8 +665,10 @@ store_result<object_info> object_store::commit(const std::string& bucket, object
         info.data_file = stem + ".data";
     } else {
         info.data_file.clear();
-        if (info.part_files.size() != sources.size()) return sigv4::unexpected{internal_error("parts miscounted")};
-        for (std::size_t i = 0; i < sources.size(); ++i) info.part_files[i].file = stem + "." + std::to_string(i + 1) + ".data";
+        if (info.part_files.size() != sources.size())
+            return sigv4::unexpected{internal_error("parts miscounted")};
+        for (std::size_t i = 0; i < sources.size(); ++i)
+            info.part_files[i].file = stem + "." + std::to_string(i + 1) + ".data";
     }
     const std::vector<std::string> names = info.files();
     const fs::path objects = dir / "objects";
@@ -659,11 +680,13 @@ store_result<object_info> object_store::commit(const std::string& bucket, object
     // before anything moves, so a refused Complete leaves its upload as it was.
     if (precondition) {
         const bool current = previous && previous->key == info.key;
-        if (auto refused = precondition(current ? &*previous : nullptr)) return sigv4::unexpected{std::move(*refused)};
+        if (auto refused = precondition(current ? &*previous : nullptr))
+            return sigv4::unexpected{std::move(*refused)};
     }
     std::size_t moved = 0;
     const auto move_back = [&] {
-        for (std::size_t i = 0; i < moved; ++i) ::rename((objects / names[i]).c_str(), sources[i].c_str());
+        for (std::size_t i = 0; i < moved; ++i)
+            ::rename((objects / names[i]).c_str(), sources[i].c_str());
     };
     for (; moved < sources.size(); ++moved) {
         if (::rename(sources[moved].c_str(), (objects / names[moved]).c_str()) != 0) {
@@ -718,7 +741,8 @@ store_result<open_object> object_store::open(std::string_view bucket, std::strin
                 break;
             }
             ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);  // a GET reads it front to back
-            pieces.push_back({fd, info->part_files.empty() ? info->size : info->part_files[i].size});
+            pieces.push_back(
+                {fd, info->part_files.empty() ? info->size : info->part_files[i].size});
         }
         if (failure == 0) return open_object(std::move(pieces), std::move(*info));
         open_object closes(std::move(pieces), {});
@@ -773,9 +797,10 @@ store_result<std::vector<object_info>> object_store::list(std::string_view bucke
 namespace {
 
 s3_error no_such_upload() {
-    return s3_error{404, "NoSuchUpload",
-                    "The specified upload does not exist. The upload ID may be invalid, or the upload "
-                    "may have been aborted or completed."};
+    return s3_error{
+        404, "NoSuchUpload",
+        "The specified upload does not exist. The upload ID may be invalid, or the upload "
+        "may have been aborted or completed."};
 }
 
 bool is_upload_id(std::string_view id) {
@@ -785,7 +810,8 @@ bool is_upload_id(std::string_view id) {
 }
 
 std::string unquoted(std::string_view etag) {
-    if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') etag = etag.substr(1, etag.size() - 2);
+    if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"')
+        etag = etag.substr(1, etag.size() - 2);
     return std::string(etag);
 }
 
@@ -805,9 +831,9 @@ store_result<fs::path> object_store::multipart_dir(std::string_view bucket, std:
     return dir;
 }
 
-store_result<std::string> object_store::create_multipart(std::string_view bucket, std::string_view key,
-                                                         std::string content_type,
-                                                         std::vector<sigv4::header> stored_headers) {
+store_result<std::string> object_store::create_multipart(
+    std::string_view bucket, std::string_view key, std::string content_type,
+    std::vector<sigv4::header> stored_headers) {
     if (auto valid = check_key(key); !valid) return sigv4::unexpected{valid.error()};
     if (!bucket_exists(bucket)) return sigv4::unexpected{no_such_bucket()};
     const std::string id = random_hex(16);
@@ -833,8 +859,9 @@ store_result<std::string> object_store::create_multipart(std::string_view bucket
 store_result<pending_upload> object_store::begin_part(std::string_view bucket, std::string_view key,
                                                       std::string_view upload_id, int part_number) {
     if (part_number < 1 || part_number > 10000) {
-        return sigv4::unexpected{s3_error{400, "InvalidArgument",
-                                          "Part number must be an integer between 1 and 10000, inclusive"}};
+        return sigv4::unexpected{
+            s3_error{400, "InvalidArgument",
+                     "Part number must be an integer between 1 and 10000, inclusive"}};
     }
     auto dir = multipart_dir(bucket, key, upload_id);
     if (!dir) return sigv4::unexpected{dir.error()};
@@ -849,7 +876,8 @@ store_result<pending_upload> object_store::begin_part(std::string_view bucket, s
     return part;
 }
 
-store_result<object_info> object_store::complete_multipart(std::string_view bucket, std::string_view key,
+store_result<object_info> object_store::complete_multipart(std::string_view bucket,
+                                                           std::string_view key,
                                                            std::string_view upload_id,
                                                            const std::vector<completed_part>& parts,
                                                            const write_precondition& precondition) {
@@ -857,14 +885,16 @@ store_result<object_info> object_store::complete_multipart(std::string_view buck
     auto dir = multipart_dir(bucket, key, upload_id);
     if (!dir) return sigv4::unexpected{dir.error()};
     if (parts.empty()) {
-        return sigv4::unexpected{s3_error{400, "MalformedXML",
-                                          "The XML you provided was not well-formed or did not validate "
-                                          "against our published schema"}};
+        return sigv4::unexpected{
+            s3_error{400, "MalformedXML",
+                     "The XML you provided was not well-formed or did not validate "
+                     "against our published schema"}};
     }
-    const s3_error invalid_part{400, "InvalidPart",
-                                "One or more of the specified parts could not be found. The part may not "
-                                "have been uploaded, or the specified entity tag may not match the part's "
-                                "entity tag."};
+    const s3_error invalid_part{
+        400, "InvalidPart",
+        "One or more of the specified parts could not be found. The part may not "
+        "have been uploaded, or the specified entity tag may not match the part's "
+        "entity tag."};
     // Check every part before writing anything.
     std::vector<fs::path> files;
     std::vector<data_piece> pieces;
@@ -873,9 +903,10 @@ store_result<object_info> object_store::complete_multipart(std::string_view buck
     for (std::size_t i = 0; i < parts.size(); ++i) {
         const auto& part = parts[i];
         if (part.part_number <= previous) {
-            return sigv4::unexpected{s3_error{400, "InvalidPartOrder",
-                                              "The list of parts was not in ascending order. The parts "
-                                              "list must be specified in order by part number."}};
+            return sigv4::unexpected{
+                s3_error{400, "InvalidPartOrder",
+                         "The list of parts was not in ascending order. The parts "
+                         "list must be specified in order by part number."}};
         }
         previous = part.part_number;
         const std::string number = std::to_string(part.part_number);
@@ -887,7 +918,8 @@ store_result<object_info> object_store::complete_multipart(std::string_view buck
         if (error) return sigv4::unexpected{invalid_part};
         if (i + 1 < parts.size() && size < min_part_size) {
             return sigv4::unexpected{
-                s3_error{400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size"}};
+                s3_error{400, "EntityTooSmall",
+                         "Your proposed upload is smaller than the minimum allowed size"}};
         }
         const std::string hex = unquoted(*etag);
         for (std::size_t at = 0; at + 1 < hex.size(); at += 2) {
@@ -936,9 +968,8 @@ std::mutex& object_store::upload_mutex(std::string_view upload_id) const {
     return upload_mutexes_[std::hash<std::string_view>{}(upload_id) % upload_mutexes_.size()];
 }
 
-store_result<std::vector<object_store::part_info>> object_store::list_parts(std::string_view bucket,
-                                                                            std::string_view key,
-                                                                            std::string_view upload_id) const {
+store_result<std::vector<object_store::part_info>> object_store::list_parts(
+    std::string_view bucket, std::string_view key, std::string_view upload_id) const {
     auto dir = multipart_dir(bucket, key, upload_id);
     if (!dir) return sigv4::unexpected{dir.error()};
     std::vector<part_info> parts;
@@ -948,7 +979,8 @@ store_result<std::vector<object_store::part_info>> object_store::list_parts(std:
         if (!name.ends_with(".part")) continue;
         const std::string number = name.substr(0, name.size() - 5);
         int part_number = 0;
-        const auto [end, parsed] = std::from_chars(number.data(), number.data() + number.size(), part_number);
+        const auto [end, parsed] =
+            std::from_chars(number.data(), number.data() + number.size(), part_number);
         if (parsed != std::errc{} || end != number.data() + number.size()) continue;
         auto etag = read_small_file(*dir / (number + ".etag"));
         struct stat facts {};
@@ -976,7 +1008,8 @@ store_result<std::vector<object_store::upload_info>> object_store::list_multipar
         uploads.push_back({meta->key, id, meta->last_modified});
     }
     std::sort(uploads.begin(), uploads.end(), [](const upload_info& a, const upload_info& b) {
-        return std::tie(a.key, a.initiated, a.upload_id) < std::tie(b.key, b.initiated, b.upload_id);
+        return std::tie(a.key, a.initiated, a.upload_id) <
+               std::tie(b.key, b.initiated, b.upload_id);
     });
     return uploads;
 }

@@ -56,8 +56,8 @@ std::string http_date(std::int64_t unix_seconds) {
 /// An HTTP-date (IMF-fixdate, the obsolete RFC 850 and asctime forms; RFC 9110 section 5.6.7)
 /// as unix seconds; nullopt when it is none of them (the condition is then ignored).
 std::optional<std::int64_t> parse_http_date(std::string_view text) {
-    static constexpr const char* formats[] = {"%a, %d %b %Y %H:%M:%S GMT", "%A, %d-%b-%y %H:%M:%S GMT",
-                                              "%a %b %e %H:%M:%S %Y"};
+    static constexpr const char* formats[] = {"%a, %d %b %Y %H:%M:%S GMT",
+                                              "%A, %d-%b-%y %H:%M:%S GMT", "%a %b %e %H:%M:%S %Y"};
     const std::string copy(text);
     for (const char* format : formats) {
         std::tm tm{};
@@ -79,7 +79,8 @@ bool etag_matches(std::string_view list, std::string_view etag) {
     const auto unquote = [](std::string_view tag) {
         tag = trim(tag);
         if (tag.starts_with("W/")) tag.remove_prefix(2);
-        if (tag.size() >= 2 && tag.front() == '"' && tag.back() == '"') tag = tag.substr(1, tag.size() - 2);
+        if (tag.size() >= 2 && tag.front() == '"' && tag.back() == '"')
+            tag = tag.substr(1, tag.size() - 2);
         return tag;
     };
     const std::string_view wanted = unquote(etag);
@@ -112,9 +113,11 @@ using http::iequals;
 /// Orders header names case-insensitively.
 struct iless {
     bool operator()(const std::string& a, const std::string& b) const {
-        return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-            return std::tolower(static_cast<unsigned char>(x)) < std::tolower(static_cast<unsigned char>(y));
-        });
+        return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(),
+                                            [](char x, char y) {
+                                                return std::tolower(static_cast<unsigned char>(x)) <
+                                                       std::tolower(static_cast<unsigned char>(y));
+                                            });
     }
 };
 
@@ -187,19 +190,20 @@ bool is_stored_header(std::string_view name) {
 }
 
 class request_ids {
-public:
+  public:
     request_ids() : prefix_(random_hex(4)) {}
     std::string next() {
         char counter[17];
         std::snprintf(counter, sizeof counter, "%08llX",
                       static_cast<unsigned long long>(next_.fetch_add(1) & 0xffffffffu));
         std::string id = prefix_ + counter;
-        std::transform(id.begin(), id.end(), id.begin(),
-                       [](char c) { return static_cast<char>(std::toupper(static_cast<unsigned char>(c))); });
+        std::transform(id.begin(), id.end(), id.begin(), [](char c) {
+            return static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        });
         return id;
     }
 
-private:
+  private:
     std::string prefix_;
     std::atomic<std::uint64_t> next_{1};
 };
@@ -228,12 +232,16 @@ struct exchange {
     }
     /// The same request, with an empty answer: what a body sink answers through.
     exchange(const exchange& other)
-        : req(other.req), request_id(other.request_id), bucket(other.bucket), key(other.key), head(other.head) {}
+        : req(other.req),
+          request_id(other.request_id),
+          bucket(other.bucket),
+          key(other.key),
+          head(other.head) {}
 };
 
 /// A body handed to a handler's `on_write`, answered by its `on_finish` through the exchange.
 class exchange_sink final : public http::body_sink {
-public:
+  public:
     using writer = std::function<bool(const char* data, std::size_t size)>;
     using finisher = std::function<void(exchange& ex, http::body_end end)>;
     exchange_sink(const exchange& ex, writer on_write, finisher on_finish)
@@ -244,14 +252,15 @@ public:
         return std::move(ex_.res);
     }
 
-private:
+  private:
     exchange ex_;
     writer on_write_;
     finisher on_finish_;
 };
 
 /// Reads a small body (multipart completion, bucket configuration) into memory, then answers.
-void read_small_body(exchange& ex, std::size_t limit, std::function<void(exchange&, std::string&, http::body_end)> then) {
+void read_small_body(exchange& ex, std::size_t limit,
+                     std::function<void(exchange&, std::string&, http::body_end)> then) {
     auto body = std::make_shared<std::string>();
     ex.body_limit = limit;
     ex.sink = std::make_unique<exchange_sink>(
@@ -260,7 +269,9 @@ void read_small_body(exchange& ex, std::size_t limit, std::function<void(exchang
             body->append(data, size);
             return true;
         },
-        [body, then = std::move(then)](exchange& answer, http::body_end end) { then(answer, *body, end); });
+        [body, then = std::move(then)](exchange& answer, http::body_end end) {
+            then(answer, *body, end);
+        });
 }
 
 /// The bytes [first, first + length) of an object as a file body for sendfile(2): one file, or
@@ -302,7 +313,8 @@ struct s3_server::impl {
         : options(std::move(opts)),
           store(options.data_dir),
           sweeper(store, options.abandoned_upload_age, std::chrono::hours(1), options.log),
-          server(http_options(options), [this](const http::request_head& req) { return handle(req); }) {}
+          server(http_options(options),
+                 [this](const http::request_head& req) { return handle(req); }) {}
 
     http::server_options http_options(const s3_server_options& opts) {
         http::server_options out;
@@ -331,10 +343,12 @@ struct s3_server::impl {
         exchange ex(head != nullptr ? *head : unparsed, ids.next());
         if (head == nullptr) ex.bucket.clear(), ex.key.clear();
         if (status == 431) {
-            send_error(ex, s3_error{400, "RequestHeaderSectionTooLarge",
-                                    "Your request header section exceeds the maximum allowed size."});
+            send_error(ex,
+                       s3_error{400, "RequestHeaderSectionTooLarge",
+                                "Your request header section exceeds the maximum allowed size."});
         } else if (status == 400) {
-            send_error(ex, s3_error{400, "BadRequest", "An error occurred when parsing the HTTP request."});
+            send_error(ex, s3_error{400, "BadRequest",
+                                    "An error occurred when parsing the HTTP request."});
         } else {
             send_error(ex, s3_error{});
         }
@@ -352,7 +366,9 @@ struct s3_server::impl {
 
     [[nodiscard]] bool origin_allowed(const std::string& origin) const {
         return std::any_of(options.allowed_origins.begin(), options.allowed_origins.end(),
-                           [&](const std::string& allowed) { return allowed == "*" || allowed == origin; }) ||
+                           [&](const std::string& allowed) {
+                               return allowed == "*" || allowed == origin;
+                           }) ||
                (options.origin_check && options.origin_check(origin));
     }
 
@@ -364,7 +380,8 @@ struct s3_server::impl {
         res.set_header("Access-Control-Allow-Origin", origin);
         res.set_header("Access-Control-Allow-Methods", std::string(allowed_methods));
         res.set_header("Access-Control-Expose-Headers", std::string(exposed_headers));
-        res.set_header("Vary", "Origin, Access-Control-Request-Headers, Access-Control-Request-Method");
+        res.set_header("Vary",
+                       "Origin, Access-Control-Request-Headers, Access-Control-Request-Method");
     }
 
     void send_xml(exchange& ex, int status, std::string xml) {
@@ -423,31 +440,39 @@ struct s3_server::impl {
         if ((failure.code == sigv4::errc::missing_security_header ||
              failure.code == sigv4::errc::authorization_header_malformed) &&
             detail::is_sigv2_request(ex.req.target, ex.req.value("Authorization"))) {
-            send_error(ex, s3_error{400, "InvalidRequest", std::string(detail::sigv2_refusal_message)});
+            send_error(ex,
+                       s3_error{400, "InvalidRequest", std::string(detail::sigv2_refusal_message)});
             return std::nullopt;
         }
-        s3_error error{sigv4::http_status(failure.code), std::string(sigv4::s3_error_code(failure.code)),
-                       failure.message};
+        s3_error error{sigv4::http_status(failure.code),
+                       std::string(sigv4::s3_error_code(failure.code)), failure.message};
         std::string extra;
         switch (failure.code) {
             case sigv4::errc::signature_does_not_match:
                 error.message =
-                    "The request signature we calculated does not match the signature you provided. "
+                    "The request signature we calculated does not match the signature you "
+                    "provided. "
                     "Check your key and signing method.";
-                if (!failure.string_to_sign.empty()) add_element(extra, "StringToSign", failure.string_to_sign);
+                if (!failure.string_to_sign.empty())
+                    add_element(extra, "StringToSign", failure.string_to_sign);
                 if (!failure.canonical_request.empty()) {
                     add_element(extra, "CanonicalRequest", failure.canonical_request);
                 }
                 break;
-            case sigv4::errc::request_expired: error.message = "Request has expired"; break;
-            case sigv4::errc::request_not_yet_valid: error.message = "Request is not valid yet"; break;
+            case sigv4::errc::request_expired:
+                error.message = "Request has expired";
+                break;
+            case sigv4::errc::request_not_yet_valid:
+                error.message = "Request is not valid yet";
+                break;
             case sigv4::errc::invalid_access_key_id:
                 error.message = "The AWS Access Key Id you provided does not exist in our records.";
                 break;
             case sigv4::errc::missing_security_header:
                 if (error.code == "AccessDenied") error.message = "Access Denied";
                 break;
-            default: break;
+            default:
+                break;
         }
         if (error.code.empty()) error.code = "AccessDenied";
         send_error(ex, error, extra);
@@ -475,9 +500,9 @@ struct s3_server::impl {
             if (method == "GET") {
                 if (has_query(query, "location")) return bucket_location(ex);
                 if (has_query(query, "uploads")) return list_multipart_uploads(ex, query);
-                if (has_query(query, "versions") ||
-                    has_query(query, "versioning") || has_query(query, "policy") ||
-                    has_query(query, "acl") || has_query(query, "cors")) {
+                if (has_query(query, "versions") || has_query(query, "versioning") ||
+                    has_query(query, "policy") || has_query(query, "acl") ||
+                    has_query(query, "cors")) {
                     return not_implemented(ex);
                 }
                 return list_objects(ex, query);
@@ -528,7 +553,7 @@ struct s3_server::impl {
         xml += s3_namespace;
         xml += "\"><Owner><ID>local</ID><DisplayName>local</DisplayName></Owner><Buckets>";
         for (const auto& name : store.list_buckets()) {
-            struct stat info{};
+            struct stat info {};
             const auto path = store.root() / "buckets" / name;
             const std::int64_t created = ::stat(path.c_str(), &info) == 0 ? info.st_mtime : 0;
             xml += "<Bucket>";
@@ -543,16 +568,18 @@ struct s3_server::impl {
 
     void create_bucket(exchange& ex) {
         // The optional CreateBucketConfiguration names a region; any is accepted locally.
-        read_small_body(ex, max_small_body, [this](exchange& answer, std::string&, http::body_end end) {
-            if (end != http::body_end::complete) return send_error(answer, too_big_request());
-            if (auto created = store.create_bucket(answer.bucket); !created) {
-                return send_error(answer, created.error());
-            }
-            add_common_headers(answer);
-            answer.res.set_header("Location", "/" + answer.bucket);
-            answer.res.status = 200;
-            log(answer, 200);
-        });
+        read_small_body(ex, max_small_body,
+                        [this](exchange& answer, std::string&, http::body_end end) {
+                            if (end != http::body_end::complete)
+                                return send_error(answer, too_big_request());
+                            if (auto created = store.create_bucket(answer.bucket); !created) {
+                                return send_error(answer, created.error());
+                            }
+                            add_common_headers(answer);
+                            answer.res.set_header("Location", "/" + answer.bucket);
+                            answer.res.status = 200;
+                            log(answer, 200);
+                        });
     }
 
     static s3_error too_big_request() {
@@ -561,7 +588,8 @@ struct s3_server::impl {
 
     void head_bucket(exchange& ex) {
         if (!store.bucket_exists(ex.bucket)) {
-            return send_error(ex, s3_error{404, "NoSuchBucket", "The specified bucket does not exist"});
+            return send_error(ex,
+                              s3_error{404, "NoSuchBucket", "The specified bucket does not exist"});
         }
         add_common_headers(ex);
         ex.res.set_header("x-amz-bucket-region", options.region);
@@ -580,7 +608,8 @@ struct s3_server::impl {
 
     void bucket_location(exchange& ex) {
         if (!store.bucket_exists(ex.bucket)) {
-            return send_error(ex, s3_error{404, "NoSuchBucket", "The specified bucket does not exist"});
+            return send_error(ex,
+                              s3_error{404, "NoSuchBucket", "The specified bucket does not exist"});
         }
         add_common_headers(ex);
         std::string xml(xml_declaration);
@@ -618,10 +647,12 @@ struct s3_server::impl {
         request.delimiter = query_value(query, "delimiter");
         request.key_marker = query_value(query, "key-marker");
         request.upload_id_marker = query_value(query, "upload-id-marker");
-        if (has_query(query, "max-uploads")) request.max_uploads = query_value(query, "max-uploads");
+        if (has_query(query, "max-uploads"))
+            request.max_uploads = query_value(query, "max-uploads");
         send_listing(ex, list_multipart_uploads_xml(store, ex.bucket, request));
     }
-    void list_parts(exchange& ex, const std::vector<sigv4::query_param>& query, const std::string& upload_id) {
+    void list_parts(exchange& ex, const std::vector<sigv4::query_param>& query,
+                    const std::string& upload_id) {
         list_parts_request request;
         request.upload_id = upload_id;
         if (has_query(query, "max-parts")) request.max_parts = query_value(query, "max-parts");
@@ -640,7 +671,8 @@ struct s3_server::impl {
 
     /// A conditional request's verdict on `info` (RFC 9110 section 13.2.2, as S3 applies it):
     /// 0 to go on, 412 (precondition failed, `failed` names the header) or 304 (not modified).
-    int evaluate_conditions(const exchange& ex, const object_info& info, std::string_view& failed) const {
+    int evaluate_conditions(const exchange& ex, const object_info& info,
+                            std::string_view& failed) const {
         const auto& req = ex.req;
         if (const std::string* if_match = req.find("If-Match")) {
             if (!etag_matches(*if_match, info.etag)) {
@@ -660,7 +692,8 @@ struct s3_server::impl {
                 failed = "If-None-Match";
                 return read ? 304 : 412;
             }
-        } else if (const std::string* since = req.find("If-Modified-Since"); since != nullptr && read) {
+        } else if (const std::string* since = req.find("If-Modified-Since");
+                   since != nullptr && read) {
             const auto date = parse_http_date(*since);
             if (date && *date <= std::time(nullptr) && info.last_modified <= *date) {
                 failed = "If-Modified-Since";
@@ -673,7 +706,9 @@ struct s3_server::impl {
     void precondition_failed(exchange& ex, std::string_view condition) {
         std::string extra;
         add_element(extra, "Condition", condition);
-        send_error(ex, s3_error{412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold"},
+        send_error(ex,
+                   s3_error{412, "PreconditionFailed",
+                            "At least one of the pre-conditions you specified did not hold"},
                    extra);
     }
 
@@ -707,8 +742,8 @@ struct s3_server::impl {
             std::string extra;
             add_element(extra, "RangeRequested", range_header);
             add_element(extra, "ActualObjectSize", std::to_string(info.size));
-            return send_error(ex, s3_error{416, "InvalidRange", "The requested range is not satisfiable"},
-                              extra);
+            return send_error(
+                ex, s3_error{416, "InvalidRange", "The requested range is not satisfiable"}, extra);
         }
 
         add_common_headers(ex);
@@ -716,8 +751,8 @@ struct s3_server::impl {
         res.set_header("ETag", info.etag);
         res.set_header("Last-Modified", http_date(info.last_modified));
         res.set_header("Accept-Ranges", "bytes");
-        if (!info.checksum_sha256.empty() && iequals(ex.req.value("x-amz-checksum-mode"), "ENABLED") &&
-            kind == range_kind::none) {
+        if (!info.checksum_sha256.empty() &&
+            iequals(ex.req.value("x-amz-checksum-mode"), "ENABLED") && kind == range_kind::none) {
             res.set_header("x-amz-checksum-sha256", info.checksum_sha256);
         }
         std::map<std::string, std::string, iless> headers;
@@ -732,9 +767,11 @@ struct s3_server::impl {
             {"response-expires", "Expires"},
         };
         for (const auto& [parameter, header] : overrides) {
-            if (has_query(query, parameter)) headers[std::string(header)] = query_value(query, parameter);
+            if (has_query(query, parameter))
+                headers[std::string(header)] = query_value(query, parameter);
         }
-        if (has_query(query, "response-content-type")) content_type = query_value(query, "response-content-type");
+        if (has_query(query, "response-content-type"))
+            content_type = query_value(query, "response-content-type");
         for (const auto& [name, value] : headers) res.set_header(name, value);
         res.set_header("Content-Type", content_type);
 
@@ -742,8 +779,8 @@ struct s3_server::impl {
         if (kind == range_kind::satisfiable) {
             status = 206;
             res.set_header("Content-Range", "bytes " + std::to_string(range.first) + "-" +
-                                                std::to_string(range.first + range.length - 1) + "/" +
-                                                std::to_string(info.size));
+                                                std::to_string(range.first + range.length - 1) +
+                                                "/" + std::to_string(info.size));
         }
         res.status = status;
         const std::uint64_t first = range.first;
@@ -757,8 +794,8 @@ struct s3_server::impl {
     }
 
     /// PutObject, or UploadPart when `upload_id` is set.
-    void put_object(exchange& ex, const sigv4::verified_request& verified, const std::string& upload_id,
-                    int part_number) {
+    void put_object(exchange& ex, const sigv4::verified_request& verified,
+                    const std::string& upload_id, int part_number) {
         const auto& req = ex.req;
         if (req.has("x-amz-copy-source")) return not_implemented(ex);
         if (!req.content_length) {
@@ -773,16 +810,18 @@ struct s3_server::impl {
                                          : std::string(req.value("x-amz-content-sha256"));
         if (istarts_with(content_sha256, "STREAMING-") ||
             req.value("Content-Encoding").find("aws-chunked") != std::string_view::npos) {
-            return send_error(ex, s3_error{501, "NotImplemented",
-                                           "aws-chunked uploads (STREAMING-* payloads) are not supported by "
-                                           "presign's local store; send the body with its SHA-256 or "
-                                           "UNSIGNED-PAYLOAD."});
+            return send_error(
+                ex, s3_error{501, "NotImplemented",
+                             "aws-chunked uploads (STREAMING-* payloads) are not supported by "
+                             "presign's local store; send the body with its SHA-256 or "
+                             "UNSIGNED-PAYLOAD."});
         }
         if (content_sha256 == "UNSIGNED-PAYLOAD") content_sha256.clear();
         if (!content_sha256.empty() && !is_lower_hex64(content_sha256)) {
-            return send_error(ex, s3_error{400, "InvalidArgument",
-                                           "x-amz-content-sha256 must be UNSIGNED-PAYLOAD or a valid sha256 "
-                                           "value."});
+            return send_error(
+                ex, s3_error{400, "InvalidArgument",
+                             "x-amz-content-sha256 must be UNSIGNED-PAYLOAD or a valid sha256 "
+                             "value."});
         }
         upload_expectations expect;
         expect.content_length = length;
@@ -792,43 +831,50 @@ struct s3_server::impl {
         if (!expect.checksum_sha256.empty()) {
             auto decoded = sigv4::base64_decode(expect.checksum_sha256);
             if (!decoded || decoded->size() != 32) {
-                return send_error(ex, s3_error{400, "InvalidRequest",
-                                               "Value for x-amz-checksum-sha256 header is invalid."});
+                return send_error(ex,
+                                  s3_error{400, "InvalidRequest",
+                                           "Value for x-amz-checksum-sha256 header is invalid."});
             }
         }
         if (!expect.content_md5.empty()) {
             auto decoded = sigv4::base64_decode(expect.content_md5);
             if (!decoded || decoded->size() != 16) {
-                return send_error(ex, s3_error{400, "InvalidDigest", "The Content-MD5 you specified was invalid."});
+                return send_error(ex, s3_error{400, "InvalidDigest",
+                                               "The Content-MD5 you specified was invalid."});
             }
         }
         if (length > options.max_object_bytes) {
             std::string extra;
             add_element(extra, "ProposedSize", std::to_string(length));
             add_element(extra, "MaxSizeAllowed", std::to_string(options.max_object_bytes));
-            send_error(ex, s3_error{400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size"},
+            send_error(ex,
+                       s3_error{400, "EntityTooLarge",
+                                "Your proposed upload exceeds the maximum allowed size"},
                        extra);
             ex.res.close = true;
             return;
         }
         // S3's conditional writes: checked before the body is read and again before the commit.
-        const bool conditional = upload_id.empty() && (req.has("If-None-Match") || req.has("If-Match"));
+        const bool conditional =
+            upload_id.empty() && (req.has("If-None-Match") || req.has("If-Match"));
         if (conditional && !write_allowed(ex)) return;
         std::vector<sigv4::header> stored;
         for (const auto& [name, value] : req.headers) {
             if (is_stored_header(name)) stored.push_back({name, value});
         }
-        auto started = upload_id.empty()
-                           ? store.begin_upload(ex.bucket, ex.key, std::string(req.value("Content-Type")),
-                                                std::move(stored))
-                           : store.begin_part(ex.bucket, ex.key, upload_id, part_number);
+        auto started =
+            upload_id.empty()
+                ? store.begin_upload(ex.bucket, ex.key, std::string(req.value("Content-Type")),
+                                     std::move(stored))
+                : store.begin_part(ex.bucket, ex.key, upload_id, part_number);
         if (!started) return send_error(ex, started.error());
         struct upload_state {
             pending_upload upload;
             upload_expectations expect;
             std::optional<s3_error> write_error;
         };
-        auto state = std::make_shared<upload_state>(upload_state{std::move(started).value(), std::move(expect), {}});
+        auto state = std::make_shared<upload_state>(
+            upload_state{std::move(started).value(), std::move(expect), {}});
         state->upload.hash_sha256(!state->expect.content_sha256_hex.empty() ||
                                   !state->expect.checksum_sha256.empty());
         ex.body_limit = length;
@@ -844,9 +890,10 @@ struct s3_server::impl {
             [this, state, conditional](exchange& answer, http::body_end end) {
                 if (state->write_error) return send_error(answer, *state->write_error);
                 if (end != http::body_end::complete) {
-                    return send_error(answer, s3_error{400, "IncompleteBody",
-                                                       "You did not provide the number of bytes specified by the "
-                                                       "Content-Length HTTP header."});
+                    return send_error(
+                        answer, s3_error{400, "IncompleteBody",
+                                         "You did not provide the number of bytes specified by the "
+                                         "Content-Length HTTP header."});
                 }
                 std::string_view failed;
                 if (conditional) state->expect.precondition = commit_check(answer, failed);
@@ -873,13 +920,17 @@ struct s3_server::impl {
             return s3_error{404, "NoSuchKey", "The specified key does not exist."};
         }
         if (evaluate_conditions(ex, *current, failed) == 0) return std::nullopt;
-        return s3_error{412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold"};
+        return s3_error{412, "PreconditionFailed",
+                        "At least one of the pre-conditions you specified did not hold"};
     }
 
     /// The store's check of a write's conditions at its commit, atomic with it (`ex` and `failed`
     /// must outlive the commit).
-    presign::local::write_precondition commit_check(const exchange& ex, std::string_view& failed) const {
-        return [this, &ex, &failed](const object_info* current) { return write_refusal(ex, current, failed); };
+    presign::local::write_precondition commit_check(const exchange& ex,
+                                                    std::string_view& failed) const {
+        return [this, &ex, &failed](const object_info* current) {
+            return write_refusal(ex, current, failed);
+        };
     }
 
     /// Answers a refused write: a failed precondition names its header, as S3 does.
@@ -893,8 +944,9 @@ struct s3_server::impl {
     bool if_none_match_supported(exchange& ex) {
         const std::string* if_none_match = ex.req.find("If-None-Match");
         if (if_none_match == nullptr || trim(*if_none_match) == "*") return true;
-        send_error(ex, s3_error{501, "NotImplemented",
-                                "A header you provided implies functionality that is not implemented"});
+        send_error(ex,
+                   s3_error{501, "NotImplemented",
+                            "A header you provided implies functionality that is not implemented"});
         return false;
     }
 
@@ -917,32 +969,34 @@ struct s3_server::impl {
     }
 
     void create_multipart(exchange& ex) {
-        read_small_body(ex, max_small_body, [this](exchange& answer, std::string&, http::body_end end) {
-            if (end != http::body_end::complete) return send_error(answer, too_big_request());
-            std::vector<sigv4::header> stored;
-            for (const auto& [name, value] : answer.req.headers) {
-                if (is_stored_header(name)) stored.push_back({name, value});
-            }
-            auto created = store.create_multipart(answer.bucket, answer.key,
-                                                  std::string(answer.req.value("Content-Type")), std::move(stored));
-            if (!created) return send_error(answer, created.error());
-            add_common_headers(answer);
-            std::string xml(xml_declaration);
-            xml += "<InitiateMultipartUploadResult xmlns=\"";
-            xml += s3_namespace;
-            xml += "\">";
-            add_element(xml, "Bucket", answer.bucket);
-            add_element(xml, "Key", answer.key);
-            add_element(xml, "UploadId", *created);
-            xml += "</InitiateMultipartUploadResult>";
-            send_xml(answer, 200, std::move(xml));
-            log(answer, 200);
-        });
+        read_small_body(
+            ex, max_small_body, [this](exchange& answer, std::string&, http::body_end end) {
+                if (end != http::body_end::complete) return send_error(answer, too_big_request());
+                std::vector<sigv4::header> stored;
+                for (const auto& [name, value] : answer.req.headers) {
+                    if (is_stored_header(name)) stored.push_back({name, value});
+                }
+                auto created = store.create_multipart(answer.bucket, answer.key,
+                                                      std::string(answer.req.value("Content-Type")),
+                                                      std::move(stored));
+                if (!created) return send_error(answer, created.error());
+                add_common_headers(answer);
+                std::string xml(xml_declaration);
+                xml += "<InitiateMultipartUploadResult xmlns=\"";
+                xml += s3_namespace;
+                xml += "\">";
+                add_element(xml, "Bucket", answer.bucket);
+                add_element(xml, "Key", answer.key);
+                add_element(xml, "UploadId", *created);
+                xml += "</InitiateMultipartUploadResult>";
+                send_xml(answer, 200, std::move(xml));
+                log(answer, 200);
+            });
     }
 
     /// The text between <name> and </name> from `from` on; advances `from` past it.
-    static std::optional<std::string> element(std::string_view xml, std::string_view name, std::size_t& from,
-                                              std::size_t limit) {
+    static std::optional<std::string> element(std::string_view xml, std::string_view name,
+                                              std::size_t& from, std::size_t limit) {
         const std::string open = "<" + std::string(name) + ">";
         const std::string close = "</" + std::string(name) + ">";
         const auto start = xml.find(open, from);
@@ -955,7 +1009,8 @@ struct s3_server::impl {
 
     static std::string xml_unescape(std::string text) {
         static const std::pair<std::string_view, std::string_view> entities[] = {
-            {"&quot;", "\""}, {"&#34;", "\""}, {"&apos;", "'"}, {"&lt;", "<"}, {"&gt;", ">"}, {"&amp;", "&"}};
+            {"&quot;", "\""}, {"&#34;", "\""}, {"&apos;", "'"},
+            {"&lt;", "<"},    {"&gt;", ">"},   {"&amp;", "&"}};
         for (const auto& [entity, plain] : entities) {
             for (auto at = text.find(entity); at != std::string::npos; at = text.find(entity, at)) {
                 text.replace(at, entity.size(), plain);
@@ -968,15 +1023,18 @@ struct s3_server::impl {
     void complete_multipart(exchange& ex, const std::string& upload_id) {
         read_small_body(ex, 4 * max_small_body,
                         [this, upload_id](exchange& answer, std::string& body, http::body_end end) {
-                            if (end != http::body_end::complete) return send_error(answer, too_big_request());
+                            if (end != http::body_end::complete)
+                                return send_error(answer, too_big_request());
                             complete_multipart(answer, upload_id, body);
                         });
     }
 
-    void complete_multipart(exchange& ex, const std::string& upload_id, const std::string& xml_body) {
-        const s3_error malformed{400, "MalformedXML",
-                                 "The XML you provided was not well-formed or did not validate against our "
-                                 "published schema"};
+    void complete_multipart(exchange& ex, const std::string& upload_id,
+                            const std::string& xml_body) {
+        const s3_error malformed{
+            400, "MalformedXML",
+            "The XML you provided was not well-formed or did not validate against our "
+            "published schema"};
         const std::string* body = &xml_body;
         std::vector<object_store::completed_part> parts;
         std::size_t at = 0;
@@ -990,17 +1048,20 @@ struct s3_server::impl {
             cursor = start;
             auto etag = element(*body, "ETag", cursor, end);
             const auto number = number_text ? parse_u64(*number_text) : std::nullopt;
-            if (!number || !etag || *number < 1 || *number > 10000) return send_error(ex, malformed);
+            if (!number || !etag || *number < 1 || *number > 10000)
+                return send_error(ex, malformed);
             parts.push_back({static_cast<int>(*number), xml_unescape(*etag)});
             at = end + 7;
         }
-        // S3's conditional writes apply to CompleteMultipartUpload as to PutObject; the store checks
-        // them after the upload id (NoSuchUpload comes first) and again, atomically, at the commit.
+        // S3's conditional writes apply to CompleteMultipartUpload as to PutObject; the store
+        // checks them after the upload id (NoSuchUpload comes first) and again, atomically, at the
+        // commit.
         std::string_view failed;
         const bool conditional = ex.req.has("If-None-Match") || ex.req.has("If-Match");
         if (conditional && !if_none_match_supported(ex)) return;
-        auto completed = store.complete_multipart(ex.bucket, ex.key, upload_id, parts,
-                                                  conditional ? commit_check(ex, failed) : write_precondition{});
+        auto completed =
+            store.complete_multipart(ex.bucket, ex.key, upload_id, parts,
+                                     conditional ? commit_check(ex, failed) : write_precondition{});
         if (!completed) return send_write_error(ex, completed.error(), failed);
         add_common_headers(ex);
         std::string xml(xml_declaration);
@@ -1039,19 +1100,21 @@ struct s3_server::impl {
     void preflight(exchange& ex) {
         const auto& req = ex.req;
         if (!req.has("Origin")) {
-            return send_error(ex, s3_error{400, "BadRequest",
-                                           "Insufficient information. Origin request header needed."});
+            return send_error(ex,
+                              s3_error{400, "BadRequest",
+                                       "Insufficient information. Origin request header needed."});
         }
         const std::string_view method = req.value("Access-Control-Request-Method");
         const bool method_ok = method == "GET" || method == "PUT" || method == "HEAD" ||
                                method == "POST" || method == "DELETE";
         if (!origin_allowed(std::string(req.value("Origin"))) || !method_ok) {
-            return send_error(ex, s3_error{403, "AccessForbidden",
-                                           "CORSResponse: This CORS request is not allowed. This is "
-                                           "usually because the evalution of Origin, request method / "
-                                           "Access-Control-Request-Method or "
-                                           "Access-Control-Request-Headers are not whitelisted by the "
-                                           "resource's CORS spec."});
+            return send_error(ex,
+                              s3_error{403, "AccessForbidden",
+                                       "CORSResponse: This CORS request is not allowed. This is "
+                                       "usually because the evalution of Origin, request method / "
+                                       "Access-Control-Request-Method or "
+                                       "Access-Control-Request-Headers are not whitelisted by the "
+                                       "resource's CORS spec."});
         }
         add_common_headers(ex);
         if (const std::string* asked = req.find("Access-Control-Request-Headers")) {
@@ -1069,7 +1132,8 @@ bool port_in_use(const std::string& host, int port) {
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_NUMERICSERV;
     addrinfo* found = nullptr;
-    if (::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0) return false;
+    if (::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0)
+        return false;
     bool in_use = false;
     for (addrinfo* at = found; at != nullptr && !in_use; at = at->ai_next) {
         const int fd = ::socket(at->ai_family, at->ai_socktype | SOCK_CLOEXEC, at->ai_protocol);
@@ -1083,9 +1147,12 @@ bool port_in_use(const std::string& host, int port) {
     return in_use;
 }
 
-s3_server::s3_server(s3_server_options options) : impl_(std::make_unique<impl>(std::move(options))) {}
+s3_server::s3_server(s3_server_options options)
+    : impl_(std::make_unique<impl>(std::move(options))) {}
 
-s3_server::~s3_server() { stop(); }
+s3_server::~s3_server() {
+    stop();
+}
 
 sigv4::result<int, std::string> s3_server::bind(const std::string& host, int port) {
     return impl_->server.bind(host, port);
@@ -1096,9 +1163,13 @@ bool s3_server::listen() {
     return true;
 }
 
-void s3_server::stop() { impl_->server.stop(); }
+void s3_server::stop() {
+    impl_->server.stop();
+}
 
-bool s3_server::is_running() const { return impl_->server.is_running(); }
+bool s3_server::is_running() const {
+    return impl_->server.is_running();
+}
 
 bool s3_server::ensure_bucket(std::string_view bucket) {
     return static_cast<bool>(impl_->store.create_bucket(bucket));

@@ -5,7 +5,8 @@
 
 namespace presign::local {
 
-upload_sweeper::upload_sweeper(object_store& store, std::chrono::seconds max_age, std::chrono::seconds interval,
+upload_sweeper::upload_sweeper(object_store& store, std::chrono::seconds max_age,
+                               std::chrono::seconds interval,
                                std::function<void(std::string_view)> log)
     : store_(store), max_age_(max_age), interval_(interval), log_(std::move(log)) {
     if (max_age_.count() <= 0) return;
@@ -32,7 +33,7 @@ upload_sweeper::~upload_sweeper() {
 std::size_t upload_sweeper::sweep_once() {
     if (max_age_.count() <= 0) return 0;
     const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch());
+        std::chrono::system_clock::now().time_since_epoch());
     const std::size_t removed = store_.sweep_multipart_uploads((now - max_age_).count());
     if (removed > 0 && log_) {
         log_("swept " + std::to_string(removed) + " multipart upload(s) initiated more than " +

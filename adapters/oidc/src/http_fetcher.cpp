@@ -8,7 +8,9 @@ namespace {
 
 using fetch_result = sigv4::result<std::string, std::string>;
 
-fetch_result fail(std::string message) { return sigv4::unexpected<std::string>{std::move(message)}; }
+fetch_result fail(std::string message) {
+    return sigv4::unexpected<std::string>{std::move(message)};
+}
 
 /// Splits "scheme://authority/path" into "scheme://authority" (what httplib::Client takes) and
 /// the path with its query.
@@ -46,17 +48,18 @@ fetcher http_fetcher(http_fetcher_options options) {
         client.set_follow_location(false);
         std::string body;
         bool too_large = false;
-        const auto answer = client.Get(
-            target, httplib::Headers{{"Accept", "application/json"}},
-            [&](const char* data, size_t length) {
-                if (body.size() + length > options.max_body_bytes) {
-                    too_large = true;
-                    return false;
-                }
-                body.append(data, length);
-                return true;
-            });
-        if (too_large) return fail("the answer is larger than " + std::to_string(options.max_body_bytes) + " bytes");
+        const auto answer = client.Get(target, httplib::Headers{{"Accept", "application/json"}},
+                                       [&](const char* data, size_t length) {
+                                           if (body.size() + length > options.max_body_bytes) {
+                                               too_large = true;
+                                               return false;
+                                           }
+                                           body.append(data, length);
+                                           return true;
+                                       });
+        if (too_large)
+            return fail("the answer is larger than " + std::to_string(options.max_body_bytes) +
+                        " bytes");
         if (!answer) return fail("no answer (" + httplib::to_string(answer.error()) + ")");
         if (answer->status != 200) return fail("HTTP status " + std::to_string(answer->status));
         return body;

@@ -50,8 +50,10 @@ std::optional<json> decode_json_part(std::string_view part) {
     uint8_t* bytes = nullptr;
     size_t length = 0;
     cjose_err err{};
-    if (!cjose_base64url_decode(part.data(), part.size(), &bytes, &length, &err)) return std::nullopt;
-    std::unique_ptr<uint8_t, void (*)(uint8_t*)> owned(bytes, [](uint8_t* p) { cjose_get_dealloc()(p); });
+    if (!cjose_base64url_decode(part.data(), part.size(), &bytes, &length, &err))
+        return std::nullopt;
+    std::unique_ptr<uint8_t, void (*)(uint8_t*)> owned(bytes,
+                                                       [](uint8_t* p) { cjose_get_dealloc()(p); });
     json document = json::parse(bytes, bytes + length, nullptr, false);
     if (document.is_discarded() || !document.is_object()) return std::nullopt;
     return document;
@@ -68,7 +70,8 @@ std::string algorithm_for(const json& jwk) {
     const std::string alg = jwk.value("alg", "");
     if (use != "sig") return {};
     if (kty == "RSA" && (alg.empty() || alg == "RS256")) return "RS256";
-    if (kty == "EC" && jwk.value("crv", "") == "P-256" && (alg.empty() || alg == "ES256")) return "ES256";
+    if (kty == "EC" && jwk.value("crv", "") == "P-256" && (alg.empty() || alg == "ES256"))
+        return "ES256";
     return {};
 }
 
@@ -77,7 +80,8 @@ sigv4::result<key_set, std::string> parse_key_set(const std::string& body) {
     const json document = json::parse(body, nullptr, false);
     if (document.is_discarded() || !document.is_object() || !document.contains("keys") ||
         !document["keys"].is_array()) {
-        return sigv4::unexpected<std::string>{"the key set is not a JWKS document (no \"keys\" array)"};
+        return sigv4::unexpected<std::string>{
+            "the key set is not a JWKS document (no \"keys\" array)"};
     }
     key_set keys;
     for (const auto& entry : document["keys"]) {
@@ -89,7 +93,8 @@ sigv4::result<key_set, std::string> parse_key_set(const std::string& body) {
         jwk_ptr key(cjose_jwk_import(text.data(), text.size(), &err));
         if (!key) continue;
         if (algorithm == "RS256" && cjose_jwk_get_keysize(key.get(), &err) < min_rsa_bits) continue;
-        keys.emplace(entry["kid"].get<std::string>(), signing_key{std::move(algorithm), std::move(key)});
+        keys.emplace(entry["kid"].get<std::string>(),
+                     signing_key{std::move(algorithm), std::move(key)});
     }
     return keys;
 }
@@ -113,17 +118,28 @@ std::optional<double> numeric_claim(const json& claims, const char* name) {
 
 std::string_view to_string(reason code) noexcept {
     switch (code) {
-        case reason::missing_token: return "missing_token";
-        case reason::malformed_token: return "malformed_token";
-        case reason::unsupported_algorithm: return "unsupported_algorithm";
-        case reason::unknown_key: return "unknown_key";
-        case reason::bad_signature: return "bad_signature";
-        case reason::wrong_issuer: return "wrong_issuer";
-        case reason::wrong_audience: return "wrong_audience";
-        case reason::expired: return "expired";
-        case reason::not_yet_valid: return "not_yet_valid";
-        case reason::missing_subject: return "missing_subject";
-        case reason::provider_unavailable: return "provider_unavailable";
+        case reason::missing_token:
+            return "missing_token";
+        case reason::malformed_token:
+            return "malformed_token";
+        case reason::unsupported_algorithm:
+            return "unsupported_algorithm";
+        case reason::unknown_key:
+            return "unknown_key";
+        case reason::bad_signature:
+            return "bad_signature";
+        case reason::wrong_issuer:
+            return "wrong_issuer";
+        case reason::wrong_audience:
+            return "wrong_audience";
+        case reason::expired:
+            return "expired";
+        case reason::not_yet_valid:
+            return "not_yet_valid";
+        case reason::missing_subject:
+            return "missing_subject";
+        case reason::provider_unavailable:
+            return "provider_unavailable";
     }
     return "unknown";
 }
@@ -134,11 +150,11 @@ struct token_validator::state {
 
     std::mutex fetch_mutex;  ///< one fetch at a time; taken before cache_mutex, never inside it
     mutable std::mutex cache_mutex;
-    std::string jwks_uri;                     ///< guarded by cache_mutex
-    std::shared_ptr<const key_set> keys;      ///< guarded by cache_mutex
-    clock_type::time_point fetched_at{};      ///< when keys were fetched; guarded by cache_mutex
-    clock_type::time_point last_attempt{};    ///< last fetch attempt; guarded by cache_mutex
-    std::uint64_t generation = 0;             ///< counts successful fetches; guarded by cache_mutex
+    std::string jwks_uri;                   ///< guarded by cache_mutex
+    std::shared_ptr<const key_set> keys;    ///< guarded by cache_mutex
+    clock_type::time_point fetched_at{};    ///< when keys were fetched; guarded by cache_mutex
+    clock_type::time_point last_attempt{};  ///< last fetch attempt; guarded by cache_mutex
+    std::uint64_t generation = 0;           ///< counts successful fetches; guarded by cache_mutex
 
     struct snapshot {
         std::shared_ptr<const key_set> keys;
@@ -155,13 +171,16 @@ struct token_validator::state {
     sigv4::result<std::string, std::string> discover_locked() {
         const std::string& issuer = options.issuer;
         if (issuer.empty() || options.audiences.empty()) {
-            return sigv4::unexpected<std::string>{"an issuer and at least one audience are required"};
+            return sigv4::unexpected<std::string>{
+                "an issuer and at least one audience are required"};
         }
         if (!issuer.starts_with("https://") && !is_loopback_http(issuer)) {
-            return sigv4::unexpected<std::string>{"the issuer must be an https:// URL (http:// only on loopback): " + issuer};
+            return sigv4::unexpected<std::string>{
+                "the issuer must be an https:// URL (http:// only on loopback): " + issuer};
         }
         const std::string url =
-            (issuer.ends_with('/') ? issuer.substr(0, issuer.size() - 1) : issuer) + "/.well-known/openid-configuration";
+            (issuer.ends_with('/') ? issuer.substr(0, issuer.size() - 1) : issuer) +
+            "/.well-known/openid-configuration";
         auto body = fetch(url);
         if (!body) return sigv4::unexpected<std::string>{"discovery " + url + ": " + body.error()};
         const json document = json::parse(*body, nullptr, false);
@@ -170,7 +189,8 @@ struct token_validator::state {
         }
         if (document.value("issuer", "") != issuer) {
             return sigv4::unexpected<std::string>{"discovery " + url + ": its \"issuer\" is \"" +
-                                                  document.value("issuer", "") + "\", not \"" + issuer + "\""};
+                                                  document.value("issuer", "") + "\", not \"" +
+                                                  issuer + "\""};
         }
         std::string uri = document.value("jwks_uri", "");
         if (!uri.starts_with("https://") && !is_loopback_http(uri)) {
@@ -198,7 +218,8 @@ struct token_validator::state {
         auto body = fetch(uri);
         if (!body) return sigv4::unexpected<std::string>{"key set " + uri + ": " + body.error()};
         auto parsed = parse_key_set(*body);
-        if (!parsed) return sigv4::unexpected<std::string>{"key set " + uri + ": " + parsed.error()};
+        if (!parsed)
+            return sigv4::unexpected<std::string>{"key set " + uri + ": " + parsed.error()};
         auto fresh = std::make_shared<const key_set>(std::move(*parsed));
         std::lock_guard lock(cache_mutex);
         jwks_uri = uri;
@@ -221,7 +242,8 @@ sigv4::result<std::string, std::string> token_validator::discover() {
     return state_->refresh(state_->current().generation);
 }
 
-sigv4::result<std::string, rejection> token_validator::validate(std::string_view authorization) const {
+sigv4::result<std::string, rejection> token_validator::validate(
+    std::string_view authorization) const {
     // ---- the token itself ------------------------------------------------------------------
     std::string_view token = authorization;
     auto trim = [&token] {
@@ -231,25 +253,32 @@ sigv4::result<std::string, rejection> token_validator::validate(std::string_view
     trim();
     constexpr std::string_view scheme = "bearer";
     if (token.size() >= scheme.size() &&
-        std::equal(scheme.begin(), scheme.end(), token.begin(),
-                   [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); }) &&
+        std::equal(
+            scheme.begin(), scheme.end(), token.begin(),
+            [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); }) &&
         (token.size() == scheme.size() || token[scheme.size()] == ' ')) {
         token.remove_prefix(scheme.size());
         trim();
     }
     if (token.empty()) return refuse(reason::missing_token, "send Authorization: Bearer <token>");
-    if (token.size() > max_token_bytes || !std::all_of(token.begin(), token.end(), is_base64url_or_dot) ||
+    if (token.size() > max_token_bytes ||
+        !std::all_of(token.begin(), token.end(), is_base64url_or_dot) ||
         std::count(token.begin(), token.end(), '.') != 2) {
-        return refuse(reason::malformed_token, "the bearer token is not a signed JWT (compact JWS)");
+        return refuse(reason::malformed_token,
+                      "the bearer token is not a signed JWT (compact JWS)");
     }
     const auto header = decode_json_part(token.substr(0, token.find('.')));
     if (!header) return refuse(reason::malformed_token, "the token's header is not base64url JSON");
-    const std::string alg = header->contains("alg") && (*header)["alg"].is_string() ? (*header)["alg"].get<std::string>() : "";
+    const std::string alg = header->contains("alg") && (*header)["alg"].is_string()
+                                ? (*header)["alg"].get<std::string>()
+                                : "";
     if (alg != "RS256" && alg != "ES256") {
         return refuse(reason::unsupported_algorithm,
-                      "the token's alg must be RS256 or ES256" + (alg.empty() ? std::string() : ", not " + json(alg).dump()));
+                      "the token's alg must be RS256 or ES256" +
+                          (alg.empty() ? std::string() : ", not " + json(alg).dump()));
     }
-    if (header->contains("crit")) return refuse(reason::unsupported_algorithm, "the token has critical header extensions");
+    if (header->contains("crit"))
+        return refuse(reason::unsupported_algorithm, "the token has critical header extensions");
     if (!header->contains("kid") || !(*header)["kid"].is_string()) {
         return refuse(reason::unknown_key, "the token's header names no key (kid)");
     }
@@ -267,7 +296,8 @@ sigv4::result<std::string, rejection> token_validator::validate(std::string_view
         auto refreshed = state_->refresh(view.generation);
         view = state_->current();
         if (!refreshed && !view.keys) {
-            return refuse(reason::provider_unavailable, "the identity provider's keys are unavailable: " + refreshed.error());
+            return refuse(reason::provider_unavailable,
+                          "the identity provider's keys are unavailable: " + refreshed.error());
         }
     }
     auto find_key = [&](const key_set& keys) -> const signing_key* {
@@ -283,7 +313,9 @@ sigv4::result<std::string, rejection> token_validator::validate(std::string_view
         view = state_->current();
         key = view.keys ? find_key(*view.keys) : nullptr;
     }
-    if (!key) return refuse(reason::unknown_key, "no " + alg + " key of the identity provider has the token's kid");
+    if (!key)
+        return refuse(reason::unknown_key,
+                      "no " + alg + " key of the identity provider has the token's kid");
     if (!cjose_jws_verify(jws.get(), key->key.get(), &err)) {
         return refuse(reason::bad_signature, "the token's signature does not verify");
     }
@@ -308,29 +340,34 @@ sigv4::result<std::string, rejection> token_validator::validate(std::string_view
     bool audience_matches = false;
     if (claims.contains("aud")) {
         const json& aud = claims["aud"];
-        audience_matches = aud.is_array() ? std::any_of(aud.begin(), aud.end(), is_audience) : is_audience(aud);
+        audience_matches =
+            aud.is_array() ? std::any_of(aud.begin(), aud.end(), is_audience) : is_audience(aud);
     } else if (claims.contains("client_id")) {
         audience_matches = is_audience(claims["client_id"]);
     }
-    if (!audience_matches) return refuse(reason::wrong_audience, "the token is meant for another audience");
+    if (!audience_matches)
+        return refuse(reason::wrong_audience, "the token is meant for another audience");
 
     for (const char* name : {"exp", "nbf", "iat"}) {
         if (claims.contains(name) && !claims[name].is_number()) {
-            return refuse(reason::malformed_token, std::string("the token's ") + name + " is not a number");
+            return refuse(reason::malformed_token,
+                          std::string("the token's ") + name + " is not a number");
         }
     }
-    const double seconds_now =
-        std::chrono::duration<double>(now.time_since_epoch()).count();
+    const double seconds_now = std::chrono::duration<double>(now.time_since_epoch()).count();
     const double leeway = static_cast<double>(options.leeway.count());
     const auto exp = numeric_claim(claims, "exp");
-    if (!exp || *exp + leeway <= seconds_now) return refuse(reason::expired, "the token has expired: sign in again");
+    if (!exp || *exp + leeway <= seconds_now)
+        return refuse(reason::expired, "the token has expired: sign in again");
     for (const char* name : {"nbf", "iat"}) {
         const auto value = numeric_claim(claims, name);
         if (value && *value > seconds_now + leeway) {
-            return refuse(reason::not_yet_valid, std::string("the token's ") + name + " is in the future");
+            return refuse(reason::not_yet_valid,
+                          std::string("the token's ") + name + " is in the future");
         }
     }
-    if (!claims.contains("sub") || !claims["sub"].is_string() || claims["sub"].get<std::string>().empty()) {
+    if (!claims.contains("sub") || !claims["sub"].is_string() ||
+        claims["sub"].get<std::string>().empty()) {
         return refuse(reason::missing_subject, "the token names no subject (sub)");
     }
     return claims["sub"].get<std::string>();

@@ -75,8 +75,8 @@ bool valid_origin(std::string_view origin) {
     }
     if (rest.empty()) return false;
     return std::all_of(rest.begin(), rest.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == ':' ||
-               c == '[' || c == ']';
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+               c == ':' || c == '[' || c == ']';
     });
 }
 
@@ -105,16 +105,18 @@ sigv4::result<config> config::from_environment(const getenv_fn& getenv) {
     if (auto max_bytes = setting(getenv, "MAX_UPLOAD_BYTES")) {
         auto bytes = parse_unsigned(*max_bytes);
         if (!bytes || *bytes < 1 || *bytes > (5ull << 40))
-            return invalid("MAX_UPLOAD_BYTES",
-                           "must be a whole number of bytes in 1..5497558138880 (5 TiB, S3's object limit)");
+            return invalid(
+                "MAX_UPLOAD_BYTES",
+                "must be a whole number of bytes in 1..5497558138880 (5 TiB, S3's object limit)");
         settings.max_upload_bytes = *bytes;
     }
 
     if (auto threshold = setting(getenv, "MULTIPART_THRESHOLD")) {
         auto bytes = parse_unsigned(*threshold);
         if (!bytes || *bytes > (5ull << 30))
-            return invalid("MULTIPART_THRESHOLD",
-                           "must be a whole number of bytes in 0..5368709120 (S3's single PUT limit)");
+            return invalid(
+                "MULTIPART_THRESHOLD",
+                "must be a whole number of bytes in 0..5368709120 (S3's single PUT limit)");
         settings.multipart_threshold = *bytes;
     }
 
@@ -125,7 +127,8 @@ sigv4::result<config> config::from_environment(const getenv_fn& getenv) {
         std::optional<token::secret> previous;
         if (auto old = getenv("LINK_SECRET_PREVIOUS"); old && !old->empty()) {
             previous = token::secret::from_text(*old);
-            if (!previous) return invalid("LINK_SECRET_PREVIOUS", "must be 32..4096 bytes of secret text");
+            if (!previous)
+                return invalid("LINK_SECRET_PREVIOUS", "must be 32..4096 bytes of secret text");
         }
         settings.link_keys.emplace(std::move(*current), std::move(previous));
     }
@@ -144,9 +147,10 @@ sigv4::result<config> config::from_environment(const getenv_fn& getenv) {
         for (auto& origin : split_list(*origins)) {
             auto lower = detail::to_lower(origin);
             if (!valid_origin(lower))
-                return invalid("ALLOWED_ORIGINS", "\"" + origin +
-                                                      "\" is not an origin like https://files.example.com "
-                                                      "(scheme and host, no path) or *");
+                return invalid("ALLOWED_ORIGINS",
+                               "\"" + origin +
+                                   "\" is not an origin like https://files.example.com "
+                                   "(scheme and host, no path) or *");
             settings.allowed_origins.push_back(std::move(lower));
         }
     }
@@ -160,7 +164,8 @@ sigv4::result<config> config::from_environment(const getenv_fn& getenv) {
     if (auto share_max = setting(getenv, "SHARE_MAX_SECONDS")) {
         auto seconds = parse_unsigned(*share_max);
         if (!seconds || *seconds < 60 || *seconds > 2592000)
-            return invalid("SHARE_MAX_SECONDS", "must be a whole number of seconds in 60..2592000 (30 days)");
+            return invalid("SHARE_MAX_SECONDS",
+                           "must be a whole number of seconds in 60..2592000 (30 days)");
         settings.share_max = std::chrono::seconds(static_cast<std::int64_t>(*seconds));
     }
 
@@ -179,7 +184,8 @@ sigv4::result<config> config::from_environment(const getenv_fn& getenv) {
     if (auto path_style = setting(getenv, "S3_PATH_STYLE")) {
         auto flag = parse_bool(*path_style);
         if (!flag) return invalid("S3_PATH_STYLE", "must be true or false");
-        settings.endpoint.style = *flag ? sigv4::s3::addressing::path : sigv4::s3::addressing::virtual_hosted;
+        settings.endpoint.style =
+            *flag ? sigv4::s3::addressing::path : sigv4::s3::addressing::virtual_hosted;
     }
 
     bool legacy_bucket = settings.endpoint.style == sigv4::s3::addressing::path;
@@ -189,10 +195,11 @@ sigv4::result<config> config::from_environment(const getenv_fn& getenv) {
     // Resolving one object proves endpoint, region and addressing style fit together.
     if (auto where = sigv4::s3::locate(settings.bucket, "probe", settings.endpoint); !where) {
         switch (where.error().code) {
-            case sigv4::errc::invalid_region: return invalid("AWS_REGION", where.error().message);
+            case sigv4::errc::invalid_region:
+                return invalid("AWS_REGION", where.error().message);
             case sigv4::errc::invalid_bucket_name:
-                return invalid("BUCKET_NAME", where.error().message +
-                                                  " (set S3_PATH_STYLE=true for this name)");
+                return invalid("BUCKET_NAME",
+                               where.error().message + " (set S3_PATH_STYLE=true for this name)");
             default:
                 return invalid(settings.endpoint.url.empty() ? "S3_PATH_STYLE" : "S3_ENDPOINT",
                                where.error().message);

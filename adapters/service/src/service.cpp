@@ -11,9 +11,9 @@
 #include <charconv>
 #include <cstdio>
 #include <cstring>
-#include <stdexcept>
 #include <nlohmann/json.hpp>
 #include <presign/web/assets.hpp>
+#include <stdexcept>
 
 #include "random.hpp"
 #include "text.hpp"
@@ -36,7 +36,7 @@ constexpr std::size_t max_password_bytes = 1024;
 // A JSON object written member by member into a string, closed by end() (member names are
 // literals that need no escaping; values go through append_json_string).
 class json_object {
-public:
+  public:
     explicit json_object(std::string& out) : out_(out) { out_ += '{'; }
     void end() { out_ += '}'; }
 
@@ -66,7 +66,7 @@ public:
         return json_object(out_);
     }
 
-private:
+  private:
     void member(std::string_view name) {
         if (!first_) out_ += ',';
         first_ = false;
@@ -113,7 +113,8 @@ std::size_t bidi_or_separator_at(std::string_view text, std::size_t i) noexcept 
     if (byte(0) != 0xE2 || i + 2 >= text.size()) return 0;
     const unsigned char second = byte(1);
     const unsigned char third = byte(2);
-    if (second == 0x80 && (third == 0x8E || third == 0x8F || (third >= 0xA8 && third <= 0xAE))) return 3;
+    if (second == 0x80 && (third == 0x8E || third == 0x8F || (third >= 0xA8 && third <= 0xAE)))
+        return 3;
     if (second == 0x81 && third >= 0xA6 && third <= 0xA9) return 3;
     return 0;
 }
@@ -132,7 +133,8 @@ std::string random_id() {
     thread_local std::array<unsigned char, id_bytes * 32> pool{};
     thread_local std::size_t used = pool.size();
     if (used == pool.size()) {
-        if (!detail::fill_random(pool.data(), pool.size())) throw std::runtime_error("getrandom failed");
+        if (!detail::fill_random(pool.data(), pool.size()))
+            throw std::runtime_error("getrandom failed");
         used = 0;
     }
     auto id = sigv4::hex_encode(std::span<const unsigned char>(pool.data() + used, id_bytes));
@@ -164,8 +166,8 @@ struct outcome {
     int status = 200;
     std::string body;  // JSON unless content_type says otherwise; empty for 204 and 302
     std::string_view content_type = "application/json";  // empty: no Content-Type (no body)
-    std::string_view error_code;                          // empty on success
-    std::string_view log_reason;                          // why, for the operator only (never sent)
+    std::string_view error_code;                         // empty on success
+    std::string_view log_reason;                         // why, for the operator only (never sent)
     std::string key;
     std::vector<sigv4::header> extra_headers;
 };
@@ -187,14 +189,22 @@ outcome from_failure(const failure& f) {
 // The members of an upload request, read with nlohmann's SAX interface (no document is built). As
 // with a DOM, a repeated member name keeps its last value; nested values are only typed "other".
 struct upload_member {
-    enum class kind : std::uint8_t { absent, null, string, unsigned_integer, signed_integer, boolean, other };
+    enum class kind : std::uint8_t {
+        absent,
+        null,
+        string,
+        unsigned_integer,
+        signed_integer,
+        boolean,
+        other
+    };
     kind type = kind::absent;
     std::string text;
     std::uint64_t number = 0;
 };
 
 class upload_reader {
-public:
+  public:
     using string_t = json::string_t;
     using kind = upload_member::kind;
 
@@ -210,7 +220,9 @@ public:
         }
         return true;
     }
-    bool number_integer(json::number_integer_t) { return scalar(kind::signed_integer); }  // negative
+    bool number_integer(json::number_integer_t) {
+        return scalar(kind::signed_integer);
+    }  // negative
     bool number_unsigned(json::number_unsigned_t value) {
         if (auto* m = member()) {
             m->type = kind::unsigned_integer;
@@ -244,7 +256,7 @@ public:
     }
     bool parse_error(std::size_t, const std::string&, const json::exception&) { return false; }
 
-private:
+  private:
     upload_member* member() const noexcept { return depth_ == 1 ? current_ : nullptr; }
     bool scalar(kind type) {
         if (auto* m = member()) m->type = type;
@@ -289,8 +301,8 @@ bool valid_content_type(std::string_view content_type) {
 bool valid_upload_id(std::string_view id) noexcept {
     if (id.empty() || id.size() > sigv4::s3::max_upload_id_bytes) return false;
     for (char c : id) {
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-                  c == '_' || c == '.' || c == '~' || c == '+' || c == '/' || c == '=';
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '_' || c == '.' || c == '~' || c == '+' || c == '/' || c == '=';
         if (!ok) return false;
     }
     return true;
@@ -304,7 +316,7 @@ constexpr std::uint64_t single_put_limit = 5ull << 30;
 constexpr std::size_t max_parts_per_call = 100;
 
 class handler {
-public:
+  public:
     handler(const config& settings, const credentials_source& credentials, const request& req)
         : settings_(settings), credentials_(credentials), req_(req) {}
 
@@ -313,23 +325,31 @@ public:
         if (path.size() > 1 && path.ends_with('/')) path.remove_suffix(1);
         if (path == "/uploads") return route("POST", [this] { return upload(); });
         if (path == "/uploads/parts") {
-            if (req_.method == "GET") return route("GET", [this] { return list_parts(); }, "GET, POST");
-            return route("POST", [this] { return sign_parts(); }, "GET, POST");
+            if (req_.method == "GET")
+                return route(
+                    "GET", [this] { return list_parts(); }, "GET, POST");
+            return route(
+                "POST", [this] { return sign_parts(); }, "GET, POST");
         }
-        if (path == "/uploads/complete") return route("POST", [this] { return finish_parts(false); });
+        if (path == "/uploads/complete")
+            return route("POST", [this] { return finish_parts(false); });
         if (path == "/uploads/abort") return route("POST", [this] { return finish_parts(true); });
         if (path == "/downloads") return route("GET", [this] { return download(); });
         if (path == "/files") {
-            if (req_.method == "DELETE") return route("DELETE", [this] { return delete_file(); }, "GET, DELETE");
-            return route("GET", [this] { return list_files(); }, "GET, DELETE");
+            if (req_.method == "DELETE")
+                return route(
+                    "DELETE", [this] { return delete_file(); }, "GET, DELETE");
+            return route(
+                "GET", [this] { return list_files(); }, "GET, DELETE");
         }
         if (path == "/shares") return route("POST", [this] { return create_share(); });
         if (path.starts_with(share_path_prefix) || path == share_path_prefix.substr(0, 2))
             return share_link(path.substr(std::min(path.size(), share_path_prefix.size())));
-        return from_failure({404, "not_found", "no such route; use POST /uploads, GET /downloads or GET /files"});
+        return from_failure(
+            {404, "not_found", "no such route; use POST /uploads, GET /downloads or GET /files"});
     }
 
-private:
+  private:
     /// Runs `serve` for `method`; `allowed` lists every method of the path (preflight and 405).
     template <class Route>
     outcome route(std::string_view method, Route&& serve, std::string_view allowed = {}) {
@@ -337,25 +357,29 @@ private:
         if (req_.method == "OPTIONS") {
             outcome out;
             out.status = 204;
-            out.extra_headers.push_back({"Access-Control-Allow-Methods", std::string(allowed) + ", OPTIONS"});
-            out.extra_headers.push_back({"Access-Control-Allow-Headers", std::string(allowed_request_headers)});
+            out.extra_headers.push_back(
+                {"Access-Control-Allow-Methods", std::string(allowed) + ", OPTIONS"});
+            out.extra_headers.push_back(
+                {"Access-Control-Allow-Headers", std::string(allowed_request_headers)});
             out.extra_headers.push_back({"Access-Control-Max-Age", "600"});
             return out;
         }
         if (req_.method != method) {
-            auto out = from_failure({405, "method_not_allowed",
-                                     "use " + std::string(allowed) + " for " + req_.path});
+            auto out = from_failure(
+                {405, "method_not_allowed", "use " + std::string(allowed) + " for " + req_.path});
             out.extra_headers.push_back({"Allow", std::string(allowed) + ", OPTIONS"});
             return out;
         }
         bool anonymous = !req_.identity || req_.identity->empty();
         if (anonymous && !settings_.allow_anonymous)
-            return from_failure({401, "unauthorized", "sign in first: this API needs an authenticated caller"});
+            return from_failure(
+                {401, "unauthorized", "sign in first: this API needs an authenticated caller"});
         return serve();
     }
 
     sigv4::result<sigv4::credentials> signing_credentials() const {
-        if (!credentials_) return sigv4::fail(sigv4::errc::invalid_argument, "no credentials source");
+        if (!credentials_)
+            return sigv4::fail(sigv4::errc::invalid_argument, "no credentials source");
         return credentials_();
     }
 
@@ -368,8 +392,8 @@ private:
 
     // The success body: `members` writes the route's own members after "url".
     template <class Members>
-    outcome signed_outcome(const sigv4::result<sigv4::presigned_request>& signed_url, std::string key,
-                           Members&& members) const {
+    outcome signed_outcome(const sigv4::result<sigv4::presigned_request>& signed_url,
+                           std::string key, Members&& members) const {
         if (!signed_url) return from_failure({500, "signing_failed", "could not sign the request"});
         auto expires_at = expiry_text(signed_url->expires_at);
         if (!expires_at) return from_failure({500, "signing_failed", "could not sign the request"});
@@ -396,45 +420,55 @@ private:
             parsed = false;
         }
         if (!parsed || !input.is_object())
-            return from_failure({400, "invalid_json",
-                                 R"(send a JSON object {"filename","contentType","size","sha256"?})"});
+            return from_failure(
+                {400, "invalid_json",
+                 R"(send a JSON object {"filename","contentType","size","sha256"?})"});
 
         if (input.filename.type != kind::string)
-            return from_failure({400, "invalid_filename", "filename is required and must be a string"});
+            return from_failure(
+                {400, "invalid_filename", "filename is required and must be a string"});
         auto clean = clean_file_name(input.filename.text);
         if (!clean)
-            return from_failure({400, "invalid_filename",
-                                 "filename must be valid UTF-8, at most 255 bytes, and name a file"});
+            return from_failure(
+                {400, "invalid_filename",
+                 "filename must be valid UTF-8, at most 255 bytes, and name a file"});
 
         // nlohmann reads every non-negative integer as unsigned, a negative one as signed.
         if (input.size.type == kind::signed_integer)
             return from_failure({400, "invalid_size", "size cannot be negative"});
         if (input.size.type != kind::unsigned_integer)
-            return from_failure({400, "invalid_size", "size is required: the file's length in bytes"});
+            return from_failure(
+                {400, "invalid_size", "size is required: the file's length in bytes"});
         auto bytes = input.size.number;
         if (bytes > settings_.max_upload_bytes)
-            return from_failure({413, "too_large", "the file is larger than the limit of " +
-                                                       std::to_string(settings_.max_upload_bytes) + " bytes"});
+            return from_failure({413, "too_large",
+                                 "the file is larger than the limit of " +
+                                     std::to_string(settings_.max_upload_bytes) + " bytes"});
 
         std::string content_type = "application/octet-stream";
         if (input.content_type.type != kind::absent && input.content_type.type != kind::null) {
             if (input.content_type.type != kind::string)
-                return from_failure({415, "content_type_not_allowed", "contentType must be a string"});
+                return from_failure(
+                    {415, "content_type_not_allowed", "contentType must be a string"});
             if (!input.content_type.text.empty()) content_type = std::move(input.content_type.text);
         }
         if (!content_type_allowed(content_type, settings_.allowed_content_types)) {
             std::string allowed;  // said in the error, so that a client can tell the person
-            for (const auto& type : settings_.allowed_content_types) allowed += (allowed.empty() ? "" : ", ") + type;
-            return from_failure({415, "content_type_not_allowed",
-                                 "files of this type cannot be uploaded here; allowed types: " + allowed});
+            for (const auto& type : settings_.allowed_content_types)
+                allowed += (allowed.empty() ? "" : ", ") + type;
+            return from_failure(
+                {415, "content_type_not_allowed",
+                 "files of this type cannot be uploaded here; allowed types: " + allowed});
         }
 
         std::string checksum;
         if (input.sha256.type != kind::absent && input.sha256.type != kind::null) {
-            auto decoded = input.sha256.type == kind::string ? sigv4::base64_decode(input.sha256.text)
-                                                             : std::nullopt;
+            auto decoded = input.sha256.type == kind::string
+                               ? sigv4::base64_decode(input.sha256.text)
+                               : std::nullopt;
             if (!decoded || decoded->size() != 32)
-                return from_failure({400, "invalid_checksum", "sha256 must be the base64 of a SHA-256 digest"});
+                return from_failure(
+                    {400, "invalid_checksum", "sha256 must be the base64 of a SHA-256 digest"});
             checksum = std::move(input.sha256.text);
         }
 
@@ -449,7 +483,8 @@ private:
 
         auto key = caller_prefix(settings_, req_.identity) + random_id() + "/" + *clean;
         auto creds = signing_credentials();
-        if (!creds) return from_failure({500, "signing_failed", "no signing credentials available"});
+        if (!creds)
+            return from_failure({500, "signing_failed", "no signing credentials available"});
         auto options = signing_options();
         options.content_type = content_type;
         if (bytes > single_put_limit || parts_asked.value_or(bytes > settings_.multipart_threshold))
@@ -459,7 +494,8 @@ private:
         // Write once: the store refuses a second PUT to the key (412), so the ticket cannot be
         // replayed during its lifetime (with versioning, each replay would keep another copy).
         options.if_none_match_any = true;
-        auto signed_url = sigv4::s3::presign_put(*creds, settings_.bucket, key, settings_.endpoint, options);
+        auto signed_url =
+            sigv4::s3::presign_put(*creds, settings_.bucket, key, settings_.endpoint, options);
         return signed_outcome(signed_url, key, [&](json_object& body, const std::string& url) {
             body.string("method", "PUT");
             body.string("url", url);
@@ -470,13 +506,14 @@ private:
         });
     }
 
-    // POST /uploads for a large file: a plan token and a presigned CreateMultipartUpload. (A SHA-256
-    // of the whole file cannot be signed into parts; the parts' own lengths are.)
+    // POST /uploads for a large file: a plan token and a presigned CreateMultipartUpload. (A
+    // SHA-256 of the whole file cannot be signed into parts; the parts' own lengths are.)
     outcome start_parts(const sigv4::credentials& creds, std::string key, std::uint64_t bytes,
                         const sigv4::s3::object_options& options) {
         if (!settings_.link_keys)
-            return from_failure({503, "multipart_disabled",
-                                 "large files need the service's token secret (LINK_SECRET), which is not set"});
+            return from_failure(
+                {503, "multipart_disabled",
+                 "large files need the service's token secret (LINK_SECRET), which is not set"});
         auto plan = detail::plan_upload(std::move(key), bytes);
         auto plan_expires = now_seconds() + detail::plan_lifetime;
         auto plan_token = detail::seal_plan(*settings_.link_keys, plan, plan_expires);
@@ -507,16 +544,21 @@ private:
         detail::upload_plan plan;
         std::string upload_id;
     };
-    std::optional<failure> open_plan_call(const std::string* plan_text, const std::string* upload_id,
-                                          plan_call& out) const {
+    std::optional<failure> open_plan_call(const std::string* plan_text,
+                                          const std::string* upload_id, plan_call& out) const {
         if (!settings_.link_keys)
-            return failure{503, "multipart_disabled",
-                           "large files need the service's token secret (LINK_SECRET), which is not set"};
+            return failure{
+                503, "multipart_disabled",
+                "large files need the service's token secret (LINK_SECRET), which is not set"};
         if (!plan_text || plan_text->empty())
-            return failure{400, "invalid_plan", "plan is required: the token POST /uploads returned"};
-        // Every way a token fails (tampered, expired, another secret, another purpose) reads the same.
+            return failure{400, "invalid_plan",
+                           "plan is required: the token POST /uploads returned"};
+        // Every way a token fails (tampered, expired, another secret, another purpose) reads the
+        // same.
         auto plan = detail::open_plan(*settings_.link_keys, *plan_text, now_seconds());
-        if (!plan) return failure{400, "invalid_plan", "the upload plan is invalid or has expired; start again"};
+        if (!plan)
+            return failure{400, "invalid_plan",
+                           "the upload plan is invalid or has expired; start again"};
         if (!plan->key.starts_with(caller_prefix(settings_, req_.identity)))
             return failure{403, "plan_not_yours", "this upload plan belongs to someone else"};
         if (!upload_id || !valid_upload_id(*upload_id))
@@ -545,14 +587,17 @@ private:
     outcome sign_parts() {
         auto doc = json_body();
         if (!doc)
-            return from_failure({400, "invalid_json", R"(send a JSON object {"plan","uploadId","partNumbers"})"});
+            return from_failure(
+                {400, "invalid_json", R"(send a JSON object {"plan","uploadId","partNumbers"})"});
         plan_call call;
-        if (auto problem = open_plan_call(string_member(*doc, "plan"), string_member(*doc, "uploadId"), call))
+        if (auto problem =
+                open_plan_call(string_member(*doc, "plan"), string_member(*doc, "uploadId"), call))
             return from_failure(*problem);
         auto numbers = doc->find("partNumbers");
         if (numbers == doc->end() || !numbers->is_array() || numbers->empty() ||
             numbers->size() > max_parts_per_call)
-            return from_failure({400, "invalid_part_numbers", "partNumbers must list 1..100 part numbers"});
+            return from_failure(
+                {400, "invalid_part_numbers", "partNumbers must list 1..100 part numbers"});
         const std::uint32_t count = call.plan.part_count();
         std::vector<std::uint32_t> wanted;
         wanted.reserve(numbers->size());
@@ -560,14 +605,17 @@ private:
             if (!number.is_number_unsigned() || number.get<std::uint64_t>() < 1 ||
                 number.get<std::uint64_t>() > count)
                 return from_failure({400, "invalid_part_numbers",
-                                     "part numbers are whole numbers in 1.." + std::to_string(count) + " for this plan"});
+                                     "part numbers are whole numbers in 1.." +
+                                         std::to_string(count) + " for this plan"});
             auto n = number.get<std::uint32_t>();
             if (std::find(wanted.begin(), wanted.end(), n) != wanted.end())
-                return from_failure({400, "invalid_part_numbers", "part " + std::to_string(n) + " is listed twice"});
+                return from_failure({400, "invalid_part_numbers",
+                                     "part " + std::to_string(n) + " is listed twice"});
             wanted.push_back(n);
         }
         auto creds = signing_credentials();
-        if (!creds) return from_failure({500, "signing_failed", "no signing credentials available"});
+        if (!creds)
+            return from_failure({500, "signing_failed", "no signing credentials available"});
         outcome out;
         json_object body(out.body);
         body.open_array("parts");
@@ -575,8 +623,9 @@ private:
         std::optional<sigv4::presigned_request> last;
         for (auto n : wanted) {
             options.content_length = call.plan.part_bytes(n);
-            auto part = sigv4::s3::presign_upload_part(*creds, settings_.bucket, call.plan.key, settings_.endpoint,
-                                                       call.upload_id, n, options);
+            auto part =
+                sigv4::s3::presign_upload_part(*creds, settings_.bucket, call.plan.key,
+                                               settings_.endpoint, call.upload_id, n, options);
             if (!part) return from_failure({500, "signing_failed", "could not sign the request"});
             if (n != wanted.front()) out.body += ',';
             json_object item(out.body);
@@ -604,77 +653,96 @@ private:
     // GET /uploads/parts?plan=&uploadId=[&partNumberMarker=]: a presigned ListParts, to resume.
     outcome list_parts() {
         plan_call call;
-        if (auto problem = open_plan_call(find_query(req_, "plan"), find_query(req_, "uploadId"), call))
+        if (auto problem =
+                open_plan_call(find_query(req_, "plan"), find_query(req_, "uploadId"), call))
             return from_failure(*problem);
         sigv4::s3::list_parts_options page;
         if (const std::string* marker = find_query(req_, "partNumberMarker")) {
             std::uint32_t value = 0;
-            auto [end, ec] = std::from_chars(marker->data(), marker->data() + marker->size(), value);
-            if (ec != std::errc{} || end != marker->data() + marker->size() || value > sigv4::s3::max_part_number)
-                return from_failure({400, "invalid_part_numbers", "partNumberMarker must be a part number"});
+            auto [end, ec] =
+                std::from_chars(marker->data(), marker->data() + marker->size(), value);
+            if (ec != std::errc{} || end != marker->data() + marker->size() ||
+                value > sigv4::s3::max_part_number)
+                return from_failure(
+                    {400, "invalid_part_numbers", "partNumberMarker must be a part number"});
             page.part_number_marker = value;
         }
         auto creds = signing_credentials();
-        if (!creds) return from_failure({500, "signing_failed", "no signing credentials available"});
-        auto listed = sigv4::s3::presign_list_parts(*creds, settings_.bucket, call.plan.key, settings_.endpoint,
-                                                    call.upload_id, page, signing_options());
-        return signed_outcome(listed, call.plan.key, [&](json_object& body, const std::string& url) {
-            body.string("method", "GET");
-            body.string("url", url);
-            body.string("key", call.plan.key);
-        });
+        if (!creds)
+            return from_failure({500, "signing_failed", "no signing credentials available"});
+        auto listed = sigv4::s3::presign_list_parts(*creds, settings_.bucket, call.plan.key,
+                                                    settings_.endpoint, call.upload_id, page,
+                                                    signing_options());
+        return signed_outcome(listed, call.plan.key,
+                              [&](json_object& body, const std::string& url) {
+                                  body.string("method", "GET");
+                                  body.string("url", url);
+                                  body.string("key", call.plan.key);
+                              });
     }
 
     // POST /uploads/complete or /uploads/abort {plan, uploadId}: a presigned Complete (the client
     // sends the part list XML itself) or Abort.
     outcome finish_parts(bool abort) {
         auto doc = json_body();
-        if (!doc) return from_failure({400, "invalid_json", R"(send a JSON object {"plan","uploadId"})"});
+        if (!doc)
+            return from_failure({400, "invalid_json", R"(send a JSON object {"plan","uploadId"})"});
         plan_call call;
-        if (auto problem = open_plan_call(string_member(*doc, "plan"), string_member(*doc, "uploadId"), call))
+        if (auto problem =
+                open_plan_call(string_member(*doc, "plan"), string_member(*doc, "uploadId"), call))
             return from_failure(*problem);
         auto creds = signing_credentials();
-        if (!creds) return from_failure({500, "signing_failed", "no signing credentials available"});
+        if (!creds)
+            return from_failure({500, "signing_failed", "no signing credentials available"});
         auto options = signing_options();
-        // Write once, as the single PUT: the store refuses a Complete over an existing object (412),
-        // so a plan cannot overwrite a key (S3 honours If-None-Match on Complete since 2024).
+        // Write once, as the single PUT: the store refuses a Complete over an existing object
+        // (412), so a plan cannot overwrite a key (S3 honours If-None-Match on Complete since
+        // 2024).
         options.if_none_match_any = !abort;
-        auto signed_url = abort ? sigv4::s3::presign_abort_multipart_upload(*creds, settings_.bucket, call.plan.key,
-                                                                            settings_.endpoint, call.upload_id, options)
-                                : sigv4::s3::presign_complete_multipart_upload(*creds, settings_.bucket,
-                                                                               call.plan.key, settings_.endpoint,
-                                                                               call.upload_id, options);
-        return signed_outcome(signed_url, call.plan.key, [&](json_object& body, const std::string& url) {
-            body.string("method", abort ? "DELETE" : "POST");
-            body.string("url", url);
-            if (!abort) {
-                auto headers = body.object("headers");
-                for (const auto& h : signed_url->headers) headers.string(h.name, h.value);
-                headers.end();
-            }
-            body.string("key", call.plan.key);
-            if (!abort) body.number("partCount", call.plan.part_count());
-        });
+        auto signed_url = abort ? sigv4::s3::presign_abort_multipart_upload(
+                                      *creds, settings_.bucket, call.plan.key, settings_.endpoint,
+                                      call.upload_id, options)
+                                : sigv4::s3::presign_complete_multipart_upload(
+                                      *creds, settings_.bucket, call.plan.key, settings_.endpoint,
+                                      call.upload_id, options);
+        return signed_outcome(signed_url, call.plan.key,
+                              [&](json_object& body, const std::string& url) {
+                                  body.string("method", abort ? "DELETE" : "POST");
+                                  body.string("url", url);
+                                  if (!abort) {
+                                      auto headers = body.object("headers");
+                                      for (const auto& h : signed_url->headers)
+                                          headers.string(h.name, h.value);
+                                      headers.end();
+                                  }
+                                  body.string("key", call.plan.key);
+                                  if (!abort) body.number("partCount", call.plan.part_count());
+                              });
     }
 
     /// The caller's own file named by ?key= (or ?file=, from older clients), or why not.
     sigv4::result<std::string_view, failure> own_file_key() const {
         const std::string* key = find_query(req_, "key");
         if (!key) key = find_query(req_, "file");
-        if (!key) return sigv4::unexpected{failure{400, "invalid_key", "the key query parameter is required"}};
+        if (!key)
+            return sigv4::unexpected{
+                failure{400, "invalid_key", "the key query parameter is required"}};
         return own_file_key(*key);
     }
 
     /// `key` when it names one of the caller's own files, or why not.
     sigv4::result<std::string_view, failure> own_file_key(const std::string& key_text) const {
         const std::string* key = &key_text;
-        if (auto problem = key_problem(*key)) return sigv4::unexpected{failure{400, "invalid_key", *problem}};
+        if (auto problem = key_problem(*key))
+            return sigv4::unexpected{failure{400, "invalid_key", *problem}};
         auto prefix = caller_prefix(settings_, req_.identity);
         if (!key->starts_with(prefix))
-            return sigv4::unexpected{failure{403, "key_outside_prefix", "this key does not belong to you"}};
+            return sigv4::unexpected{
+                failure{403, "key_outside_prefix", "this key does not belong to you"}};
         auto filename = std::string_view(*key).substr(key->rfind('/') + 1);
         if (key->size() == prefix.size() || filename.empty())
-            return sigv4::unexpected{failure{400, "invalid_key", "the key names a folder, not a file"}};
+            return sigv4::unexpected{
+                failure{400, "invalid_key", "the key names a folder, not a file"}};
         return std::string_view(*key);
     }
 
@@ -685,10 +753,11 @@ private:
         auto filename = key.substr(key.rfind('/') + 1);
 
         auto signed_url = presign_object(key, &sigv4::s3::presign_get);
-        return signed_outcome(signed_url, std::string(key), [&](json_object& body, const std::string& url) {
-            body.string("url", url);
-            body.string("filename", filename);
-        });
+        return signed_outcome(signed_url, std::string(key),
+                              [&](json_object& body, const std::string& url) {
+                                  body.string("url", url);
+                                  body.string("filename", filename);
+                              });
     }
 
     /// GET /files[?cursor=]: a presigned ListObjectsV2 of exactly the caller's prefix. Every
@@ -700,21 +769,24 @@ private:
         list.max_keys = max_list_keys;
         if (const std::string* cursor = find_query(req_, "cursor"); cursor && !cursor->empty()) {
             if (!is_cursor(*cursor))
-                return from_failure({400, "invalid_cursor",
-                                     "cursor must be the NextContinuationToken of a previous page (at most "
-                                     "1024 printable characters)"});
+                return from_failure(
+                    {400, "invalid_cursor",
+                     "cursor must be the NextContinuationToken of a previous page (at most "
+                     "1024 printable characters)"});
             list.continuation_token = *cursor;
         }
         auto creds = signing_credentials();
-        if (!creds) return from_failure({500, "signing_failed", "no signing credentials available"});
-        auto signed_url = sigv4::s3::presign_list_objects_v2(*creds, settings_.bucket, settings_.endpoint, list,
-                                                              signing_options());
-        return signed_outcome(signed_url, list.prefix, [&](json_object& body, const std::string& url) {
-            body.string("method", "GET");
-            body.string("url", url);
-            body.string("prefix", list.prefix);
-            body.number("maxKeys", max_list_keys);
-        });
+        if (!creds)
+            return from_failure({500, "signing_failed", "no signing credentials available"});
+        auto signed_url = sigv4::s3::presign_list_objects_v2(
+            *creds, settings_.bucket, settings_.endpoint, list, signing_options());
+        return signed_outcome(signed_url, list.prefix,
+                              [&](json_object& body, const std::string& url) {
+                                  body.string("method", "GET");
+                                  body.string("url", url);
+                                  body.string("prefix", list.prefix);
+                                  body.number("maxKeys", max_list_keys);
+                              });
     }
 
     /// DELETE /files?key=: a presigned DeleteObject of one of the caller's own files.
@@ -723,47 +795,62 @@ private:
         if (!own) return from_failure(own.error());
         const std::string_view key = *own;
         auto creds = signing_credentials();
-        if (!creds) return from_failure({500, "signing_failed", "no signing credentials available"});
-        auto signed_url =
-            sigv4::s3::presign_delete(*creds, settings_.bucket, key, settings_.endpoint, signing_options());
-        return signed_outcome(signed_url, std::string(key), [&](json_object& body, const std::string& url) {
-            body.string("method", "DELETE");
-            body.string("url", url);
-            body.string("key", key);
-        });
+        if (!creds)
+            return from_failure({500, "signing_failed", "no signing credentials available"});
+        auto signed_url = sigv4::s3::presign_delete(*creds, settings_.bucket, key,
+                                                    settings_.endpoint, signing_options());
+        return signed_outcome(signed_url, std::string(key),
+                              [&](json_object& body, const std::string& url) {
+                                  body.string("method", "DELETE");
+                                  body.string("url", url);
+                                  body.string("key", key);
+                              });
     }
 
     /// A continuation token as S3 issues them: 1..1024 printable ASCII characters, no space.
     static bool is_cursor(std::string_view cursor) noexcept {
         return !cursor.empty() && cursor.size() <= max_cursor_bytes &&
-               std::all_of(cursor.begin(), cursor.end(), [](char c) { return c > 0x20 && c < 0x7F; });
+               std::all_of(cursor.begin(), cursor.end(),
+                           [](char c) { return c > 0x20 && c < 0x7F; });
     }
 
     // A fresh pre-signed GET (attachment, the key's file name) or HEAD of `key`.
-    using presigner = sigv4::result<sigv4::presigned_request> (*)(const sigv4::credentials&, std::string_view,
-                                                                   std::string_view, const sigv4::s3::endpoint&,
-                                                                   const sigv4::s3::object_options&);
-    sigv4::result<sigv4::presigned_request> presign_object(std::string_view key, presigner sign) const {
+    using presigner = sigv4::result<sigv4::presigned_request> (*)(const sigv4::credentials&,
+                                                                  std::string_view,
+                                                                  std::string_view,
+                                                                  const sigv4::s3::endpoint&,
+                                                                  const sigv4::s3::object_options&);
+    sigv4::result<sigv4::presigned_request> presign_object(std::string_view key,
+                                                           presigner sign) const {
         auto creds = signing_credentials();
-        if (!creds) return sigv4::fail(sigv4::errc::invalid_argument, "no signing credentials available");
+        if (!creds)
+            return sigv4::fail(sigv4::errc::invalid_argument, "no signing credentials available");
         auto options = signing_options();
         if (sign == &sigv4::s3::presign_get)
-            options.response_content_disposition = sigv4::s3::attachment_disposition(file_name_of(key));
+            options.response_content_disposition =
+                sigv4::s3::attachment_disposition(file_name_of(key));
         return sign(*creds, settings_.bucket, key, settings_.endpoint, options);
     }
 
-    static std::string_view file_name_of(std::string_view key) { return key.substr(key.rfind('/') + 1); }
+    static std::string_view file_name_of(std::string_view key) {
+        return key.substr(key.rfind('/') + 1);
+    }
 
     // ---- share links: POST /shares, GET and POST /s/<token> -------------------------------------
 
     outcome create_share() {
         if (!settings_.link_keys)
-            return from_failure({503, "shares_disabled", "share links are not configured on this server"});
+            return from_failure(
+                {503, "shares_disabled", "share links are not configured on this server"});
         auto input = small_json_body();
         if (!input || !input->is_object())
-            return from_failure({400, "invalid_json", R"(send a JSON object {"key","expiresIn"?,"password"?,"encrypted"?})"});
-        const auto* key_text = input->contains("key") ? input->at("key").get_ptr<const json::string_t*>() : nullptr;
-        if (key_text == nullptr) return from_failure({400, "invalid_key", "key is required and must be a string"});
+            return from_failure(
+                {400, "invalid_json",
+                 R"(send a JSON object {"key","expiresIn"?,"password"?,"encrypted"?})"});
+        const auto* key_text =
+            input->contains("key") ? input->at("key").get_ptr<const json::string_t*>() : nullptr;
+        if (key_text == nullptr)
+            return from_failure({400, "invalid_key", "key is required and must be a string"});
         auto own = own_file_key(*key_text);
         if (!own) return from_failure(own.error());
         const std::string_view key = *own;
@@ -773,26 +860,30 @@ private:
         if (auto it = input->find("expiresIn"); it != input->end() && !it->is_null()) {
             if (!it->is_number_unsigned() || it->get<std::uint64_t>() < 1 ||
                 it->get<std::uint64_t>() > static_cast<std::uint64_t>(max))
-                return from_failure({400, "invalid_expires_in",
-                                     "expiresIn must be a whole number of seconds in 1.." + std::to_string(max)});
+                return from_failure(
+                    {400, "invalid_expires_in",
+                     "expiresIn must be a whole number of seconds in 1.." + std::to_string(max)});
             lifetime = static_cast<std::int64_t>(it->get<std::uint64_t>());
         }
         std::optional<std::string_view> password;
         if (auto it = input->find("password"); it != input->end() && !it->is_null()) {
             const auto* text = it->get_ptr<const json::string_t*>();
             if (text == nullptr || text->size() > max_password_bytes)
-                return from_failure({400, "invalid_password", "password must be a string of at most 1024 bytes"});
+                return from_failure(
+                    {400, "invalid_password", "password must be a string of at most 1024 bytes"});
             if (!text->empty()) password = *text;
         }
         // The object was encrypted by the client (adapters/crypto/FORMAT.md); the key stays in the
         // link's #fragment, which never reaches a server. The token carries only the fact.
         bool encrypted = false;
         if (auto it = input->find("encrypted"); it != input->end() && !it->is_null()) {
-            if (!it->is_boolean()) return from_failure({400, "invalid_encrypted", "encrypted must be true or false"});
+            if (!it->is_boolean())
+                return from_failure({400, "invalid_encrypted", "encrypted must be true or false"});
             encrypted = it->get<bool>();
         }
 
-        auto now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+        auto now =
+            std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
         token::contents what;
         what.purpose = token::purpose::share_link;
         what.expires_at = now + std::chrono::seconds(lifetime);
@@ -801,7 +892,8 @@ private:
         what.encrypted = encrypted;
         auto sealed = token::seal(*settings_.link_keys, what);
         auto expires_at = expiry_text(what.expires_at);
-        if (!sealed || !expires_at) return from_failure({500, "signing_failed", "could not make the link"});
+        if (!sealed || !expires_at)
+            return from_failure({500, "signing_failed", "could not make the link"});
         outcome out;
         json_object body(out.body);
         body.string("url", req_.base_url + std::string(share_path_prefix) + *sealed);
@@ -839,22 +931,26 @@ private:
             outcome out;
             out.status = 204;
             out.extra_headers.push_back({"Access-Control-Allow-Methods", "GET, POST, OPTIONS"});
-            out.extra_headers.push_back({"Access-Control-Allow-Headers", std::string(allowed_request_headers)});
+            out.extra_headers.push_back(
+                {"Access-Control-Allow-Headers", std::string(allowed_request_headers)});
             out.extra_headers.push_back({"Access-Control-Max-Age", "600"});
             return out;
         }
         if (req_.method != "GET" && req_.method != "POST") {
-            auto out = from_failure({405, "method_not_allowed", "use GET or POST for a share link"});
+            auto out =
+                from_failure({405, "method_not_allowed", "use GET or POST for a share link"});
             out.extra_headers.push_back({"Allow", "GET, POST, OPTIONS"});
             return out;
         }
         const auto shown = wanted();
         if (!settings_.link_keys)
-            return share_failure(shown, 503, "shares_disabled", "share links are not configured on this server");
+            return share_failure(shown, 503, "shares_disabled",
+                                 "share links are not configured on this server");
 
         // Refused before any decoding work (token::open checks the length first too).
         if (rest.size() > token::max_token_chars) return not_found(shown, "too_long");
-        auto now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+        auto now =
+            std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
         auto link = token::open(*settings_.link_keys, rest, token::purpose::share_link, now);
         if (!link) return not_found(shown, token::to_string(link.error()));
         const std::string& key = link->payload;
@@ -866,11 +962,13 @@ private:
         if (req_.method == "POST") {
             auto input = small_json_body();
             if (!input || !input->is_object())
-                return share_failure(shown, 400, "invalid_json", R"(send a JSON object {"password"})");
+                return share_failure(shown, 400, "invalid_json",
+                                     R"(send a JSON object {"password"})");
             if (auto it = input->find("password"); it != input->end()) {
                 const auto* text = it->get_ptr<const json::string_t*>();
                 if (text == nullptr || text->size() > max_password_bytes)
-                    return share_failure(shown, 400, "invalid_password", "password must be a string");
+                    return share_failure(shown, 400, "invalid_password",
+                                         "password must be a string");
                 password = *text;
             }
         }
@@ -878,11 +976,12 @@ private:
             if (!password) {
                 if (shown == representation::page) return recipient_page(*link, 200, "ready", "");
                 return share_failure(shown, 403, "password_required",
-                                                       R"(this link needs a password: POST {"password"} to it)");
+                                     R"(this link needs a password: POST {"password"} to it)");
             }
             if (!token::check_password(*settings_.link_keys, *link, *password)) {
                 if (shown == representation::page)
-                    return recipient_page(*link, 403, "wrong-password", "That password is not right. Try again.");
+                    return recipient_page(*link, 403, "wrong-password",
+                                          "That password is not right. Try again.");
                 return share_failure(shown, 403, "wrong_password", "that password is not right");
             }
         } else if (shown == representation::page && req_.method == "GET") {
@@ -890,7 +989,8 @@ private:
         }
 
         auto signed_url = presign_object(key, &sigv4::s3::presign_get);
-        if (!signed_url) return share_failure(shown, 500, "signing_failed", "could not sign the request");
+        if (!signed_url)
+            return share_failure(shown, 500, "signing_failed", "could not sign the request");
         if (shown != representation::json_body) {
             outcome out;
             // After a POST (a password sent), 303 so that every client follows with a GET.
@@ -919,16 +1019,20 @@ private:
     // The same answer for every link that does not open (expired, tampered, unknown, revoked): no
     // oracle. `reason` goes to the log only.
     outcome not_found(representation shown, std::string_view reason) const {
-        auto out = shown == representation::page
-                       ? recipient_page(std::nullopt, 404, "missing", "This link has expired or does not exist.")
-                       : share_failure(shown, 404, "not_found", "this link has expired or does not exist");
+        auto out =
+            shown == representation::page
+                ? recipient_page(std::nullopt, 404, "missing",
+                                 "This link has expired or does not exist.")
+                : share_failure(shown, 404, "not_found", "this link has expired or does not exist");
         out.error_code = "not_found";
         out.log_reason = reason;
         return out;
     }
 
-    outcome share_failure(representation shown, int status, std::string_view code, std::string message) const {
-        if (shown == representation::json_body) return from_failure({status, code, std::move(message)});
+    outcome share_failure(representation shown, int status, std::string_view code,
+                          std::string message) const {
+        if (shown == representation::json_body)
+            return from_failure({status, code, std::move(message)});
         outcome out;
         out.status = status;
         out.error_code = code;
@@ -939,21 +1043,23 @@ private:
     }
 
     // The recipient page (adapters/web/share.html) with the link's facts filled in. The file's size
-    // and type come from a pre-signed HEAD the page sends itself (the function opens no connection):
-    // a deleted file answers 404 there, and the page says in words that it is gone.
-    outcome recipient_page(const std::optional<token::opened>& link, int status, std::string_view state,
-                           std::string_view message) const {
+    // and type come from a pre-signed HEAD the page sends itself (the function opens no
+    // connection): a deleted file answers 404 there, and the page says in words that it is gone.
+    outcome recipient_page(const std::optional<token::opened>& link, int status,
+                           std::string_view state, std::string_view message) const {
         auto page = web::find("/share.html");
         if (!page) {
-            auto out = share_failure(representation::redirect, status, state == "missing" ? "not_found" : "page_missing",
-                                     std::string(message.empty() ? "the recipient page is not built in" : message));
+            auto out = share_failure(
+                representation::redirect, status, state == "missing" ? "not_found" : "page_missing",
+                std::string(message.empty() ? "the recipient page is not built in" : message));
             return out;
         }
         std::string filename, expires_at, head_url, store_origin;
         if (link) {
             filename = file_name_of(link->payload);
             if (auto text = expiry_text(link->expires_at)) expires_at = *text;
-            if (auto head = presign_object(link->payload, &sigv4::s3::presign_head)) head_url = std::move(head->url);
+            if (auto head = presign_object(link->payload, &sigv4::s3::presign_head))
+                head_url = std::move(head->url);
             store_origin = origin_of(head_url);
         }
         const std::pair<std::string_view, std::string_view> fields[] = {
@@ -1006,7 +1112,8 @@ private:
 
     outcome share_asset(std::string_view name) const {
         // Only what the recipient page loads; the main page is served by its own host.
-        if (req_.method != "GET" || (name != "share.js" && name != "e2e.js" && name != "format.js" && name != "style.css")) {
+        if (req_.method != "GET" || (name != "share.js" && name != "e2e.js" &&
+                                     name != "format.js" && name != "style.css")) {
             return share_failure(representation::redirect, 404, "not_found", "no such file");
         }
         auto data = web::find("/" + std::string(name));
@@ -1020,12 +1127,23 @@ private:
     static void append_html_escaped(std::string& out, std::string_view text) {
         for (char c : text) {
             switch (c) {
-                case '&': out += "&amp;"; break;
-                case '<': out += "&lt;"; break;
-                case '>': out += "&gt;"; break;
-                case '"': out += "&quot;"; break;
-                case '\'': out += "&#39;"; break;
-                default: out += c;
+                case '&':
+                    out += "&amp;";
+                    break;
+                case '<':
+                    out += "&lt;";
+                    break;
+                case '>':
+                    out += "&gt;";
+                    break;
+                case '"':
+                    out += "&quot;";
+                    break;
+                case '\'':
+                    out += "&#39;";
+                    break;
+                default:
+                    out += c;
             }
         }
     }
@@ -1042,7 +1160,8 @@ private:
     const request& req_;
 };
 
-void add_cors_headers(const config& settings, const request& req, std::vector<sigv4::header>& headers) {
+void add_cors_headers(const config& settings, const request& req,
+                      std::vector<sigv4::header>& headers) {
     headers.push_back({"Vary", "Origin"});
     const std::string* origin = find_header(req, "Origin");
     if (!origin) return;
@@ -1085,7 +1204,8 @@ service::service(config settings, credentials_source credentials, log_sink sink)
 
 namespace {
 
-constexpr std::string_view internal_error_body = R"({"error":{"code":"internal","message":"internal error"}})";
+constexpr std::string_view internal_error_body =
+    R"({"error":{"code":"internal","message":"internal error"}})";
 
 // The request path as logged: a share link's token only as its short label ("/s/<label>"), since
 // the token is the capability itself.
@@ -1093,7 +1213,8 @@ std::string loggable_path(std::string_view path) {
     if (path.starts_with(share_path_prefix)) {
         auto rest = path.substr(share_path_prefix.size());
         bool asset = rest.find('.') != std::string_view::npos && rest.size() <= 32;
-        if (!rest.empty() && !asset) return std::string(share_path_prefix) + "~" + token::log_label(rest);
+        if (!rest.empty() && !asset)
+            return std::string(share_path_prefix) + "~" + token::log_label(rest);
     }
     return std::string(path.substr(0, 256));
 }
@@ -1104,7 +1225,8 @@ response finish(const config& settings, const log_sink& log, const request& req,
     response res;
     try {
         res.status = out.status;
-        if (!out.content_type.empty()) res.headers.push_back({"Content-Type", std::string(out.content_type)});
+        if (!out.content_type.empty())
+            res.headers.push_back({"Content-Type", std::string(out.content_type)});
         res.headers.push_back({"Cache-Control", "no-store"});
         res.headers.push_back({"X-Content-Type-Options", "nosniff"});
         add_cors_headers(settings, req, res.headers);
@@ -1115,7 +1237,8 @@ response finish(const config& settings, const log_sink& log, const request& req,
             res.body = internal_error_body;  // the failure could not even be described
         }
     } catch (...) {
-        res = response{500, {{"Content-Type", "application/json"}}, std::string(internal_error_body)};
+        res =
+            response{500, {{"Content-Type", "application/json"}}, std::string(internal_error_body)};
         out.content_type = "application/json";
         out.error_code = "internal";
     }
@@ -1148,8 +1271,8 @@ response finish(const config& settings, const log_sink& log, const request& req,
 }  // namespace
 
 void append_json_string(std::string& out, std::string_view text) {
-    // In ASCII text only '"', '\\' and control characters are escaped, the way nlohmann escapes them;
-    // text beyond ASCII goes to nlohmann itself, which checks (and repairs) the UTF-8.
+    // In ASCII text only '"', '\\' and control characters are escaped, the way nlohmann escapes
+    // them; text beyond ASCII goes to nlohmann itself, which checks (and repairs) the UTF-8.
     static constexpr auto special = [] {
         std::array<bool, 256> table{};
         for (std::size_t c = 0; c < 0x20; ++c) table[c] = true;
@@ -1187,13 +1310,27 @@ void append_json_string(std::string& out, std::string_view text) {
         out.append(text.data() + plain_from, i - plain_from);
         plain_from = i + 1;
         switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\b': out += "\\b"; break;
-            case '\f': out += "\\f"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\b':
+                out += "\\b";
+                break;
+            case '\f':
+                out += "\\f";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
             default: {
                 static constexpr char digits[] = "0123456789abcdef";
                 const char escape[] = {'\\', 'u', '0', '0', digits[c >> 4], digits[c & 15]};
@@ -1238,8 +1375,8 @@ std::string caller_prefix(const config& settings, const std::optional<std::strin
     bool only_dots = id.find_first_not_of('.') == std::string::npos;
     std::string escaped;
     for (char c : id) {
-        bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-                    c == '@' || (c == '.' && !only_dots);
+        bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '@' || (c == '.' && !only_dots);
         if (keep) {
             escaped.push_back(c);
         } else {
@@ -1251,9 +1388,9 @@ std::string caller_prefix(const config& settings, const std::optional<std::strin
         }
     }
     if (escaped.size() > max_identity_bytes) {
-        // The escape only ever writes '_' before two upper-case hex digits, so "_s" marks a spelling
-        // it cannot produce: a hashed prefix never equals an escaped one (no id can pick its name to
-        // collide with another's), and SHA-256 keeps the hashed ones apart.
+        // The escape only ever writes '_' before two upper-case hex digits, so "_s" marks a
+        // spelling it cannot produce: a hashed prefix never equals an escaped one (no id can pick
+        // its name to collide with another's), and SHA-256 keeps the hashed ones apart.
         auto digest = sigv4::sha256_of(id);
         escaped = "_sha256-" + sigv4::hex_encode(digest);
     }
@@ -1267,7 +1404,8 @@ std::optional<std::string> key_problem(std::string_view key) {
     for (std::size_t i = 0; i < key.size(); ++i) {
         if (control_at(key, i) != 0) return "the key contains a control character";
         if (bidi_or_separator_at(key, i) != 0)
-            return "the key contains a bidirectional control or line/paragraph separator (U+061C, U+200E/F, "
+            return "the key contains a bidirectional control or line/paragraph separator (U+061C, "
+                   "U+200E/F, "
                    "U+202A-E, U+2066-9, U+2028/9)";
     }
     if (key.front() == '/') return "the key starts with '/'";
@@ -1284,7 +1422,8 @@ std::optional<std::string> key_problem(std::string_view key) {
 
 std::optional<std::string> clean_file_name(std::string_view name) {
     if (!sigv4::is_valid_utf8(name)) return std::nullopt;
-    if (auto sep = name.find_last_of("/\\"); sep != std::string_view::npos) name = name.substr(sep + 1);
+    if (auto sep = name.find_last_of("/\\"); sep != std::string_view::npos)
+        name = name.substr(sep + 1);
     std::string clean;
     clean.reserve(name.size());
     for (std::size_t i = 0; i < name.size();) {
@@ -1295,7 +1434,8 @@ std::optional<std::string> clean_file_name(std::string_view name) {
         clean.push_back(name[i++]);
     }
     auto trimmed = std::string(detail::trim(clean));
-    if (trimmed.empty() || trimmed == "." || trimmed == ".." || trimmed.size() > 255) return std::nullopt;
+    if (trimmed.empty() || trimmed == "." || trimmed == ".." || trimmed.size() > 255)
+        return std::nullopt;
     return trimmed;
 }
 
@@ -1318,7 +1458,8 @@ bool decode_form_component(std::string_view text, std::string& out, std::string_
             out.push_back(' ');
         } else if (c != '%') {
             out.push_back(c);
-        } else if (i + 2 < text.size() && hex_value(text[i + 1]) >= 0 && hex_value(text[i + 2]) >= 0) {
+        } else if (i + 2 < text.size() && hex_value(text[i + 1]) >= 0 &&
+                   hex_value(text[i + 2]) >= 0) {
             out.push_back(static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2])));
             i += 2;
         } else {
@@ -1342,13 +1483,15 @@ sigv4::result<std::vector<sigv4::query_param>, query_error> parse_query(std::str
         sigv4::query_param& param = params.emplace_back();
         std::string_view bad;
         if (!decode_form_component(part.substr(0, equals), param.name, bad) ||
-            !decode_form_component(equals == std::string_view::npos ? std::string_view{} : part.substr(equals + 1),
-                                   param.value, bad)) {
+            !decode_form_component(
+                equals == std::string_view::npos ? std::string_view{} : part.substr(equals + 1),
+                param.value, bad)) {
             // Client text in the message: at most 3 bytes, anything unprintable as '?'.
             std::string shown;
             for (char c : bad) shown.push_back(c > 0x20 && c < 0x7f ? c : '?');
-            return sigv4::unexpected{query_error{"the query string has a malformed percent escape '" + shown +
-                                                 "': '%' must be followed by two hex digits (send '%' as %25)"}};
+            return sigv4::unexpected{
+                query_error{"the query string has a malformed percent escape '" + shown +
+                            "': '%' must be followed by two hex digits (send '%' as %25)"}};
         }
     }
     return params;
@@ -1361,7 +1504,8 @@ bool content_type_allowed(std::string_view content_type, const std::vector<std::
     auto type = std::string_view(essence).substr(0, essence.find('/'));
     for (const auto& pattern : patterns) {
         if (pattern == "*" || pattern == "*/*" || pattern == essence) return true;
-        if (pattern.ends_with("/*") && std::string_view(pattern).substr(0, pattern.size() - 2) == type)
+        if (pattern.ends_with("/*") &&
+            std::string_view(pattern).substr(0, pattern.size() - 2) == type)
             return true;
     }
     return false;

@@ -19,7 +19,7 @@ namespace {
 
 constexpr unsigned char format_version = 2;
 constexpr unsigned char clear_payload_version = 1;  // opened, never sealed any more
-constexpr std::size_t head_bytes = 15;  // version, purpose, key id, expiry, flags
+constexpr std::size_t head_bytes = 15;              // version, purpose, key id, expiry, flags
 constexpr std::size_t nonce_bytes = 16;
 constexpr unsigned char nonce_domain = 0x00;
 constexpr unsigned char keystream_domain = 0x01;
@@ -41,7 +41,8 @@ const SHA256_CTX* state_of(const unsigned char* storage) noexcept {
 }
 
 void put_be(unsigned char* out, std::uint64_t value, std::size_t bytes) noexcept {
-    for (std::size_t i = 0; i < bytes; ++i) out[i] = static_cast<unsigned char>(value >> (8 * (bytes - 1 - i)));
+    for (std::size_t i = 0; i < bytes; ++i)
+        out[i] = static_cast<unsigned char>(value >> (8 * (bytes - 1 - i)));
 }
 
 std::uint64_t get_be(const unsigned char* in, std::size_t bytes) noexcept {
@@ -50,12 +51,14 @@ std::uint64_t get_be(const unsigned char* in, std::size_t bytes) noexcept {
     return value;
 }
 
-constexpr char base64url_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+constexpr char base64url_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 constexpr std::array<std::int8_t, 256> base64url_values = [] {
     std::array<std::int8_t, 256> table{};
     for (auto& v : table) v = -1;
-    for (std::int8_t i = 0; i < 64; ++i) table[static_cast<unsigned char>(base64url_alphabet[i])] = i;
+    for (std::int8_t i = 0; i < 64; ++i)
+        table[static_cast<unsigned char>(base64url_alphabet[i])] = i;
     return table;
 }();
 
@@ -76,10 +79,12 @@ struct hmac_key {
             std::memcpy(block.data(), key.data(), key.size());
         }
         std::array<unsigned char, SHA256_CBLOCK> pad{};
-        for (std::size_t i = 0; i < pad.size(); ++i) pad[i] = static_cast<unsigned char>(block[i] ^ 0x36);
+        for (std::size_t i = 0; i < pad.size(); ++i)
+            pad[i] = static_cast<unsigned char>(block[i] ^ 0x36);
         SHA256_Init(&inner);
         SHA256_Update(&inner, pad.data(), pad.size());
-        for (std::size_t i = 0; i < pad.size(); ++i) pad[i] = static_cast<unsigned char>(block[i] ^ 0x5c);
+        for (std::size_t i = 0; i < pad.size(); ++i)
+            pad[i] = static_cast<unsigned char>(block[i] ^ 0x5c);
         SHA256_Init(&outer);
         SHA256_Update(&outer, pad.data(), pad.size());
         OPENSSL_cleanse(pad.data(), pad.size());
@@ -114,7 +119,8 @@ void hmac(const SHA256_CTX& inner, const SHA256_CTX& outer, std::span<const unsi
 // password's HMAC states computed once. libcrypto's PKCS5_PBKDF2_HMAC gives the same bytes (the
 // unit test compares them) but goes through EVP and its provider machinery, which would pull
 // OpenSSL's whole provider, config and socket code (getaddrinfo) into the static Lambda bootstrap.
-std::array<unsigned char, 32> pbkdf2_sha256(std::string_view password, std::span<const unsigned char> salt,
+std::array<unsigned char, 32> pbkdf2_sha256(std::string_view password,
+                                            std::span<const unsigned char> salt,
                                             std::uint32_t iterations) noexcept {
     const hmac_key key({reinterpret_cast<const unsigned char*>(password.data()), password.size()});
     const std::array<unsigned char, 4> block_index{0, 0, 0, 1};
@@ -132,9 +138,9 @@ std::array<unsigned char, 32> pbkdf2_sha256(std::string_view password, std::span
 namespace {
 
 // The lock's tag: HMAC(secret, "password" || PBKDF2(password, salt, iterations)).
-std::optional<std::array<unsigned char, 32>> password_tag(const secret& key, std::string_view password,
-                                                          std::span<const unsigned char, salt_bytes> salt,
-                                                          std::uint32_t iterations) {
+std::optional<std::array<unsigned char, 32>> password_tag(
+    const secret& key, std::string_view password, std::span<const unsigned char, salt_bytes> salt,
+    std::uint32_t iterations) {
     std::array<unsigned char, 8 + 32> message{};
     std::memcpy(message.data(), "password", 8);
     auto derived = pbkdf2_sha256(password, salt, iterations);
@@ -149,14 +155,22 @@ std::optional<std::array<unsigned char, 32>> password_tag(const secret& key, std
 
 std::string_view to_string(errc code) noexcept {
     switch (code) {
-        case errc::too_long: return "too_long";
-        case errc::malformed: return "malformed";
-        case errc::unknown_key: return "unknown_key";
-        case errc::forged: return "forged";
-        case errc::wrong_purpose: return "wrong_purpose";
-        case errc::expired: return "expired";
-        case errc::wrong_password: return "wrong_password";
-        case errc::no_randomness: return "no_randomness";
+        case errc::too_long:
+            return "too_long";
+        case errc::malformed:
+            return "malformed";
+        case errc::unknown_key:
+            return "unknown_key";
+        case errc::forged:
+            return "forged";
+        case errc::wrong_purpose:
+            return "wrong_purpose";
+        case errc::expired:
+            return "expired";
+        case errc::wrong_password:
+            return "wrong_password";
+        case errc::no_randomness:
+            return "no_randomness";
     }
     return "unknown";
 }
@@ -173,7 +187,8 @@ std::optional<secret> secret::from_bytes(std::span<const unsigned char> bytes) {
     auto id = out.mac({reinterpret_cast<const unsigned char*>(label.data()), label.size()});
     out.key_id_ = static_cast<std::uint32_t>(get_be(id.data(), 4));
     constexpr std::string_view payload_label = "token payload key";
-    auto payload_key = out.mac({reinterpret_cast<const unsigned char*>(payload_label.data()), payload_label.size()});
+    auto payload_key = out.mac(
+        {reinterpret_cast<const unsigned char*>(payload_label.data()), payload_label.size()});
     const hmac_key payload(payload_key);
     OPENSSL_cleanse(payload_key.data(), payload_key.size());
     *new (out.payload_inner_.data()) SHA256_CTX = payload.inner;
@@ -207,11 +222,12 @@ std::array<unsigned char, 32> secret::mac(std::span<const unsigned char> message
     return out;
 }
 
-std::array<unsigned char, 32> secret::payload_mac(unsigned char domain, std::span<const unsigned char> first,
-                                                  std::span<const unsigned char> second) const noexcept {
+std::array<unsigned char, 32> secret::payload_mac(
+    unsigned char domain, std::span<const unsigned char> first,
+    std::span<const unsigned char> second) const noexcept {
     std::array<unsigned char, 32> out{};
-    hmac(*state_of(payload_inner_.data()), *state_of(payload_outer_.data()), {&domain, 1}, first, out.data(),
-         second);
+    hmac(*state_of(payload_inner_.data()), *state_of(payload_outer_.data()), {&domain, 1}, first,
+         out.data(), second);
     return out;
 }
 
@@ -226,7 +242,9 @@ secret& secret::operator=(const secret& other) {
     return *this;
 }
 
-secret::~secret() { wipe(); }
+secret::~secret() {
+    wipe();
+}
 
 void secret::wipe() noexcept {
     OPENSSL_cleanse(inner_.data(), inner_.size());
@@ -270,10 +288,12 @@ sigv4::result<std::string, errc> seal(const keyring& keys, const contents& what)
     head[1] = static_cast<unsigned char>(what.purpose);
     put_be(head + 2, key.key_id(), 4);
     put_be(head + 6, static_cast<std::uint64_t>(what.expires_at.time_since_epoch().count()), 8);
-    head[14] = static_cast<unsigned char>((what.password ? flag_password : 0) | (what.encrypted ? flag_encrypted : 0));
+    head[14] = static_cast<unsigned char>((what.password ? flag_password : 0) |
+                                          (what.encrypted ? flag_encrypted : 0));
     if (what.password) {
         std::array<unsigned char, salt_bytes> salt{};
-        if (!service::detail::fill_random(salt.data(), salt.size())) return sigv4::unexpected(errc::no_randomness);
+        if (!service::detail::fill_random(salt.data(), salt.size()))
+            return sigv4::unexpected(errc::no_randomness);
         auto tag = password_tag(key, *what.password, salt, password_iterations);
         if (!tag) return sigv4::unexpected(errc::no_randomness);
         std::array<unsigned char, 4> iterations{};
@@ -284,13 +304,15 @@ sigv4::result<std::string, errc> seal(const keyring& keys, const contents& what)
     }
     // The synthetic nonce covers the header, the lock and the plaintext; then the payload goes in
     // encrypted, and the MAC covers what is written.
-    auto nonce = key.payload_mac(nonce_domain, {reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size()},
-                                 {reinterpret_cast<const unsigned char*>(what.payload.data()), what.payload.size()});
+    auto nonce = key.payload_mac(
+        nonce_domain, {reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size()},
+        {reinterpret_cast<const unsigned char*>(what.payload.data()), what.payload.size()});
     bytes.append(reinterpret_cast<const char*>(nonce.data()), nonce_bytes);
     const std::size_t payload_at = bytes.size();
     bytes.append(what.payload);
     apply_keystream(key, std::span<const unsigned char, nonce_bytes>(nonce.data(), nonce_bytes),
-                    reinterpret_cast<unsigned char*>(bytes.data() + payload_at), what.payload.size());
+                    reinterpret_cast<unsigned char*>(bytes.data() + payload_at),
+                    what.payload.size());
     auto mac = key.mac({reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size()});
     bytes.append(reinterpret_cast<const char*>(mac.data()), mac.size());
     return base64url_encode({reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size()});
@@ -300,15 +322,18 @@ sigv4::result<opened, errc> open(const keyring& keys, std::string_view text, pur
                                  sigv4::sys_seconds now) {
     if (text.size() > max_token_chars) return sigv4::unexpected(errc::too_long);
     auto decoded = base64url_decode(text);
-    if (!decoded || decoded->size() < head_bytes + mac_bytes) return sigv4::unexpected(errc::malformed);
+    if (!decoded || decoded->size() < head_bytes + mac_bytes)
+        return sigv4::unexpected(errc::malformed);
     const auto* bytes = reinterpret_cast<const unsigned char*>(decoded->data());
     const std::size_t signed_size = decoded->size() - mac_bytes;
-    if (bytes[0] != format_version && bytes[0] != clear_payload_version) return sigv4::unexpected(errc::malformed);
+    if (bytes[0] != format_version && bytes[0] != clear_payload_version)
+        return sigv4::unexpected(errc::malformed);
     const auto key_id = static_cast<std::uint32_t>(get_be(bytes + 2, 4));
     const secret* key = keys.find(key_id);
     if (key == nullptr) return sigv4::unexpected(errc::unknown_key);
     auto mac = key->mac({bytes, signed_size});
-    if (CRYPTO_memcmp(mac.data(), bytes + signed_size, mac_bytes) != 0) return sigv4::unexpected(errc::forged);
+    if (CRYPTO_memcmp(mac.data(), bytes + signed_size, mac_bytes) != 0)
+        return sigv4::unexpected(errc::forged);
 
     // Authentic from here on: whatever the fields say, the server wrote them.
     const unsigned char flags = bytes[14];
@@ -317,7 +342,8 @@ sigv4::result<opened, errc> open(const keyring& keys, std::string_view text, pur
     out.encrypted = (flags & flag_encrypted) != 0;
     out.purpose = static_cast<purpose>(bytes[1]);
     if (out.purpose != expected) return sigv4::unexpected(errc::wrong_purpose);
-    out.expires_at = sigv4::sys_seconds(std::chrono::seconds(static_cast<std::int64_t>(get_be(bytes + 6, 8))));
+    out.expires_at =
+        sigv4::sys_seconds(std::chrono::seconds(static_cast<std::int64_t>(get_be(bytes + 6, 8))));
     if (now >= out.expires_at) return sigv4::unexpected(errc::expired);
     std::size_t at = head_bytes;
     if ((flags & flag_password) != 0) {
@@ -326,7 +352,8 @@ sigv4::result<opened, errc> open(const keyring& keys, std::string_view text, pur
         std::memcpy(lock.salt.data(), bytes + at, salt_bytes);
         lock.iterations = static_cast<std::uint32_t>(get_be(bytes + at + salt_bytes, 4));
         std::memcpy(lock.tag.data(), bytes + at + salt_bytes + 4, lock.tag.size());
-        if (lock.iterations == 0 || lock.iterations > max_iterations) return sigv4::unexpected(errc::malformed);
+        if (lock.iterations == 0 || lock.iterations > max_iterations)
+            return sigv4::unexpected(errc::malformed);
         out.password_lock = lock;
         at += lock_bytes;
     }
@@ -339,11 +366,13 @@ sigv4::result<opened, errc> open(const keyring& keys, std::string_view text, pur
     const std::span<const unsigned char, nonce_bytes> nonce(bytes + at, nonce_bytes);
     at += nonce_bytes;
     out.payload.assign(decoded->data() + at, signed_size - at);
-    apply_keystream(*key, nonce, reinterpret_cast<unsigned char*>(out.payload.data()), out.payload.size());
+    apply_keystream(*key, nonce, reinterpret_cast<unsigned char*>(out.payload.data()),
+                    out.payload.size());
     return out;
 }
 
-sigv4::result<void, errc> check_password(const keyring& keys, const opened& token, std::string_view password) {
+sigv4::result<void, errc> check_password(const keyring& keys, const opened& token,
+                                         std::string_view password) {
     if (!token.password_lock) return {};
     const secret* key = keys.find(token.key_id);
     if (key == nullptr) return sigv4::unexpected(errc::unknown_key);
@@ -361,7 +390,8 @@ std::string base64url_encode(std::span<const unsigned char> bytes) {
     out.reserve((bytes.size() * 4 + 2) / 3);
     std::size_t i = 0;
     for (; i + 3 <= bytes.size(); i += 3) {
-        const std::uint32_t v = (std::uint32_t{bytes[i]} << 16) | (std::uint32_t{bytes[i + 1]} << 8) | bytes[i + 2];
+        const std::uint32_t v =
+            (std::uint32_t{bytes[i]} << 16) | (std::uint32_t{bytes[i + 1]} << 8) | bytes[i + 2];
         out += base64url_alphabet[v >> 18];
         out += base64url_alphabet[(v >> 12) & 63];
         out += base64url_alphabet[(v >> 6) & 63];

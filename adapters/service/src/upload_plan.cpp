@@ -11,7 +11,8 @@ namespace {
 constexpr std::size_t fixed_bytes = 16;
 
 void put_u64(std::string& out, std::uint64_t value) {
-    for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((value >> shift) & 0xFF));
+    for (int shift = 56; shift >= 0; shift -= 8)
+        out.push_back(static_cast<char>((value >> shift) & 0xFF));
 }
 
 std::uint64_t get_u64(std::string_view in) noexcept {
@@ -40,7 +41,8 @@ upload_plan plan_upload(std::string key, std::uint64_t size) {
     return upload_plan{std::move(key), size, part};
 }
 
-sigv4::result<std::string, token::errc> seal_plan(const token::keyring& keys, const upload_plan& plan,
+sigv4::result<std::string, token::errc> seal_plan(const token::keyring& keys,
+                                                  const upload_plan& plan,
                                                   sigv4::sys_seconds expires_at) {
     std::string payload;
     payload.reserve(fixed_bytes + plan.key.size());
@@ -57,9 +59,11 @@ sigv4::result<upload_plan, token::errc> open_plan(const token::keyring& keys, st
     std::string_view payload = opened->payload;
     if (payload.size() <= fixed_bytes || opened->needs_password())
         return sigv4::unexpected{token::errc::malformed};
-    upload_plan plan{std::string(payload.substr(fixed_bytes)), get_u64(payload), get_u64(payload.substr(8))};
-    if (plan.size > sigv4::s3::max_multipart_object_bytes || plan.part_size < sigv4::s3::min_part_bytes ||
-        plan.part_size > sigv4::s3::max_part_bytes || plan.part_count() > max_plan_parts)
+    upload_plan plan{std::string(payload.substr(fixed_bytes)), get_u64(payload),
+                     get_u64(payload.substr(8))};
+    if (plan.size > sigv4::s3::max_multipart_object_bytes ||
+        plan.part_size < sigv4::s3::min_part_bytes || plan.part_size > sigv4::s3::max_part_bytes ||
+        plan.part_count() > max_plan_parts)
         return sigv4::unexpected{token::errc::malformed};
     return plan;
 }

@@ -30,11 +30,13 @@ struct upload_plan {
 [[nodiscard]] upload_plan plan_upload(std::string key, std::uint64_t size);
 
 /// Seals the plan into a token that expires at `expires_at`. Fails only as token::seal does.
-[[nodiscard]] sigv4::result<std::string, token::errc> seal_plan(const token::keyring& keys, const upload_plan& plan,
+[[nodiscard]] sigv4::result<std::string, token::errc> seal_plan(const token::keyring& keys,
+                                                                const upload_plan& plan,
                                                                 sigv4::sys_seconds expires_at);
 
 /// Opens a plan token: token::open's errors, and malformed for a payload that is no plan.
-[[nodiscard]] sigv4::result<upload_plan, token::errc> open_plan(const token::keyring& keys, std::string_view text,
+[[nodiscard]] sigv4::result<upload_plan, token::errc> open_plan(const token::keyring& keys,
+                                                                std::string_view text,
                                                                 sigv4::sys_seconds now);
 
 }  // namespace presign::service::detail

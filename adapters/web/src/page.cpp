@@ -20,14 +20,16 @@ service::response page_file(std::string_view content_type, std::string_view body
 
 }  // namespace
 
-std::string page_config(std::string_view issuer, std::string_view client_id, std::string_view logout_endpoint) {
+std::string page_config(std::string_view issuer, std::string_view client_id,
+                        std::string_view logout_endpoint) {
     if (issuer.empty() || client_id.empty()) return "{}";
     nlohmann::json config{{"issuer", issuer}, {"clientId", client_id}};
     if (!logout_endpoint.empty()) config["logoutEndpoint"] = logout_endpoint;
     return config.dump();
 }
 
-std::optional<service::response> page_response(std::string_view path, std::string_view config_json) {
+std::optional<service::response> page_response(std::string_view path,
+                                               std::string_view config_json) {
     if (path == "/config.json") return page_file("application/json", config_json);
     if (path == "/") path = "/index.html";
     for (const auto& file : assets()) {

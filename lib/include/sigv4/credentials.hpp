@@ -19,7 +19,7 @@ namespace sigv4 {
 /// and on reassignment. It has no stream operator and no accessor returning std::string, so it
 /// cannot end up in a log by accident.
 class SIGV4_EXPORT secret_key {
-public:
+  public:
     static constexpr std::size_t max_size = 128;
 
     secret_key() noexcept = default;
@@ -36,11 +36,11 @@ public:
     [[nodiscard]] const unsigned char* data() const noexcept { return bytes_.data(); }
     /// Equality in time that depends on neither secret: the sizes, then all max_size bytes of both
     /// buffers compared 8 bytes a step with no early exit (a word-wise loop behind an optimization
-    /// barrier, as libsodium's crypto_verify does; not CRYPTO_memcmp, whose byte loop would cost the
-    /// verifier several hundred instructions per request). Thread-safe; allocates nothing.
+    /// barrier, as libsodium's crypto_verify does; not CRYPTO_memcmp, whose byte loop would cost
+    /// the verifier several hundred instructions per request). Thread-safe; allocates nothing.
     [[nodiscard]] bool equals(const secret_key& other) const noexcept;
 
-private:
+  private:
     std::array<unsigned char, max_size> bytes_{};
     std::size_t size_ = 0;
 };

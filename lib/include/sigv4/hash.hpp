@@ -15,14 +15,14 @@ using sha256_digest = std::array<unsigned char, 32>;
 
 /// Incremental SHA-256 (for streaming uploads). Not copyable across threads concurrently.
 class SIGV4_EXPORT sha256 {
-public:
+  public:
     sha256() noexcept;
     void update(const void* data, std::size_t size) noexcept;
     void update(std::string_view data) noexcept { update(data.data(), data.size()); }
     /// Finishes and returns the digest; the object is reset for reuse.
     [[nodiscard]] sha256_digest finish() noexcept;
 
-private:
+  private:
     alignas(8) unsigned char state_[128];  // holds a SHA256_CTX (112 bytes on every platform)
 };
 

@@ -16,21 +16,21 @@ namespace sigv4 {
 /// Every way the library can fail. Each code is stable; tests assert exact codes.
 enum class errc {
     // Input to signing or presigning.
-    empty_access_key_id = 1,   ///< the access key id is empty or contains illegal characters
-    invalid_secret_key,        ///< the secret is empty or longer than secret_key::max_size
-    invalid_session_token,     ///< the session token contains control characters
-    invalid_region,            ///< region empty or not [a-z0-9-]
-    invalid_service,           ///< service empty or not [a-z0-9-]
-    invalid_method,            ///< HTTP method empty or not an RFC 9110 token
-    invalid_host,              ///< host empty, or with characters no host can have
-    invalid_path,              ///< path empty, not starting with '/', or containing control bytes
-    invalid_query,             ///< query parameter name empty or a malformed percent escape
-    invalid_header_name,       ///< header name empty or not an RFC 9110 token (e.g. contains a space)
-    invalid_header_value,      ///< header value contains CR, LF or NUL
-    invalid_payload_hash,      ///< a given payload hash is not 64 lowercase hex digits
-    invalid_expiry,            ///< presign expiry outside 1..604800 seconds
-    invalid_time,              ///< a time outside years 1970..9999, or unparsable
-    credentials_expired,       ///< the credentials are already expired at the signing time
+    empty_access_key_id = 1,  ///< the access key id is empty or contains illegal characters
+    invalid_secret_key,       ///< the secret is empty or longer than secret_key::max_size
+    invalid_session_token,    ///< the session token contains control characters
+    invalid_region,           ///< region empty or not [a-z0-9-]
+    invalid_service,          ///< service empty or not [a-z0-9-]
+    invalid_method,           ///< HTTP method empty or not an RFC 9110 token
+    invalid_host,             ///< host empty, or with characters no host can have
+    invalid_path,             ///< path empty, not starting with '/', or containing control bytes
+    invalid_query,            ///< query parameter name empty or a malformed percent escape
+    invalid_header_name,   ///< header name empty or not an RFC 9110 token (e.g. contains a space)
+    invalid_header_value,  ///< header value contains CR, LF or NUL
+    invalid_payload_hash,  ///< a given payload hash is not 64 lowercase hex digits
+    invalid_expiry,        ///< presign expiry outside 1..604800 seconds
+    invalid_time,          ///< a time outside years 1970..9999, or unparsable
+    credentials_expired,   ///< the credentials are already expired at the signing time
     credentials_expire_first,  ///< the credentials expire before the URL would (see clamp_expiry)
     // S3 helpers.
     invalid_bucket_name,  ///< not a valid S3 bucket name
@@ -48,9 +48,9 @@ enum class errc {
     request_not_yet_valid,                 ///< 403 AccessDenied: X-Amz-Date > 15 min in the future
     request_time_too_skewed,               ///< 403 header auth outside the 15-minute window
     content_sha256_mismatch,               ///< 400 XAmzContentSHA256Mismatch
-    missing_content_sha256,                ///< 400 InvalidRequest: S3 header auth without x-amz-content-sha256
-    headers_not_signed,                    ///< 403 AccessDenied: x-amz-* headers present but not signed
-    invalid_argument,                      ///< 400 malformed request target or other input
+    missing_content_sha256,  ///< 400 InvalidRequest: S3 header auth without x-amz-content-sha256
+    headers_not_signed,      ///< 403 AccessDenied: x-amz-* headers present but not signed
+    invalid_argument,        ///< 400 malformed request target or other input
     // Environment.
     crypto_failure,  ///< libcrypto reported an error (should not happen)
 };
@@ -67,12 +67,12 @@ struct error {
 /// Wraps an error to construct a failed result: `return unexpected{error{...}}`.
 template <class E>
 class unexpected {
-public:
+  public:
     explicit unexpected(E e) : error_(std::move(e)) {}
     [[nodiscard]] E& error() & noexcept { return error_; }
     [[nodiscard]] E&& error() && noexcept { return std::move(error_); }
 
-private:
+  private:
     E error_;
 };
 template <class E>
@@ -87,7 +87,7 @@ unexpected(E) -> unexpected<E>;
 /// (asserted in debug builds).
 template <class T, class E = error>
 class [[nodiscard]] result {
-public:
+  public:
     using value_type = T;
     using error_type = E;
 
@@ -95,7 +95,8 @@ public:
     result(U&& value) : storage_(std::in_place_index<0>, std::forward<U>(value)) {}
     /// Constructs the value in place (as std::expected does).
     template <class... Args>
-    explicit result(std::in_place_t, Args&&... args) : storage_(std::in_place_index<0>, std::forward<Args>(args)...) {}
+    explicit result(std::in_place_t, Args&&... args)
+        : storage_(std::in_place_index<0>, std::forward<Args>(args)...) {}
     template <class G>
     result(unexpected<G> failure) : storage_(std::in_place_index<1>, std::move(failure).error()) {}
 
@@ -113,7 +114,7 @@ public:
     T* operator->() { return &value(); }
     const T* operator->() const { return &value(); }
 
-private:
+  private:
     void check_value() const { assert(has_value() && "result holds an error"); }
     void check_error() const { assert(!has_value() && "result holds a value"); }
     std::variant<T, E> storage_;
@@ -122,7 +123,7 @@ private:
 /// result<void>: success, or an error.
 template <class E>
 class [[nodiscard]] result<void, E> {
-public:
+  public:
     result() = default;
     template <class G>
     result(unexpected<G> failure) : error_(std::move(failure).error()), failed_(true) {}
@@ -131,7 +132,7 @@ public:
     explicit operator bool() const noexcept { return has_value(); }
     [[nodiscard]] const E& error() const& { return error_; }
 
-private:
+  private:
     E error_{};
     bool failed_ = false;
 };

@@ -59,7 +59,7 @@ struct SIGV4_EXPORT signing_options {
 
 /// A SigV4 signature: 64 lowercase hex digits, held inline (so presigning allocates only its URL).
 class signature_hex {
-public:
+  public:
     // Empty; the digit buffer is left unfilled (filling 64 bytes per presign is measurable).
     signature_hex() noexcept {}
     /// Keeps at most the first 64 characters of `digits`.
@@ -74,9 +74,11 @@ public:
     [[nodiscard]] std::string str() const { return std::string(view()); }
     [[nodiscard]] std::size_t size() const noexcept { return size_; }
     [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
-    friend bool operator==(const signature_hex& a, std::string_view b) noexcept { return a.view() == b; }
+    friend bool operator==(const signature_hex& a, std::string_view b) noexcept {
+        return a.view() == b;
+    }
 
-private:
+  private:
     std::array<unsigned char, 64> digits_;  // unsigned char: copying unfilled bytes is well defined
     std::size_t size_ = 0;
 };
@@ -96,7 +98,8 @@ struct presigned_request {
 
     std::string method;
     /// The full URL, with the request's own query parameters first (in the given order), then
-    /// X-Amz-Algorithm, -Credential, -Date, -SignedHeaders, -Expires, [-Security-Token], -Signature.
+    /// X-Amz-Algorithm, -Credential, -Date, -SignedHeaders, -Expires, [-Security-Token],
+    /// -Signature.
     std::string url;
     /// Headers the client must send with exactly these values for the signature to hold (every
     /// signed header except `host`, which the HTTP client sets from the URL).
@@ -106,7 +109,8 @@ struct presigned_request {
     /// Only the query parameters presigning added, encoded, in URL order ("X-Amz-Algorithm=..."):
     /// the tail of `url`.
     [[nodiscard]] std::string_view auth_query() const noexcept {
-        return auth_query_at <= url.size() ? std::string_view(url).substr(auth_query_at) : std::string_view{};
+        return auth_query_at <= url.size() ? std::string_view(url).substr(auth_query_at)
+                                           : std::string_view{};
     }
     sys_seconds signed_at;
     sys_seconds expires_at;
@@ -134,12 +138,14 @@ struct signed_request {
 /// errc::credentials_expired when the credentials are expired at the signing time, and
 /// errc::credentials_expire_first when they expire before the URL would (unless clamp_expiry;
 /// the message names both times).
-[[nodiscard]] SIGV4_EXPORT result<presigned_request> presign(const credentials& creds, const http_request& request,
-                                                const signing_options& options);
+[[nodiscard]] SIGV4_EXPORT result<presigned_request> presign(const credentials& creds,
+                                                             const http_request& request,
+                                                             const signing_options& options);
 
 /// Authorization-header authentication. Errors as presign(), without the expiry ones (but
 /// errc::credentials_expired still applies).
-[[nodiscard]] SIGV4_EXPORT result<signed_request> sign(const credentials& creds, const http_request& request,
-                                          const signing_options& options);
+[[nodiscard]] SIGV4_EXPORT result<signed_request> sign(const credentials& creds,
+                                                       const http_request& request,
+                                                       const signing_options& options);
 
 }  // namespace sigv4

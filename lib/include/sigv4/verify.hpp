@@ -111,14 +111,15 @@ struct verify_error {
 /// Verifies query or header authentication (chosen by the presence of X-Amz-Algorithm in the
 /// query or of an Authorization header; both is an error, neither is errc::missing_security_header
 /// with S3's "AccessDenied").
-[[nodiscard]] SIGV4_EXPORT result<verified_request, verify_error> verify(const received_request& request,
-                                                            const key_lookup& keys,
-                                                            const verify_options& options);
+[[nodiscard]] SIGV4_EXPORT result<verified_request, verify_error> verify(
+    const received_request& request, const key_lookup& keys, const verify_options& options);
 
 /// The same, filling `verified` in place. A server that keeps one verified_request per thread and
 /// passes it to every call reuses its strings' storage, so a good presigned request allocates
 /// nothing. On failure `verified` holds no meaningful facts.
-[[nodiscard]] SIGV4_EXPORT result<void, verify_error> verify(const received_request& request, const key_lookup& keys,
-                                                const verify_options& options, verified_request& verified);
+[[nodiscard]] SIGV4_EXPORT result<void, verify_error> verify(const received_request& request,
+                                                             const key_lookup& keys,
+                                                             const verify_options& options,
+                                                             verified_request& verified);
 
 }  // namespace sigv4

@@ -34,7 +34,7 @@ void append_lower(std::string_view text, std::string& out);
 /// Appends the canonical URI: the path (encoded once unless already encoded), dot segments and
 /// repeated slashes removed when `normalize`, encoded once more when `double_encode`.
 SIGV4_EXPORT void append_canonical_uri(std::string_view path, bool path_is_encoded, bool normalize,
-                          bool double_encode, std::string& out);
+                                       bool double_encode, std::string& out);
 
 /// Appends the path as it goes into a URL (encoded once unless already encoded).
 void append_wire_path(std::string_view path, bool path_is_encoded, std::string& out);
@@ -58,11 +58,14 @@ struct canonical_header {
 /// Collects the canonical headers from `headers` followed by `extra`, sorted by name. Only the
 /// names in `only` (lowercase) are kept when `only` is non-empty; `host_fallback` is added as
 /// `host` when no host header is among them; "authorization" is never signed.
-SIGV4_EXPORT void collect_canonical_headers(std::span<const header> headers, std::span<const header> extra,
-                               std::span<const std::string> only, std::string_view host_fallback,
-                               std::vector<canonical_header>& out);
+SIGV4_EXPORT void collect_canonical_headers(std::span<const header> headers,
+                                            std::span<const header> extra,
+                                            std::span<const std::string> only,
+                                            std::string_view host_fallback,
+                                            std::vector<canonical_header>& out);
 /// "name:value\n" for each header.
-SIGV4_EXPORT void append_canonical_headers(std::span<const canonical_header> headers, std::string& out);
+SIGV4_EXPORT void append_canonical_headers(std::span<const canonical_header> headers,
+                                           std::string& out);
 /// "a;b;c".
 void append_signed_header_names(std::span<const canonical_header> headers, std::string& out);
 
@@ -72,7 +75,8 @@ void append_scope(std::string_view scope_date, std::string_view region, std::str
 
 /// The string to sign up to the hash: "AWS4-HMAC-SHA256\nAMZ_DATE\nSCOPE\n", the same for every
 /// request signed in one second with one scope.
-void append_string_to_sign_head(std::string_view amz_date, std::string_view scope, std::string& out);
+void append_string_to_sign_head(std::string_view amz_date, std::string_view scope,
+                                std::string& out);
 
 /// The string to sign for a canonical request.
 void append_string_to_sign(std::string_view amz_date, std::string_view scope,

@@ -19,13 +19,14 @@ namespace sigv4::detail {
 /// An HMAC-SHA256 key whose ipad/opad blocks are already compressed, so a MAC of a short message
 /// costs only the message's blocks plus two final blocks.
 class SIGV4_EXPORT hmac_sha256_key {
-public:
+  public:
     hmac_sha256_key() noexcept = default;
     hmac_sha256_key(const void* key, std::size_t size) noexcept { assign(key, size); }
     hmac_sha256_key(const hmac_sha256_key&) = delete;
     hmac_sha256_key& operator=(const hmac_sha256_key&) = delete;
     ~hmac_sha256_key();
-    /// Wipes both states (OPENSSL_cleanse); the key computes nothing meaningful until assigned again.
+    /// Wipes both states (OPENSSL_cleanse); the key computes nothing meaningful until assigned
+    /// again.
     void wipe() noexcept;
 
     void assign(const void* key, std::size_t size) noexcept;
@@ -34,8 +35,8 @@ public:
         inner_ = other.inner_;
         outer_ = other.outer_;
     }
-    /// Feeds `size` bytes into the inner hash, so that mac(m) becomes the MAC of (those bytes || m).
-    /// A constant message head is then hashed once, not on every MAC.
+    /// Feeds `size` bytes into the inner hash, so that mac(m) becomes the MAC of (those bytes ||
+    /// m). A constant message head is then hashed once, not on every MAC.
     void absorb(const void* data, std::size_t size) noexcept { SHA256_Update(&inner_, data, size); }
     void mac(const void* data, std::size_t size, unsigned char out[32]) const noexcept;
     /// The MAC of a message whose MAC is published (a SigV4 signature). The hash state left on the
@@ -44,14 +45,15 @@ public:
     void published_mac(const void* data, std::size_t size, unsigned char out[32]) const noexcept;
     /// The MAC, leaving the final hash state (which holds it) in `state`: for a verifier, which
     /// wipes both only when the MAC turns out not to be the published one.
-    void compute(const void* data, std::size_t size, unsigned char out[32], SHA256_CTX& state) const noexcept;
+    void compute(const void* data, std::size_t size, unsigned char out[32],
+                 SHA256_CTX& state) const noexcept;
     sha256_digest mac(std::string_view data) const noexcept {
         sha256_digest out;
         mac(data.data(), data.size(), out.data());
         return out;
     }
 
-private:
+  private:
     SHA256_CTX inner_{};
     SHA256_CTX outer_{};
 };
@@ -60,8 +62,9 @@ private:
 /// first use and then served from a small per-thread cache (no locks, wiped at thread exit).
 /// The reference stays valid until the next call on the same thread. Allocates on a miss (so not
 /// noexcept).
-SIGV4_EXPORT const hmac_sha256_key& signing_key(const secret_key& secret, std::string_view scope_date,
-                                   std::string_view region, std::string_view service);
+SIGV4_EXPORT const hmac_sha256_key& signing_key(const secret_key& secret,
+                                                std::string_view scope_date,
+                                                std::string_view region, std::string_view service);
 
 /// Wipes a string's bytes (OPENSSL_cleanse) and empties it; its storage is kept.
 inline void wipe(std::string& text) noexcept {
@@ -91,9 +94,9 @@ inline void value_barrier(std::uint64_t& value) noexcept {
 
 /// Whether a and b (equal lengths) hold the same bytes, in time that depends only on the length:
 /// 8 bytes a step, the accumulated difference passed through value_barrier at every step, no early
-/// exit. Used instead of CRYPTO_memcmp, whose byte loop costs several instructions a byte, where the
-/// verifier compares on every request: secret keys (the full 128-byte buffer) and session tokens
-/// (hundreds of bytes). MACs and signatures go through CRYPTO_memcmp.
+/// exit. Used instead of CRYPTO_memcmp, whose byte loop costs several instructions a byte, where
+/// the verifier compares on every request: secret keys (the full 128-byte buffer) and session
+/// tokens (hundreds of bytes). MACs and signatures go through CRYPTO_memcmp.
 inline bool constant_time_equals(const char* a, const char* b, std::size_t size) noexcept {
     std::uint64_t difference = 0;
     std::size_t i = 0;

@@ -11,9 +11,10 @@
 namespace sigv4::detail {
 
 struct bucket_target {
-    std::string scheme;       ///< "https" or "http"
-    std::string host;         ///< with ":port" when not the default
-    std::string path_prefix;  ///< "/" (virtual-hosted) or "/bucket/" (path style); needs no encoding
+    std::string scheme;  ///< "https" or "http"
+    std::string host;    ///< with ":port" when not the default
+    std::string
+        path_prefix;  ///< "/" (virtual-hosted) or "/bucket/" (path style); needs no encoding
 };
 
 /// Validates the region and bucket name and resolves scheme, host and path prefix (assigning into

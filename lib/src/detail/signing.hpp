@@ -33,7 +33,9 @@ struct date_strings {
 /// The lifetime a presigned URL signed at `signed_at` gets: `requested` (1..604800 s, else
 /// errc::invalid_expiry), unless the credentials are expired (errc::credentials_expired) or expire
 /// first (errc::credentials_expire_first, or shortened when `clamp`).
-[[nodiscard]] result<std::chrono::seconds> presign_lifetime(const credentials& creds, sys_seconds signed_at,
-                                                            std::chrono::seconds requested, bool clamp);
+[[nodiscard]] result<std::chrono::seconds> presign_lifetime(const credentials& creds,
+                                                            sys_seconds signed_at,
+                                                            std::chrono::seconds requested,
+                                                            bool clamp);
 
 }  // namespace sigv4::detail

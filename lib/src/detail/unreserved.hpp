@@ -26,7 +26,9 @@ constexpr std::array<bool, 256> make_unreserved_table(bool with_slash) {
 inline constexpr auto unreserved = make_unreserved_table(false);
 inline constexpr auto unreserved_or_slash = make_unreserved_table(true);
 
-inline bool is_unreserved(char c) noexcept { return unreserved[static_cast<unsigned char>(c)]; }
+inline bool is_unreserved(char c) noexcept {
+    return unreserved[static_cast<unsigned char>(c)];
+}
 
 /// Percent-encodes `in` into `out`, which has room for 3 * in.size() bytes: every byte outside the
 /// unreserved set (and '/' unless `keep_slash`) as %XX, uppercase hex. Returns the end of what was
@@ -61,7 +63,8 @@ inline unsigned reserved_positions(const char* text, std::size_t size, bool keep
         std::memcpy(padded, text, size);
         block = padded;
     }
-    const __m128i ok = unreserved_bytes(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block)), keep_slash);
+    const __m128i ok =
+        unreserved_bytes(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block)), keep_slash);
     return ~static_cast<unsigned>(_mm_movemask_epi8(ok)) & 0xffffu;
 #else
     const auto& safe = keep_slash ? unreserved_or_slash : unreserved;

@@ -14,13 +14,14 @@ namespace sigv4::detail {
 /// True when `request` is a presigned S3 URL that verifies, with `facts` filled; false when it is
 /// anything else (wrong, unusual or unsupported here), with `facts` unspecified. Never an error:
 /// the full verifier decides those. Uses per-thread caches (see clear_verify_caches).
-[[nodiscard]] SIGV4_EXPORT bool verify_presigned_directly(const received_request& request, const key_lookup& keys,
-                                             const verify_options& options, verified_request& facts);
+[[nodiscard]] SIGV4_EXPORT bool verify_presigned_directly(const received_request& request,
+                                                          const key_lookup& keys,
+                                                          const verify_options& options,
+                                                          verified_request& facts);
 
 /// Verifies any request, with S3's error codes and messages.
-[[nodiscard]] SIGV4_EXPORT result<verified_request, verify_error> verify_fully(const received_request& request,
-                                                                  const key_lookup& keys,
-                                                                  const verify_options& options);
+[[nodiscard]] SIGV4_EXPORT result<verified_request, verify_error> verify_fully(
+    const received_request& request, const key_lookup& keys, const verify_options& options);
 
 /// Wipes the direct path's per-thread cache of derived keys and the expected session token (part
 /// of sigv4::clear_thread_caches).

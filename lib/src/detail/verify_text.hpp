@@ -60,12 +60,16 @@ inline bool decode_into(std::string_view in, std::string& out) {
     return append_decoded(in, out);
 }
 
-inline bool is_upper_hex(char c) noexcept { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'); }
+inline bool is_upper_hex(char c) noexcept {
+    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F');
+}
 
 // Whether the escape at raw[i] ('%') is canonical: two uppercase hex digits encoding a byte that
 // percent-encoding would encode.
 inline bool is_canonical_escape(std::string_view raw, std::size_t i, bool keep_slash) noexcept {
-    if (raw[i] != '%' || i + 2 >= raw.size() || !is_upper_hex(raw[i + 1]) || !is_upper_hex(raw[i + 2])) return false;
+    if (raw[i] != '%' || i + 2 >= raw.size() || !is_upper_hex(raw[i + 1]) ||
+        !is_upper_hex(raw[i + 2]))
+        return false;
     char decoded = static_cast<char>(hex_digit(raw[i + 1]) * 16 + hex_digit(raw[i + 2]));
     return !(is_unreserved(decoded) || (keep_slash && decoded == '/'));
 }
@@ -76,7 +80,8 @@ inline bool is_canonical_escape(std::string_view raw, std::size_t i, bool keep_s
 inline bool is_canonical_encoding(std::string_view raw, bool keep_slash) noexcept {
     auto escapes_are_canonical = [&](unsigned others, std::size_t base) {
         for (; others != 0; others &= others - 1) {
-            if (!is_canonical_escape(raw, base + static_cast<std::size_t>(std::countr_zero(others)), keep_slash)) {
+            if (!is_canonical_escape(raw, base + static_cast<std::size_t>(std::countr_zero(others)),
+                                     keep_slash)) {
                 return false;
             }
         }
@@ -84,14 +89,16 @@ inline bool is_canonical_encoding(std::string_view raw, bool keep_slash) noexcep
     };
     std::size_t base = 0;
     for (; base + 16 <= raw.size(); base += 16) {
-        if (!escapes_are_canonical(reserved_positions(raw.data() + base, 16, keep_slash), base)) return false;
+        if (!escapes_are_canonical(reserved_positions(raw.data() + base, 16, keep_slash), base))
+            return false;
     }
     if (base == raw.size()) return true;
     // The last bytes: read as the text's last 16 when it has that many (no copy).
     const std::size_t tail = raw.size() - base;
     const unsigned others =
-        raw.size() >= 16 ? reserved_positions(raw.data() + raw.size() - 16, 16, keep_slash) >> (16 - tail)
-                         : reserved_positions(raw.data() + base, tail, keep_slash);
+        raw.size() >= 16
+            ? reserved_positions(raw.data() + raw.size() - 16, 16, keep_slash) >> (16 - tail)
+            : reserved_positions(raw.data() + base, tail, keep_slash);
     return escapes_are_canonical(others, base);
 }
 
@@ -107,7 +114,8 @@ inline bool decode_view(std::string_view raw, std::string& storage, std::string_
     return true;
 }
 
-// Views into a credential; left uninitialized until split_scope fills them (no zero-fill per request).
+// Views into a credential; left uninitialized until split_scope fills them (no zero-fill per
+// request).
 struct scope_parts {
     std::string_view access_key_id, date, region, service, terminator;
     scope_parts() noexcept {}
@@ -122,7 +130,8 @@ inline bool split_scope(std::string_view credential, scope_parts& out) {
         credential.remove_prefix(end + 1);
         return true;
     };
-    if (!next_part(out.access_key_id) || !next_part(out.date) || !next_part(out.region) || !next_part(out.service)) {
+    if (!next_part(out.access_key_id) || !next_part(out.date) || !next_part(out.region) ||
+        !next_part(out.service)) {
         return false;
     }
     if (credential.empty() || credential.find('/') != std::string_view::npos) return false;
@@ -138,7 +147,8 @@ inline bool valid_signed_header_list(std::string_view list, std::vector<std::str
         if (end == std::string_view::npos) end = list.size();
         std::string_view name = list.substr(pos, end - pos);
         if (!is_token(name)) return false;
-        if (std::any_of(name.begin(), name.end(), [](char c) { return c >= 'A' && c <= 'Z'; })) return false;
+        if (std::any_of(name.begin(), name.end(), [](char c) { return c >= 'A' && c <= 'Z'; }))
+            return false;
         out.emplace_back(name);
         pos = end + 1;
     }
@@ -148,7 +158,8 @@ inline bool valid_signed_header_list(std::string_view list, std::vector<std::str
 
 // Whether `name` is an x-amz-* header that is not among the signed names (S3 refuses them).
 // x-amz-security-token never needs signing; x-amz-content-sha256 not with query auth.
-inline bool is_unsigned_amz_header(std::string_view name, const std::vector<std::string>& signed_names, bool query_auth) {
+inline bool is_unsigned_amz_header(std::string_view name,
+                                   const std::vector<std::string>& signed_names, bool query_auth) {
     if (name.size() < 6 || !iequals(name.substr(0, 6), "x-amz-") ||
         iequals(name, "x-amz-security-token") ||
         (query_auth && iequals(name, "x-amz-content-sha256"))) {
@@ -173,7 +184,9 @@ inline std::optional<long long> decimal_number(std::string_view text) noexcept {
     return value;
 }
 
-inline bool is_header_space(char c) noexcept { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+inline bool is_header_space(char c) noexcept {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
 // Trims the value and collapses each run of whitespace (folded lines too) into one space.
 inline void append_canonical_header_value(std::string_view value, std::string& out) {

@@ -20,22 +20,23 @@ namespace presign::service {
 
 /// Settings, normally read from the environment (names in brackets).
 struct config {
-    std::string bucket;                                   // [BUCKET_NAME] required
-    std::string key_prefix;                               // [KEY_PREFIX] e.g. "uploads/"
-    std::chrono::seconds url_expires{300};                // [URL_EXPIRES] 1..604800
-    std::uint64_t max_upload_bytes = 5ull << 30;          // [MAX_UPLOAD_BYTES] <= 5 TiB
+    std::string bucket;                           // [BUCKET_NAME] required
+    std::string key_prefix;                       // [KEY_PREFIX] e.g. "uploads/"
+    std::chrono::seconds url_expires{300};        // [URL_EXPIRES] 1..604800
+    std::uint64_t max_upload_bytes = 5ull << 30;  // [MAX_UPLOAD_BYTES] <= 5 TiB
     /// Sizes above this are uploaded in parts (a client may also ask for parts); a single PUT
     /// never exceeds 5 GiB whatever this says.     [MULTIPART_THRESHOLD] 0..5 GiB
     std::uint64_t multipart_threshold = 64ull << 20;
-    std::vector<std::string> allowed_content_types;       // [ALLOWED_CONTENT_TYPES] "image/*,text/plain"
-    std::vector<std::string> allowed_origins;             // [ALLOWED_ORIGINS] "https://a.example,..."
-    bool allow_anonymous = false;                         // [ALLOW_ANONYMOUS] "true"
-    sigv4::s3::endpoint endpoint;                         // [AWS_REGION] [S3_ENDPOINT] [S3_PATH_STYLE]
-    std::chrono::seconds share_max{604800};               // [SHARE_MAX_SECONDS] 60..2592000 (30 days)
+    std::vector<std::string> allowed_content_types;  // [ALLOWED_CONTENT_TYPES] "image/*,text/plain"
+    std::vector<std::string> allowed_origins;        // [ALLOWED_ORIGINS] "https://a.example,..."
+    bool allow_anonymous = false;                    // [ALLOW_ANONYMOUS] "true"
+    sigv4::s3::endpoint endpoint;                    // [AWS_REGION] [S3_ENDPOINT] [S3_PATH_STYLE]
+    std::chrono::seconds share_max{604800};          // [SHARE_MAX_SECONDS] 60..2592000 (30 days)
     /// The secret that authenticates the service's tokens (share links, multipart plans): 32..4096
     /// bytes of text, e.g. Secrets Manager's GenerateSecretString, and the previous one, accepted
     /// only when configured, during a rotation. Without it multipart uploads answer 503
-    /// "multipart_disabled", POST /shares and /s/<token> 503 "shares_disabled".   [LINK_SECRET] [LINK_SECRET_PREVIOUS]
+    /// "multipart_disabled", POST /shares and /s/<token> 503 "shares_disabled".   [LINK_SECRET]
+    /// [LINK_SECRET_PREVIOUS]
     std::optional<token::keyring> link_keys;
 
     /// Reads the settings through `getenv` (so tests can pass a map). A missing or invalid setting
@@ -46,13 +47,13 @@ struct config {
 
 /// A request as the service sees it, whatever the transport.
 struct request {
-    std::string method;                          // "POST", "GET", "OPTIONS"
-    std::string path;                            // "/uploads", decoded, no query
-    std::vector<sigv4::query_param> query;       // decoded, repeated names allowed
-    std::vector<sigv4::header> headers;          // names compared case-insensitively
-    std::string body;                            // already base64-decoded
-    std::optional<std::string> identity;         // authenticated user id, if any
-    std::string request_id;                      // for the log line
+    std::string method;                     // "POST", "GET", "OPTIONS"
+    std::string path;                       // "/uploads", decoded, no query
+    std::vector<sigv4::query_param> query;  // decoded, repeated names allowed
+    std::vector<sigv4::header> headers;     // names compared case-insensitively
+    std::string body;                       // already base64-decoded
+    std::optional<std::string> identity;    // authenticated user id, if any
+    std::string request_id;                 // for the log line
     /// Where the API is reachable from outside, "https://host[/stage]" without a trailing slash:
     /// share links are <base_url>/s/<token>. Empty: links are relative ("/s/<token>").
     std::string base_url;
@@ -63,22 +64,22 @@ struct request {
 struct response {
     int status = 200;
     std::vector<sigv4::header> headers;  // Content-Type whenever there is a body
-    std::string body;                    // UTF-8 text: JSON, HTML, JS or CSS (empty for 204 and 302)
+    std::string body;  // UTF-8 text: JSON, HTML, JS or CSS (empty for 204 and 302)
 };
 
 /// Supplies the signing credentials for each request (they may rotate).
 using credentials_source = std::function<sigv4::result<sigv4::credentials>()>;
 
 /// Receives one structured JSON log line per request (no trailing newline). The line holds the
-/// request id, route, status, error code, key and duration; never a secret, a password or a URL, and
-/// a share-link token only as token::log_label (the route reads "/s/<label>").
+/// request id, route, status, error code, key and duration; never a secret, a password or a URL,
+/// and a share-link token only as token::log_label (the route reads "/s/<label>").
 using log_sink = std::function<void(std::string_view line)>;
 
 /// The default sink: writes the line and a newline to stdout in one write(2).
 void log_to_stdout(std::string_view line) noexcept;
 
 class service {
-public:
+  public:
     /// Logs to stdout.
     service(config settings, credentials_source credentials);
     /// Logs through `sink` (an empty sink logs nothing).
@@ -92,7 +93,7 @@ public:
                                   std::string_view message) const noexcept;
     [[nodiscard]] const config& settings() const noexcept { return settings_; }
 
-private:
+  private:
     config settings_;
     credentials_source credentials_;
     log_sink log_;
@@ -103,10 +104,11 @@ private:
 /// The key prefix of a caller: KEY_PREFIX + "users/<sanitized id>/" with an identity,
 /// KEY_PREFIX + "shared/" without one (whether anonymous callers are allowed is handle()'s call).
 /// The mapping is injective (two different ids never share a prefix): bytes outside [A-Za-z0-9.@-]
-/// become "_XX" with upper-case hex (and so does '_'), an id of dots only is fully escaped, and an id
-/// whose escape exceeds 128 bytes becomes "_sha256-<lower-case hex of SHA-256(id)>", a spelling the
-/// escape never produces ('_' followed by 's').
-[[nodiscard]] std::string caller_prefix(const config& settings, const std::optional<std::string>& identity);
+/// become "_XX" with upper-case hex (and so does '_'), an id of dots only is fully escaped, and an
+/// id whose escape exceeds 128 bytes becomes "_sha256-<lower-case hex of SHA-256(id)>", a spelling
+/// the escape never produces ('_' followed by 's').
+[[nodiscard]] std::string caller_prefix(const config& settings,
+                                        const std::optional<std::string>& identity);
 
 /// Checks a client-given key: non-empty, <= 1024 bytes of valid UTF-8, no control character (C0,
 /// DEL, C1), no bidirectional control (Unicode Bidi_Control: U+061C, U+200E, U+200F,
@@ -135,7 +137,8 @@ struct query_error {
 /// queryStringParameters do; so a literal '+' must be sent as %2B (encodeURIComponent does).
 /// Repeated names stay repeated, in order. A '%' not followed by two hex digits is a query_error;
 /// nothing is accepted raw.
-[[nodiscard]] sigv4::result<std::vector<sigv4::query_param>, query_error> parse_query(std::string_view raw);
+[[nodiscard]] sigv4::result<std::vector<sigv4::query_param>, query_error> parse_query(
+    std::string_view raw);
 
 /// True when `content_type` ("type/subtype[; params]") matches one of `patterns` ("type/subtype",
 /// "type/*", "*/*"; an empty list allows every syntactically valid type). Case-insensitive.

@@ -29,13 +29,15 @@
 //
 // Security contract:
 // - Opening checks the length (at most max_token_chars) before decoding anything, decodes strict
-//   base64url (no padding, no stray bits, nothing outside the alphabet), finds the secret by key id,
-//   compares the MAC with CRYPTO_memcmp, then checks purpose and expiry. Every failure is a distinct
-//   errc for tests and logs; callers answering the public must answer all of them the same way.
+//   base64url (no padding, no stray bits, nothing outside the alphabet), finds the secret by key
+//   id, compares the MAC with CRYPTO_memcmp, then checks purpose and expiry. Every failure is a
+//   distinct errc for tests and logs; callers answering the public must answer all of them the same
+//   way.
 // - A password lock stores salt and tag = HMAC-SHA256(secret, "password" || PBKDF2-HMAC-SHA256(
 //   password, salt, iterations)): the token reveals nothing of the password, and a guess needs the
 //   server's secret and one slow KDF run (password_iterations is chosen so that costs 20-50 ms).
-// - Secrets live in fixed-size buffers wiped with OPENSSL_cleanse on destruction; nothing here logs,
+// - Secrets live in fixed-size buffers wiped with OPENSSL_cleanse on destruction; nothing here
+// logs,
 //   and no error message holds a secret, a token or a password.
 // Thread safety: every function is reentrant; const objects may be shared between threads.
 #pragma once
@@ -67,26 +69,26 @@ inline constexpr std::uint32_t password_iterations = 200'000;
 
 /// Why a token did not open.
 enum class errc : std::uint8_t {
-    too_long = 1,   ///< more than max_token_chars characters (nothing decoded)
-    malformed,      ///< not strict base64url, too short, unknown version or flags
-    unknown_key,    ///< no configured secret has the token's key id
-    forged,         ///< the MAC does not match (tampered, or sealed under another secret)
-    wrong_purpose,  ///< authentic, but made for another purpose
-    expired,        ///< authentic, but now >= its expiry
-    wrong_password, ///< check_password: the password does not match the lock
-    no_randomness,  ///< the kernel's random source failed (sealing a lock, generating a secret)
+    too_long = 1,    ///< more than max_token_chars characters (nothing decoded)
+    malformed,       ///< not strict base64url, too short, unknown version or flags
+    unknown_key,     ///< no configured secret has the token's key id
+    forged,          ///< the MAC does not match (tampered, or sealed under another secret)
+    wrong_purpose,   ///< authentic, but made for another purpose
+    expired,         ///< authentic, but now >= its expiry
+    wrong_password,  ///< check_password: the password does not match the lock
+    no_randomness,   ///< the kernel's random source failed (sealing a lock, generating a secret)
 };
 
 /// Short stable name, e.g. "forged".
 [[nodiscard]] std::string_view to_string(errc code) noexcept;
 
-/// A server secret of 32 bytes, held only as the HMAC-SHA256 inner and outer states precomputed from
-/// it and from the payload key derived from it (so one MAC costs only the message's blocks; the
-/// states are as secret as the key). Fixed-size
-/// storage, wiped with OPENSSL_cleanse on destruction; copies are independent and wiped too. Never
-/// printed, and there is no way to read the key back.
+/// A server secret of 32 bytes, held only as the HMAC-SHA256 inner and outer states precomputed
+/// from it and from the payload key derived from it (so one MAC costs only the message's blocks;
+/// the states are as secret as the key). Fixed-size storage, wiped with OPENSSL_cleanse on
+/// destruction; copies are independent and wiped too. Never printed, and there is no way to read
+/// the key back.
 class secret {
-public:
+  public:
     static constexpr std::size_t size = 32;
 
     /// Exactly 32 bytes; anything else is nullopt.
@@ -103,17 +105,19 @@ public:
     [[nodiscard]] std::uint32_t key_id() const noexcept { return key_id_; }
 
     /// HMAC-SHA256 of `message` under this secret.
-    [[nodiscard]] std::array<unsigned char, 32> mac(std::span<const unsigned char> message) const noexcept;
+    [[nodiscard]] std::array<unsigned char, 32> mac(
+        std::span<const unsigned char> message) const noexcept;
     /// HMAC-SHA256 of domain || first || second under the payload key derived from this secret
     /// (the format's nonce and keystream blocks; the key itself cannot be read back).
-    [[nodiscard]] std::array<unsigned char, 32> payload_mac(unsigned char domain, std::span<const unsigned char> first,
-                                                            std::span<const unsigned char> second) const noexcept;
+    [[nodiscard]] std::array<unsigned char, 32> payload_mac(
+        unsigned char domain, std::span<const unsigned char> first,
+        std::span<const unsigned char> second) const noexcept;
 
     secret(const secret&) = default;
     secret& operator=(const secret&);
     ~secret();
 
-private:
+  private:
     secret() = default;
     void wipe() noexcept;
 
@@ -130,14 +134,14 @@ private:
 /// The secrets that open tokens: the current one (which seals) and, only when configured, the
 /// previous one (which still opens, so a rotation need not revoke every token at once).
 class keyring {
-public:
+  public:
     explicit keyring(secret current, std::optional<secret> previous = std::nullopt)
         : current_(std::move(current)), previous_(std::move(previous)) {}
     [[nodiscard]] const secret& current() const noexcept { return current_; }
     /// The secret with this key id, or nullptr.
     [[nodiscard]] const secret* find(std::uint32_t key_id) const noexcept;
 
-private:
+  private:
     secret current_;
     std::optional<secret> previous_;
 };

@@ -3,8 +3,8 @@
 //
 // Body = header || records. Header = salt (16) || rs (uint32, big endian) || idlen (1) || keyid.
 // PRK = HMAC-SHA-256(salt, secret); CEK = first 16 bytes of HMAC-SHA-256(PRK, "Content-Encoding:
-// aes128gcm" 0x00 0x01); NONCE = first 12 of HMAC-SHA-256(PRK, "Content-Encoding: nonce" 0x00 0x01).
-// Record i (from 0) is AES-128-GCM(CEK, NONCE xor i as 96-bit big endian) over plaintext ||
+// aes128gcm" 0x00 0x01); NONCE = first 12 of HMAC-SHA-256(PRK, "Content-Encoding: nonce" 0x00
+// 0x01). Record i (from 0) is AES-128-GCM(CEK, NONCE xor i as 96-bit big endian) over plaintext ||
 // delimiter || zero padding, followed by its 16-byte tag; every record but the last is exactly rs
 // bytes and has delimiter 0x01, the last has 0x02 and at most rs bytes. There is always a last
 // record, so a body is never cut at a record boundary unnoticed.
@@ -65,7 +65,7 @@ struct header {
 /// full record of plaintext stays buffered until the next byte or `finish` says whether it is the
 /// last. Not thread-safe; movable, not copyable. The derived keys are wiped on destruction.
 class encryptor {
-public:
+  public:
     /// Errors: invalid_record_size, metadata_too_large (keyid over 255 bytes), crypto_failure.
     [[nodiscard]] static result<encryptor> make(const secret& key,
                                                 const std::array<std::uint8_t, salt_size>& salt,
@@ -79,7 +79,7 @@ public:
     /// Seals the last record. After it, update and finish fail with crypto_failure.
     [[nodiscard]] result<void> finish(bytes& out);
 
-private:
+  private:
     struct state;
     explicit encryptor(std::unique_ptr<state> s) noexcept;
     std::unique_ptr<state> state_;
@@ -90,7 +90,7 @@ private:
 /// appended for a record that fails, and the first failure is final (every later call repeats
 /// it). The caller must discard all output unless finish succeeds. Not thread-safe; movable.
 class decryptor {
-public:
+  public:
     [[nodiscard]] static result<decryptor> make(const secret& key);
     decryptor(decryptor&&) noexcept;
     decryptor& operator=(decryptor&&) noexcept;
@@ -105,7 +105,7 @@ public:
     /// The header, once update has seen all of it.
     [[nodiscard]] const std::optional<e2e::header>& parsed_header() const noexcept;
 
-private:
+  private:
     struct state;
     explicit decryptor(std::unique_ptr<state> s) noexcept;
     std::unique_ptr<state> state_;

@@ -27,8 +27,8 @@ inline constexpr std::size_t max_metadata_size = 255;
 inline constexpr std::string_view default_media_type = "application/octet-stream";
 
 struct file_metadata {
-    std::string name;  ///< the file's name as the owner gave it (UTF-8, no path)
-    std::string type;  ///< its media type, e.g. "image/png"
+    std::string name;        ///< the file's name as the owner gave it (UTF-8, no path)
+    std::string type;        ///< its media type, e.g. "image/png"
     std::uint64_t size = 0;  ///< the plaintext's length in bytes
 };
 

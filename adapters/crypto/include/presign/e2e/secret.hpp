@@ -47,7 +47,7 @@ inline constexpr std::size_t secret_size = 16;
 /// A file's 16-byte secret. Held in a fixed buffer wiped with OPENSSL_cleanse on destruction.
 /// Not thread-safe to mutate; const access from several threads is fine.
 class secret {
-public:
+  public:
     /// 16 random bytes from the operating system's generator (RAND_bytes).
     [[nodiscard]] static result<secret> generate();
     /// Exactly 16 bytes, else invalid_secret.
@@ -66,7 +66,7 @@ public:
         return std::span<const std::uint8_t, secret_size>(bytes_);
     }
 
-private:
+  private:
     secret() noexcept = default;
     std::array<std::uint8_t, secret_size> bytes_{};
 };

@@ -44,7 +44,9 @@ struct request_head {
     [[nodiscard]] std::string_view raw_path() const noexcept;
     /// The target's query, after the first '?', not decoded ("" when none).
     [[nodiscard]] std::string_view raw_query() const noexcept;
-    [[nodiscard]] bool has_body() const noexcept { return chunked || content_length.value_or(0) > 0; }
+    [[nodiscard]] bool has_body() const noexcept {
+        return chunked || content_length.value_or(0) > 0;
+    }
 };
 
 /// Fills `out` with up to `size` bytes of a streamed body starting `offset` bytes into it;
@@ -56,7 +58,7 @@ using body_source = std::function<long(std::uint64_t offset, char* out, std::siz
 /// `response::source` when the kernel cannot send from this file (nothing sent yet), and closes
 /// the connection, as for a source, when the file ends before that length.
 struct file_body {
-    int fd = -1;              ///< readable, kept open by `owner` until the response is written
+    int fd = -1;  ///< readable, kept open by `owner` until the response is written
     std::uint64_t offset = 0;
     std::shared_ptr<const void> owner;  ///< holds the descriptor(s) open (released after the write)
     /// One piece of a body kept in several files.
@@ -76,8 +78,8 @@ struct response {
     /// The handler's headers. The layer adds Content-Length and Connection itself (and drops
     /// either if the handler set it).
     std::vector<sigv4::header> headers;
-    std::string body;  ///< a body in memory, or:
-    body_source source;              ///< a body streamed from `source` (a file), when set
+    std::string body;                 ///< a body in memory, or:
+    body_source source;               ///< a body streamed from `source` (a file), when set
     file_body file;                   ///< or sent from this file (fd >= 0), `source` its fallback
     std::uint64_t source_length = 0;  ///< the length of a streamed or file body
     /// An answer to HEAD: Content-Length is the body's length, no body is sent.
@@ -103,7 +105,7 @@ enum class body_end {
 /// Receives a request body as it arrives. Destroyed without finish() when the client goes away
 /// or misses a deadline (nothing is answered then). Called on one thread at a time.
 class body_sink {
-public:
+  public:
     virtual ~body_sink() = default;
     /// The next bytes of the body exactly as sent. Returning false stops reading: finish(stopped)
     /// follows and the rest of the body is discarded (bounded) or the connection closed.
@@ -155,13 +157,13 @@ struct limits {
 
 struct server_options {
     limits deadlines;
-    std::size_t threads = 4;  ///< threads running the connections and the handlers
+    std::size_t threads = 4;      ///< threads running the connections and the handlers
     error_renderer render_error;  ///< empty: bare status, no body
 };
 
 /// One listener. Thread-safe: stop() may be called from any thread while run() runs.
 class server {
-public:
+  public:
     server(server_options options, handler handle);
     ~server();
     server(const server&) = delete;
@@ -176,7 +178,7 @@ public:
     void stop();
     [[nodiscard]] bool is_running() const noexcept;
 
-private:
+  private:
     std::unique_ptr<detail::listener> impl_;
 };
 

@@ -14,10 +14,10 @@ namespace presign::lambda {
 
 /// One invocation as /next delivered it.
 struct invocation {
-    std::string request_id;   ///< Lambda-Runtime-Aws-Request-Id (required)
-    std::string payload;      ///< the event
-    std::string trace_id;     ///< Lambda-Runtime-Trace-Id (also exported as _X_AMZN_TRACE_ID)
-    std::string function_arn;  ///< Lambda-Runtime-Invoked-Function-Arn
+    std::string request_id;        ///< Lambda-Runtime-Aws-Request-Id (required)
+    std::string payload;           ///< the event
+    std::string trace_id;          ///< Lambda-Runtime-Trace-Id (also exported as _X_AMZN_TRACE_ID)
+    std::string function_arn;      ///< Lambda-Runtime-Invoked-Function-Arn
     std::string client_context;    ///< Lambda-Runtime-Client-Context
     std::string cognito_identity;  ///< Lambda-Runtime-Cognito-Identity
     /// Lambda-Runtime-Deadline-Ms; absent when the header was missing or malformed.
@@ -40,7 +40,7 @@ struct api_result {
 /// reopened when the server closed it. Blocking, no timeout on /next: Lambda freezes the sandbox
 /// between invocations.
 class runtime_client {
-public:
+  public:
     explicit runtime_client(std::string_view api_address);
     ~runtime_client();
     runtime_client(const runtime_client&) = delete;
@@ -52,11 +52,12 @@ public:
     /// POST /runtime/invocation/{id}/response (202 expected; 413 when the payload is over 6 MB).
     api_result post_response(std::string_view request_id, std::string_view payload);
     /// POST /runtime/invocation/{id}/error with Lambda-Runtime-Function-Error-Type.
-    api_result post_error(std::string_view request_id, std::string_view error_type, std::string_view message);
+    api_result post_error(std::string_view request_id, std::string_view error_type,
+                          std::string_view message);
     /// POST /runtime/init/error, before the first /next.
     api_result post_init_error(std::string_view error_type, std::string_view message);
 
-private:
+  private:
     struct connection;
     std::unique_ptr<connection> connection_;
 };

@@ -11,7 +11,8 @@
 
 namespace presign::local {
 
-/// GET /bucket/key?uploadId=ID[&max-parts=N][&part-number-marker=P] (raw texts, nullopt when absent).
+/// GET /bucket/key?uploadId=ID[&max-parts=N][&part-number-marker=P] (raw texts, nullopt when
+/// absent).
 struct list_parts_request {
     std::string upload_id;
     std::optional<std::string> max_parts;           ///< 0..2147483647; S3 answers at most 1000
@@ -20,8 +21,10 @@ struct list_parts_request {
 
 /// ListPartsResult XML. Errors: NoSuchBucket, NoSuchUpload (404); InvalidArgument (400) for a
 /// max-parts or part-number-marker that is not an integer in 0..2147483647.
-[[nodiscard]] store_result<std::string> list_parts_xml(const object_store& store, std::string_view bucket,
-                                                       std::string_view key, const list_parts_request& request);
+[[nodiscard]] store_result<std::string> list_parts_xml(const object_store& store,
+                                                       std::string_view bucket,
+                                                       std::string_view key,
+                                                       const list_parts_request& request);
 
 /// GET /bucket?uploads[&prefix=][&delimiter=][&key-marker=][&upload-id-marker=][&max-uploads=].
 struct list_uploads_request {
@@ -35,8 +38,7 @@ struct list_uploads_request {
 /// ListMultipartUploadsResult XML: uploads by key, then initiation; with a delimiter, keys that
 /// share a prefix up to it are one CommonPrefixes entry. Errors: NoSuchBucket (404);
 /// InvalidArgument (400) for a bad max-uploads.
-[[nodiscard]] store_result<std::string> list_multipart_uploads_xml(const object_store& store,
-                                                                   std::string_view bucket,
-                                                                   const list_uploads_request& request);
+[[nodiscard]] store_result<std::string> list_multipart_uploads_xml(
+    const object_store& store, std::string_view bucket, const list_uploads_request& request);
 
 }  // namespace presign::local

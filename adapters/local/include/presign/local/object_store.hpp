@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The on-disk half of the local S3-compatible store: buckets, objects and their metadata under one
 // data directory. Object files are named after the SHA-256 of the key, so no key (however it is
-// spelled: "..", "%2e%2e", backslashes, NUL, absolute paths, 1024 bytes) can name a path outside it.
+// spelled: "..", "%2e%2e", backslashes, NUL, absolute paths, 1024 bytes) can name a path outside
+// it.
 #pragma once
 
 #include <array>
@@ -42,9 +43,9 @@ struct data_piece {
 struct object_info {
     std::string key;
     std::uint64_t size = 0;
-    std::string etag;             ///< quoted lowercase hex MD5, as S3 prints it
-    std::string content_type;     ///< as uploaded (default binary/octet-stream)
-    std::string checksum_sha256;  ///< base64, when the upload carried x-amz-checksum-sha256
+    std::string etag;                ///< quoted lowercase hex MD5, as S3 prints it
+    std::string content_type;        ///< as uploaded (default binary/octet-stream)
+    std::string checksum_sha256;     ///< base64, when the upload carried x-amz-checksum-sha256
     std::int64_t last_modified = 0;  ///< unix seconds
     /// Other headers S3 keeps and returns on GET/HEAD (Content-Disposition, Cache-Control,
     /// x-amz-meta-*, ...).
@@ -62,7 +63,7 @@ struct object_info {
 /// An object opened for reading: its files stay readable even if replaced or deleted meanwhile
 /// (every file of a multipart object is opened at once, one descriptor per part).
 class open_object {
-public:
+  public:
     /// An open file of the object and how many of the object's bytes it holds.
     struct piece {
         int fd = -1;
@@ -71,7 +72,8 @@ public:
 
     open_object() = default;
     /// Takes ownership of the descriptors.
-    open_object(std::vector<piece> pieces, object_info info) : pieces_(std::move(pieces)), info_(std::move(info)) {}
+    open_object(std::vector<piece> pieces, object_info info)
+        : pieces_(std::move(pieces)), info_(std::move(info)) {}
     open_object(open_object&& other) noexcept;
     open_object& operator=(open_object&& other) noexcept;
     open_object(const open_object&) = delete;
@@ -85,7 +87,7 @@ public:
     /// The open files in order (for sendfile(2)); owned by this object, valid while it lives.
     [[nodiscard]] const std::vector<piece>& pieces() const noexcept { return pieces_; }
 
-private:
+  private:
     void close_all() noexcept;
 
     std::vector<piece> pieces_;
@@ -102,9 +104,9 @@ using write_precondition = std::function<std::optional<s3_error>(const object_in
 /// What the client promised about the bytes; checked when the upload is committed.
 struct upload_expectations {
     std::uint64_t content_length = 0;
-    std::string content_sha256_hex;  ///< x-amz-content-sha256 when it is a hash (lowercase hex)
-    std::string checksum_sha256;     ///< x-amz-checksum-sha256 (base64)
-    std::string content_md5;         ///< Content-MD5 (base64)
+    std::string content_sha256_hex;   ///< x-amz-content-sha256 when it is a hash (lowercase hex)
+    std::string checksum_sha256;      ///< x-amz-checksum-sha256 (base64)
+    std::string content_md5;          ///< Content-MD5 (base64)
     write_precondition precondition;  ///< empty: unconditional
 };
 
@@ -119,7 +121,7 @@ class object_store;
 /// the thread receiving the body copies into the ring and computes the SHA-256 (when one is
 /// checked); smaller uploads stay on the caller's thread.
 class pending_upload {
-public:
+  public:
     pending_upload(pending_upload&& other) noexcept;
     pending_upload& operator=(pending_upload&&) = delete;
     pending_upload(const pending_upload&) = delete;
@@ -138,7 +140,7 @@ public:
     /// error of expect.precondition (checked atomically with the rename; ignored for a part).
     [[nodiscard]] store_result<object_info> commit(const upload_expectations& expect);
 
-private:
+  private:
     friend class object_store;
     pending_upload(object_store& store, std::string bucket, object_info info,
                    std::filesystem::path temp_path, int fd);
@@ -159,7 +161,7 @@ private:
 /// Buckets are directories named after the (validated) bucket name; objects live in them under
 /// hashed names. Safe for concurrent use from many threads of one process.
 class object_store {
-public:
+  public:
     /// Creates `root` (and its layout) when missing, and removes the temporary files of uploads
     /// a killed process left behind (older than one hour). Throws nothing.
     explicit object_store(std::filesystem::path root);
@@ -179,15 +181,16 @@ public:
     [[nodiscard]] std::vector<std::string> list_buckets() const;
 
     /// Starts a PUT of bucket/key. Errors: NoSuchBucket, KeyTooLongError, InvalidArgument.
-    [[nodiscard]] store_result<pending_upload> begin_upload(std::string_view bucket,
-                                                           std::string_view key,
-                                                           std::string content_type,
-                                                           std::vector<sigv4::header> stored_headers);
+    [[nodiscard]] store_result<pending_upload> begin_upload(
+        std::string_view bucket, std::string_view key, std::string content_type,
+        std::vector<sigv4::header> stored_headers);
     /// Errors: NoSuchBucket, NoSuchKey.
-    [[nodiscard]] store_result<object_info> stat(std::string_view bucket, std::string_view key) const;
+    [[nodiscard]] store_result<object_info> stat(std::string_view bucket,
+                                                 std::string_view key) const;
     /// Opens every file of the object. Errors: NoSuchBucket, NoSuchKey, SlowDown (503: out of
     /// file descriptors, as a multipart object takes one per part), InternalError.
-    [[nodiscard]] store_result<open_object> open(std::string_view bucket, std::string_view key) const;
+    [[nodiscard]] store_result<open_object> open(std::string_view bucket,
+                                                 std::string_view key) const;
     /// Deleting a missing key succeeds (S3 semantics). Errors: NoSuchBucket.
     [[nodiscard]] store_result<void> remove(std::string_view bucket, std::string_view key);
 
@@ -201,13 +204,15 @@ public:
     // ---- multipart uploads (what `aws s3 cp` and boto3 use above 8 MiB) ----------------
 
     /// Starts a multipart upload and returns its id. Errors as begin_upload().
-    [[nodiscard]] store_result<std::string> create_multipart(std::string_view bucket, std::string_view key,
-                                                             std::string content_type,
-                                                             std::vector<sigv4::header> stored_headers);
+    [[nodiscard]] store_result<std::string> create_multipart(
+        std::string_view bucket, std::string_view key, std::string content_type,
+        std::vector<sigv4::header> stored_headers);
     /// Starts one part (1..10000); commit() makes it available to complete_multipart (the
     /// object_info it returns carries the part's ETag). Errors: NoSuchUpload, InvalidArgument.
-    [[nodiscard]] store_result<pending_upload> begin_part(std::string_view bucket, std::string_view key,
-                                                         std::string_view upload_id, int part_number);
+    [[nodiscard]] store_result<pending_upload> begin_part(std::string_view bucket,
+                                                          std::string_view key,
+                                                          std::string_view upload_id,
+                                                          int part_number);
     struct completed_part {
         int part_number = 0;
         std::string etag;  ///< as the client sent it (quotes optional)
@@ -217,10 +222,9 @@ public:
     /// InvalidPartOrder, EntityTooSmall (a part other than the last under 5 MiB), and the error of
     /// `precondition` (checked atomically with the commit); a refused completion keeps the upload
     /// and its parts, as S3 does.
-    [[nodiscard]] store_result<object_info> complete_multipart(std::string_view bucket, std::string_view key,
-                                                               std::string_view upload_id,
-                                                               const std::vector<completed_part>& parts,
-                                                               const write_precondition& precondition = {});
+    [[nodiscard]] store_result<object_info> complete_multipart(
+        std::string_view bucket, std::string_view key, std::string_view upload_id,
+        const std::vector<completed_part>& parts, const write_precondition& precondition = {});
     /// Errors: NoSuchUpload.
     [[nodiscard]] store_result<void> abort_multipart(std::string_view bucket, std::string_view key,
                                                      std::string_view upload_id);
@@ -233,7 +237,8 @@ public:
         std::int64_t last_modified = 0;
     };
     /// The parts of an upload, by part number. Errors: NoSuchBucket, NoSuchUpload.
-    [[nodiscard]] store_result<std::vector<part_info>> list_parts(std::string_view bucket, std::string_view key,
+    [[nodiscard]] store_result<std::vector<part_info>> list_parts(std::string_view bucket,
+                                                                  std::string_view key,
                                                                   std::string_view upload_id) const;
     /// An upload in progress.
     struct upload_info {
@@ -242,7 +247,8 @@ public:
         std::int64_t initiated = 0;  ///< unix seconds
     };
     /// The uploads in progress in `bucket`, by key, then initiation, then id. Errors: NoSuchBucket.
-    [[nodiscard]] store_result<std::vector<upload_info>> list_multipart_uploads(std::string_view bucket) const;
+    [[nodiscard]] store_result<std::vector<upload_info>> list_multipart_uploads(
+        std::string_view bucket) const;
     /// Aborts every upload, in every bucket, initiated before `initiated_before` (unix seconds), as
     /// S3's AbortIncompleteMultipartUpload lifecycle rule does. Returns how many it removed.
     std::size_t sweep_multipart_uploads(std::int64_t initiated_before);
@@ -251,7 +257,7 @@ public:
     /// (empty, not UTF-8, NUL).
     [[nodiscard]] static store_result<void> check_key(std::string_view key);
 
-private:
+  private:
     friend class pending_upload;
     std::filesystem::path bucket_dir(std::string_view bucket) const;
     /// The directory of a multipart upload of bucket/key, after checking the id's form and that

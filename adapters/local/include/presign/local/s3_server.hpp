@@ -45,7 +45,7 @@ struct s3_server_options {
 /// Owns the HTTP listener. Thread-safe: stop() may be called from any thread (or a signal
 /// watcher) while listen() runs.
 class s3_server {
-public:
+  public:
     explicit s3_server(s3_server_options options);
     ~s3_server();
     s3_server(const s3_server&) = delete;
@@ -62,7 +62,7 @@ public:
     /// Creates a bucket directly on disk (serve does this for its bucket at start).
     [[nodiscard]] bool ensure_bucket(std::string_view bucket);
 
-private:
+  private:
     struct impl;
     std::unique_ptr<impl> impl_;
 };

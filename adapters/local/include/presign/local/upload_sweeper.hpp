@@ -15,7 +15,7 @@
 namespace presign::local {
 
 class upload_sweeper {
-public:
+  public:
     /// Sweeps `store` (which must outlive the sweeper) for uploads initiated more than `max_age`
     /// ago; a zero max_age sweeps nothing and starts no thread. `log` (may be empty) gets one
     /// line per sweep that removed something.
@@ -29,7 +29,7 @@ public:
     /// One sweep now, on the caller's thread; returns how many uploads it removed.
     std::size_t sweep_once();
 
-private:
+  private:
     object_store& store_;
     std::chrono::seconds max_age_;
     std::chrono::seconds interval_;

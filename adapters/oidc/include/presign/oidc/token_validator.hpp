@@ -3,12 +3,13 @@
 // transport: the input is an Authorization header value, the output the caller's identity (the
 // token's `sub`) or the reason for a 401.
 //
-// The provider is found through OpenID Connect discovery (<issuer>/.well-known/openid-configuration,
-// whose "issuer" must equal the configured one), its signing keys through the document's jwks_uri.
-// A token is accepted when it is a compact JWS signed with RS256 or ES256 by a key of that set
-// named by the token's `kid`; `iss` equals the issuer; `aud` (or, without `aud`, `client_id`) is one
-// of the audiences; `exp` is in the future and `nbf`/`iat`, when present, are not, each with a
-// leeway (60 s by default). Unsigned tokens, HMAC algorithms and every other alg are refused.
+// The provider is found through OpenID Connect discovery
+// (<issuer>/.well-known/openid-configuration, whose "issuer" must equal the configured one), its
+// signing keys through the document's jwks_uri. A token is accepted when it is a compact JWS signed
+// with RS256 or ES256 by a key of that set named by the token's `kid`; `iss` equals the issuer;
+// `aud` (or, without `aud`, `client_id`) is one of the audiences; `exp` is in the future and
+// `nbf`/`iat`, when present, are not, each with a leeway (60 s by default). Unsigned tokens, HMAC
+// algorithms and every other alg are refused.
 #pragma once
 
 #include <chrono>
@@ -24,9 +25,10 @@ namespace presign::oidc {
 
 /// Why a token was refused. Each code is stable; tests assert exact codes.
 enum class reason {
-    missing_token = 1,      ///< no Authorization header value, or not "Bearer <token>"
-    malformed_token,        ///< not a compact JWS: three base64url parts of a JSON header and payload
-    unsupported_algorithm,  ///< alg is not RS256 or ES256 (e.g. "none", "HS256"), or crit is present
+    missing_token = 1,  ///< no Authorization header value, or not "Bearer <token>"
+    malformed_token,    ///< not a compact JWS: three base64url parts of a JSON header and payload
+    unsupported_algorithm,  ///< alg is not RS256 or ES256 (e.g. "none", "HS256"), or crit is
+                            ///< present
     unknown_key,            ///< no kid, or no key with that kid (and a matching type) in the JWKS
     bad_signature,          ///< the signature does not verify under the named key
     wrong_issuer,           ///< iss differs from the configured issuer
@@ -67,7 +69,7 @@ struct validator_options {
 /// validate() share a key cache guarded internally. At most one fetch runs at a time; a thread
 /// that needs the key set while another fetches it waits for that fetch.
 class token_validator {
-public:
+  public:
     /// `fetch` is called for the discovery document and the key set.
     token_validator(validator_options options, fetcher fetch);
     ~token_validator();
@@ -81,9 +83,10 @@ public:
 
     /// The identity (`sub`) of the caller whose Authorization header value is `authorization`
     /// ("Bearer <token>"; a bare token is taken as API Gateway does), or why it is refused.
-    [[nodiscard]] sigv4::result<std::string, rejection> validate(std::string_view authorization) const;
+    [[nodiscard]] sigv4::result<std::string, rejection> validate(
+        std::string_view authorization) const;
 
-private:
+  private:
     struct state;
     std::unique_ptr<state> state_;
 };

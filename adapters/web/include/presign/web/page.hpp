@@ -23,6 +23,7 @@ namespace presign::web {
 /// The answer to GET (or HEAD) `path` when it names the page: "/" (index.html), one of its files,
 /// or "/config.json" (`config_json`). Headers: Content-Type, Cache-Control: no-cache, nosniff,
 /// no-referrer, X-Frame-Options DENY. nullopt for every other path.
-[[nodiscard]] std::optional<service::response> page_response(std::string_view path, std::string_view config_json);
+[[nodiscard]] std::optional<service::response> page_response(std::string_view path,
+                                                             std::string_view config_json);
 
 }  // namespace presign::web

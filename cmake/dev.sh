@@ -11,7 +11,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 
 build_packages=(build-essential cmake pkg-config libssl-dev nlohmann-json3-dev libcpp-httplib-dev libboost1.81-dev
     libcli11-dev doctest-dev libbenchmark-dev libcjose-dev)
-test_packages=(clang libclang-rt-14-dev zip unzip python3 python3-cryptography chromium ca-certificates curl python3-boto3 awscli)
+test_packages=(clang clang-format-14 libclang-rt-14-dev zip unzip python3 python3-cryptography chromium ca-certificates curl python3-boto3 awscli)
 rgw_packages=(ceph-mon ceph-osd radosgw ceph-common)
 
 as_root() {

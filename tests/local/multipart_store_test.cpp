@@ -24,6 +24,7 @@
 #include <presign/local/object_store.hpp>
 #include <presign/local/upload_sweeper.hpp>
 #include <sigv4/encoding.hpp>
+#include <sigv4/hash.hpp>
 
 namespace fs = std::filesystem;
 namespace local = presign::local;
@@ -61,6 +62,18 @@ struct scratch {
         local::upload_expectations expect;
         expect.content_length = bytes.size();
         return part->commit(expect);
+    }
+    /// A whole upload of `key` in these parts (each stored, then completed); the Complete's result.
+    local::store_result<local::object_info> upload_in_parts(std::string_view key,
+                                                            const std::vector<std::string>& parts) {
+        const auto id = create(key);
+        std::vector<local::object_store::completed_part> completed;
+        for (std::size_t i = 0; i < parts.size(); ++i) {
+            auto stored = put_part(key, id, static_cast<int>(i + 1), parts[i]);
+            REQUIRE(stored);
+            completed.push_back({static_cast<int>(i + 1), stored->etag});
+        }
+        return store->complete_multipart(bucket, key, id, completed);
     }
 };
 
@@ -211,17 +224,9 @@ TEST_CASE(
     CHECK(read_all(*opened, 0, bytes.size(), 1 << 20) == bytes);
 
     // A multipart object over a multipart object, then deleted: no file left behind.
-    auto again = s.create(key);
-    auto p1 = s.put_part(key, again, 1, std::string(5 << 20, 'x'));
-    auto p2 = s.put_part(key, again, 2, "tail");
-    REQUIRE((p1 && p2));
-    REQUIRE(s.store->complete_multipart(bucket, key, again, {{1, p1->etag}, {2, p2->etag}}));
+    REQUIRE(s.upload_in_parts(key, {std::string(5 << 20, 'x'), "tail"}));
     CHECK(data_files_in(bucket_dir) == 2);
-    auto third = s.create(key);
-    auto q1 = s.put_part(key, third, 1, std::string(5 << 20, 'y'));
-    auto q2 = s.put_part(key, third, 2, "end");
-    REQUIRE((q1 && q2));
-    REQUIRE(s.store->complete_multipart(bucket, key, third, {{1, q1->etag}, {2, q2->etag}}));
+    REQUIRE(s.upload_in_parts(key, {std::string(5 << 20, 'y'), "end"}));
     CHECK(data_files_in(bucket_dir) == 2);
     auto reopened = s.store->open(bucket, key);
     REQUIRE(reopened);
@@ -232,13 +237,7 @@ TEST_CASE(
 
 TEST_CASE("a multipart object opened without enough file descriptors: 503 SlowDown, none leaked") {
     scratch s;
-    auto id = s.create("k");
-    auto p1 = s.put_part("k", id, 1, std::string(5 << 20, 'a'));
-    auto p2 = s.put_part("k", id, 2, std::string(5 << 20, 'b'));
-    auto p3 = s.put_part("k", id, 3, "c");
-    REQUIRE((p1 && p2 && p3));
-    REQUIRE(s.store->complete_multipart(bucket, "k", id,
-                                        {{1, p1->etag}, {2, p2->etag}, {3, p3->etag}}));
+    REQUIRE(s.upload_in_parts("k", {std::string(5 << 20, 'a'), std::string(5 << 20, 'b'), "c"}));
     // The two lowest free descriptor numbers: with the soft limit just above the second, the
     // process can open exactly two more files, and the object needs three.
     const auto two_lowest_free = [] {
@@ -269,11 +268,7 @@ TEST_CASE("a multipart object opened without enough file descriptors: 503 SlowDo
 TEST_CASE(
     "a multipart object's metadata whose parts do not add up to its size is refused as damaged") {
     scratch s;
-    auto id = s.create("k");
-    auto p1 = s.put_part("k", id, 1, std::string(5 << 20, 'a'));
-    auto p2 = s.put_part("k", id, 2, "b");
-    REQUIRE((p1 && p2));
-    REQUIRE(s.store->complete_multipart(bucket, "k", id, {{1, p1->etag}, {2, p2->etag}}));
+    REQUIRE(s.upload_in_parts("k", {std::string(5 << 20, 'a'), "b"}));
     fs::path meta;
     for (const auto& entry :
          fs::directory_iterator(s.dir / "buckets" / std::string(bucket) / "objects")) {
@@ -292,6 +287,55 @@ TEST_CASE(
     auto stat = s.store->stat(bucket, "k");
     REQUIRE_FALSE(stat);
     CHECK(stat.error().code == "InternalError");
+}
+
+TEST_CASE(
+    "a Complete or a PUT whose metadata cannot be written leaves the upload whole and nothing in "
+    "the bucket") {
+    scratch s;
+    const fs::path bucket_dir = s.dir / "buckets" / std::string(bucket);
+    // The key's metadata path is taken by a directory that is not empty: the commit point fails.
+    const fs::path blocked = bucket_dir / "objects" / (sigv4::sha256_hex("k") + ".meta");
+    fs::create_directories(blocked / "in-the-way");
+    const auto id = s.create("k");
+    auto p1 = s.put_part("k", id, 1, std::string(5 << 20, 'a'));
+    auto p2 = s.put_part("k", id, 2, "b");
+    REQUIRE((p1 && p2));
+    const std::vector<local::object_store::completed_part> parts{{1, p1->etag}, {2, p2->etag}};
+    auto failed = s.store->complete_multipart(bucket, "k", id, parts);
+    REQUIRE_FALSE(failed);
+    CHECK(failed.error().code == "InternalError");
+    CHECK(data_files_in(bucket_dir) == 0);
+    // The upload still holds both parts, with their bytes.
+    auto listed = s.store->list_parts(bucket, "k", id);
+    REQUIRE(listed);
+    CHECK(listed->size() == 2);
+    CHECK(fs::file_size(bucket_dir / "multipart" / id / "1.part") == (5u << 20));
+
+    auto upload = s.store->begin_upload(bucket, "k", "text/plain", {});
+    REQUIRE(upload);
+    REQUIRE(upload->write("new", 3));
+    local::upload_expectations expect;
+    expect.content_length = 3;
+    REQUIRE_FALSE(upload->commit(expect));
+    CHECK(data_files_in(bucket_dir) == 0);
+    CHECK(fs::is_empty(bucket_dir / "tmp"));
+
+    // Once the way is clear, the same upload completes; its parts' names are gone with it.
+    fs::remove_all(blocked);
+    auto done = s.store->complete_multipart(bucket, "k", id, parts);
+    REQUIRE(done);
+    CHECK(data_files_in(bucket_dir) == 2);
+    CHECK_FALSE(fs::exists(bucket_dir / "multipart" / id));
+    auto opened = s.store->open(bucket, "k");
+    REQUIRE(opened);
+    CHECK(read_all(*opened, (5u << 20) - 1, 2, 16) == "ab");
+    // A PUT's temporary name is gone once committed.
+    auto put = s.store->begin_upload(bucket, "other", "text/plain", {});
+    REQUIRE(put);
+    REQUIRE(put->write("xyz", 3));
+    REQUIRE(put->commit(expect));
+    CHECK(fs::is_empty(bucket_dir / "tmp"));
 }
 
 TEST_CASE("parts: a part finishing after its upload was aborted is refused and leaves nothing") {

@@ -534,8 +534,7 @@ store_result<object_info> pending_upload::commit(const upload_expectations& expe
                               std::chrono::system_clock::now().time_since_epoch())
                               .count();
     auto committed = store_->commit(bucket_, std::move(info_), {temp_path_}, expect.precondition);
-    if (committed) temp_path_.clear();  // renamed into place: nothing left to remove
-    discard();
+    discard();  // the temporary name: the bytes live on under the object's name once committed
     return committed;
 }
 
@@ -660,7 +659,7 @@ store_result<object_info> object_store::commit(const std::string& bucket, object
     const std::string hash = key_hash(info.key);
     const std::string stem = hash + "." + random_hex(8);
     // One file: the object's data file; several: a multipart object's parts, each named for its
-    // place (they already are on disk, fsynced, in the same file system: only renamed).
+    // place (they already are on disk, fsynced, in the same file system: only linked).
     if (sources.size() == 1) {
         info.data_file = stem + ".data";
     } else {
@@ -677,26 +676,42 @@ store_result<object_info> object_store::commit(const std::string& bucket, object
     auto previous = read_meta(dir, hash);
     // A conditional write is decided here, under the key's lock, so that two "create only" PUTs
     // racing for one key cannot both pass a check made before either committed. It is decided
-    // before anything moves, so a refused Complete leaves its upload as it was.
+    // before anything is placed, so a refused Complete leaves its upload as it was.
     if (precondition) {
         const bool current = previous && previous->key == info.key;
         if (auto refused = precondition(current ? &*previous : nullptr))
             return sigv4::unexpected{std::move(*refused)};
     }
-    std::size_t moved = 0;
-    const auto move_back = [&] {
-        for (std::size_t i = 0; i < moved; ++i)
-            ::rename((objects / names[i]).c_str(), sources[i].c_str());
+    // Each source is linked into place and stays where it was until the metadata is written, so
+    // an error or a crash before that leaves a multipart upload whole, to be completed again (the
+    // caller removes the sources after). A file system without hard links (vfat, exFAT) gets the
+    // file moved instead.
+    std::vector<bool> moved;  // per placed file: renamed rather than linked
+    const auto unplace = [&] {
+        for (std::size_t i = 0; i < moved.size(); ++i) {
+            const fs::path placed = objects / names[i];
+            if (moved[i]) {
+                ::rename(placed.c_str(), sources[i].c_str());
+            } else {
+                ::unlink(placed.c_str());
+            }
+        }
     };
-    for (; moved < sources.size(); ++moved) {
-        if (::rename(sources[moved].c_str(), (objects / names[moved]).c_str()) != 0) {
-            move_back();
+    for (std::size_t i = 0; i < sources.size(); ++i) {
+        const fs::path target = objects / names[i];
+        if (::link(sources[i].c_str(), target.c_str()) == 0) {
+            moved.push_back(false);
+        } else if ((errno == EPERM || errno == EOPNOTSUPP) &&
+                   ::rename(sources[i].c_str(), target.c_str()) == 0) {
+            moved.push_back(true);
+        } else {
+            unplace();
             return sigv4::unexpected{internal_error("cannot move the object into place")};
         }
     }
     // The metadata file is the commit point: once renamed, readers see the new bytes.
     if (!write_file_atomically(objects / (hash + std::string(meta_suffix)), to_json(info).dump())) {
-        move_back();
+        unplace();
         return sigv4::unexpected{internal_error("cannot write the object's metadata")};
     }
     fsync_dir(objects);

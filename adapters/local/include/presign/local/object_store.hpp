@@ -217,11 +217,11 @@ class object_store {
         int part_number = 0;
         std::string etag;  ///< as the client sent it (quotes optional)
     };
-    /// Makes the listed parts the object: their files are renamed into place and kept as its
-    /// pieces (object_info::part_files), so nothing is copied. Errors: NoSuchUpload, InvalidPart,
-    /// InvalidPartOrder, EntityTooSmall (a part other than the last under 5 MiB), and the error of
-    /// `precondition` (checked atomically with the commit); a refused completion keeps the upload
-    /// and its parts, as S3 does.
+    /// Makes the listed parts the object: their files are linked into place and kept as its
+    /// pieces (object_info::part_files), so nothing is copied; the upload is removed after. Errors:
+    /// NoSuchUpload, InvalidPart, InvalidPartOrder, EntityTooSmall (a part other than the last
+    /// under 5 MiB), and the error of `precondition` (checked atomically with the commit); a
+    /// refused completion keeps the upload and its parts, as S3 does.
     [[nodiscard]] store_result<object_info> complete_multipart(
         std::string_view bucket, std::string_view key, std::string_view upload_id,
         const std::vector<completed_part>& parts, const write_precondition& precondition = {});
@@ -268,9 +268,10 @@ class object_store {
     std::mutex& key_mutex(std::string_view hash) const;
     store_result<object_info> read_meta(const std::filesystem::path& bucket_path,
                                         const std::string& hash) const;
-    /// Moves `sources` (one file for a PUT, or a multipart upload's parts, whose sizes are in
+    /// Links `sources` (one file for a PUT, or a multipart upload's parts, whose sizes are in
     /// info.part_files) into the bucket and writes the metadata, the commit point; the
-    /// precondition is checked first, under the key's lock. On an error nothing has moved.
+    /// precondition is checked first, under the key's lock. The sources stay where they were
+    /// (the caller removes them); on an error nothing new is left in the bucket.
     store_result<object_info> commit(const std::string& bucket, object_info info,
                                      const std::vector<std::filesystem::path>& sources,
                                      const write_precondition& precondition);

@@ -1227,6 +1227,18 @@ std::string read_slowly_until_close(int fd, std::size_t block, std::chrono::mill
     return answer;
 }
 
+/// A GET of `key` read in small pieces with pauses (the socket fills and the server waits for it
+/// many times) ends with exactly `body`.
+void check_slow_reader_gets(const running_store& store, std::string_view key,
+                            const std::string& body) {
+    const int fd = connect_loopback(store.port());
+    send_all(fd, raw_get(store, key, "Connection: close\r\n"));
+    const std::string answer =
+        read_slowly_until_close(fd, 256u << 10, std::chrono::milliseconds(2));
+    REQUIRE(answer.size() > body.size());
+    CHECK(answer.compare(answer.size() - body.size(), body.size(), body) == 0);
+}
+
 /// The data file of the store's only large object.
 fs::path only_data_file(const running_store& store) {
     fs::path found;
@@ -1284,13 +1296,7 @@ TEST_CASE(
         CHECK(at == answers.size());
     }
     SUBCASE("a slow reader gets every byte") {
-        const int fd = connect_loopback(store.port());
-        send_all(fd, raw_get(store, "big.bin", "Connection: close\r\n"));
-        // Small reads with pauses: the socket fills and the server waits for it many times.
-        const std::string answer =
-            read_slowly_until_close(fd, 256u << 10, std::chrono::milliseconds(2));
-        REQUIRE(answer.size() > body.size());
-        CHECK(answer.compare(answer.size() - body.size(), body.size(), body) == 0);
+        check_slow_reader_gets(store, "big.bin", body);
     }
     SUBCASE("a data file shorter than its metadata: the connection closes short, not padded") {
         fs::resize_file(only_data_file(store), 4u << 20);
@@ -1388,12 +1394,7 @@ TEST_CASE(
         CHECK(at == answers.size());
     }
     SUBCASE("a slow reader gets every byte") {
-        const int fd = connect_loopback(store.port());
-        send_all(fd, raw_get(store, "parts.bin", "Connection: close\r\n"));
-        const std::string answer =
-            read_slowly_until_close(fd, 256u << 10, std::chrono::milliseconds(2));
-        REQUIRE(answer.size() > body.size());
-        CHECK(answer.compare(answer.size() - body.size(), body.size(), body) == 0);
+        check_slow_reader_gets(store, "parts.bin", body);
     }
     SUBCASE("a part file shorter than recorded: the connection closes short, not padded") {
         fs::path first_part;
